@@ -1,0 +1,33 @@
+# The verbs a newcomer needs; each is a thin wrapper over commands you could type yourself.
+.PHONY: setup run test bench lint fuzz build
+
+GO ?= go
+
+# Install the real Ollama (built from source, cached) and the test model, and build tandem.
+setup:
+	bash scripts/ollama-setup
+	$(GO) build -o bin/tandem ./cmd/tandem
+
+build:
+	$(GO) build -o bin/tandem ./cmd/tandem
+
+# Open the workbench on the example workspace, with a real model served locally.
+run: setup
+	bash scripts/workbench
+
+# Every test: unit, store conformance, real-Ollama integration, end-to-end CLI and TUI.
+test:
+	$(GO) vet ./...
+	test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) test -race -count=1 ./engine/... ./store/...
+	$(GO) test -count=1 -timeout 40m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./engine/
+
+lint:
+	$(GO) vet ./...
+	gofmt -l .
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./flows/
