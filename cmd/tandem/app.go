@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"tandem/engine"
+	"tandem/store"
+)
+
+// common holds the flags every command that touches the database shares.
+type common struct {
+	db       string
+	sync     string
+	parallel int
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	def := os.Getenv("TANDEM_DB")
+	if def == "" {
+		def = store.DefaultPath
+	}
+	fs.StringVar(&c.db, "db", def, "database file (env TANDEM_DB)")
+	sync := os.Getenv("TANDEM_SYNC")
+	if sync == "" {
+		sync = store.SyncFull
+	}
+	fs.StringVar(&c.sync, "sync", sync, "SQLite synchronous mode: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
+}
+
+func (c *common) registerParallel(fs *flag.FlagSet) {
+	fs.IntVar(&c.parallel, "parallel", 0, "steps run at once per run (default: number of CPUs)")
+}
+
+// env is a wired-up engine over the workspace's database.
+type env struct {
+	db     *store.DB
+	engine *engine.Engine
+	log    *slog.Logger
+	close  func()
+}
+
+// open wires the store, the logger and the engine with every step executor this binary has.
+func (c *common) open(ctx context.Context) (*env, error) {
+	db, err := store.Open(ctx, c.db, store.Options{Synchronous: strings.ToUpper(c.sync)})
+	if err != nil {
+		return nil, err
+	}
+	logger, closeLog := openLog(filepath.Dir(c.db))
+	eng, err := engine.New(engine.Options{Store: db, Parallel: c.parallel, Logger: logger})
+	if err != nil {
+		_ = db.Close()
+		closeLog()
+		return nil, err
+	}
+	for _, wire := range executorWirings {
+		if err := wire(eng, logger); err != nil {
+			_ = db.Close()
+			closeLog()
+			return nil, err
+		}
+	}
+	return &env{db: db, engine: eng, log: logger, close: func() { _ = db.Close(); closeLog() }}, nil
+}
+
+// executorWirings register step executors that live outside the engine (llm, agent). Files
+// that add a kind append to it in init.
+var executorWirings []func(*engine.Engine, *slog.Logger) error
+
+// openLog opens the structured log file next to the database; logs never go to the terminal.
+func openLog(dir string) (*slog.Logger, func()) {
+	f, err := os.OpenFile(filepath.Join(dir, "tandem.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil)), func() {}
+	}
+	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { _ = f.Close() }
+}
+
+// parseFlags parses a command's flags; -h prints usage and exits 0, mistakes exit 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitError{code: exitOK}
+		}
+		return exitError{code: exitUsage}
+	}
+	return nil
+}
+
+// interspersed lets flags follow positional arguments (`tandem run f.yaml -i k=v`).
+func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// multiFlag collects repeated -i key=value flags.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func fail(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+func init() {
+	register(command{name: "runs", summary: "list runs (id, flow, status, started, duration)", run: runRuns})
+	register(command{name: "show", summary: "show a run: every step with its attempts and output", run: runShow})
+	register(command{name: "events", summary: "print a run's raw event log", run: runEvents})
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runRuns(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	all := fs.Bool("all", false, "include child runs (sub-flows, flow tools)")
+	status := fs.String("status", "", "only runs with this status (comma-separated)")
+	limit := fs.Int("limit", 50, "at most this many runs (0: all)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	q := engine.RunQuery{TopLevel: !*all, Limit: *limit}
+	if *status != "" {
+		for _, s := range strings.Split(*status, ",") {
+			q.Status = append(q.Status, engine.RunStatus(strings.TrimSpace(s)))
+		}
+	}
+	runs, err := e.db.Runs(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		type row struct {
+			engine.RunInfo
+			DurationMS int64 `json:"duration_ms"`
+		}
+		out := make([]row, len(runs))
+		for i, r := range runs {
+			out[i] = row{r, runDuration(r).Milliseconds()}
+		}
+		return printJSON(out)
+	}
+	if len(runs) == 0 {
+		fmt.Println("no runs yet: start one with tandem run FILE")
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFLOW\tSTATUS\tSTARTED\tDURATION")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", r.ID, r.FlowName, statusIcon(r.Status), r.Status,
+			r.CreatedAt.Local().Format(time.DateTime), runDuration(r).Round(time.Millisecond))
+	}
+	return tw.Flush()
+}
+
+func runDuration(r engine.RunInfo) time.Duration {
+	end := r.EndedAt
+	if end.IsZero() {
+		if r.Status == engine.RunStatusRunning {
+			end = time.Now()
+		} else {
+			end = r.UpdatedAt
+		}
+	}
+	return end.Sub(r.CreatedAt)
+}
+
+func statusIcon(s engine.RunStatus) string {
+	switch s {
+	case engine.RunStatusSucceeded:
+		return "✓"
+	case engine.RunStatusFailed:
+		return "✗"
+	case engine.RunStatusRunning:
+		return "▶"
+	case engine.RunStatusWaiting:
+		return "⏸"
+	case engine.RunStatusCancelled, engine.RunStatusInterrupted:
+		return "■"
+	}
+	return "·"
+}
+
+func runShow(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	full := fs.Bool("full", false, "print whole outputs instead of the first lines")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: tandem show RUN [--json]")
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	info, err := e.db.Run(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	st, err := e.engine.State(ctx, info.ID)
+	if err != nil {
+		return err
+	}
+	order := stepOrder(st)
+	if *jsonOut {
+		steps := make([]*engine.StepState, 0, len(order))
+		for _, id := range order {
+			steps = append(steps, st.Steps[id])
+		}
+		return printJSON(struct {
+			Run   engine.RunInfo      `json:"run"`
+			State *engine.State       `json:"state"`
+			Steps []*engine.StepState `json:"steps"`
+		}{info, st, steps})
+	}
+	fmt.Printf("run %s  %s  %s %s\n", info.ID, info.FlowName, statusIcon(info.Status), info.Status)
+	fmt.Printf("flow %s, started %s, took %s\n", info.FlowPath, info.CreatedAt.Local().Format(time.DateTime), runDuration(info).Round(time.Millisecond))
+	if info.ParentRunID != "" {
+		fmt.Printf("child of run %s (step %s)\n", info.ParentRunID, info.ParentStepID)
+	}
+	if st.Error != "" {
+		fmt.Printf("error: %s\n", st.Error)
+	}
+	if len(st.Start.Inputs) > 0 {
+		b, _ := json.Marshal(st.Start.Inputs)
+		fmt.Printf("inputs: %s\n", b)
+	}
+	for _, id := range order {
+		s := st.Steps[id]
+		fmt.Printf("\n%s %s  %s", stepIcon(s.Status), id, s.Status)
+		if s.SkipReason != "" {
+			fmt.Printf(" (%s)", s.SkipReason)
+		}
+		if s.ChildRunID != "" {
+			fmt.Printf("  child run %s", s.ChildRunID)
+		}
+		fmt.Println()
+		for _, a := range s.Attempts {
+			line := fmt.Sprintf("    attempt %d  %s  %s", a.N, a.Status, a.Duration.Round(time.Millisecond))
+			if a.ExitCode != nil {
+				line += fmt.Sprintf("  exit %d", *a.ExitCode)
+			}
+			if a.Error != "" {
+				line += "  " + a.Error
+			}
+			fmt.Println(line + "  key " + a.Key)
+		}
+		if s.Output != "" {
+			fmt.Println("    output:")
+			for _, l := range clip(s.Output, *full) {
+				fmt.Println("      " + l)
+			}
+		}
+		if a := s.LastAttempt(); a != nil && a.Status == engine.StatusFailed && strings.TrimSpace(a.StderrTail) != "" {
+			fmt.Println("    stderr (tail):")
+			for _, l := range lastLines(strings.TrimSpace(a.StderrTail), 10) {
+				fmt.Println("      " + l)
+			}
+		}
+	}
+	return nil
+}
+
+// stepOrder lists a run's steps in the flow's order, map children after their parent.
+func stepOrder(st *engine.State) []string {
+	var order []string
+	seen := map[string]bool{}
+	if f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source)); err == nil {
+		for _, s := range f.Steps {
+			order = append(order, s.ID)
+			seen[s.ID] = true
+			if ss, ok := st.Steps[s.ID]; ok {
+				for i := 0; i < ss.Items; i++ {
+					order = append(order, engine.ChildID(s.ID, i))
+					seen[engine.ChildID(s.ID, i)] = true
+				}
+			}
+		}
+	}
+	for _, id := range st.StepIDs() {
+		if !seen[id] {
+			order = append(order, id)
+		}
+	}
+	return order
+}
+
+func stepIcon(s engine.StepStatus) string {
+	switch s {
+	case engine.StatusSucceeded:
+		return "✓"
+	case engine.StatusFailed:
+		return "✗"
+	case engine.StatusRunning:
+		return "▶"
+	case engine.StatusWaiting:
+		return "⏸"
+	case engine.StatusSkipped:
+		return "↷"
+	case engine.StatusInterrupted:
+		return "■"
+	case engine.StatusRetrying:
+		return "↻"
+	}
+	return "·"
+}
+
+func clip(s string, full bool) []string {
+	lines := strings.Split(s, "\n")
+	if !full && len(lines) > 8 {
+		n := len(lines)
+		lines = append(lines[:8:8], fmt.Sprintf("… %d more lines (--full)", n-8))
+	}
+	return lines
+}
+
+func runEvents(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("events", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	jsonOut := fs.Bool("json", false, "print JSON (one array)")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: tandem events RUN [--json]")
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	info, err := e.db.Run(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	events, err := e.db.Events(ctx, info.ID, 0)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		if events == nil {
+			events = []engine.Event{}
+		}
+		return printJSON(events)
+	}
+	for _, ev := range events {
+		step := ev.StepID
+		if ev.Attempt > 0 {
+			step += fmt.Sprintf("#%d", ev.Attempt)
+		}
+		data := string(ev.Data)
+		if ev.Type == engine.RunStarted {
+			var d engine.RunStartedData
+			_ = ev.Decode(&d)
+			d.Source = fmt.Sprintf("<%d bytes>", len(d.Source))
+			b, _ := json.Marshal(d)
+			data = string(b)
+		}
+		if len(data) > 300 {
+			data = data[:300] + "…"
+		}
+		fmt.Printf("%6d  %s  %-20s %-14s %s\n", ev.Seq, ev.Time.Local().Format("15:04:05.000"), ev.Type, step, data)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"tandem/engine"
+)
+
+// printer writes a run's live progress, one line per step transition, for people and logs.
+type printer struct {
+	w      io.Writer
+	runID  string
+	items  map[string]int // map steps: number of children, to print their progress compactly
+	done   map[string]int
+	quiet  bool // only the summary
+	stream bool // print model content deltas as they arrive
+	inText bool // the last thing written was streamed text without a newline
+}
+
+func newPrinter(w io.Writer, runID string) *printer {
+	return &printer{w: w, runID: runID, items: map[string]int{}, done: map[string]int{}}
+}
+
+// mine reports whether a run id is the printed run or one of its children (derived ids).
+func (p *printer) mine(id string) bool { return id == p.runID || strings.HasPrefix(id, p.runID+".") }
+
+func (p *printer) prefix(e *engine.Event) string {
+	if e.RunID == p.runID {
+		return "  "
+	}
+	return "    " + strings.TrimPrefix(e.RunID, p.runID+".") + " │ "
+}
+
+// notice prints one bus notice.
+func (p *printer) notice(n engine.Notice) {
+	if n.Delta != nil {
+		if p.stream && p.mine(n.Delta.RunID) && n.Delta.Stream == "content" {
+			fmt.Fprint(p.w, n.Delta.Text)
+			p.inText = !strings.HasSuffix(n.Delta.Text, "\n")
+		}
+		return
+	}
+	e := n.Event
+	if e == nil || !p.mine(e.RunID) || p.quiet {
+		return
+	}
+	if p.inText {
+		fmt.Fprintln(p.w)
+		p.inText = false
+	}
+	pre := p.prefix(e)
+	switch e.Type {
+	case engine.StepStarted:
+		var d engine.StepStartedData
+		_ = e.Decode(&d)
+		if d.Parent != "" {
+			return // map children are summarised on their parent's line
+		}
+		switch {
+		case d.Items > 0:
+			p.items[e.StepID] = d.Items
+			fmt.Fprintf(p.w, "%s▶ %-16s map over %d items\n", pre, e.StepID, d.Items)
+		case d.Resumed:
+			fmt.Fprintf(p.w, "%s▶ %-16s resumed (attempt %d)\n", pre, e.StepID, e.Attempt)
+		case e.Attempt > 1:
+			fmt.Fprintf(p.w, "%s▶ %-16s attempt %d\n", pre, e.StepID, e.Attempt)
+		default:
+			fmt.Fprintf(p.w, "%s▶ %-16s started\n", pre, e.StepID)
+		}
+	case engine.StepSucceeded:
+		var d engine.StepResultData
+		_ = e.Decode(&d)
+		if parent, ok := childOf(e.StepID); ok {
+			p.done[parent]++
+			if n := p.items[parent]; n > 0 && (p.done[parent] == n || p.done[parent]%max(n/10, 1) == 0) {
+				fmt.Fprintf(p.w, "%s  %-16s %d/%d items done\n", pre, parent, p.done[parent], n)
+			}
+			return
+		}
+		fmt.Fprintf(p.w, "%s✓ %-16s %s%s\n", pre, e.StepID, fmtDur(d.DurationMS), tokenNote(d.Tokens))
+	case engine.StepFailed:
+		var d engine.StepResultData
+		_ = e.Decode(&d)
+		what := d.Error
+		if d.Final {
+			fmt.Fprintf(p.w, "%s✗ %-16s failed: %s\n", pre, e.StepID, what)
+		} else {
+			fmt.Fprintf(p.w, "%s✗ %-16s attempt %d failed: %s; retrying in %s\n", pre, e.StepID, e.Attempt, what, fmtDur(d.RetryInMS))
+		}
+		if tail := strings.TrimSpace(d.StderrTail); tail != "" {
+			for _, line := range lastLines(tail, 5) {
+				fmt.Fprintf(p.w, "%s    │ %s\n", pre, line)
+			}
+		}
+	case engine.StepSkipped:
+		var d engine.StepSkippedData
+		_ = e.Decode(&d)
+		fmt.Fprintf(p.w, "%s↷ %-16s skipped: %s\n", pre, e.StepID, d.Reason)
+	case engine.StepInterrupted:
+		var d engine.StepResultData
+		_ = e.Decode(&d)
+		fmt.Fprintf(p.w, "%s■ %-16s %s\n", pre, e.StepID, d.Reason)
+	case engine.StepWaiting:
+		var d engine.StepWaitingData
+		_ = e.Decode(&d)
+		fmt.Fprintf(p.w, "%s⏸ %-16s %s\n", pre, e.StepID, waitText(d))
+	case engine.StepManual:
+		fmt.Fprintf(p.w, "%s✓ %-16s completed by hand\n", pre, e.StepID)
+	case engine.StepRetryRequested:
+		fmt.Fprintf(p.w, "%s↻ %-16s retry requested\n", pre, e.StepID)
+	}
+}
+
+// waitText says what a parked step waits for.
+func waitText(d engine.StepWaitingData) string {
+	var s string
+	switch d.Kind {
+	case "sleep":
+		s = "sleeping until " + d.Until.Local().Format(time.DateTime)
+		return s
+	case "approval":
+		s = fmt.Sprintf("waiting for approval: %q", d.Prompt)
+	default:
+		s = "waiting for event " + strings.Join(d.Events, " or ")
+	}
+	if !d.Until.IsZero() {
+		s += " (times out " + d.Until.Local().Format(time.DateTime) + ")"
+	}
+	return s
+}
+
+func childOf(id string) (string, bool) {
+	if i := strings.LastIndexByte(id, '['); i > 0 && strings.HasSuffix(id, "]") {
+		return id[:i], true
+	}
+	return "", false
+}
+
+func tokenNote(t *engine.Tokens) string {
+	if t == nil {
+		return ""
+	}
+	return fmt.Sprintf("  (%d+%d tokens)", t.Prompt, t.Output)
+}
+
+func fmtDur(msec int64) string {
+	d := time.Duration(msec) * time.Millisecond
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", msec)
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+func lastLines(s string, n int) []string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+func init() {
+	register(command{name: "run", summary: "run a flow to the end (or until it waits), printing progress", run: runRun})
+	register(command{name: "resume", summary: "continue an interrupted or waiting run; finished steps never re-run", run: runResume})
+	register(command{name: "retry", summary: "re-run a failed step of a run and continue the run", run: runRetry})
+	register(command{name: "cancel", summary: "stop a run; running steps are recorded as interrupted", run: runCancel})
+}
+
+func runRun(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	c.registerParallel(fs)
+	var inputs multiFlag
+	fs.Var(&inputs, "i", "input `key=value` (repeatable)")
+	jsonOut := fs.Bool("json", false, "print the final run state as JSON instead of progress")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: tandem run FILE [-i key=value]... [flags]")
+		fs.PrintDefaults()
+	}
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitError{code: exitUsage}
+	}
+	f, err := flows.Load(pos[0])
+	if err != nil {
+		var diags flows.Diagnostics
+		if errors.As(err, &diags) {
+			fmt.Fprintln(os.Stderr, diags.Error())
+			fmt.Fprintf(os.Stderr, "tandem: %s is not valid; nothing was run\n", pos[0])
+			return exitError{code: exitUsage}
+		}
+		return usageError{err}
+	}
+	given := map[string]string{}
+	for _, kv := range inputs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usagef("-i %q: want key=value", kv)
+		}
+		given[k] = v
+	}
+	resolved, err := flows.ResolveInputs(f, given)
+	if err != nil {
+		return usagef("%s: %v", pos[0], err)
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	id, err := e.engine.Start(ctx, f, resolved, engine.StartOptions{})
+	if err != nil {
+		return err
+	}
+	return execute(ctx, e, id, *jsonOut, fmt.Sprintf("run %s  %s", id, f.Name))
+}
+
+// execute advances a run while printing its progress, then prints how it ended and maps the
+// end to an exit code: 0 succeeded or parked waiting, 1 failed or cancelled, 130 interrupted.
+func execute(ctx context.Context, e *env, id string, jsonOut bool, header string) error {
+	p := newPrinter(os.Stdout, id)
+	p.quiet = jsonOut
+	if !jsonOut {
+		fmt.Println(header)
+	}
+	sub := e.engine.Bus().Subscribe("")
+	defer sub.Close()
+	done := make(chan struct{})
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for {
+			select {
+			case <-sub.Ready():
+				for _, n := range sub.Next() {
+					p.notice(n)
+				}
+			case <-done:
+				for _, n := range sub.Next() {
+					p.notice(n)
+				}
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	st, err := e.engine.Execute(ctx, id)
+	close(done)
+	<-printed
+	if st == nil {
+		return err
+	}
+	if jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+	} else {
+		printEnd(st, time.Since(start))
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return exitError{code: 130}
+	case err != nil:
+		return err
+	}
+	switch st.Status {
+	case engine.RunStatusSucceeded, engine.RunStatusWaiting:
+		return nil
+	case engine.RunStatusInterrupted:
+		return exitError{code: 130}
+	}
+	return exitError{code: exitFailed}
+}
+
+func printEnd(st *engine.State, took time.Duration) {
+	short := took.Round(time.Millisecond)
+	switch st.Status {
+	case engine.RunStatusSucceeded:
+		fmt.Printf("run %s succeeded in %s\n", st.ID, short)
+		if st.Output != nil {
+			b, _ := json.Marshal(st.Output)
+			if len(b) > 400 {
+				b = append(b[:400], "…"...)
+			}
+			fmt.Printf("output: %s\n", b)
+		}
+	case engine.RunStatusWaiting:
+		fmt.Printf("run %s is waiting:\n", st.ID)
+		for _, id := range st.StepIDs() {
+			if s := st.Steps[id]; s.Status == engine.StatusWaiting && s.Waiting != nil {
+				fmt.Printf("  %s: %s\n", id, waitText(*s.Waiting))
+			}
+		}
+		fmt.Printf("it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
+	case engine.RunStatusInterrupted:
+		fmt.Printf("run %s interrupted after %s; resume with: tandem resume %s\n", st.ID, short, st.ID)
+	default:
+		fmt.Printf("run %s %s after %s: %s\n", st.ID, st.Status, short, st.Error)
+		if st.Status == engine.RunStatusFailed {
+			for _, id := range st.StepIDs() {
+				if st.Steps[id].Status == engine.StatusFailed && !strings.Contains(id, "[") {
+					fmt.Printf("retry with: tandem retry %s %s\n", st.ID, id)
+					break
+				}
+			}
+		}
+	}
+}
+
+func runResume(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	c.registerParallel(fs)
+	jsonOut := fs.Bool("json", false, "print the final run state as JSON")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: tandem resume RUN")
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	info, err := e.db.Run(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return execute(ctx, e, info.ID, *jsonOut, fmt.Sprintf("resume %s  %s", info.ID, info.FlowName))
+}
+
+func runRetry(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	c.registerParallel(fs)
+	input := fs.String("input", "", "replace the step's templated input (command or prompt) for this attempt")
+	jsonOut := fs.Bool("json", false, "print the final run state as JSON")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("usage: tandem retry RUN STEP [--input TEXT]")
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	info, err := e.db.Run(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := e.engine.Retry(ctx, info.ID, pos[1], *input); err != nil {
+		return usageError{err}
+	}
+	return execute(ctx, e, info.ID, *jsonOut, fmt.Sprintf("retry %s %s  %s", info.ID, pos[1], info.FlowName))
+}
+
+func runCancel(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: tandem cancel RUN")
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	info, err := e.db.Run(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := e.engine.Cancel(ctx, info.ID); err != nil {
+		return err
+	}
+	after, err := e.db.Run(ctx, info.ID)
+	if err != nil {
+		return err
+	}
+	if after.Status == engine.RunStatusCancelled {
+		fmt.Printf("run %s cancelled\n", info.ID)
+	} else {
+		fmt.Printf("cancel requested: the process running %s stops it within a second\n", info.ID)
+	}
+	return nil
+}

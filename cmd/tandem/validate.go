@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"tandem/flows"
+)
+
+func init() {
+	register(command{name: "validate", summary: "check flow and agent files; report file:line:col problems", run: runValidate})
+}
+
+func runValidate(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	jsonOut := fs.Bool("json", false, "print problems as JSON")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("usage: tandem validate FILE...")
+	}
+	type problem struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Col     int    `json:"col"`
+		Message string `json:"message"`
+	}
+	problems := []problem{}
+	for _, path := range pos {
+		f, a, err := flows.LoadAny(path)
+		var diags flows.Diagnostics
+		switch {
+		case errors.As(err, &diags):
+			for _, d := range diags {
+				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg})
+				if !*jsonOut {
+					fmt.Fprintln(os.Stderr, d.Error())
+				}
+			}
+		case err != nil:
+			problems = append(problems, problem{path, 1, 1, err.Error()})
+			if !*jsonOut {
+				fmt.Fprintf(os.Stderr, "%s:1:1: %v\n", path, err)
+			}
+		case *jsonOut:
+		case f != nil:
+			fmt.Printf("%s: ok (flow %s, %d steps)\n", path, f.Name, len(f.Steps))
+		case a != nil:
+			fmt.Printf("%s: ok (agent %s, %d tools)\n", path, a.Name, len(a.Tools))
+		}
+	}
+	if *jsonOut {
+		if err := printJSON(problems); err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return exitError{code: exitUsage}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"sync"
+)
+
+// Delta is a piece of live output that is not a log event of its own: a stdout/stderr chunk of
+// a running command, or a model's content/thinking token. It reaches subscribers at once; the
+// log gets it batched.
+type Delta struct {
+	RunID  string `json:"run_id"`
+	StepID string `json:"step_id"`
+	Stream string `json:"stream"` // stdout, stderr, content, thinking
+	Text   string `json:"text"`
+}
+
+// Notice is what a subscriber receives: either a committed Event or a live Delta.
+type Notice struct {
+	Event *Event
+	Delta *Delta
+}
+
+// Bus fans engine notices out to observers (the CLI printer, the UI).
+//
+// Delivery contract: events are never dropped and arrive in commit order; deltas for the same
+// run, step and stream are coalesced into one when the subscriber is behind. Publish never
+// blocks the engine.
+type Bus struct {
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+// NewBus returns an empty bus.
+func NewBus() *Bus { return &Bus{subs: map[*Subscription]struct{}{}} }
+
+// Subscription is one observer's queue. Read C, then call Next to take the pending notices.
+type Subscription struct {
+	bus   *Bus
+	runID string // "" for every run
+	mu    sync.Mutex
+	queue []Notice
+	c     chan struct{}
+}
+
+// Subscribe returns a subscription to one run's notices, or every run's when runID is "".
+// Its owner must Close it.
+func (b *Bus) Subscribe(runID string) *Subscription {
+	s := &Subscription{bus: b, runID: runID, c: make(chan struct{}, 1)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Ready is signalled when notices are queued.
+func (s *Subscription) Ready() <-chan struct{} { return s.c }
+
+// Next takes every queued notice, oldest first.
+func (s *Subscription) Next() []Notice {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	return q
+}
+
+// Close stops delivery to this subscription.
+func (s *Subscription) Close() {
+	s.bus.mu.Lock()
+	delete(s.bus.subs, s)
+	s.bus.mu.Unlock()
+}
+
+func (s *Subscription) push(n Notice) {
+	s.mu.Lock()
+	if n.Delta != nil && len(s.queue) > 0 {
+		last := s.queue[len(s.queue)-1]
+		if d := last.Delta; d != nil && d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Stream == n.Delta.Stream {
+			merged := *d
+			merged.Text += n.Delta.Text
+			s.queue[len(s.queue)-1] = Notice{Delta: &merged}
+			s.mu.Unlock()
+			s.signal()
+			return
+		}
+	}
+	s.queue = append(s.queue, n)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Subscription) signal() {
+	select {
+	case s.c <- struct{}{}:
+	default:
+	}
+}
+
+// PublishEvents delivers committed events.
+func (b *Bus) PublishEvents(events []Event) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range events {
+		e := events[i]
+		for s := range b.subs {
+			if s.runID == "" || s.runID == e.RunID {
+				s.push(Notice{Event: &e})
+			}
+		}
+	}
+}
+
+// PublishDelta delivers a live delta.
+func (b *Bus) PublishDelta(d Delta) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if s.runID == "" || s.runID == d.RunID {
+			s.push(Notice{Delta: &d})
+		}
+	}
+}

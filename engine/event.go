@@ -1,0 +1,185 @@
+// Package engine runs flows durably. A run is an append-only log of events; every state the
+// engine, the CLI and the UI show is a fold over that log (see State).
+package engine
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventType names what happened. The set is append-only: old logs must stay readable.
+type EventType string
+
+// Run-level events.
+const (
+	RunStarted     EventType = "run_started"
+	RunResumed     EventType = "run_resumed"
+	RunWaiting     EventType = "run_waiting"
+	RunSucceeded   EventType = "run_succeeded"
+	RunFailed      EventType = "run_failed"
+	RunCancelled   EventType = "run_cancelled"
+	RunInterrupted EventType = "run_interrupted"
+	// CancelRequested asks whichever process runs the run to stop it.
+	CancelRequested EventType = "cancel_requested"
+	// SignalReceived stores an external event for the run; a waiting step consumes it.
+	SignalReceived EventType = "signal_received"
+)
+
+// Step-level events.
+const (
+	StepStarted     EventType = "step_started"
+	StepOutput      EventType = "step_output" // batched stdout/stderr chunks
+	StepSucceeded   EventType = "step_succeeded"
+	StepFailed      EventType = "step_failed"
+	StepSkipped     EventType = "step_skipped"
+	StepInterrupted EventType = "step_interrupted"
+	StepWaiting     EventType = "step_waiting"
+	StepResolved    EventType = "step_resolved" // a wait, sleep or approval was resolved
+	// StepRetryRequested resets a failed step (and the steps skipped because of it) to pending.
+	StepRetryRequested EventType = "step_retry_requested"
+	// StepManual completes a step with an output given by a person instead of running it.
+	StepManual EventType = "step_manual"
+	// StepTrace carries agent and model trace records (turns, deltas, tool calls, usage).
+	StepTrace EventType = "step_trace"
+)
+
+// RunStatus is the status of a run.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunStatusPending     RunStatus = "pending"
+	RunStatusRunning     RunStatus = "running"
+	RunStatusWaiting     RunStatus = "waiting"
+	RunStatusSucceeded   RunStatus = "succeeded"
+	RunStatusFailed      RunStatus = "failed"
+	RunStatusCancelled   RunStatus = "cancelled"
+	RunStatusInterrupted RunStatus = "interrupted"
+)
+
+// Terminal reports whether a run in this status will never change again (retry aside).
+func (s RunStatus) Terminal() bool {
+	return s == RunStatusSucceeded || s == RunStatusFailed || s == RunStatusCancelled
+}
+
+// Event is one entry of a run's log.
+type Event struct {
+	Seq     int64           `json:"seq"` // assigned by the store, increasing across all runs
+	RunID   string          `json:"run_id"`
+	Type    EventType       `json:"type"`
+	StepID  string          `json:"step_id,omitempty"`
+	Attempt int             `json:"attempt,omitempty"`
+	Time    time.Time       `json:"time"`
+	Data    json.RawMessage `json:"data,omitempty"`
+	// Status, when set, is the run's status after this event; stores keep it in their run index.
+	Status RunStatus `json:"-"`
+}
+
+// Decode unmarshals the event's data into v.
+func (e Event) Decode(v any) error {
+	if len(e.Data) == 0 {
+		return nil
+	}
+	return json.Unmarshal(e.Data, v)
+}
+
+// RunStartedData is the payload of RunStarted.
+type RunStartedData struct {
+	FlowName     string         `json:"flow_name"`
+	FlowPath     string         `json:"flow_path"`
+	Source       string         `json:"source"` // the flow file as it was when the run started
+	Inputs       map[string]any `json:"inputs"`
+	ParentRunID  string         `json:"parent_run_id,omitempty"`
+	ParentStepID string         `json:"parent_step_id,omitempty"`
+	// ForkedFrom names the run whose outputs this run reuses, with the step it was forked at.
+	ForkedFrom     string `json:"forked_from,omitempty"`
+	ForkedFromStep string `json:"forked_from_step,omitempty"`
+}
+
+// StepStartedData is the payload of StepStarted.
+type StepStartedData struct {
+	Key        string `json:"key"`                    // idempotency key run/step/attempt
+	Input      string `json:"input,omitempty"`        // the command or prompt after templating
+	Items      int    `json:"items,omitempty"`        // map steps: number of children
+	ItemValues []any  `json:"item_values,omitempty"`  // map steps: the items, so resume needs no re-evaluation
+	Parent     string `json:"parent,omitempty"`       // map children: the map step's id
+	Index      int    `json:"index,omitempty"`        // map children: the item's index
+	Item       any    `json:"item,omitempty"`         // map children: the item
+	ChildRunID string `json:"child_run_id,omitempty"` // flow steps: the sub-run
+	Resumed    bool   `json:"resumed,omitempty"`      // re-executing an attempt a crash cut short
+	Kind       string `json:"kind,omitempty"`
+}
+
+// StepOutputData is the payload of StepOutput.
+type StepOutputData struct {
+	Stream string `json:"stream"` // stdout, stderr
+	Text   string `json:"text"`
+}
+
+// StepResultData is the payload of StepSucceeded, StepFailed and StepInterrupted.
+type StepResultData struct {
+	Output     string  `json:"output,omitempty"`
+	ExitCode   *int    `json:"exit_code,omitempty"`
+	StderrTail string  `json:"stderr_tail,omitempty"`
+	DurationMS int64   `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+	Reason     string  `json:"reason,omitempty"` // timeout, exit, error, cancelled, interrupted
+	RetryInMS  int64   `json:"retry_in_ms,omitempty"`
+	Final      bool    `json:"final,omitempty"` // no more automatic attempts
+	Tokens     *Tokens `json:"tokens,omitempty"`
+	// ConsumedSignal is the Seq of the signal that resolved a wait or approval.
+	ConsumedSignal int64 `json:"consumed_signal,omitempty"`
+}
+
+// Tokens counts model tokens spent by a step.
+type Tokens struct {
+	Prompt int `json:"prompt"`
+	Output int `json:"output"`
+}
+
+// StepSkippedData is the payload of StepSkipped.
+type StepSkippedData struct {
+	Reason string `json:"reason"`
+}
+
+// StepWaitingData is the payload of StepWaiting.
+type StepWaitingData struct {
+	Events []string  `json:"events,omitempty"`
+	Until  time.Time `json:"until,omitempty"`  // timer fires or wait times out
+	Prompt string    `json:"prompt,omitempty"` // approvals
+	Kind   string    `json:"kind"`             // wait, sleep, approval
+}
+
+// StepRetryData is the payload of StepRetryRequested.
+type StepRetryData struct {
+	// Input replaces the step's templated input (command or prompt) for the next attempt.
+	Input string `json:"input,omitempty"`
+}
+
+// StepManualData is the payload of StepManual.
+type StepManualData struct {
+	Output string `json:"output"`
+	Who    string `json:"who,omitempty"`
+}
+
+// RunResultData is the payload of RunSucceeded, RunFailed, RunCancelled and RunInterrupted.
+type RunResultData struct {
+	Output any    `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// SignalData is the payload of SignalReceived.
+type SignalData struct {
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Seq   int64           `json:"seq,omitempty"` // set by Fold: the signal's event
+}
+
+// mustJSON encodes v; the payload types above always encode.
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"encode_error": err.Error()})
+	}
+	return b
+}

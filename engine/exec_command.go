@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"tandem/flows"
+)
+
+// commandExecutor runs shell (sh -c) and run (argv) steps in the flow file's directory.
+type commandExecutor struct{}
+
+// stderrTailBytes is how much of stderr a result keeps.
+const stderrTailBytes = 4096
+
+// maxOutputBytes caps the stdout kept as a step's output.
+const maxOutputBytes = 8 << 20
+
+func (commandExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
+	if s.Kind == flows.KindShell {
+		return flows.Render(s.Shell, data)
+	}
+	argv := make([]string, len(s.Run))
+	for i, a := range s.Run {
+		v, err := flows.Render(a, data)
+		if err != nil {
+			return "", err
+		}
+		argv[i] = v
+	}
+	b, err := json.Marshal(argv)
+	return string(b), err
+}
+
+func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) {
+	var cmd *exec.Cmd
+	if x.Step.Kind == flows.KindShell {
+		cmd = exec.CommandContext(ctx, "sh", "-c", x.Input)
+	} else {
+		var argv []string
+		if err := json.Unmarshal([]byte(x.Input), &argv); err != nil || len(argv) == 0 {
+			return Result{}, Permanent(fmt.Errorf("run: input must be a JSON array of arguments: %q", x.Input))
+		}
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+	}
+	cmd.Dir = x.Flow.Dir
+	env, err := stepEnv(x)
+	if err != nil {
+		return Result{}, Permanent(err)
+	}
+	cmd.Env = env
+	// Kill the whole process group so `sh -c "a | b"` leaves nothing behind on cancel.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+
+	stdout := &capture{stream: "stdout", emit: x.Emit, limit: maxOutputBytes}
+	stderr := &capture{stream: "stderr", emit: x.Emit, limit: stderrTailBytes, keepTail: true}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	res := Result{Output: trimOutput(stdout.String()), StderrTail: stderr.String()}
+	if cmd.ProcessState != nil {
+		code := cmd.ProcessState.ExitCode()
+		res.ExitCode = &code
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return res, &ExitError{Code: ee.ExitCode()}
+		}
+		var pe *exec.Error
+		if errors.As(err, &pe) {
+			return res, Permanent(err) // command not found: retrying will not help
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// stepEnv is the process environment plus the step's identity and its rendered env entries.
+func stepEnv(x *StepRun) ([]string, error) {
+	env := append(os.Environ(),
+		"TANDEM_RUN_ID="+x.RunID,
+		"TANDEM_STEP_ID="+x.StepID,
+		"TANDEM_ATTEMPT="+itoa(x.Attempt),
+		"TANDEM_IDEMPOTENCY_KEY="+x.Key,
+	)
+	keys := make([]string, 0, len(x.Step.Env))
+	for k := range x.Step.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, err := flows.Render(x.Step.Env[k], x.Data)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", k, err)
+		}
+		env = append(env, k+"="+v)
+	}
+	return env, nil
+}
+
+// trimOutput drops trailing whitespace so `echo x` yields "x" in templates.
+func trimOutput(s string) string {
+	return string(bytes.TrimRight([]byte(s), " \t\r\n"))
+}
+
+// capture keeps a stream (all of it up to limit, or its tail) and forwards it live.
+type capture struct {
+	mu       sync.Mutex
+	stream   string
+	emit     func(stream, text string)
+	limit    int
+	keepTail bool
+	buf      []byte
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emit != nil {
+		c.emit(c.stream, string(p))
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) > c.limit {
+		if c.keepTail {
+			c.buf = append(c.buf[:0], c.buf[len(c.buf)-c.limit:]...)
+		} else {
+			c.buf = c.buf[:c.limit]
+		}
+	}
+	return len(p), nil
+}
+
+func (c *capture) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf)
+}

@@ -1,0 +1,811 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"tandem/flows"
+)
+
+// Execute advances a run until it finishes, parks waiting for something outside it, or ctx
+// ends (running steps are then recorded as interrupted, and a later Execute resumes). Only
+// steps whose completion is not in the log run again.
+func (e *Engine) Execute(ctx context.Context, runID string) (*State, error) {
+	info, err := e.store.Run(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("execute run %s: %w", runID, err)
+	}
+	runID = info.ID
+	now := e.clock.Now()
+	ok, err := e.store.AcquireLease(ctx, runID, e.owner, now, now.Add(e.lease))
+	if err != nil {
+		return nil, fmt.Errorf("execute run %s: %w", runID, err)
+	}
+	if !ok && ownerDead(info.LeaseOwner) {
+		// The process holding the lease is gone (killed, crashed): take over at once rather
+		// than wait for the lease to expire.
+		ok, err = e.store.TakeLease(ctx, runID, info.LeaseOwner, e.owner, now.Add(e.lease))
+		if err != nil {
+			return nil, fmt.Errorf("execute run %s: %w", runID, err)
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("execute run %s: %w (%s, until %s)", runID, ErrLeased, info.LeaseOwner, info.LeaseUntil.Format(time.TimeOnly))
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); e.keepLease(runCtx, runID, cancel) }()
+	defer func() {
+		cancel(nil)
+		wg.Wait()
+		_ = e.store.ReleaseLease(context.WithoutCancel(ctx), runID, e.owner)
+	}()
+
+	events, err := e.store.Events(ctx, runID, 0)
+	if err != nil {
+		return nil, fmt.Errorf("execute run %s: %w", runID, err)
+	}
+	st := Fold(events)
+	if st.Status.Terminal() {
+		return st, nil
+	}
+	f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
+	if err != nil {
+		ev := Event{RunID: runID, Type: RunFailed, Time: e.clock.Now(), Status: RunStatusFailed,
+			Data: mustJSON(RunResultData{Error: "the flow recorded with the run no longer parses: " + err.Error()})}
+		st.Apply(ev)
+		return st, e.append(ctx, []Event{ev})
+	}
+	r := &runner{e: e, st: st, flow: f, runID: runID, active: map[string]context.CancelFunc{},
+		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
+		dirty: map[string]bool{}, scanAll: true, deferred: map[string]bool{},
+		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{}}
+	for id, ss := range st.Steps {
+		if ss.Status == StatusRetrying || ss.Status == StatusWaiting {
+			r.timed[id] = true
+		}
+	}
+	for i, s := range f.Steps {
+		r.order[s.ID] = i
+		for _, n := range s.Needs {
+			r.dependents[n] = append(r.dependents[n], s.ID)
+		}
+	}
+	return r.loop(runCtx)
+}
+
+// keepLease renews the run's lease until ctx ends; losing it stops the run.
+func (e *Engine) keepLease(ctx context.Context, runID string, stop context.CancelCauseFunc) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.clock.After(e.lease / 3):
+		}
+		now := e.clock.Now()
+		ok, err := e.store.AcquireLease(ctx, runID, e.owner, now, now.Add(e.lease))
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || !ok {
+			e.log.Error("lost run lease", "run", runID, "err", err)
+			stop(ErrLeased)
+			return
+		}
+	}
+}
+
+type stepResult struct {
+	x        *StepRun
+	res      Result
+	err      error
+	started  time.Time
+	timedOut bool
+}
+
+// runner owns one run's state while it is advanced. Only its loop goroutine touches st.
+type runner struct {
+	e       *Engine
+	st      *State
+	flow    *flows.Flow
+	runID   string
+	active  map[string]context.CancelFunc
+	results chan stepResult
+	pending []Event
+	queued  []*StepRun
+
+	cancelling bool // a cancel request was seen: stop everything and end cancelled
+
+	// Scheduling is incremental: only steps marked dirty (their needs, children or time
+	// changed) are looked at, so a 1,000-step run does not rescan 1,000 steps per step.
+	dirty      map[string]bool
+	scanAll    bool            // look at every step (start, timers, signals)
+	deferred   map[string]bool // ready but held back by the parallelism limit
+	dependents map[string][]string
+	order      map[string]int  // flow step id -> position in the file
+	cursor     map[string]int  // map step -> first child index not yet started
+	timed      map[string]bool // steps retrying or waiting: the only ones with a due time
+
+	own       map[int64]bool // seqs this runner wrote, to tell them from other processes' events
+	polledSeq int64
+
+	liveMu sync.Mutex
+	live   []liveRecord // output chunks and trace records not yet in the log
+}
+
+type liveRecord struct {
+	stepID  string
+	attempt int
+	stream  string // for output chunks
+	text    string
+	kind    string // for trace records
+	data    any
+}
+
+func (r *runner) loop(ctx context.Context) (*State, error) {
+	poll := time.NewTicker(r.e.pollEvery)
+	defer poll.Stop()
+	flush := time.NewTicker(250 * time.Millisecond)
+	defer flush.Stop()
+	for {
+		if !r.cancelling {
+			// Repeat until nothing changes: a skip or a finished map step can unblock steps
+			// listed before it.
+			for r.scanAll || len(r.dirty) > 0 {
+				r.schedule()
+			}
+		}
+		if err := r.commit(ctx); err != nil {
+			return r.abort(ctx, err)
+		}
+		r.launch(ctx)
+		if len(r.active) == 0 {
+			if r.cancelling {
+				r.finishCancelled()
+				return r.st, r.commit(ctx)
+			}
+			if r.finishOrPark() {
+				return r.st, r.commit(ctx)
+			}
+		}
+		var timer <-chan time.Time
+		if due, ok := r.nextDue(); ok && len(r.queued) == 0 {
+			timer = r.e.clock.After(max(due.Sub(r.e.clock.Now()), 0))
+		}
+		select {
+		case res := <-r.results:
+			r.handle(ctx, res)
+			for more := true; more; {
+				select {
+				case res := <-r.results:
+					r.handle(ctx, res)
+				default:
+					more = false
+				}
+			}
+		case <-timer:
+			r.scanAll = true
+		case <-poll.C:
+			if err := r.poll(ctx); err != nil {
+				return r.abort(ctx, err)
+			}
+		case <-flush.C:
+			r.flushLive(false, "")
+		case <-ctx.Done():
+			return r.interrupt(ctx)
+		}
+	}
+}
+
+// add applies an event to the state now and queues it for the next commit.
+func (r *runner) add(ev Event) {
+	if ev.StepID != "" && r.st.Status != RunStatusRunning {
+		// The first step event after a park or an interruption resumes the run; a worker that
+		// looks at a waiting run and finds nothing to do writes nothing.
+		r.add(Event{Type: RunResumed, Status: RunStatusRunning})
+	}
+	ev.RunID = r.runID
+	if ev.Time.IsZero() {
+		ev.Time = r.e.clock.Now()
+	}
+	r.st.Apply(ev)
+	r.pending = append(r.pending, ev)
+	r.touch(ev)
+}
+
+// touch marks what an event may have unblocked as dirty.
+func (r *runner) touch(ev Event) {
+	switch ev.Type {
+	case StepStarted:
+		delete(r.timed, ev.StepID)
+		return
+	case StepSucceeded, StepFailed, StepSkipped, StepManual, StepInterrupted, StepWaiting, StepRetryRequested:
+	default:
+		return
+	}
+	id := ev.StepID
+	if ss, ok := r.st.Steps[id]; ok && (ss.Status == StatusRetrying || ss.Status == StatusWaiting) {
+		r.timed[id] = true
+	} else {
+		delete(r.timed, id)
+	}
+	if ss, ok := r.st.Steps[id]; ok && ss.Parent != "" {
+		r.dirty[ss.Parent] = true
+		return
+	}
+	r.dirty[id] = true
+	for _, d := range r.dependents[id] {
+		r.dirty[d] = true
+	}
+}
+
+// commit appends the queued events in one transaction and publishes them.
+func (r *runner) commit(ctx context.Context) error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	events := r.pending
+	r.pending = nil
+	if err := r.e.store.Append(context.WithoutCancel(ctx), events); err != nil {
+		return fmt.Errorf("commit %d events of run %s: %w", len(events), r.runID, err)
+	}
+	for _, ev := range events {
+		r.own[ev.Seq] = true
+		if ev.Seq > r.st.LastSeq {
+			r.st.LastSeq = ev.Seq
+		}
+	}
+	r.e.bus.PublishEvents(events)
+	return nil
+}
+
+// launch starts the attempts queued by schedule, after their start is committed.
+func (r *runner) launch(ctx context.Context) {
+	for _, x := range r.queued {
+		actx, cancel := context.WithCancel(ctx)
+		if x.Step.Timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, x.Step.Timeout)
+		}
+		r.active[x.StepID] = cancel
+		exec, _ := r.e.executor(x.Step.Kind)
+		go func() {
+			start := r.e.clock.Now()
+			res, err := exec.Execute(actx, x)
+			timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+			r.results <- stepResult{x: x, res: res, err: err, started: start, timedOut: timedOut}
+		}()
+	}
+	r.queued = nil
+}
+
+// schedule decides what can happen now: skips, map expansions, new attempts, resolved waits,
+// finished map steps. It only adds events and queues attempts.
+func (r *runner) schedule() {
+	now := r.e.clock.Now()
+	full := r.scanAll
+	var todo []*flows.Step
+	if full {
+		todo = r.flow.Steps
+		r.scanAll = false
+	} else {
+		for id := range r.dirty {
+			if s := r.flow.StepByIndex(r.order, id); s != nil {
+				todo = append(todo, s)
+			}
+		}
+		sort.Slice(todo, func(i, j int) bool { return r.order[todo[i].ID] < r.order[todo[j].ID] })
+	}
+	clear(r.dirty)
+	for _, s := range todo {
+		ss := r.st.Step(s.ID)
+		switch ss.Status {
+		case StatusPending:
+			if !r.needsDone(s) {
+				continue
+			}
+			if reason := r.blocked(s); reason != "" {
+				r.add(Event{Type: StepSkipped, StepID: s.ID, Data: mustJSON(StepSkippedData{Reason: reason})})
+				continue
+			}
+			if s.When != "" {
+				ok, err := flows.EvalBool(s.When, r.data(s, ss))
+				if err != nil {
+					r.failAtStart(s.ID, s.Kind, fmt.Errorf("when: %w", err))
+					continue
+				}
+				if !ok {
+					r.add(Event{Type: StepSkipped, StepID: s.ID, Data: mustJSON(StepSkippedData{Reason: "when is false: " + s.When})})
+					continue
+				}
+			}
+			if s.Map != "" {
+				r.expand(s, ss)
+				continue
+			}
+			r.start(s, ss, false)
+		case StatusRetrying:
+			if !now.Before(ss.RetryAt) {
+				r.start(s, ss, false)
+			}
+		case StatusInterrupted:
+			r.start(s, ss, false)
+		case StatusRunning:
+			if s.Map != "" {
+				r.scheduleChildren(s, ss, full)
+			} else if !r.busy(s.ID) {
+				r.start(s, ss, true) // left running by a crashed process
+			}
+		case StatusWaiting:
+			r.checkWait(s, ss, now)
+		}
+	}
+}
+
+// busy reports whether this runner is executing the step or about to.
+func (r *runner) busy(id string) bool {
+	if _, ok := r.active[id]; ok {
+		return true
+	}
+	for _, x := range r.queued {
+		if x.StepID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) needsDone(s *flows.Step) bool {
+	for _, n := range s.Needs {
+		if !r.st.Step(n).Status.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+// blocked returns why a step cannot run because of a step it needs, or "".
+func (r *runner) blocked(s *flows.Step) string {
+	for _, n := range s.Needs {
+		ns := r.st.Step(n)
+		switch ns.Status {
+		case StatusFailed:
+			if dep := r.flow.StepByID(n); dep == nil || !dep.ContinueOnError {
+				return needsPrefix + n + ", which failed"
+			}
+		case StatusSkipped:
+			return needsPrefix + n + ", which was skipped"
+		}
+	}
+	return ""
+}
+
+// expand starts a map step: one child per item, each run, retried and resumed like a step.
+func (r *runner) expand(s *flows.Step, ss *StepState) {
+	items, err := flows.EvalList(s.Map, r.data(s, ss))
+	if err != nil {
+		r.failAtStart(s.ID, s.Kind, fmt.Errorf("map: %w", err))
+		return
+	}
+	r.add(Event{Type: StepStarted, StepID: s.ID, Attempt: 1, Data: mustJSON(StepStartedData{
+		Key: idemKey(r.runID, s.ID, 1), Items: len(items), ItemValues: items, Kind: string(s.Kind), Input: s.Map})})
+	if len(items) == 0 {
+		r.add(Event{Type: StepSucceeded, StepID: s.ID, Attempt: 1, Data: mustJSON(StepResultData{Output: "[]"})})
+		return
+	}
+	r.scheduleChildren(s, ss, true)
+}
+
+// scheduleChildren starts a map step's children and finishes the step when all are done.
+// Children start in order, so normally only the ones after a cursor are looked at; a full
+// scan (at start, on timers, near the end) also picks up retries and crash leftovers.
+func (r *runner) scheduleChildren(s *flows.Step, ss *StepState, full bool) {
+	if !full {
+		i := r.cursor[s.ID]
+		for ; i < ss.Items; i++ {
+			c := r.st.Step(ChildID(s.ID, i))
+			if c.Status != StatusPending {
+				continue
+			}
+			if !r.start(s, c, false) {
+				break
+			}
+		}
+		r.cursor[s.ID] = i
+		if i < ss.Items {
+			return
+		}
+	}
+	now := r.e.clock.Now()
+	done, failed := 0, []string{}
+	for i := 0; i < ss.Items; i++ {
+		id := ChildID(s.ID, i)
+		c := r.st.Step(id)
+		switch c.Status {
+		case StatusPending, StatusInterrupted:
+			r.start(s, c, false)
+		case StatusRetrying:
+			if !now.Before(c.RetryAt) {
+				r.start(s, c, false)
+			}
+		case StatusRunning:
+			if !r.busy(id) {
+				r.start(s, c, true)
+			}
+		case StatusFailed:
+			done++
+			failed = append(failed, id)
+		case StatusSucceeded, StatusSkipped:
+			done++
+		}
+	}
+	if done < ss.Items {
+		return
+	}
+	if len(failed) > 0 {
+		msg := fmt.Sprintf("%d of %d items failed: %s", len(failed), ss.Items, strings.Join(failed, ", "))
+		if a := r.st.Step(failed[0]).LastAttempt(); a != nil && a.Error != "" {
+			msg += " (" + failed[0] + ": " + a.Error + ")"
+		}
+		r.add(Event{Type: StepFailed, StepID: s.ID, Attempt: attemptN(ss), Data: mustJSON(StepResultData{Error: msg, Reason: "items", Final: true})})
+		return
+	}
+	outs := make([]any, ss.Items)
+	for i := range outs {
+		outs[i] = outputValue(r.st.Step(ChildID(s.ID, i)).Output)
+	}
+	r.add(Event{Type: StepSucceeded, StepID: s.ID, Attempt: attemptN(ss), Data: mustJSON(StepResultData{Output: string(mustJSON(outs))})})
+}
+
+// start queues an attempt of a step (or map child) if the parallelism limit allows.
+func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
+	if len(r.active)+len(r.queued) >= r.e.parallel {
+		r.deferred[s.ID] = true
+		return false
+	}
+	exec, ok := r.e.executor(s.Kind)
+	if !ok {
+		r.failAtStart(ss.ID, s.Kind, Permanent(fmt.Errorf("no executor for %s steps in this process (is a model configured?)", s.Kind)))
+		return true
+	}
+	n := attemptN(ss) + 1
+	if resumed && n > 1 {
+		n--
+	}
+	data := r.data(s, ss)
+	input := ss.InputOverride
+	if resumed {
+		if a := ss.LastAttempt(); a != nil {
+			input = a.Input
+		}
+	}
+	if input == "" {
+		var err error
+		if input, err = exec.Prepare(s, data); err != nil {
+			r.failAtStart(ss.ID, s.Kind, Permanent(err))
+			return true
+		}
+	}
+	d := StepStartedData{Key: idemKey(r.runID, ss.ID, n), Input: input, Kind: string(s.Kind), Resumed: resumed}
+	if ss.Parent != "" {
+		d.Parent, d.Index, d.Item = ss.Parent, ss.Index, ss.Item
+	}
+	if s.Kind == flows.KindFlow {
+		d.ChildRunID = childRunID(r.runID, ss.ID, n)
+	}
+	r.add(Event{Type: StepStarted, StepID: ss.ID, Attempt: n, Data: mustJSON(d)})
+	stepID := ss.ID
+	r.queued = append(r.queued, &StepRun{RunID: r.runID, StepID: stepID, Attempt: n, Key: d.Key, Step: s,
+		Flow: r.flow, Input: input, Data: data,
+		Emit:  func(stream, text string) { r.emit(stepID, n, stream, text) },
+		Trace: func(kind string, v any) { r.trace(stepID, n, kind, v) }})
+	return true
+}
+
+// failAtStart records a step that could not even start (a template or expression error).
+func (r *runner) failAtStart(id string, kind flows.Kind, err error) {
+	ss := r.st.Step(id)
+	n := attemptN(ss) + 1
+	r.add(Event{Type: StepStarted, StepID: id, Attempt: n, Data: mustJSON(StepStartedData{Key: idemKey(r.runID, id, n), Kind: string(kind)})})
+	r.add(Event{Type: StepFailed, StepID: id, Attempt: n, Data: mustJSON(StepResultData{Error: err.Error(), Reason: "error", Final: true})})
+}
+
+// handle records a finished attempt.
+func (r *runner) handle(ctx context.Context, res stepResult) {
+	id := res.x.StepID
+	if cancel, ok := r.active[id]; ok {
+		cancel()
+		delete(r.active, id)
+	}
+	for d := range r.deferred {
+		r.dirty[d] = true
+	}
+	clear(r.deferred)
+	r.flushLive(true, id)
+	dur := r.e.clock.Now().Sub(res.started)
+	d := StepResultData{Output: res.res.Output, ExitCode: res.res.ExitCode, StderrTail: res.res.StderrTail,
+		DurationMS: dur.Milliseconds(), Tokens: res.res.Tokens}
+	ev := Event{StepID: id, Attempt: res.x.Attempt}
+	switch {
+	case res.err == nil && res.res.Park != nil:
+		ev.Type, ev.Data = StepWaiting, mustJSON(res.res.Park)
+	case res.err == nil:
+		ev.Type = StepSucceeded
+	case r.cancelling || ctx.Err() != nil:
+		ev.Type = StepInterrupted
+		d.Reason, d.Error = "interrupted", "interrupted before it finished"
+		if r.cancelling {
+			d.Reason, d.Error = "cancelled", "run cancelled"
+		}
+	default:
+		ev.Type = StepFailed
+		d.Error, d.Reason = res.err.Error(), "error"
+		var xe *ExitError
+		if errors.As(res.err, &xe) {
+			d.Reason = "exit"
+		}
+		if res.timedOut {
+			d.Reason, d.Error = "timeout", fmt.Sprintf("timed out after %s", res.x.Step.Timeout)
+		}
+		d.Final = IsPermanent(res.err) || r.st.Step(id).Failures+1 >= maxAttempts(res.x.Step)
+		if !d.Final {
+			d.RetryInMS = backoff(res.x.Step.Retry, r.st.Step(id).Failures+1).Milliseconds()
+		}
+	}
+	if ev.Type != StepWaiting {
+		ev.Data = mustJSON(d)
+	}
+	r.add(ev)
+}
+
+// finishOrPark ends the run when nothing is left to do. It reports false while a retry is due
+// later in this process.
+func (r *runner) finishOrPark() bool {
+	waiting, failed := false, []string{}
+	for _, s := range r.flow.Steps {
+		ss := r.st.Step(s.ID)
+		switch ss.Status {
+		case StatusRetrying:
+			return false
+		case StatusWaiting:
+			waiting = true
+		case StatusPending, StatusRunning, StatusInterrupted:
+			waiting = waiting || r.pendingBehindWait(s)
+		case StatusFailed:
+			if !s.ContinueOnError {
+				failed = append(failed, s.ID)
+			}
+		}
+	}
+	if waiting {
+		if r.st.Status != RunStatusWaiting {
+			r.add(Event{Type: RunWaiting, Status: RunStatusWaiting})
+		}
+		return true
+	}
+	if len(failed) > 0 {
+		msg := fmt.Sprintf("step %s failed", failed[0])
+		if len(failed) > 1 {
+			msg = fmt.Sprintf("steps %s failed", strings.Join(failed, ", "))
+		}
+		if a := r.st.Step(failed[0]).LastAttempt(); a != nil && a.Error != "" {
+			msg += ": " + a.Error
+		}
+		r.add(Event{Type: RunFailed, Status: RunStatusFailed, Data: mustJSON(RunResultData{Error: msg})})
+		return true
+	}
+	out, err := r.outputs()
+	if err != nil {
+		r.add(Event{Type: RunFailed, Status: RunStatusFailed, Data: mustJSON(RunResultData{Error: "outputs: " + err.Error()})})
+		return true
+	}
+	r.add(Event{Type: RunSucceeded, Status: RunStatusSucceeded, Data: mustJSON(RunResultData{Output: out})})
+	return true
+}
+
+// pendingBehindWait reports whether a not-yet-run step is held up (transitively) by a wait.
+func (r *runner) pendingBehindWait(s *flows.Step) bool {
+	for _, n := range s.Needs {
+		ns := r.st.Step(n)
+		if ns.Status == StatusWaiting {
+			return true
+		}
+		if dep := r.flow.StepByID(n); dep != nil && !ns.Status.Done() && r.pendingBehindWait(dep) {
+			return true
+		}
+	}
+	return false
+}
+
+// outputs computes the run's output: the flow's declared outputs, or its leaf steps' outputs.
+func (r *runner) outputs() (any, error) {
+	data := r.data(nil, nil)
+	out := map[string]any{}
+	if len(r.flow.Outputs) > 0 {
+		for k, t := range r.flow.Outputs {
+			v, err := flows.Render(t, data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = outputValue(v)
+		}
+		return out, nil
+	}
+	needed := map[string]bool{}
+	for _, s := range r.flow.Steps {
+		for _, n := range s.Needs {
+			needed[n] = true
+		}
+	}
+	for _, s := range r.flow.Steps {
+		if ss := r.st.Step(s.ID); !needed[s.ID] && ss.Status == StatusSucceeded {
+			out[s.ID] = outputValue(ss.Output)
+		}
+	}
+	return out, nil
+}
+
+func (r *runner) finishCancelled() {
+	now := r.e.clock.Now()
+	for _, id := range r.st.StepIDs() {
+		ss := r.st.Steps[id]
+		if ss.Status == StatusWaiting || ss.Status == StatusRetrying {
+			r.add(Event{Type: StepInterrupted, StepID: id, Attempt: attemptN(ss), Time: now,
+				Data: mustJSON(StepResultData{Reason: "cancelled", Error: "run cancelled"})})
+		}
+	}
+	r.add(Event{Type: RunCancelled, Status: RunStatusCancelled, Data: mustJSON(RunResultData{Error: "cancelled"})})
+}
+
+// interrupt stops every running step, records them as interrupted and the run as
+// interrupted, so a later resume continues from there.
+func (r *runner) interrupt(ctx context.Context) (*State, error) {
+	for len(r.active) > 0 {
+		r.handle(ctx, <-r.results)
+	}
+	r.flushLive(false, "")
+	cause := context.Cause(ctx)
+	msg := "interrupted; resume with: tandem resume " + r.runID
+	if errors.Is(cause, ErrLeased) {
+		msg = "lost the run's lease to another process"
+	}
+	r.add(Event{Type: RunInterrupted, Status: RunStatusInterrupted, Data: mustJSON(RunResultData{Error: msg})})
+	if err := r.commit(ctx); err != nil {
+		return r.st, err
+	}
+	return r.st, cause
+}
+
+// abort stops after a store failure: nothing more can be recorded, so stop the steps and
+// report; the log still holds everything committed and resume continues from it.
+func (r *runner) abort(ctx context.Context, err error) (*State, error) {
+	for _, cancel := range r.active {
+		cancel()
+	}
+	for len(r.active) > 0 {
+		res := <-r.results
+		delete(r.active, res.x.StepID)
+	}
+	return r.st, err
+}
+
+// nextDue is the earliest time a retry or a timer is due.
+func (r *runner) nextDue() (time.Time, bool) {
+	var due time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (due.IsZero() || t.Before(due)) {
+			due = t
+		}
+	}
+	for id := range r.timed {
+		ss := r.st.Step(id)
+		switch ss.Status {
+		case StatusRetrying:
+			consider(ss.RetryAt)
+		case StatusWaiting:
+			if ss.Waiting != nil {
+				consider(ss.Waiting.Until)
+			}
+		}
+	}
+	return due, !due.IsZero()
+}
+
+// poll reads events other processes appended to this run (cancel requests, signals).
+func (r *runner) poll(ctx context.Context) error {
+	events, err := r.e.store.Events(ctx, r.runID, r.polledSeq)
+	if err != nil {
+		return fmt.Errorf("poll run %s: %w", r.runID, err)
+	}
+	for _, ev := range events {
+		r.polledSeq = max(r.polledSeq, ev.Seq)
+		if r.own[ev.Seq] {
+			delete(r.own, ev.Seq)
+			continue
+		}
+		switch ev.Type {
+		case CancelRequested:
+			r.st.Apply(ev)
+			r.startCancel()
+		case SignalReceived:
+			r.st.Apply(ev)
+			r.scanAll = true
+		}
+	}
+	return nil
+}
+
+func (r *runner) startCancel() {
+	if r.cancelling {
+		return
+	}
+	r.cancelling = true
+	for _, cancel := range r.active {
+		cancel()
+	}
+	for _, x := range r.queued {
+		r.add(Event{Type: StepInterrupted, StepID: x.StepID, Attempt: x.Attempt,
+			Data: mustJSON(StepResultData{Reason: "cancelled", Error: "run cancelled"})})
+	}
+	r.queued = nil
+}
+
+// data is the template and expression data for a step (nil for run-level templates).
+func (r *runner) data(s *flows.Step, ss *StepState) map[string]any {
+	steps := map[string]any{}
+	add := func(id string) {
+		st := r.st.Step(id)
+		m := map[string]any{"output": st.Output, "status": string(st.Status)}
+		if v, ok := jsonValue(st.Output); ok {
+			m["json"] = v
+		}
+		steps[id] = m
+	}
+	if s == nil || s.RefsAll {
+		for _, fs := range r.flow.Steps {
+			add(fs.ID)
+		}
+	} else {
+		// Validation guarantees a step reads only the steps in Refs.
+		for _, id := range s.Refs {
+			add(id)
+		}
+	}
+	d := map[string]any{"inputs": r.st.Start.Inputs, "steps": steps, "run": map[string]any{"id": r.runID}}
+	if d["inputs"] == nil {
+		d["inputs"] = map[string]any{}
+	}
+	if ss != nil && ss.Parent != "" {
+		d["item"], d["index"] = ss.Item, ss.Index
+	}
+	return d
+}
+
+func idemKey(run, step string, attempt int) string { return run + "/" + step + "/" + itoa(attempt) }
+
+func childRunID(run, step string, attempt int) string {
+	return run + "." + strings.NewReplacer("[", "-", "]", "").Replace(step) + "." + itoa(attempt)
+}
+
+func maxAttempts(s *flows.Step) int {
+	if s.Retry.MaxAttempts < 1 {
+		return 1
+	}
+	return s.Retry.MaxAttempts
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

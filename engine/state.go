@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StepStatus is the status of a step in a run.
+type StepStatus string
+
+// Step statuses.
+const (
+	StatusPending     StepStatus = "pending"
+	StatusRunning     StepStatus = "running"
+	StatusRetrying    StepStatus = "retrying" // failed, another attempt is due
+	StatusWaiting     StepStatus = "waiting"
+	StatusSucceeded   StepStatus = "succeeded"
+	StatusFailed      StepStatus = "failed"
+	StatusSkipped     StepStatus = "skipped"
+	StatusInterrupted StepStatus = "interrupted"
+)
+
+// Done reports whether the step has a final result for its dependents.
+func (s StepStatus) Done() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusSkipped
+}
+
+// Attempt is one execution of a step.
+type Attempt struct {
+	N          int           `json:"n"`
+	Key        string        `json:"key"`
+	Input      string        `json:"input,omitempty"`
+	Status     StepStatus    `json:"status"`
+	StartedAt  time.Time     `json:"started_at"`
+	EndedAt    time.Time     `json:"ended_at,omitempty"`
+	Duration   time.Duration `json:"duration"`
+	ExitCode   *int          `json:"exit_code,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Reason     string        `json:"reason,omitempty"`
+	StderrTail string        `json:"stderr_tail,omitempty"`
+}
+
+// StepState is the folded state of one step (or one map child, with ID "step[i]").
+type StepState struct {
+	ID         string           `json:"id"`
+	Status     StepStatus       `json:"status"`
+	Attempts   []Attempt        `json:"attempts"`
+	Output     string           `json:"output,omitempty"`
+	SkipReason string           `json:"skip_reason,omitempty"`
+	Waiting    *StepWaitingData `json:"waiting,omitempty"`
+	ChildRunID string           `json:"child_run_id,omitempty"`
+	Items      int              `json:"items,omitempty"` // map steps
+	Parent     string           `json:"parent,omitempty"`
+	Index      int              `json:"index,omitempty"`
+	Item       any              `json:"item,omitempty"`
+	// InputOverride is the edited input a retry asked for, used by the next attempt.
+	InputOverride string    `json:"input_override,omitempty"`
+	RetryAt       time.Time `json:"retry_at,omitempty"`
+	Tokens        Tokens    `json:"tokens"`
+	Manual        bool      `json:"manual,omitempty"`
+	// Failures counts failed attempts since the step last started fresh (a manual retry resets
+	// it); the retry policy compares it with max_attempts.
+	Failures int `json:"failures"`
+}
+
+// LastAttempt returns the latest attempt, or nil.
+func (s *StepState) LastAttempt() *Attempt {
+	if len(s.Attempts) == 0 {
+		return nil
+	}
+	return &s.Attempts[len(s.Attempts)-1]
+}
+
+// State is a run folded from its events. Apply events in log order.
+type State struct {
+	ID        string                `json:"id"`
+	Status    RunStatus             `json:"status"`
+	Start     RunStartedData        `json:"start"`
+	Steps     map[string]*StepState `json:"steps"`
+	Output    any                   `json:"output,omitempty"`
+	Error     string                `json:"error,omitempty"`
+	StartedAt time.Time             `json:"started_at"`
+	EndedAt   time.Time             `json:"ended_at,omitempty"`
+	LastSeq   int64                 `json:"last_seq"`
+	Tokens    Tokens                `json:"tokens"`
+	// Signals are external events not yet consumed by a step, oldest first.
+	Signals         []SignalData `json:"signals,omitempty"`
+	CancelRequested bool         `json:"cancel_requested,omitempty"`
+}
+
+// Fold builds a run's state from its events.
+func Fold(events []Event) *State {
+	s := &State{Steps: map[string]*StepState{}}
+	for _, e := range events {
+		s.Apply(e)
+	}
+	return s
+}
+
+// Step returns the state of a step, creating a pending one on first use.
+func (s *State) Step(id string) *StepState {
+	st, ok := s.Steps[id]
+	if !ok {
+		st = &StepState{ID: id, Status: StatusPending}
+		s.Steps[id] = st
+	}
+	return st
+}
+
+// Apply folds one event into the state.
+func (s *State) Apply(e Event) {
+	if e.Seq > s.LastSeq {
+		s.LastSeq = e.Seq
+	}
+	switch e.Type {
+	case RunStarted:
+		s.ID = e.RunID
+		s.Status = RunStatusRunning
+		s.StartedAt = e.Time
+		_ = e.Decode(&s.Start)
+	case RunResumed:
+		s.Status = RunStatusRunning
+		s.EndedAt = time.Time{}
+		s.CancelRequested = false
+	case RunWaiting:
+		s.Status = RunStatusWaiting
+	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
+		var d RunResultData
+		_ = e.Decode(&d)
+		s.Status = map[EventType]RunStatus{RunSucceeded: RunStatusSucceeded, RunFailed: RunStatusFailed,
+			RunCancelled: RunStatusCancelled, RunInterrupted: RunStatusInterrupted}[e.Type]
+		s.Output, s.Error, s.EndedAt = d.Output, d.Error, e.Time
+	case CancelRequested:
+		s.CancelRequested = true
+	case SignalReceived:
+		var d SignalData
+		_ = e.Decode(&d)
+		d.Seq = e.Seq
+		s.Signals = append(s.Signals, d)
+	case StepStarted:
+		var d StepStartedData
+		_ = e.Decode(&d)
+		st := s.Step(e.StepID)
+		st.Status = StatusRunning
+		st.Waiting = nil
+		st.RetryAt = time.Time{}
+		if d.Parent != "" {
+			st.Parent, st.Index, st.Item = d.Parent, d.Index, d.Item
+		}
+		if d.Items > 0 {
+			st.Items = d.Items
+			for i := 0; i < d.Items; i++ {
+				c := s.Step(ChildID(e.StepID, i))
+				c.Parent, c.Index = e.StepID, i
+				if i < len(d.ItemValues) {
+					c.Item = d.ItemValues[i]
+				}
+			}
+		}
+		if d.ChildRunID != "" {
+			st.ChildRunID = d.ChildRunID
+		}
+		if d.Resumed && len(st.Attempts) > 0 && st.LastAttempt().N == e.Attempt {
+			a := st.LastAttempt()
+			a.Status, a.StartedAt = StatusRunning, e.Time
+			return
+		}
+		st.Attempts = append(st.Attempts, Attempt{N: e.Attempt, Key: d.Key, Input: d.Input,
+			Status: StatusRunning, StartedAt: e.Time})
+	case StepSucceeded, StepFailed, StepInterrupted:
+		var d StepResultData
+		_ = e.Decode(&d)
+		st := s.Step(e.StepID)
+		status := map[EventType]StepStatus{StepSucceeded: StatusSucceeded, StepFailed: StatusFailed,
+			StepInterrupted: StatusInterrupted}[e.Type]
+		if a := st.LastAttempt(); a != nil {
+			a.Status, a.EndedAt = status, e.Time
+			a.Duration = time.Duration(d.DurationMS) * time.Millisecond
+			a.ExitCode, a.Error, a.Reason, a.StderrTail = d.ExitCode, d.Error, d.Reason, d.StderrTail
+		}
+		st.Status = status
+		if e.Type == StepSucceeded {
+			st.Output = d.Output
+			st.InputOverride = ""
+		}
+		if e.Type == StepFailed {
+			st.Failures++
+		}
+		if d.ConsumedSignal != 0 {
+			s.consumeSignal(d.ConsumedSignal)
+		}
+		if e.Type == StepFailed && !d.Final {
+			st.Status = StatusRetrying
+			st.RetryAt = e.Time.Add(time.Duration(d.RetryInMS) * time.Millisecond)
+		}
+		if d.Tokens != nil {
+			st.Tokens.Prompt += d.Tokens.Prompt
+			st.Tokens.Output += d.Tokens.Output
+			s.Tokens.Prompt += d.Tokens.Prompt
+			s.Tokens.Output += d.Tokens.Output
+		}
+	case StepSkipped:
+		var d StepSkippedData
+		_ = e.Decode(&d)
+		st := s.Step(e.StepID)
+		st.Status, st.SkipReason = StatusSkipped, d.Reason
+	case StepWaiting:
+		var d StepWaitingData
+		_ = e.Decode(&d)
+		st := s.Step(e.StepID)
+		st.Status, st.Waiting = StatusWaiting, &d
+	case StepRetryRequested:
+		var d StepRetryData
+		_ = e.Decode(&d)
+		s.resetForRetry(e.StepID, d.Input)
+		s.Step(e.StepID).Failures = 0
+	case StepManual:
+		var d StepManualData
+		_ = e.Decode(&d)
+		st := s.Step(e.StepID)
+		st.Status, st.Output, st.Manual, st.Waiting = StatusSucceeded, d.Output, true, nil
+	}
+}
+
+// resetForRetry puts a step back to pending, with the steps that were skipped because of it
+// and, for map steps, their failed or skipped children.
+func (s *State) resetForRetry(id, input string) {
+	st := s.Step(id)
+	st.Status, st.InputOverride, st.SkipReason, st.RetryAt = StatusPending, input, "", time.Time{}
+	if st.Parent != "" { // a map child: its parent must wait for it again
+		if p, ok := s.Steps[st.Parent]; ok && p.Status.Done() {
+			p.Status = StatusRunning
+		}
+	}
+	for cid, c := range s.Steps {
+		if c.Parent == id && (c.Status == StatusFailed || c.Status == StatusSkipped || c.Status == StatusInterrupted) {
+			c.Status = StatusPending
+		}
+		if c.Status == StatusSkipped && strings.HasPrefix(c.SkipReason, needsPrefix) {
+			c.Status, c.SkipReason = StatusPending, ""
+		}
+		_ = cid
+	}
+	if s.Status.Terminal() || s.Status == RunStatusInterrupted {
+		s.Status = RunStatusRunning
+	}
+}
+
+func (s *State) consumeSignal(seq int64) {
+	for i, sig := range s.Signals {
+		if sig.Seq == seq {
+			s.Signals = append(s.Signals[:i:i], s.Signals[i+1:]...)
+			return
+		}
+	}
+}
+
+// needsPrefix starts the skip reason of a step skipped because a step it needs did not succeed;
+// a retry re-opens exactly those.
+const needsPrefix = "needs "
+
+// ChildID names the i-th child of a map step.
+func ChildID(step string, i int) string {
+	return step + "[" + itoa(i) + "]"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// StepIDs returns the state's step ids in a stable order.
+func (s *State) StepIDs() []string {
+	ids := make([]string, 0, len(s.Steps))
+	for id := range s.Steps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrRunNotFound is returned by stores when no run has the given id.
+var ErrRunNotFound = errors.New("run not found")
+
+// ErrAmbiguousRun is returned when a run id prefix matches more than one run.
+var ErrAmbiguousRun = errors.New("run id prefix is ambiguous")
+
+// RunInfo is a run's row in a store's index: what listings need without folding the log.
+type RunInfo struct {
+	ID           string    `json:"id"`
+	FlowName     string    `json:"flow"`
+	FlowPath     string    `json:"flow_path"`
+	Status       RunStatus `json:"status"`
+	ParentRunID  string    `json:"parent_run_id,omitempty"`
+	ParentStepID string    `json:"parent_step_id,omitempty"`
+	CreatedAt    time.Time `json:"started"`
+	UpdatedAt    time.Time `json:"updated"`
+	EndedAt      time.Time `json:"ended,omitempty"`
+	LastSeq      int64     `json:"last_seq"`
+	LeaseOwner   string    `json:"lease_owner,omitempty"`
+	LeaseUntil   time.Time `json:"lease_until,omitempty"`
+}
+
+// RunQuery filters run listings. Zero values mean no filter.
+type RunQuery struct {
+	Status   []RunStatus
+	ParentID string // only children of this run
+	TopLevel bool   // only runs without a parent
+	Limit    int
+}
+
+// EventLog appends and reads run events. Append is atomic: all events commit or none, and
+// they get increasing Seq values (written back into the slice).
+type EventLog interface {
+	Append(ctx context.Context, events []Event) error
+	Events(ctx context.Context, runID string, afterSeq int64) ([]Event, error)
+}
+
+// RunIndex lists runs. CreateRun inserts the run's row and its first event in one transaction.
+type RunIndex interface {
+	CreateRun(ctx context.Context, info RunInfo, first Event) error
+	Run(ctx context.Context, idOrPrefix string) (RunInfo, error)
+	Runs(ctx context.Context, q RunQuery) ([]RunInfo, error)
+}
+
+// Leaser gives one process at a time the right to advance a run. A lease expires at `until`
+// unless renewed, so a crashed owner's runs can be taken over.
+type Leaser interface {
+	// AcquireLease takes or renews the lease when it is free, expired at now, or already
+	// owner's, and makes it last until `until`.
+	AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, runID, owner string) error
+	// TakeLease moves the lease from `from` (a dead owner) to owner, if from still holds it.
+	TakeLease(ctx context.Context, runID, from, owner string, until time.Time) (bool, error)
+}
+
+// Store is everything the engine needs from persistence.
+type Store interface {
+	EventLog
+	RunIndex
+	Leaser
+}
+
+// Tail is implemented by stores that can list events across all runs after a sequence number,
+// which lets other processes (the UI) follow every run cheaply.
+type Tail interface {
+	EventsSince(ctx context.Context, afterSeq int64, limit int) ([]Event, error)
+}

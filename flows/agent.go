@@ -1,0 +1,208 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// BuiltinTools are the tools the agent runtime provides by name.
+var BuiltinTools = []string{"read_file", "list_dir", "write_file", "http_get", "shell"}
+
+var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think"}
+
+// Agent is a parsed, validated agent file.
+type Agent struct {
+	Name         string
+	Description  string
+	Model        string // "" means the configured default
+	System       string
+	Tools        []ToolRef
+	MaxTurns     int // default 8
+	MaxTokens    int // 0: no token budget
+	Timeout      time.Duration
+	Memory       string // none or session
+	OutputSchema map[string]any
+	Options      map[string]any
+	Think        bool
+	Path, Dir    string
+	Source       []byte
+	Pos          Pos
+}
+
+// ToolRef names a tool an agent may call.
+type ToolRef struct {
+	Name string // as written: read_file, flow:x.yaml, agent:y.yaml
+	Kind string // builtin, flow, agent
+	Path string // absolute file for flow and agent tools
+	Pos  Pos
+}
+
+// LoadAgent reads, parses and validates an agent file.
+func LoadAgent(path string) (*Agent, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read agent: %w", err)
+	}
+	return ParseAgent(path, src)
+}
+
+// ParseAgent parses and validates an agent from bytes.
+func ParseAgent(path string, src []byte) (*Agent, error) {
+	return parseAgent(path, src, map[string]bool{})
+}
+
+func parseAgentFile(path string, visiting map[string]bool) (*Agent, error) {
+	abs, _ := filepath.Abs(path)
+	if visiting[abs] {
+		return nil, Diagnostics{{File: path, Pos: Pos{1, 1}, Msg: "agent includes itself through its tools (recursion)"}}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("file %s does not exist", path)
+		}
+		return nil, err
+	}
+	return parseAgent(path, src, visiting)
+}
+
+func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, err error) {
+	abs, aerr := filepath.Abs(path)
+	if aerr != nil {
+		abs = path
+	}
+	r := &reporter{file: path}
+	defer func() {
+		if p := recover(); p != nil {
+			a, err = nil, Diagnostics{{File: path, Pos: Pos{1, 1}, Msg: fmt.Sprintf("internal error while parsing: %v", p)}}
+		}
+	}()
+	doc, ok := parseYAML(r, src)
+	if !ok {
+		return nil, r.err()
+	}
+	a = &Agent{Path: abs, Dir: filepath.Dir(abs), Source: src, MaxTurns: 8, Memory: "none", Pos: pos(doc)}
+	visiting[abs] = true
+	defer delete(visiting, abs)
+	hasName := false
+	r.mapping(doc, "the agent", agentKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "name":
+			a.Name, hasName = r.str(v, "name"), true
+		case "description":
+			a.Description = r.str(v, "description")
+		case "model":
+			a.Model = r.str(v, "model")
+		case "system":
+			a.System = r.str(v, "system")
+		case "tools":
+			if v.Kind != yaml.SequenceNode {
+				r.at(pos(v), "tools must be a list like [read_file, flow:summarize.yaml]")
+				return
+			}
+			for _, t := range v.Content {
+				name := r.str(t, "tool")
+				if name == "" {
+					continue
+				}
+				a.Tools = append(a.Tools, parseToolRef(r, a.Dir, name, pos(t), visiting))
+			}
+		case "max_turns":
+			a.MaxTurns = r.integer(v, "max_turns")
+			if a.MaxTurns < 1 {
+				r.at(pos(v), "max_turns must be at least 1")
+			}
+		case "max_tokens":
+			a.MaxTokens = r.integer(v, "max_tokens")
+			if a.MaxTokens < 0 {
+				r.at(pos(v), "max_tokens cannot be negative")
+			}
+		case "timeout":
+			a.Timeout = r.duration(v, "timeout")
+		case "memory":
+			a.Memory = r.str(v, "memory")
+			if a.Memory != "none" && a.Memory != "session" {
+				r.at(pos(v), "memory must be none or session, not %q", a.Memory)
+			}
+		case "output":
+			r.mapping(v, "output", []string{"schema"}, func(_ string, _, sv *yaml.Node) {
+				a.OutputSchema = parseSchema(r, sv)
+			})
+		case "options":
+			if m, ok := r.value(v, "options").(map[string]any); ok {
+				a.Options = m
+			} else {
+				r.at(pos(v), "options must be a mapping (temperature: 0, seed: 1, ...)")
+			}
+		case "think":
+			a.Think = r.boolean(v, "think")
+		}
+	})
+	if !hasName {
+		r.at(pos(doc), "the agent needs a name (name: my-agent)")
+	}
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func parseToolRef(r *reporter, dir, name string, p Pos, visiting map[string]bool) ToolRef {
+	t := ToolRef{Name: name, Kind: "builtin", Pos: p}
+	switch {
+	case strings.HasPrefix(name, "flow:"):
+		t.Kind, t.Path = "flow", resolvePath(dir, strings.TrimPrefix(name, "flow:"))
+		abs, _ := filepath.Abs(t.Path)
+		if visiting[abs] {
+			r.at(p, "tool %s: the flow includes this agent (recursion)", name)
+			break
+		}
+		src, err := os.ReadFile(t.Path)
+		if err != nil {
+			r.at(p, "tool %s: flow file does not exist", name)
+			break
+		}
+		if _, err := parseFlow(t.Path, src, visiting); err != nil {
+			reportNested(r, p, "tool "+name, err)
+		}
+	case strings.HasPrefix(name, "agent:"):
+		t.Kind, t.Path = "agent", resolvePath(dir, strings.TrimPrefix(name, "agent:"))
+		if _, err := parseAgentFile(t.Path, visiting); err != nil {
+			reportNested(r, p, "tool "+name, err)
+		}
+	default:
+		if !contains(BuiltinTools, name) {
+			r.at(p, "unknown tool %q (built-ins: %s; or flow:FILE, agent:FILE)%s", name, strings.Join(BuiltinTools, ", "), suggest(name, BuiltinTools))
+		}
+	}
+	return t
+}
+
+// LoadAny loads a flow or an agent file, deciding by content: a top-level steps: key makes a
+// flow; otherwise a file with model, system or tools is an agent.
+func LoadAny(path string) (*Flow, *Agent, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var probe map[string]any
+	if yaml.Unmarshal(src, &probe) == nil && probe != nil {
+		if _, ok := probe["steps"]; !ok {
+			_, m := probe["model"]
+			_, s := probe["system"]
+			_, t := probe["tools"]
+			if m || s || t {
+				a, err := ParseAgent(path, src)
+				return nil, a, err
+			}
+		}
+	}
+	f, err := Parse(path, src)
+	return f, nil, err
+}

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// BenchmarkDurableSteps measures, in one run and for each synchronous mode, the raw floor
+// (one INSERT + commit per step into a database opened with the same pragmas) against the
+// engine running 1,000 sequential no-op steps and a 1,000-wide fan-out, and reports steps/s
+// and the engine/floor cost ratio. No-op steps use an executor that returns at once, so the
+// figures are the engine's own cost (scheduling, templating, the log), not fork/exec.
+//
+//	go test -run '^$' -bench DurableSteps -benchtime 3x ./store/
+func BenchmarkDurableSteps(b *testing.B) {
+	const n = 1000
+	for _, mode := range []string{SyncFull, SyncNormal} {
+		b.Run(mode, func(b *testing.B) {
+			var floor, seq, fan float64
+			for i := 0; i < b.N; i++ {
+				floor += floorStepsPerSec(b, mode, n)
+				seq += engineStepsPerSec(b, mode, sequentialFlow(n), n)
+				fan += engineStepsPerSec(b, mode, fanOutFlow(n), n)
+			}
+			k := float64(b.N)
+			floor, seq, fan = floor/k, seq/k, fan/k
+			b.ReportMetric(floor, "floor_steps/s")
+			b.ReportMetric(seq, "seq_steps/s")
+			b.ReportMetric(fan, "fanout_steps/s")
+			b.ReportMetric(floor/seq, "seq_cost/floor")
+			b.ReportMetric(floor/fan, "fanout_cost/floor")
+			b.Logf("synchronous=%s: floor %.0f steps/s, engine sequential %.0f steps/s (%.2fx floor cost), fan-out %.0f steps/s (%.2fx)",
+				mode, floor, seq, floor/seq, fan, floor/fan)
+		})
+	}
+}
+
+func openBench(b *testing.B, mode string) *DB {
+	b.Helper()
+	db, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{Synchronous: mode})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// floorStepsPerSec is the cheapest durable step: one INSERT and one COMMIT.
+func floorStepsPerSec(b *testing.B, mode string, n int) float64 {
+	ctx := context.Background()
+	db := openBench(b, mode)
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE floor (id INTEGER PRIMARY KEY, run_id TEXT, step TEXT, data BLOB)`); err != nil {
+		b.Fatal(err)
+	}
+	data := []byte(`{"output":""}`)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		tx, err := db.db.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO floor (run_id, step, data) VALUES (?, ?, ?)`, "run", fmt.Sprint("s", i), data); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+type noopExecutor struct{}
+
+func (noopExecutor) Prepare(s *flows.Step, _ map[string]any) (string, error) { return s.Shell, nil }
+func (noopExecutor) Execute(context.Context, *engine.StepRun) (engine.Result, error) {
+	return engine.Result{}, nil
+}
+
+func engineStepsPerSec(b *testing.B, mode, src string, n int) float64 {
+	ctx := context.Background()
+	db := openBench(b, mode)
+	path := filepath.Join(b.TempDir(), "bench.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := flows.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := engine.New(engine.Options{Store: db, Parallel: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng.Register(flows.KindShell, noopExecutor{})
+	start := time.Now()
+	id, err := eng.Start(ctx, f, map[string]any{}, engine.StartOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := eng.Execute(ctx, id)
+	if err != nil || st.Status != engine.RunStatusSucceeded {
+		b.Fatalf("bench run: %v %v %s", err, st.Status, st.Error)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+func sequentialFlow(n int) string {
+	var sb strings.Builder
+	sb.WriteString("name: sequential\nsteps:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "  - id: s%d\n    shell: noop\n", i)
+		if i > 0 {
+			fmt.Fprintf(&sb, "    needs: [s%d]\n", i-1)
+		}
+	}
+	return sb.String()
+}
+
+func fanOutFlow(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprint(i)
+	}
+	return "name: fanout\nsteps:\n  - id: each\n    map: '[" + strings.Join(items, ",") + "]'\n    shell: noop\n"
+}

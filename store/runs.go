@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"tandem/engine"
+)
+
+// CreateRun inserts a run's index row and its first event in one transaction.
+func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Event) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, info.FlowName, info.FlowPath, string(info.Status),
+			nullable(info.ParentRunID), nullable(info.ParentStepID), ms(info.CreatedAt), ms(info.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("create run %s: %w", info.ID, err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			info.ID, string(first.Type), first.StepID, first.Attempt, ms(first.Time), []byte(first.Data))
+		if err != nil {
+			return fmt.Errorf("create run %s: %w", info.ID, err)
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, seq, info.ID)
+		return err
+	})
+}
+
+const runColumns = `id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, ended_at, last_seq, lease_owner, lease_until`
+
+// Run returns a run by id, or by a unique prefix of its id.
+func (d *DB) Run(ctx context.Context, idOrPrefix string) (engine.RunInfo, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?
+		UNION ALL SELECT `+runColumns+` FROM (SELECT `+runColumns+` FROM runs WHERE id > ? AND id < ? ORDER BY id LIMIT 2)
+		LIMIT 3`, idOrPrefix, idOrPrefix, idOrPrefix+"\U0010FFFF")
+	if err != nil {
+		return engine.RunInfo{}, fmt.Errorf("find run %s: %w", idOrPrefix, err)
+	}
+	runs, err := scanRuns(rows)
+	if err != nil {
+		return engine.RunInfo{}, err
+	}
+	switch {
+	case len(runs) > 0 && runs[0].ID == idOrPrefix:
+		return runs[0], nil
+	case len(runs) == 1 && idOrPrefix != "":
+		return runs[0], nil
+	case len(runs) > 1 && idOrPrefix != "":
+		return engine.RunInfo{}, fmt.Errorf("find run %s: %w (%s, %s, ...)", idOrPrefix, engine.ErrAmbiguousRun, runs[0].ID, runs[1].ID)
+	}
+	return engine.RunInfo{}, fmt.Errorf("find run %q: %w", idOrPrefix, engine.ErrRunNotFound)
+}
+
+// Runs lists runs, newest first.
+func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, error) {
+	var where []string
+	var args []any
+	if len(q.Status) > 0 {
+		marks := make([]string, len(q.Status))
+		for i, s := range q.Status {
+			marks[i] = "?"
+			args = append(args, string(s))
+		}
+		where = append(where, "status IN ("+strings.Join(marks, ",")+")")
+	}
+	if q.ParentID != "" {
+		where = append(where, "parent_run_id = ?")
+		args = append(args, q.ParentID)
+	}
+	if q.TopLevel {
+		where = append(where, "parent_run_id IS NULL")
+	}
+	query := `SELECT ` + runColumns + ` FROM runs`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY created_at DESC, id DESC"
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return scanRuns(rows)
+}
+
+func scanRuns(rows *sql.Rows) ([]engine.RunInfo, error) {
+	defer rows.Close()
+	var out []engine.RunInfo
+	for rows.Next() {
+		var r engine.RunInfo
+		var status string
+		var parent, parentStep, leaseOwner sql.NullString
+		var created, updated, ended, leaseUntil sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended, &r.LastSeq, &leaseOwner, &leaseUntil); err != nil {
+			return nil, fmt.Errorf("scan run: %w", err)
+		}
+		r.Status = engine.RunStatus(status)
+		r.ParentRunID, r.ParentStepID = parent.String, parentStep.String
+		r.CreatedAt, r.UpdatedAt, r.EndedAt = fromMS(created), fromMS(updated), fromMS(ended)
+		r.LeaseOwner, r.LeaseUntil = leaseOwner.String, fromMS(leaseUntil)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// AcquireLease takes or renews a run's lease.
+func (d *DB) AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (bool, error) {
+	var ok bool
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ?
+			WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)`,
+			owner, ms(until), runID, owner, ms(now))
+		if err != nil {
+			return fmt.Errorf("lease run %s: %w", runID, err)
+		}
+		n, err := res.RowsAffected()
+		ok = n == 1
+		return err
+	})
+	return ok, err
+}
+
+// ReleaseLease gives a lease up if owner holds it.
+func (d *DB) ReleaseLease(ctx context.Context, runID, owner string) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`, runID, owner)
+		if err != nil {
+			return fmt.Errorf("release lease of run %s: %w", runID, err)
+		}
+		return nil
+	})
+}
+
+// TakeLease moves a lease from a dead owner to owner, if from still holds it.
+func (d *DB) TakeLease(ctx context.Context, runID, from, owner string, until time.Time) (bool, error) {
+	var ok bool
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ? WHERE id = ? AND lease_owner = ?`,
+			owner, ms(until), runID, from)
+		if err != nil {
+			return fmt.Errorf("take lease of run %s: %w", runID, err)
+		}
+		n, err := res.RowsAffected()
+		ok = n == 1
+		return err
+	})
+	return ok, err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+// Package store keeps tandem's state in SQLite: the append-only event log and the run index
+// over it. It is the only package that speaks SQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Synchronous modes. FULL makes a committed step survive power loss; NORMAL survives process
+// crashes and is faster.
+const (
+	SyncFull   = "FULL"
+	SyncNormal = "NORMAL"
+)
+
+// Options tune Open.
+type Options struct {
+	Synchronous string        // SyncFull (default) or SyncNormal
+	BusyTimeout time.Duration // how long a writer waits for another process; default 10s
+}
+
+// DB is a tandem database. It is safe for concurrent use by many goroutines; several
+// processes may share the file.
+type DB struct {
+	db   *sql.DB
+	path string
+	insertEvent *sql.Stmt
+	// writeMu serialises this process's writers so they queue here instead of spinning on
+	// SQLite's busy handler; other processes are handled by busy_timeout.
+	writeMu sync.Mutex
+}
+
+// DefaultPath is where a workspace keeps its database, relative to the working directory.
+const DefaultPath = ".tandem/tandem.db"
+
+// Open opens (creating if needed) the database at path with every pragma tandem relies on,
+// and applies pending migrations.
+func Open(ctx context.Context, path string, o Options) (*DB, error) {
+	if o.Synchronous == "" {
+		o.Synchronous = SyncFull
+	}
+	if o.Synchronous != SyncFull && o.Synchronous != SyncNormal {
+		return nil, fmt.Errorf("open database: synchronous must be FULL or NORMAL, not %q", o.Synchronous)
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+o.Synchronous+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	d := &DB{db: db, path: path}
+	if err := d.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if d.insertEvent, err = db.PrepareContext(ctx, `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error {
+	_ = d.insertEvent.Close()
+	return d.db.Close()
+}
+
+// Path returns the database file's path.
+func (d *DB) Path() string { return d.path }
+
+// migrate applies the embedded migrations not yet recorded, each in its own transaction.
+func (d *DB) migrate(ctx context.Context) error {
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := d.applyMigration(ctx, version, base, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (d *DB) applyMigration(ctx context.Context, version int, name, body string) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		version, name, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// write runs fn in a write transaction (BEGIN IMMEDIATE), committing when it returns nil.
+func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid || v.Int64 == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}

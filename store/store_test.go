@@ -1,0 +1,57 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"tandem/engine"
+	"tandem/engine/storetest"
+	"tandem/store"
+)
+
+func open(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "tandem.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func TestSQLiteConforms(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) engine.Store { return open(t) })
+}
+
+func TestReopeningKeepsEverythingAndMigratesOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub", "tandem.db")
+	db, err := store.Open(ctx, path, store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := engine.Event{RunID: "r", Type: engine.RunStarted, Status: engine.RunStatusRunning}
+	if err := db.CreateRun(ctx, engine.RunInfo{ID: "r", FlowName: "f", FlowPath: "f.yaml", Status: engine.RunStatusRunning}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db.Close()
+	evs, err := db.Events(ctx, "r", 0)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("after reopen: %d events, %v", len(evs), err)
+	}
+}
+
+func TestOpenRejectsUnknownSynchronousMode(t *testing.T) {
+	_, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), store.Options{Synchronous: "OFF"})
+	if err == nil {
+		t.Fatal("synchronous=OFF accepted")
+	}
+}
