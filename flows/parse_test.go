@@ -1,0 +1,174 @@
+package flows
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestAValidFlowParsesEveryKey(t *testing.T) {
+	f, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Name != "example" || len(f.Steps) != 6 || len(f.Inputs) != 2 {
+		t.Fatalf("flow = %+v", f)
+	}
+	count := f.StepByID("count")
+	if count.Kind != KindRun || count.Retry.MaxAttempts != 3 || count.Retry.Backoff.String() != "200ms" || count.Timeout.String() != "30s" || count.When == "" {
+		t.Errorf("count = %+v", count)
+	}
+	if s := f.StepByID("pay"); s.Kind != KindWait || len(s.Wait.Events) != 2 || s.Wait.Timeout.String() != "1h0m0s" {
+		t.Errorf("pay = %+v", s.Wait)
+	}
+	if s := f.StepByID("nap"); s.Sleep.Duration.String() != "2h0m0s" {
+		t.Errorf("nap = %+v", s.Sleep)
+	}
+	if s := f.StepByID("review"); s.Approval.Timeout.String() != "24h0m0s" {
+		t.Errorf("review = %+v", s.Approval)
+	}
+	if got := f.StepByID("count").Pos; got.Line != 10 || got.Col != 5 {
+		t.Errorf("count position = %+v, want 10:5", got)
+	}
+}
+
+func TestEveryProblemIsReportedInOnePassWithItsPosition(t *testing.T) {
+	_, err := Load("testdata/bad.yaml")
+	var ds Diagnostics
+	if !errors.As(err, &ds) {
+		t.Fatalf("error = %v, want Diagnostics", err)
+	}
+	text := ds.Error()
+	for _, want := range []string{
+		`testdata/bad.yaml:3:10: input topic: unknown type "strin"`,
+		`testdata/bad.yaml:6:5: unknown key "shel" in a step (did you mean "shell"?)`,
+		`testdata/bad.yaml:5:5: step "a" does nothing`,
+		`testdata/bad.yaml:7:5: step "b" needs unknown step "nope"`,
+		`testdata/bad.yaml:7:5: step "b" uses .steps.c but does not need it (add it to needs)`,
+		`testdata/bad.yaml:7:5: step "b" uses .inputs.missing, but the flow has no input "missing"`,
+		`testdata/bad.yaml:10:5: duplicate step id "b" (first defined on line 7)`,
+		`testdata/bad.yaml:12:5: cycle: c -> d -> c`,
+		`testdata/bad.yaml:18:28: max_attempts must be at least 1`,
+		`testdata/bad.yaml:18:40: backoff must be a duration`,
+		`testdata/bad.yaml:19:5: step "e": bad when expression`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+}
+
+func TestCyclesAreNamedOnceAtTheirFirstStep(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "c.yaml", "name: c\nsteps:\n  - id: a\n    needs: [c]\n    shell: x\n  - id: b\n    needs: [a]\n    shell: x\n  - id: c\n    needs: [b]\n    shell: x\n")
+	_, err := Load(p)
+	if err == nil || strings.Count(err.Error(), "cycle") != 1 || !strings.Contains(err.Error(), "c.yaml:3:5: cycle: a -> b -> c -> a") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestYAMLSyntaxErrorsCarryTheirLine(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "s.yaml", "name: s\nsteps:\n  - id: a\n    shell: [unclosed\n")
+	_, err := Load(p)
+	if err == nil || !strings.HasPrefix(err.Error(), p+":") || !strings.Contains(err.Error(), "YAML syntax") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSubFlowsAreCheckedForInputsAndRecursion(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "child.yaml", "name: child\ninputs:\n  n: { type: integer }\nsteps:\n  - id: x\n    shell: echo {{ .inputs.n }}\n")
+	write(t, dir, "self.yaml", "name: self\nsteps:\n  - id: me\n    flow: self.yaml\n")
+	p := write(t, dir, "p.yaml", "name: p\nsteps:\n  - id: sub\n    flow: child.yaml\n    with: { m: 1 }\n  - id: gone\n    flow: missing.yaml\n")
+	_, err := Load(p)
+	for _, want := range []string{`sub-flow child.yaml needs input "n"`, `sub-flow child.yaml has no input "m"`, `flow file missing.yaml does not exist`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	_, err = Load(filepath.Join(dir, "self.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "includes itself") {
+		t.Errorf("recursion: %v", err)
+	}
+}
+
+func TestTemplatesFailOnMissingKeysAndReadJSON(t *testing.T) {
+	data := map[string]any{"inputs": map[string]any{"x": "1"}, "steps": map[string]any{
+		"a": map[string]any{"output": `{"n":3}`, "json": map[string]any{"n": 3}}}}
+	if got, err := Render("{{ .steps.a.json.n }}-{{ .inputs.x }}", data); err != nil || got != "3-1" {
+		t.Fatalf("render = %q, %v", got, err)
+	}
+	if _, err := Render("{{ .inputs.nope }}", data); err == nil {
+		t.Fatal("a missing key rendered")
+	}
+	if got, _ := Render(`{{ quote "it's" }} {{ upper "a" }} {{ json .inputs }}`, data); got != `'it'\''s' A {"x":"1"}` {
+		t.Fatalf("funcs = %q", got)
+	}
+}
+
+func TestInputsAreTypedDefaultedAndChecked(t *testing.T) {
+	f, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ResolveInputs(f, map[string]string{"n": "5"})
+	if err != nil || in["n"] != 5 || in["topic"] != "tides" {
+		t.Fatalf("inputs = %v, %v", in, err)
+	}
+	if _, err := ResolveInputs(f, map[string]string{"n": "five"}); err == nil || !strings.Contains(err.Error(), `"five" is not an integer`) {
+		t.Errorf("bad integer: %v", err)
+	}
+	if _, err := ResolveInputs(f, map[string]string{"topik": "x"}); err == nil || !strings.Contains(err.Error(), `did you mean "topic"`) {
+		t.Errorf("unknown input: %v", err)
+	}
+	schema := ToolSchema(f)
+	if schema["type"] != "object" || len(schema["properties"].(map[string]any)) != 2 {
+		t.Errorf("tool schema = %v", schema)
+	}
+}
+
+func TestEvalListAcceptsListsAndJSONStrings(t *testing.T) {
+	env := map[string]any{"steps": map[string]any{"a": map[string]any{"output": `["x","y"]`}}}
+	for _, expr := range []string{`["x","y"]`, `steps.a.output`} {
+		got, err := EvalList(expr, env)
+		if err != nil || len(got) != 2 || got[1] != "y" {
+			t.Errorf("%s = %v, %v", expr, got, err)
+		}
+	}
+	if _, err := EvalList(`42`, env); err == nil {
+		t.Error("a number was accepted as a list")
+	}
+}
+
+func TestAgentFilesAreValidatedLikeFlows(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "sum.yaml", "name: sum\ninputs:\n  text: { type: string }\nsteps:\n  - id: s\n    shell: echo {{ .inputs.text }}\n")
+	good := write(t, dir, "a.yaml", "name: researcher\nmodel: smollm2:135m\nsystem: hi\ntools: [read_file, flow:sum.yaml]\nmax_turns: 4\nmemory: session\noutput: { schema: { type: object, properties: { bullets: { type: array } } } }\n")
+	a, err := LoadAgent(good)
+	if err != nil || a.MaxTurns != 4 || len(a.Tools) != 2 || a.Tools[1].Kind != "flow" || a.OutputSchema == nil {
+		t.Fatalf("agent = %+v, %v", a, err)
+	}
+	bad := write(t, dir, "b.yaml", "name: b\nsystem: hi\ntools: [read_fil, flow:none.yaml]\nmemory: forever\n")
+	_, err = LoadAgent(bad)
+	for _, want := range []string{`b.yaml:3:9: unknown tool "read_fil"`, `did you mean "read_file"`, `flow:none.yaml`, `memory must be none or session`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	f, ag, err := LoadAny(good)
+	if f != nil || ag == nil || err != nil {
+		t.Errorf("LoadAny(agent) = %v %v %v", f, ag, err)
+	}
+}
