@@ -39,8 +39,8 @@ type Options struct {
 // DB is a tandem database. It is safe for concurrent use by many goroutines; several
 // processes may share the file.
 type DB struct {
-	db   *sql.DB
-	path string
+	db          *sql.DB
+	path        string
 	insertEvent *sql.Stmt
 	// writeMu serialises this process's writers so they queue here instead of spinning on
 	// SQLite's busy handler; other processes are handled by busy_timeout.

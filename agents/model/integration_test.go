@@ -27,7 +27,7 @@ func real(t *testing.T) (*model.Ollama, string) {
 	return o, srv.Model
 }
 
-func zero() *float64 { v := 0.0; return &v }
+func zero() *float64  { v := 0.0; return &v }
 func seed(n int) *int { return &n }
 
 func TestOllamaStreamsAReplyInManyDeltas(t *testing.T) {

@@ -25,9 +25,9 @@ const Model = "smollm2:135m"
 
 // Server is a running ollama serve.
 type Server struct {
-	Host  string // host:port, for OLLAMA_HOST
-	URL   string // http://host:port
-	Model string
+	Host   string // host:port, for OLLAMA_HOST
+	URL    string // http://host:port
+	Model  string
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has exited
 	log    *bytes.Buffer
