@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/flows"
 	"tandem/store"
 )
 
@@ -117,3 +119,15 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func fail(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func init() {
+	// llm: steps use the local Ollama server ($OLLAMA_HOST) and $TANDEM_MODEL by default.
+	executorWirings = append(executorWirings, func(e *engine.Engine, _ *slog.Logger) error {
+		o, err := model.FromEnvironment()
+		if err != nil {
+			return err
+		}
+		e.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: model.DefaultModel()})
+		return nil
+	})
+}

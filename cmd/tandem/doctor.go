@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"tandem/agents/model"
+)
+
+func init() {
+	register(command{name: "doctor", summary: "check the Ollama server and the default model; say how to fix problems", run: runDoctor})
+	register(command{name: "models", summary: "list local models (models pull NAME downloads one)", run: runModels})
+}
+
+type check struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	Info string `json:"info"`
+	Fix  string `json:"fix,omitempty"`
+}
+
+func runDoctor(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	checks := doctorChecks(ctx)
+	failed := false
+	for _, c := range checks {
+		failed = failed || !c.OK
+	}
+	if *jsonOut {
+		if err := printJSON(checks); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range checks {
+			mark := "✓"
+			if !c.OK {
+				mark = "✗"
+			}
+			fmt.Printf("%s %-14s %s\n", mark, c.Name, c.Info)
+			if c.Fix != "" {
+				fmt.Printf("  %-14s → %s\n", "", c.Fix)
+			}
+		}
+	}
+	if failed {
+		return exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func doctorChecks(ctx context.Context) []check {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	o, err := model.FromEnvironment()
+	if err != nil {
+		return []check{{Name: "server", Info: err.Error(), Fix: "set OLLAMA_HOST to host:port, e.g. 127.0.0.1:11434"}}
+	}
+	v, err := o.Version(ctx)
+	if err != nil {
+		return []check{{Name: "server", Info: err.Error(),
+			Fix: "start it with `ollama serve` (install and cache it with `bash scripts/ollama-setup`)"}}
+	}
+	checks := []check{{Name: "server", OK: true, Info: "Ollama " + v + " at " + o.Host()}}
+	name := model.DefaultModel()
+	caps, err := o.Capabilities(ctx, name)
+	switch {
+	case errors.Is(err, model.ErrModelNotFound):
+		checks = append(checks, check{Name: "default model", Info: name + " is not installed",
+			Fix: "run `ollama pull " + name + "` (offline: `bash scripts/ollama-setup`), or set TANDEM_MODEL to a local model (tandem models)"})
+	case err != nil:
+		checks = append(checks, check{Name: "default model", Info: err.Error()})
+	default:
+		info := name + " (" + capText(caps) + ")"
+		c := check{Name: "default model", OK: caps.Completion, Info: info}
+		if !caps.Tools {
+			c.Info += "; no native tool calling: agents use the JSON fallback"
+		}
+		checks = append(checks, c)
+	}
+	return checks
+}
+
+func capText(c model.Capabilities) string {
+	var s []string
+	if c.Completion {
+		s = append(s, "completion")
+	}
+	if c.Tools {
+		s = append(s, "tools")
+	}
+	if c.Thinking {
+		s = append(s, "thinking")
+	}
+	if len(s) == 0 {
+		return "no capabilities reported"
+	}
+	return strings.Join(s, ", ")
+}
+
+func runModels(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "pull" {
+		return runPull(ctx, args[1:])
+	}
+	fs := flag.NewFlagSet("models", flag.ContinueOnError)
+	jsonOut := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o, err := model.FromEnvironment()
+	if err != nil {
+		return usageError{err}
+	}
+	list, err := o.List(ctx)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		if list == nil {
+			list = []model.LocalModel{}
+		}
+		return printJSON(list)
+	}
+	if len(list) == 0 {
+		fmt.Println("no local models: tandem models pull smollm2:135m")
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSIZE\tPARAMS\tQUANT\tCAPABILITIES")
+	for _, m := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, humanSize(m.Size), m.ParameterSize, m.Quantization, capText(m.Capabilities))
+	}
+	return tw.Flush()
+}
+
+func runPull(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return usagef("usage: tandem models pull NAME")
+	}
+	o, err := model.FromEnvironment()
+	if err != nil {
+		return usageError{err}
+	}
+	last := ""
+	err = o.Pull(ctx, args[0], func(p model.PullProgress) {
+		line := p.Status
+		if p.Total > 0 {
+			const width = 30
+			done := int(float64(width) * float64(p.Completed) / float64(p.Total))
+			line = fmt.Sprintf("%-28.28s [%s%s] %s/%s", p.Status, strings.Repeat("█", done), strings.Repeat("░", width-done),
+				humanSize(p.Completed), humanSize(p.Total))
+		}
+		if line != last {
+			fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
+			last = line
+		}
+	})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pulled %s\n", args[0])
+	return nil
+}
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

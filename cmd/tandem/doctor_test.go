@@ -1,0 +1,42 @@
+package main_test
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestDoctorSaysHowToStartAServerThatIsDown(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	w := newWorkspace(t)
+	t.Setenv("OLLAMA_HOST", addr)
+	out, _, code := w.tandem("doctor")
+	if code != 1 || !strings.Contains(out, "✗ server") || !strings.Contains(out, "ollama serve") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+func TestDoctorSaysHowToGetAMissingModel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/version":
+			w.Write([]byte(`{"version":"0.17.4"}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":"model 'smollm2:135m' not found"}`))
+		}
+	}))
+	defer srv.Close()
+	w := newWorkspace(t)
+	t.Setenv("OLLAMA_HOST", srv.URL)
+	t.Setenv("TANDEM_MODEL", "")
+	out, _, code := w.tandem("doctor")
+	if code != 1 || !strings.Contains(out, "✓ server") || !strings.Contains(out, "Ollama 0.17.4") ||
+		!strings.Contains(out, "ollama pull smollm2:135m") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"tandem/agents/model"
+	"tandem/flows"
+)
+
+// LLMExecutor runs llm: steps: one model call whose output is the reply text, or the JSON
+// object when the step gives a schema (then addressable as .steps.ID.json.field). Tokens
+// stream to observers as they arrive and reach the log batched.
+type LLMExecutor struct {
+	Model model.Model
+	// DefaultModel is used when the step names none.
+	DefaultModel string
+}
+
+// Prepare renders the prompt; it is the attempt's input (a retry may edit it).
+func (LLMExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
+	return flows.Render(s.LLM.Prompt, data)
+}
+
+// Execute makes the call.
+func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
+	spec := sr.Step.LLM
+	name := spec.Model
+	if name == "" {
+		name = x.DefaultModel
+	}
+	if name == "" {
+		name = model.DefaultModel()
+	}
+	req := model.Request{Model: name, Options: model.OptionsFrom(spec.Options), Think: spec.Think}
+	if spec.System != "" {
+		system, err := flows.Render(spec.System, sr.Data)
+		if err != nil {
+			return Result{}, Permanent(fmt.Errorf("system: %w", err))
+		}
+		req.Messages = append(req.Messages, model.Message{Role: "system", Content: system})
+	}
+	req.Messages = append(req.Messages, model.Message{Role: "user", Content: sr.Input})
+	if spec.Schema != nil {
+		b, err := json.Marshal(spec.Schema)
+		if err != nil {
+			return Result{}, Permanent(fmt.Errorf("schema: %w", err))
+		}
+		req.Format = b
+	}
+	sr.Trace("llm_request", map[string]any{"model": name, "messages": req.Messages, "schema": spec.Schema != nil})
+	resp, err := x.Model.Chat(ctx, req, func(d model.Delta) {
+		if d.Thinking != "" {
+			sr.Emit("thinking", d.Thinking)
+		}
+		if d.Content != "" {
+			sr.Emit("content", d.Content)
+		}
+	})
+	tokens := &Tokens{Prompt: resp.Usage.PromptTokens, Output: resp.Usage.OutputTokens}
+	sr.Trace("llm_response", map[string]any{"model": name, "usage": resp.Usage, "done_reason": resp.DoneReason,
+		"incomplete": resp.Incomplete, "tokens_per_second": resp.Usage.TokensPerSecond()})
+	res := Result{Output: strings.TrimSpace(resp.Message.Content), Tokens: tokens}
+	if err != nil {
+		if errors.Is(err, model.ErrModelNotFound) || errors.Is(err, model.ErrContextTooLong) {
+			return res, Permanent(err)
+		}
+		return res, err
+	}
+	if spec.Schema != nil {
+		if verr := flows.ValidateJSON(spec.Schema, res.Output); verr != nil {
+			return res, fmt.Errorf("the reply %w", verr)
+		}
+		var compact bytes.Buffer
+		if json.Compact(&compact, []byte(res.Output)) == nil {
+			res.Output = compact.String()
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,94 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"tandem/agents/model"
+	"tandem/engine"
+	"tandem/flows"
+	"tandem/internal/ollamatest"
+)
+
+func TestMain(m *testing.M) { ollamatest.Main(m) }
+
+const llmFlow = `
+name: classify
+inputs:
+  text: { type: string, default: "I love it" }
+steps:
+  - id: classify
+    llm:
+      system: Classify the sentiment of the user's text. Answer in JSON.
+      prompt: "{{ .inputs.text }}"
+      schema: { type: object, properties: { sentiment: { type: string, enum: [positive, negative, neutral] } }, required: [sentiment] }
+      options: { temperature: 0, seed: 1, num_predict: 64 }
+    retry: { max_attempts: 2, backoff: 1ms }
+  - id: act
+    needs: [classify]
+    shell: echo "sentiment={{ .steps.classify.json.sentiment }}"
+`
+
+func TestAnLLMStepsJSONOutputFeedsTheNextStep(t *testing.T) {
+	h := newHarness(t)
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}, Usage: model.Usage{PromptTokens: 12, OutputTokens: 5}},
+	}}
+	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: fake, DefaultModel: "m"})
+	st := h.run(h.flow("f.yaml", llmFlow), nil)
+	if st.Status != engine.RunStatusSucceeded || st.Steps["act"].Output != "sentiment=positive" {
+		t.Fatalf("%s %s act=%q", st.Status, st.Error, st.Steps["act"].Output)
+	}
+	if st.Tokens.Prompt != 12 || st.Tokens.Output != 5 {
+		t.Errorf("tokens = %+v", st.Tokens)
+	}
+	req := fake.Calls()[0]
+	if req.Model != "m" || len(req.Messages) != 2 || req.Messages[1].Content != "I love it" || len(req.Format) == 0 {
+		t.Errorf("request = %+v", req)
+	}
+	events, _ := h.store.Events(context.Background(), st.ID, 0)
+	streamed := ""
+	for _, e := range events {
+		var d engine.StepOutputData
+		if e.Type == engine.StepOutput && e.Decode(&d) == nil && d.Stream == "content" {
+			streamed += d.Text
+		}
+	}
+	if streamed != `{"sentiment": "positive"}` {
+		t.Errorf("tokens in the log = %q (want the reply, batched)", streamed)
+	}
+}
+
+func TestAReplyThatBreaksTheSchemaIsRetried(t *testing.T) {
+	h := newHarness(t)
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{Deltas: []model.Delta{{Content: `{"sentiment": "furious"}`}}},
+		{Deltas: []model.Delta{{Content: `{"sentiment": "negative"}`}}},
+	}}
+	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: fake, DefaultModel: "m"})
+	st := h.run(h.flow("f.yaml", llmFlow), nil)
+	if st.Status != engine.RunStatusSucceeded || len(st.Steps["classify"].Attempts) != 2 {
+		t.Fatalf("%s attempts=%d", st.Status, len(st.Steps["classify"].Attempts))
+	}
+}
+
+func TestAnLLMStepAgainstTheRealModel(t *testing.T) {
+	srv := ollamatest.Start(t)
+	o, err := model.NewOllama(srv.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: srv.Model})
+	st := h.run(h.flow("f.yaml", llmFlow), map[string]string{"text": "This is the best day of my life!"})
+	if st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("%s: %s", st.Status, st.Error)
+	}
+	out := st.Steps["act"].Output
+	if out != "sentiment=positive" && out != "sentiment=negative" && out != "sentiment=neutral" {
+		t.Fatalf("act output = %q", out)
+	}
+	if st.Tokens.Output == 0 {
+		t.Errorf("no tokens recorded: %+v", st.Tokens)
+	}
+}
