@@ -59,7 +59,9 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	}
 	cmd.Env = env
 	// Kill the whole process group so `sh -c "a | b"` leaves nothing behind on cancel.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: if tandem itself is killed, the step's shell dies with it instead of
+	// finishing unobserved while a resumed run starts it again.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 

@@ -16,26 +16,32 @@ import (
 // ends (running steps are then recorded as interrupted, and a later Execute resumes). Only
 // steps whose completion is not in the log run again.
 func (e *Engine) Execute(ctx context.Context, runID string) (*State, error) {
+	st, _, err := e.advance(ctx, runID)
+	return st, err
+}
+
+// advance is Execute that also reports whether it wrote anything to the log.
+func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error) {
 	info, err := e.store.Run(ctx, runID)
 	if err != nil {
-		return nil, fmt.Errorf("execute run %s: %w", runID, err)
+		return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
 	}
 	runID = info.ID
 	now := e.clock.Now()
 	ok, err := e.store.AcquireLease(ctx, runID, e.owner, now, now.Add(e.lease))
 	if err != nil {
-		return nil, fmt.Errorf("execute run %s: %w", runID, err)
+		return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
 	}
 	if !ok && ownerDead(info.LeaseOwner) {
 		// The process holding the lease is gone (killed, crashed): take over at once rather
 		// than wait for the lease to expire.
 		ok, err = e.store.TakeLease(ctx, runID, info.LeaseOwner, e.owner, now.Add(e.lease))
 		if err != nil {
-			return nil, fmt.Errorf("execute run %s: %w", runID, err)
+			return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
 		}
 	}
 	if !ok {
-		return nil, fmt.Errorf("execute run %s: %w (%s, until %s)", runID, ErrLeased, info.LeaseOwner, info.LeaseUntil.Format(time.TimeOnly))
+		return nil, false, fmt.Errorf("execute run %s: %w (%s, until %s)", runID, ErrLeased, info.LeaseOwner, info.LeaseUntil.Format(time.TimeOnly))
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -50,18 +56,18 @@ func (e *Engine) Execute(ctx context.Context, runID string) (*State, error) {
 
 	events, err := e.store.Events(ctx, runID, 0)
 	if err != nil {
-		return nil, fmt.Errorf("execute run %s: %w", runID, err)
+		return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
 	}
 	st := Fold(events)
 	if st.Status.Terminal() {
-		return st, nil
+		return st, false, nil
 	}
 	f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
 	if err != nil {
 		ev := Event{RunID: runID, Type: RunFailed, Time: e.clock.Now(), Status: RunStatusFailed,
 			Data: mustJSON(RunResultData{Error: "the flow recorded with the run no longer parses: " + err.Error()})}
 		st.Apply(ev)
-		return st, e.append(ctx, []Event{ev})
+		return st, true, e.append(ctx, []Event{ev})
 	}
 	r := &runner{e: e, st: st, flow: f, runID: runID, active: map[string]context.CancelFunc{},
 		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
@@ -78,7 +84,8 @@ func (e *Engine) Execute(ctx context.Context, runID string) (*State, error) {
 			r.dependents[n] = append(r.dependents[n], s.ID)
 		}
 	}
-	return r.loop(runCtx)
+	st, err = r.loop(runCtx)
+	return st, r.wrote, err
 }
 
 // keepLease renews the run's lease until ctx ends; losing it stops the run.
@@ -122,6 +129,7 @@ type runner struct {
 	queued  []*StepRun
 
 	cancelling bool // a cancel request was seen: stop everything and end cancelled
+	wrote      bool // something was committed
 
 	// Scheduling is incremental: only steps marked dirty (their needs, children or time
 	// changed) are looked at, so a 1,000-step run does not rescan 1,000 steps per step.
@@ -256,6 +264,7 @@ func (r *runner) commit(ctx context.Context) error {
 	if err := r.e.store.Append(context.WithoutCancel(ctx), events); err != nil {
 		return fmt.Errorf("commit %d events of run %s: %w", len(events), r.runID, err)
 	}
+	r.wrote = true
 	for _, ev := range events {
 		r.own[ev.Seq] = true
 		if ev.Seq > r.st.LastSeq {

@@ -134,7 +134,7 @@ func runShow(ctx context.Context, args []string) error {
 	if *jsonOut {
 		steps := make([]*engine.StepState, 0, len(order))
 		for _, id := range order {
-			steps = append(steps, st.Steps[id])
+			steps = append(steps, st.Step(id))
 		}
 		return printJSON(struct {
 			Run   engine.RunInfo      `json:"run"`
@@ -155,7 +155,7 @@ func runShow(ctx context.Context, args []string) error {
 		fmt.Printf("inputs: %s\n", b)
 	}
 	for _, id := range order {
-		s := st.Steps[id]
+		s := st.Step(id)
 		fmt.Printf("\n%s %s  %s", stepIcon(s.Status), id, s.Status)
 		if s.SkipReason != "" {
 			fmt.Printf(" (%s)", s.SkipReason)

@@ -29,6 +29,7 @@ func runRun(ctx context.Context, args []string) error {
 	var inputs multiFlag
 	fs.Var(&inputs, "i", "input `key=value` (repeatable)")
 	jsonOut := fs.Bool("json", false, "print the final run state as JSON instead of progress")
+	detach := fs.Bool("detach", false, "record the run and return; a `tandem worker` runs it")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: tandem run FILE [-i key=value]... [flags]")
 		fs.PrintDefaults()
@@ -71,6 +72,10 @@ func runRun(ctx context.Context, args []string) error {
 	id, err := e.engine.Start(ctx, f, resolved, engine.StartOptions{})
 	if err != nil {
 		return err
+	}
+	if *detach {
+		fmt.Printf("run %s  %s\nstarted detached: tandem worker runs it; follow it with tandem show %s\n", id, f.Name, id)
+		return nil
 	}
 	return execute(ctx, e, id, *jsonOut, fmt.Sprintf("run %s  %s", id, f.Name))
 }

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Worker advances every run in a store that can move: runs started detached, runs whose
+// owner died (after its lease expires, or at once when it was a process on this host),
+// waiting runs whose timer is due or whose signal arrived. Several workers may share one
+// database: the run lease lets only one of them advance a run at a time.
+type Worker struct {
+	Engine *Engine
+	// Runs at most this many runs at once; default 4.
+	Concurrency int
+	// OnError receives errors advancing a run (the worker goes on).
+	OnError func(runID string, err error)
+}
+
+// Pass advances each candidate run once and reports how many changed.
+func (w *Worker) Pass(ctx context.Context) (int, error) {
+	runs, err := w.Engine.store.Runs(ctx, RunQuery{Status: []RunStatus{RunStatusRunning, RunStatusWaiting}})
+	if err != nil {
+		return 0, fmt.Errorf("worker: list runs: %w", err)
+	}
+	now := w.Engine.clock.Now()
+	sem := make(chan struct{}, max(w.Concurrency, 4))
+	var mu sync.Mutex
+	changed := 0
+	var wg sync.WaitGroup
+	for _, info := range runs {
+		if info.ParentRunID != "" {
+			continue // children advance with their parent step
+		}
+		if info.LeaseOwner != "" && info.LeaseUntil.After(now) && !ownerDead(info.LeaseOwner) {
+			continue // someone is advancing it
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(info RunInfo) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, wrote, err := w.Engine.advance(ctx, info.ID)
+			if errors.Is(err, ErrLeased) || (err != nil && ctx.Err() != nil) {
+				return
+			}
+			if err != nil && w.OnError != nil {
+				w.OnError(info.ID, err)
+			}
+			if wrote {
+				mu.Lock()
+				changed++
+				mu.Unlock()
+			}
+		}(info)
+	}
+	wg.Wait()
+	return changed, ctx.Err()
+}
+
+// UntilIdle repeats passes until one changes nothing: everything that can advance now has.
+func (w *Worker) UntilIdle(ctx context.Context) error {
+	for {
+		n, err := w.Pass(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// Run passes every poll interval until ctx ends.
+func (w *Worker) Run(ctx context.Context, poll time.Duration) error {
+	for {
+		if _, err := w.Pass(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.Engine.clock.After(poll):
+		}
+	}
+}
