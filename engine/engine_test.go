@@ -47,6 +47,14 @@ func (h *harness) flow(name, src string) *flows.Flow {
 	return f
 }
 
+// file writes a file into the harness's directory.
+func (h *harness) file(name, src string) {
+	h.t.Helper()
+	if err := os.WriteFile(filepath.Join(h.dir, name), []byte(src), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // run starts and executes a flow to its end.
 func (h *harness) run(f *flows.Flow, inputs map[string]string) *engine.State {
 	h.t.Helper()

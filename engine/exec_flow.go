@@ -54,6 +54,11 @@ type ChildRun struct {
 	Path         string            // flow file
 	Inputs       map[string]string // as strings, typed by the flow's declared inputs
 	Typed        map[string]any    // already-typed inputs (tool calls); used when Inputs is nil
+	// Suffix tells apart several child runs of one attempt (an agent calling a flow tool
+	// twice); it is part of the derived id, so a resumed step finds the same children.
+	Suffix string
+	// Source, when set, is the flow's text (a generated flow); Path then only names it.
+	Source []byte
 }
 
 // ChildResult is a finished child run.
@@ -65,7 +70,13 @@ type ChildResult struct {
 
 // RunChild starts (or resumes) a linked child run and executes it to the end.
 func (e *Engine) RunChild(ctx context.Context, c ChildRun) (ChildResult, error) {
-	f, err := flows.Load(c.Path)
+	var f *flows.Flow
+	var err error
+	if c.Source != nil {
+		f, err = flows.Parse(c.Path, c.Source)
+	} else {
+		f, err = flows.Load(c.Path)
+	}
 	if err != nil {
 		return ChildResult{}, Permanent(fmt.Errorf("load sub-flow %s: %w", c.Path, err))
 	}
@@ -79,6 +90,9 @@ func (e *Engine) RunChild(ctx context.Context, c ChildRun) (ChildResult, error) 
 		return ChildResult{}, Permanent(fmt.Errorf("inputs of sub-flow %s: %w", f.Name, err))
 	}
 	id := childRunID(c.ParentRunID, c.ParentStepID, max(c.Attempt, 1))
+	if c.Suffix != "" {
+		id += "." + c.Suffix
+	}
 	if _, err := e.store.Run(ctx, id); errors.Is(err, ErrRunNotFound) {
 		if _, err := e.Start(ctx, f, inputs, StartOptions{ParentRunID: c.ParentRunID, ParentStepID: c.ParentStepID, RunID: id}); err != nil {
 			return ChildResult{}, err

@@ -14,7 +14,7 @@ import (
 // BuiltinTools are the tools the agent runtime provides by name.
 var BuiltinTools = []string{"read_file", "list_dir", "write_file", "http_get", "shell"}
 
-var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think"}
+var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think", "tool_calling"}
 
 // Agent is a parsed, validated agent file.
 type Agent struct {
@@ -30,9 +30,12 @@ type Agent struct {
 	OutputSchema map[string]any
 	Options      map[string]any
 	Think        bool
-	Path, Dir    string
-	Source       []byte
-	Pos          Pos
+	// ToolCalling is how the agent calls tools: auto (native when the model supports it),
+	// native, or fallback (schema-constrained JSON actions; best for very small models).
+	ToolCalling string
+	Path, Dir   string
+	Source      []byte
+	Pos         Pos
 }
 
 // ToolRef names a tool an agent may call.
@@ -87,7 +90,7 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 	if !ok {
 		return nil, r.err()
 	}
-	a = &Agent{Path: abs, Dir: filepath.Dir(abs), Source: src, MaxTurns: 8, Memory: "none", Pos: pos(doc)}
+	a = &Agent{Path: abs, Dir: filepath.Dir(abs), Source: src, MaxTurns: 8, Memory: "none", ToolCalling: "auto", Pos: pos(doc)}
 	visiting[abs] = true
 	defer delete(visiting, abs)
 	hasName := false
@@ -142,6 +145,11 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 			}
 		case "think":
 			a.Think = r.boolean(v, "think")
+		case "tool_calling":
+			a.ToolCalling = r.str(v, "tool_calling")
+			if !contains([]string{"auto", "native", "fallback"}, a.ToolCalling) {
+				r.at(pos(v), "tool_calling must be auto, native or fallback, not %q", a.ToolCalling)
+			}
 		}
 	})
 	if !hasName {

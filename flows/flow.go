@@ -74,9 +74,10 @@ type LLMSpec struct {
 
 // AgentSpec configures an agent step.
 type AgentSpec struct {
-	File   string // agent file, relative to the flow's directory
-	Prompt string // template
-	Schema map[string]any
+	File    string // agent file, relative to the flow's directory
+	Prompt  string // template
+	Schema  map[string]any
+	Session string // template; a memory session the agent continues ("" = none)
 }
 
 // WaitSpec configures a wait step: the first of Events to arrive resolves it.

@@ -15,7 +15,7 @@ import (
 var (
 	flowKeys     = []string{"name", "description", "inputs", "outputs", "steps"}
 	inputKeys    = []string{"type", "default", "description", "required", "enum"}
-	stepKeys     = []string{"id", "description", "needs", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "wait", "sleep", "approval"}
+	stepKeys     = []string{"id", "description", "needs", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "wait", "sleep", "approval"}
 	kindKeys     = []string{"shell", "run", "flow", "llm", "agent", "wait", "sleep", "approval"}
 	retryKeys    = []string{"max_attempts", "backoff", "max_backoff"}
 	llmKeys      = []string{"model", "system", "prompt", "schema", "options", "think"}
@@ -210,7 +210,8 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 	var kindPos []Pos
 	var prompt, schemaSet = "", false
 	var schema map[string]any
-	var promptNode, schemaNode *yaml.Node
+	var promptNode, schemaNode, sessionNode *yaml.Node
+	var session string
 	r.mapping(n, "a step", stepKeys, func(key string, k, v *yaml.Node) {
 		if contains(kindKeys, key) {
 			kinds = append(kinds, key)
@@ -257,6 +258,8 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 			s.Kind, s.Agent = KindAgent, &AgentSpec{File: r.str(v, "agent")}
 		case "prompt":
 			prompt, promptNode = r.str(v, "prompt"), v
+		case "session":
+			session, sessionNode = r.str(v, "session"), v
 		case "schema":
 			schemaNode, schemaSet = v, true
 			schema = parseSchema(r, v)
@@ -283,7 +286,7 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 	if promptNode != nil || schemaSet {
 		switch {
 		case s.Kind == KindAgent:
-			s.Agent.Prompt, s.Agent.Schema = prompt, schema
+			s.Agent.Prompt, s.Agent.Schema, s.Agent.Session = prompt, schema, session
 		case s.Kind == KindLLM && s.LLM != nil:
 			if promptNode != nil {
 				s.LLM.Prompt = prompt
@@ -298,6 +301,9 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 			}
 			r.at(pos(at), "step %q: prompt: and schema: belong to agent: and llm: steps", s.ID)
 		}
+	}
+	if sessionNode != nil && s.Kind != KindAgent {
+		r.at(pos(sessionNode), "step %q: session: belongs to agent: steps", s.ID)
 	}
 	if s.Kind == KindAgent && s.Agent != nil && s.Agent.Prompt == "" {
 		r.at(s.Pos, "agent step %q needs a prompt:", s.ID)

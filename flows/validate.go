@@ -100,7 +100,7 @@ func stepTemplates(s *Step) []string {
 		t = append(t, s.LLM.System, s.LLM.Prompt)
 	}
 	if s.Agent != nil {
-		t = append(t, s.Agent.Prompt)
+		t = append(t, s.Agent.Prompt, s.Agent.Session)
 	}
 	if s.Approval != nil {
 		t = append(t, s.Approval.Prompt)

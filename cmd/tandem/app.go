@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/flows"
@@ -18,9 +19,11 @@ import (
 
 // common holds the flags every command that touches the database shares.
 type common struct {
-	db       string
-	sync     string
-	parallel int
+	db         string
+	sync       string
+	parallel   int
+	allowShell bool
+	allowHTTP  bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -34,6 +37,8 @@ func (c *common) register(fs *flag.FlagSet) {
 		sync = store.SyncFull
 	}
 	fs.StringVar(&c.sync, "sync", sync, "SQLite synchronous mode: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
+	fs.BoolVar(&c.allowShell, "allow-shell", false, "let agents use the shell tool without asking")
+	fs.BoolVar(&c.allowHTTP, "allow-http", false, "let agents use the http_get tool")
 }
 
 func (c *common) registerParallel(fs *flag.FlagSet) {
@@ -61,19 +66,22 @@ func (c *common) open(ctx context.Context) (*env, error) {
 		closeLog()
 		return nil, err
 	}
-	for _, wire := range executorWirings {
-		if err := wire(eng, logger); err != nil {
-			_ = db.Close()
-			closeLog()
-			return nil, err
-		}
+	// llm: and agent: steps use the local Ollama server ($OLLAMA_HOST) and $TANDEM_MODEL.
+	ollama, err := model.FromEnvironment()
+	if err != nil {
+		_ = db.Close()
+		closeLog()
+		return nil, usageError{err}
 	}
+	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: ollama, DefaultModel: model.DefaultModel()})
+	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP}
+	if c.allowShell {
+		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
+	}
+	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Tools: tools,
+		Runner: &agents.Runner{Model: ollama, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
 	return &env{db: db, engine: eng, log: logger, close: func() { _ = db.Close(); closeLog() }}, nil
 }
-
-// executorWirings register step executors that live outside the engine (llm, agent). Files
-// that add a kind append to it in init.
-var executorWirings []func(*engine.Engine, *slog.Logger) error
 
 // openLog opens the structured log file next to the database; logs never go to the terminal.
 func openLog(dir string) (*slog.Logger, func()) {
@@ -119,15 +127,3 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func fail(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-func init() {
-	// llm: steps use the local Ollama server ($OLLAMA_HOST) and $TANDEM_MODEL by default.
-	executorWirings = append(executorWirings, func(e *engine.Engine, _ *slog.Logger) error {
-		o, err := model.FromEnvironment()
-		if err != nil {
-			return err
-		}
-		e.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: model.DefaultModel()})
-		return nil
-	})
-}

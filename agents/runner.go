@@ -1,0 +1,396 @@
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"tandem/agents/model"
+	"tandem/flows"
+)
+
+// Tracer receives what an agent does: live text (Emit) and structured records (Trace).
+type Tracer interface {
+	Emit(stream, text string)
+	Trace(kind string, data any)
+}
+
+// TracerFuncs adapts two functions to a Tracer.
+type TracerFuncs struct {
+	EmitFunc  func(stream, text string)
+	TraceFunc func(kind string, data any)
+}
+
+// Emit calls EmitFunc.
+func (t TracerFuncs) Emit(stream, text string) {
+	if t.EmitFunc != nil {
+		t.EmitFunc(stream, text)
+	}
+}
+
+// Trace calls TraceFunc.
+func (t TracerFuncs) Trace(kind string, data any) {
+	if t.TraceFunc != nil {
+		t.TraceFunc(kind, data)
+	}
+}
+
+// Memory keeps conversations per session name.
+type Memory interface {
+	LoadSession(ctx context.Context, name string) ([]model.Message, error)
+	SaveSession(ctx context.Context, name, agent string, msgs []model.Message) error
+}
+
+// CapabilityChecker tells whether a model calls tools natively.
+type CapabilityChecker interface {
+	Capabilities(ctx context.Context, model string) (model.Capabilities, error)
+}
+
+// Runner runs agents on a model.
+type Runner struct {
+	Model        model.Model
+	Caps         CapabilityChecker // nil: use the JSON fallback
+	Memory       Memory            // needed for memory: session
+	DefaultModel string
+	// ForceFallback uses the constrained JSON action even for models with native tools.
+	ForceFallback bool
+}
+
+// Task is one agent run.
+type Task struct {
+	Agent   *flows.Agent
+	Prompt  string
+	Schema  map[string]any // output schema; overrides the agent's
+	Session string         // memory session name ("" = none)
+	Tools   []Tool
+	Tracer  Tracer
+}
+
+// End reasons.
+const (
+	EndAnswer       = "answer"
+	EndMaxTurns     = "max_turns"
+	EndLoopDetected = "loop_detected"
+	EndBudget       = "budget"
+	EndError        = "error"
+)
+
+// Result is how an agent run ended.
+type Result struct {
+	Answer         string `json:"answer,omitempty"`
+	EndReason      string `json:"end_reason"`
+	Detail         string `json:"detail,omitempty"`
+	Turns          int    `json:"turns"`
+	PromptTokens   int    `json:"prompt_tokens"`
+	OutputTokens   int    `json:"output_tokens"`
+	ToolCalls      int    `json:"tool_calls"`
+	InvalidActions int    `json:"invalid_actions"`
+}
+
+// StoppedError is returned when an agent ends without an answer.
+type StoppedError struct{ Result Result }
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("agent stopped without an answer: %s (%s)", e.Result.EndReason, e.Result.Detail)
+}
+
+// maxResultChars caps a tool result in the conversation and the trace; the full size is noted.
+const maxResultChars = 4000
+
+// Run runs the agent until it answers or a guard stops it.
+func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
+	a := t.Agent
+	tr := t.Tracer
+	if tr == nil {
+		tr = TracerFuncs{}
+	}
+	name := a.Model
+	if name == "" {
+		name = r.DefaultModel
+	}
+	if name == "" {
+		name = model.DefaultModel()
+	}
+	if a.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.Timeout)
+		defer cancel()
+	}
+	schema := t.Schema
+	if schema == nil {
+		schema = a.OutputSchema
+	}
+	byName := map[string]Tool{}
+	defs := make([]model.Tool, 0, len(t.Tools))
+	for _, tool := range t.Tools {
+		byName[tool.Name] = tool
+		defs = append(defs, tool.Definition())
+	}
+	native := false
+	switch {
+	case len(t.Tools) == 0 || r.ForceFallback || a.ToolCalling == "fallback":
+	case a.ToolCalling == "native":
+		native = true
+	case r.Caps != nil:
+		if c, err := r.Caps.Capabilities(ctx, name); err == nil {
+			native = c.Tools
+		}
+	}
+	system := a.System
+	if len(t.Tools) > 0 && !native {
+		system += fallbackInstructions(t.Tools)
+	}
+	if schema != nil {
+		s, _ := json.Marshal(schema)
+		system += "\n\nYour final answer must be JSON matching this schema: " + string(s)
+	}
+	var msgs []model.Message
+	if strings.TrimSpace(system) != "" {
+		msgs = append(msgs, model.Message{Role: "system", Content: system})
+	}
+	if t.Session != "" && r.Memory != nil {
+		history, err := r.Memory.LoadSession(ctx, t.Session)
+		if err != nil {
+			return Result{EndReason: EndError}, fmt.Errorf("load session %s: %w", t.Session, err)
+		}
+		msgs = append(msgs, history...)
+		tr.Trace("memory", map[string]any{"session": t.Session, "messages": len(history)})
+	}
+	msgs = append(msgs, model.Message{Role: "user", Content: t.Prompt})
+	numCtx := model.OptionsFrom(a.Options).NumCtx
+	if numCtx == 0 {
+		numCtx = 2048
+	}
+	msgs = trimToContext(msgs, numCtx, tr)
+	tr.Trace("start", map[string]any{"agent": a.Name, "model": name, "mode": modeName(native, len(t.Tools)), "tools": toolNames(t.Tools),
+		"max_turns": a.MaxTurns, "max_tokens": a.MaxTokens, "prompt": t.Prompt})
+
+	res := Result{}
+	guard := newLoopGuard()
+	repair := false
+	forceAnswer := false // a repeated call: the next fallback turn may only answer
+	for turn := 1; turn <= max(a.MaxTurns, 1); turn++ {
+		res.Turns = turn
+		fallback := len(t.Tools) > 0 && (!native || repair)
+		req := model.Request{Model: name, Messages: msgs, Options: model.OptionsFrom(a.Options), Think: a.Think}
+		switch {
+		case fallback && forceAnswer:
+			req.Format, _ = json.Marshal(answerSchema(schema))
+			tr.Trace("force_answer", map[string]any{"turn": turn, "reason": "the last call repeated an earlier one; this turn may only answer"})
+		case fallback:
+			req.Format, _ = json.Marshal(actionSchema(t.Tools, schema))
+		case native:
+			req.Tools = defs
+		case schema != nil:
+			req.Format, _ = json.Marshal(schema)
+		}
+		tr.Trace("turn", map[string]any{"turn": turn, "mode": modeName(!fallback && native, len(t.Tools)), "messages": len(msgs)})
+		resp, err := r.Model.Chat(ctx, req, func(d model.Delta) {
+			if d.Thinking != "" {
+				tr.Emit("thinking", d.Thinking)
+			}
+			if d.Content != "" {
+				tr.Emit("content", d.Content)
+			}
+		})
+		res.PromptTokens += resp.Usage.PromptTokens
+		res.OutputTokens += resp.Usage.OutputTokens
+		tr.Trace("usage", map[string]any{"turn": turn, "prompt_tokens": resp.Usage.PromptTokens, "output_tokens": resp.Usage.OutputTokens,
+			"eval_ms": resp.Usage.EvalDuration.Milliseconds(), "tokens_per_second": resp.Usage.TokensPerSecond()})
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && a.Timeout > 0 {
+				return r.stop(tr, res, EndBudget, fmt.Sprintf("timeout %s reached", a.Timeout))
+			}
+			res.EndReason, res.Detail = EndError, err.Error()
+			tr.Trace("end", res)
+			return res, err
+		}
+		if a.MaxTokens > 0 && res.PromptTokens+res.OutputTokens > a.MaxTokens {
+			return r.stop(tr, res, EndBudget, fmt.Sprintf("%d tokens used, budget %d", res.PromptTokens+res.OutputTokens, a.MaxTokens))
+		}
+		repair = false
+		content := resp.Message.Content
+		var calls []model.ToolCall
+		var answer string
+		answered := false
+		if fallback {
+			act, perr := parseAction(content)
+			if perr != nil {
+				res.InvalidActions++
+				tr.Trace("invalid_action", map[string]any{"turn": turn, "error": perr.Error(), "content": clip(content, 500)})
+				msgs = append(msgs, model.Message{Role: "assistant", Content: content},
+					model.Message{Role: "user", Content: "That was not a valid action (" + perr.Error() + `). Reply with {"tool": ..., "arguments": {...}} or {"answer": ...}.`})
+				continue
+			}
+			if act.Answer != nil {
+				answer, answered = answerText(act.Answer), true
+				if schema != nil {
+					answer = string(act.Answer)
+				}
+			} else {
+				calls = []model.ToolCall{{ID: fmt.Sprintf("call_%d", turn), Name: act.Tool, Arguments: act.Arguments}}
+			}
+		} else {
+			calls = resp.Message.ToolCalls
+			if len(calls) == 0 {
+				if native && looksLikeToolCall(content) {
+					res.InvalidActions++
+					repair = true
+					tr.Trace("repair", map[string]any{"turn": turn, "reason": "the reply looks like a tool call the server could not parse; asking again with the JSON action format", "content": clip(content, 500)})
+					continue
+				}
+				answer, answered = strings.TrimSpace(content), true
+			}
+		}
+		if answered {
+			if schema != nil {
+				if verr := flows.ValidateJSON(schema, answer); verr != nil {
+					res.InvalidActions++
+					tr.Trace("invalid_answer", map[string]any{"turn": turn, "error": verr.Error(), "answer": clip(answer, 500)})
+					msgs = append(msgs, model.Message{Role: "assistant", Content: content},
+						model.Message{Role: "user", Content: "Your answer " + verr.Error() + ". Answer again with JSON matching the schema."})
+					continue
+				}
+			}
+			res.Answer, res.EndReason = answer, EndAnswer
+			msgs = append(msgs, model.Message{Role: "assistant", Content: content})
+			if err := r.save(ctx, t, msgs); err != nil {
+				return res, err
+			}
+			tr.Trace("end", res)
+			return res, nil
+		}
+		if fallback {
+			msgs = append(msgs, model.Message{Role: "assistant", Content: content})
+		} else {
+			msgs = append(msgs, model.Message{Role: "assistant", Content: content, ToolCalls: calls})
+		}
+		results := r.callTools(ctx, byName, calls, turn, tr, &res)
+		newInfo := false
+		for i, c := range calls {
+			content := results[i]
+			if fallback {
+				// Small models answer sooner when reminded what finishing looks like.
+				content += "\n\n" + `If this answers the task, reply {"answer": ...} now; otherwise call another tool.`
+			}
+			msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: content})
+			if guard.result(c.Name, results[i]) {
+				newInfo = true
+			}
+		}
+		forceAnswer = fallback && guard.repeated(calls)
+		if why := guard.turn(calls, newInfo); why != "" {
+			_ = r.save(ctx, t, msgs)
+			return r.stop(tr, res, EndLoopDetected, why)
+		}
+	}
+	_ = r.save(ctx, t, msgs)
+	return r.stop(tr, res, EndMaxTurns, fmt.Sprintf("%d turns without an answer", a.MaxTurns))
+}
+
+func (r *Runner) stop(tr Tracer, res Result, reason, detail string) (Result, error) {
+	res.EndReason, res.Detail = reason, detail
+	tr.Trace("end", res)
+	return res, &StoppedError{Result: res}
+}
+
+func (r *Runner) save(ctx context.Context, t Task, msgs []model.Message) error {
+	if t.Session == "" || r.Memory == nil {
+		return nil
+	}
+	// The system prompt is rebuilt each time; keep only the conversation.
+	var keep []model.Message
+	for _, m := range msgs {
+		if m.Role != "system" {
+			keep = append(keep, m)
+		}
+	}
+	if err := r.Memory.SaveSession(ctx, t.Session, t.Agent.Name, keep); err != nil {
+		return fmt.Errorf("save session %s: %w", t.Session, err)
+	}
+	return nil
+}
+
+// callTools runs a turn's tool calls, in parallel, validating arguments first.
+func (r *Runner) callTools(ctx context.Context, byName map[string]Tool, calls []model.ToolCall, turn int, tr Tracer, res *Result) []string {
+	results := make([]string, len(calls))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, c := range calls {
+		res.ToolCalls++
+		tr.Trace("tool_call", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "arguments": c.Arguments})
+		tool, ok := byName[c.Name]
+		if !ok {
+			res.InvalidActions++
+			results[i] = fmt.Sprintf("error: there is no tool %q; tools: %s", c.Name, strings.Join(keys(byName), ", "))
+			tr.Trace("tool_result", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "error": true, "result": results[i], "size": len(results[i])})
+			continue
+		}
+		if tool.Parameters != nil {
+			if err := flows.ValidateJSON(tool.Parameters, argsJSON(c.Arguments)); err != nil {
+				res.InvalidActions++
+				results[i] = "error: invalid arguments: " + err.Error() + ". Fix them and call again."
+				tr.Trace("tool_result", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "error": true, "invalid_arguments": true, "result": results[i], "size": len(results[i])})
+				continue
+			}
+		}
+		wg.Add(1)
+		go func(i int, c model.ToolCall, tool Tool) {
+			defer wg.Done()
+			start := time.Now()
+			out, err := tool.Call(ctx, c.Arguments)
+			isErr := err != nil
+			if isErr {
+				out = strings.TrimSpace(out + "\nerror: " + err.Error())
+			}
+			size := len(out)
+			if size > maxResultChars {
+				out = out[:maxResultChars] + fmt.Sprintf("\n[truncated: %d of %d characters shown]", maxResultChars, size)
+			}
+			mu.Lock()
+			results[i] = out
+			mu.Unlock()
+			tr.Trace("tool_result", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "error": isErr, "result": clip(out, maxResultChars),
+				"size": size, "truncated": size > maxResultChars, "duration_ms": time.Since(start).Milliseconds()})
+		}(i, c, tool)
+	}
+	wg.Wait()
+	return results
+}
+
+func modeName(native bool, tools int) string {
+	switch {
+	case tools == 0:
+		return "chat"
+	case native:
+		return "native"
+	}
+	return "fallback"
+}
+
+func toolNames(tools []Tool) []string {
+	out := make([]string, len(tools))
+	for i, t := range tools {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func keys(m map[string]Tool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

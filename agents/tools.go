@@ -1,0 +1,225 @@
+// Package agents runs agents: a model that decides its own steps, calling tools until it
+// answers or a budget stops it. Everything it does is reported to a Tracer, which the engine
+// writes to the run's event log.
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"tandem/agents/model"
+)
+
+// Tool is something an agent can call.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  map[string]any // JSON schema of the arguments
+	// Call runs the tool. An error is shown to the model as the result; it never stops the
+	// agent.
+	Call func(ctx context.Context, args map[string]any) (string, error)
+}
+
+// Definition is the tool as the model sees it.
+func (t Tool) Definition() model.Tool {
+	return model.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters}
+}
+
+// ErrToolDisabled is returned by tools that are off unless enabled.
+var ErrToolDisabled = errors.New("tool disabled")
+
+// Workspace confines file tools to a directory: paths that escape it through ".." or
+// symlinks are refused.
+type Workspace struct{ Root string }
+
+// resolve returns the real path of p inside the workspace, or an error if it escapes.
+func (w Workspace) resolve(p string, mustExist bool) (string, error) {
+	root, err := filepath.EvalSymlinks(w.Root)
+	if err != nil {
+		return "", fmt.Errorf("workspace %s: %w", w.Root, err)
+	}
+	if p == "" {
+		p = "."
+	}
+	joined := p
+	if !filepath.IsAbs(p) {
+		joined = filepath.Join(root, p)
+	}
+	real, err := filepath.EvalSymlinks(joined)
+	if err != nil {
+		if mustExist || !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s: no such file or directory in the workspace", p)
+		}
+		// A new file: its directory must exist inside the workspace.
+		dir, derr := filepath.EvalSymlinks(filepath.Dir(joined))
+		if derr != nil {
+			return "", fmt.Errorf("%s: directory does not exist", p)
+		}
+		real = filepath.Join(dir, filepath.Base(joined))
+	}
+	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the workspace; only files under %s are allowed", p, w.Root)
+	}
+	return real, nil
+}
+
+func pathParam(desc string) map[string]any {
+	return map[string]any{"type": "object", "properties": map[string]any{
+		"path": map[string]any{"type": "string", "description": desc}}, "required": []any{"path"}}
+}
+
+func str(args map[string]any, key string) string {
+	s, _ := args[key].(string)
+	return s
+}
+
+// maxReadBytes caps what read_file returns to the model.
+const maxReadBytes = 16 << 10
+
+// ReadFile reads a workspace file.
+func ReadFile(w Workspace) Tool {
+	return Tool{Name: "read_file", Description: "Read a text file from the workspace.",
+		Parameters: pathParam("file path relative to the workspace"),
+		Call: func(_ context.Context, args map[string]any) (string, error) {
+			p, err := w.resolve(str(args, "path"), true)
+			if err != nil {
+				return "", err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			b, err := io.ReadAll(io.LimitReader(f, maxReadBytes+1))
+			if err != nil {
+				return "", err
+			}
+			if len(b) > maxReadBytes {
+				return string(b[:maxReadBytes]) + "\n[truncated]", nil
+			}
+			return string(b), nil
+		}}
+}
+
+// ListDir lists a workspace directory.
+func ListDir(w Workspace) Tool {
+	return Tool{Name: "list_dir", Description: "List the files in a workspace directory.",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{
+			"path": map[string]any{"type": "string", "description": "directory relative to the workspace; . for the top"}}},
+		Call: func(_ context.Context, args map[string]any) (string, error) {
+			p, err := w.resolve(str(args, "path"), true)
+			if err != nil {
+				return "", err
+			}
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return "", err
+			}
+			names := make([]string, 0, len(entries))
+			for _, e := range entries {
+				n := e.Name()
+				if strings.HasPrefix(n, ".") {
+					continue
+				}
+				if e.IsDir() {
+					n += "/"
+				}
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return strings.Join(names, "\n"), nil
+		}}
+}
+
+// WriteFile writes a workspace file.
+func WriteFile(w Workspace) Tool {
+	return Tool{Name: "write_file", Description: "Write a text file in the workspace (replacing it).",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{
+			"path":    map[string]any{"type": "string"},
+			"content": map[string]any{"type": "string"}}, "required": []any{"path", "content"}},
+		Call: func(_ context.Context, args map[string]any) (string, error) {
+			p, err := w.resolve(str(args, "path"), false)
+			if err != nil {
+				return "", err
+			}
+			content := str(args, "content")
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("wrote %d bytes to %s", len(content), str(args, "path")), nil
+		}}
+}
+
+// HTTPGet fetches a URL; enabled is false unless the user turned it on.
+func HTTPGet(enabled bool) Tool {
+	return Tool{Name: "http_get", Description: "Fetch a URL with HTTP GET and return the body (text).",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{
+			"url": map[string]any{"type": "string"}}, "required": []any{"url"}},
+		Call: func(ctx context.Context, args map[string]any) (string, error) {
+			if !enabled {
+				return "", fmt.Errorf("%w: http_get is off; run with --allow-http to enable it", ErrToolDisabled)
+			}
+			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, str(args, "url"), nil)
+			if err != nil {
+				return "", err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return "", err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(io.LimitReader(resp.Body, maxReadBytes))
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("HTTP %d\n%s", resp.StatusCode, b), nil
+		}}
+}
+
+// Approver decides whether a tool call that needs a person may run.
+type Approver func(ctx context.Context, tool string, args map[string]any) bool
+
+// Shell runs a command in the workspace after approve says yes (nil refuses everything).
+func Shell(w Workspace, approve Approver) Tool {
+	return Tool{Name: "shell", Description: "Run a shell command in the workspace and return its output.",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{
+			"command": map[string]any{"type": "string"}}, "required": []any{"command"}},
+		Call: func(ctx context.Context, args map[string]any) (string, error) {
+			if approve == nil || !approve(ctx, "shell", args) {
+				return "", fmt.Errorf("%w: shell needs approval (interactive) or --allow-shell (headless)", ErrToolDisabled)
+			}
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "sh", "-c", str(args, "command"))
+			cmd.Dir = w.Root
+			out, err := cmd.CombinedOutput()
+			if len(out) > maxReadBytes {
+				out = append(out[:maxReadBytes], "\n[truncated]"...)
+			}
+			if err != nil {
+				return string(out), fmt.Errorf("%v", err)
+			}
+			return string(out), nil
+		}}
+}
+
+// argsJSON renders arguments canonically (sorted keys), for traces and loop detection.
+func argsJSON(args map[string]any) string {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Sprint(args)
+	}
+	return string(b)
+}

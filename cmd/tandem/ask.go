@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tandem/agents"
+	"tandem/agents/model"
+	"tandem/engine"
+	"tandem/flows"
+)
+
+func init() {
+	register(command{name: "ask", summary: "ask an agent once; the answer on stdout, tool calls on stderr", run: runAsk})
+	register(command{name: "chat", summary: "talk with an agent in the terminal (a session that persists)", run: runChat})
+}
+
+// askResult is what --json prints.
+type askResult struct {
+	RunID     string `json:"run_id"`
+	Answer    any    `json:"answer"`
+	Status    string `json:"status"`
+	EndReason string `json:"end_reason,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Tokens    engine.Tokens
+}
+
+func runAsk(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	session := fs.String("session", "", "continue (or start) this memory session")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef(`usage: tandem ask AGENT.yaml "prompt" [--session NAME] [--json]`)
+	}
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	res, err := askOnce(ctx, e, pos[0], pos[1], *session, !*jsonOut)
+	if *jsonOut {
+		if perr := printJSON(res); perr != nil {
+			return perr
+		}
+		if res.Status != string(engine.RunStatusSucceeded) {
+			return exitError{code: exitFailed}
+		}
+		return nil
+	}
+	return err
+}
+
+// askOnce runs an agent as a one-step run (traced and resumable like any run), streaming
+// what it does: tool calls to stderr, the answer to stdout.
+func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, live bool) (askResult, error) {
+	abs, err := filepath.Abs(agentPath)
+	if err != nil {
+		return askResult{}, err
+	}
+	a, err := flows.LoadAgent(abs)
+	if err != nil {
+		var diags flows.Diagnostics
+		if errors.As(err, &diags) {
+			fmt.Fprintln(os.Stderr, diags.Error())
+			return askResult{}, exitError{code: exitUsage}
+		}
+		return askResult{}, usageError{err}
+	}
+	if session == "" && a.Memory == "session" {
+		session = a.Name
+	}
+	src, fpath := engine.AgentFlow(abs, a.Name)
+	f, err := flows.Parse(fpath, src)
+	if err != nil {
+		return askResult{}, err
+	}
+	id, err := e.engine.Start(ctx, f, map[string]any{"prompt": prompt, "session": session}, engine.StartOptions{})
+	if err != nil {
+		return askResult{}, err
+	}
+	streamContent := live && !usesFallback(ctx, a)
+	sub := e.engine.Bus().Subscribe("")
+	done := make(chan struct{})
+	printed := make(chan bool)
+	go func() {
+		wrote := false
+		show := func(n engine.Notice) {
+			if !live {
+				return
+			}
+			if d := n.Delta; d != nil && d.RunID == id && d.Stream == "content" && streamContent {
+				fmt.Print(d.Text)
+				wrote = true
+			}
+			if ev := n.Event; ev != nil && ev.Type == engine.StepTrace && (ev.RunID == id || strings.HasPrefix(ev.RunID, id+".")) {
+				printToolTrace(os.Stderr, ev)
+			}
+		}
+		for {
+			select {
+			case <-sub.Ready():
+				for _, n := range sub.Next() {
+					show(n)
+				}
+			case <-done:
+				for _, n := range sub.Next() {
+					show(n)
+				}
+				printed <- wrote
+				return
+			}
+		}
+	}()
+	st, err := e.engine.Execute(ctx, id)
+	close(done)
+	wrote := <-printed
+	sub.Close()
+	res := askResult{RunID: id}
+	if st == nil {
+		return res, err
+	}
+	res.Status, res.Tokens, res.Error = string(st.Status), st.Tokens, st.Error
+	if s, ok := st.Steps["agent"]; ok {
+		res.Answer = outputJSONOrText(s.Output)
+	}
+	res.EndReason = endReason(ctx, e, id)
+	if live {
+		switch {
+		case st.Status == engine.RunStatusSucceeded && wrote:
+			fmt.Println()
+		case st.Status == engine.RunStatusSucceeded:
+			fmt.Println(st.Steps["agent"].Output)
+		default:
+			fmt.Fprintf(os.Stderr, "run %s %s: %s\nsee why: tandem trace %s\n", id, st.Status, st.Error, id)
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	if st.Status != engine.RunStatusSucceeded {
+		return res, exitError{code: exitFailed}
+	}
+	return res, nil
+}
+
+// usesFallback tells whether the agent's replies are JSON actions (not worth streaming raw).
+func usesFallback(ctx context.Context, a *flows.Agent) bool {
+	if len(a.Tools) == 0 || a.ToolCalling == "native" {
+		return false
+	}
+	if a.ToolCalling == "fallback" {
+		return true
+	}
+	o, err := model.FromEnvironment()
+	if err != nil {
+		return true
+	}
+	name := a.Model
+	if name == "" {
+		name = model.DefaultModel()
+	}
+	c, err := o.Capabilities(ctx, name)
+	return err != nil || !c.Tools
+}
+
+func outputJSONOrText(s string) any {
+	var v any
+	if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
+		if json.Unmarshal([]byte(t), &v) == nil {
+			return v
+		}
+	}
+	return s
+}
+
+// endReason reads the agent's end reason from its trace.
+func endReason(ctx context.Context, e *env, runID string) string {
+	events, err := e.db.Events(ctx, runID, 0)
+	if err != nil {
+		return ""
+	}
+	reason := ""
+	for _, ev := range events {
+		var d engine.TraceData
+		if ev.Type == engine.StepTrace && ev.Decode(&d) == nil && d.Kind == "end" {
+			if m, ok := d.Data.(map[string]any); ok {
+				reason, _ = m["end_reason"].(string)
+			}
+		}
+	}
+	return reason
+}
+
+// printToolTrace shows tool calls and results as they are logged.
+func printToolTrace(w io.Writer, ev *engine.Event) {
+	var d engine.TraceData
+	if ev.Decode(&d) != nil {
+		return
+	}
+	m, _ := d.Data.(map[string]any)
+	switch d.Kind {
+	case "tool_call":
+		args, _ := json.Marshal(m["arguments"])
+		fmt.Fprintf(w, "▸ %v %s\n", m["name"], args)
+	case "tool_result":
+		fmt.Fprintf(w, "◂ %v: %s\n", m["name"], oneLine(fmt.Sprint(m["result"]), 120))
+	case "invalid_action", "invalid_answer", "repair":
+		fmt.Fprintf(w, "! %s: %v\n", d.Kind, m["error"])
+	case "end":
+		if r, _ := m["end_reason"].(string); r != "answer" {
+			fmt.Fprintf(w, "■ stopped: %s (%v)\n", r, m["detail"])
+		}
+	}
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func runChat(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	session := fs.String("session", "", "session name (default: a new one per chat)")
+	pos, err := interspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: tandem chat AGENT.yaml [--session NAME]")
+	}
+	// Ctrl-C stops the current reply, not the chat: handle SIGINT here, per reply.
+	signal.Reset(os.Interrupt)
+	e, err := c.open(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	name := *session
+	if name == "" {
+		name = fmt.Sprintf("chat-%s-%s", strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0])), time.Now().Format("20060102-150405"))
+	}
+	fmt.Fprintf(os.Stderr, "chatting with %s (session %s). Ctrl-C stops a reply, Ctrl-D or /exit leaves.\n", pos[0], name)
+	in := bufio.NewScanner(os.Stdin)
+	for {
+		fmt.Fprint(os.Stderr, "\n› ")
+		if !in.Scan() {
+			fmt.Fprintln(os.Stderr)
+			return nil
+		}
+		line := strings.TrimSpace(in.Text())
+		if line == "" {
+			continue
+		}
+		if line == "/exit" || line == "/quit" {
+			return nil
+		}
+		replyCtx, cancel := context.WithCancel(context.Background())
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt)
+		go func() {
+			select {
+			case <-sig:
+				cancel()
+			case <-replyCtx.Done():
+			}
+		}()
+		_, err := askOnce(replyCtx, e, pos[0], line, name, true)
+		signal.Stop(sig)
+		cancel()
+		var stopped *agents.StoppedError
+		if err != nil && !errors.As(err, &stopped) {
+			var ee exitError
+			if !errors.As(err, &ee) && !errors.Is(err, context.Canceled) {
+				fmt.Fprintf(os.Stderr, "error: %v\n", err)
+			}
+		}
+	}
+}

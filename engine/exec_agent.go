@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+
+	"tandem/agents"
+	"tandem/flows"
+)
+
+// AgentExecutor runs agent: steps. The agent's turns, tool calls and results are traced into
+// the step's log; flow: tools start linked child runs and agent: tools hand off to another
+// agent in a child run of its own.
+type AgentExecutor struct {
+	Engine *Engine
+	Runner *agents.Runner
+	Tools  ToolOptions
+}
+
+// ToolOptions turn on the built-in tools that are off by default.
+type ToolOptions struct {
+	AllowHTTP bool
+	// Approve decides shell calls; nil refuses them (headless use passes an always-yes
+	// approver for --allow-shell).
+	Approve agents.Approver
+}
+
+// Prepare renders the prompt.
+func (AgentExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
+	return flows.Render(s.Agent.Prompt, data)
+}
+
+// Execute runs the agent to an answer.
+func (x AgentExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
+	path := resolve(sr.Flow.Dir, sr.Step.Agent.File)
+	a, err := flows.LoadAgent(path)
+	if err != nil {
+		return Result{}, Permanent(fmt.Errorf("load agent %s: %w", sr.Step.Agent.File, err))
+	}
+	session := ""
+	if sr.Step.Agent.Session != "" {
+		if session, err = flows.Render(sr.Step.Agent.Session, sr.Data); err != nil {
+			return Result{}, Permanent(fmt.Errorf("session: %w", err))
+		}
+	}
+	tools, err := x.Engine.AgentTools(a, sr, x.Tools, x.Runner)
+	if err != nil {
+		return Result{}, Permanent(err)
+	}
+	res, err := x.Runner.Run(ctx, agents.Task{Agent: a, Prompt: sr.Input, Schema: sr.Step.Agent.Schema,
+		Session: session, Tools: tools, Tracer: agents.TracerFuncs{EmitFunc: sr.Emit, TraceFunc: sr.Trace}})
+	out := Result{Output: res.Answer, Tokens: &Tokens{Prompt: res.PromptTokens, Output: res.OutputTokens}}
+	if err != nil {
+		var stopped *agents.StoppedError
+		if errors.As(err, &stopped) {
+			return out, err
+		}
+		return out, err
+	}
+	return out, nil
+}
+
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+var toolNameChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
+
+// toolName turns a flow or agent name into a tool name a model can write.
+func toolName(name string) string {
+	return strings.Trim(toolNameChars.ReplaceAllString(name, "_"), "_")
+}
+
+// AgentTools builds an agent's tools for one step attempt.
+func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner) ([]agents.Tool, error) {
+	ws := agents.Workspace{Root: a.Dir}
+	var calls atomic.Int32 // numbers child runs so each call gets its own, stably
+	var tools []agents.Tool
+	for _, ref := range a.Tools {
+		switch ref.Kind {
+		case "builtin":
+			switch ref.Name {
+			case "read_file":
+				tools = append(tools, agents.ReadFile(ws))
+			case "list_dir":
+				tools = append(tools, agents.ListDir(ws))
+			case "write_file":
+				tools = append(tools, agents.WriteFile(ws))
+			case "http_get":
+				tools = append(tools, agents.HTTPGet(o.AllowHTTP))
+			case "shell":
+				tools = append(tools, agents.Shell(ws, o.Approve))
+			}
+		case "flow":
+			f, err := flows.Load(ref.Path)
+			if err != nil {
+				return nil, fmt.Errorf("tool %s: %w", ref.Name, err)
+			}
+			path := ref.Path
+			desc := f.Description
+			if desc == "" {
+				desc = "Run the " + f.Name + " flow."
+			}
+			tools = append(tools, agents.Tool{Name: toolName(f.Name), Description: desc, Parameters: flows.ToolSchema(f),
+				Call: func(ctx context.Context, args map[string]any) (string, error) {
+					n := calls.Add(1)
+					res, err := e.RunChild(ctx, ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
+						Path: path, Typed: args, Suffix: fmt.Sprintf("tool%d", n)})
+					sr.Trace("child_run", map[string]any{"tool": ref.Name, "run_id": res.RunID})
+					if err != nil {
+						return "", fmt.Errorf("flow %s (run %s): %w", f.Name, res.RunID, err)
+					}
+					return res.Output, nil
+				}})
+		case "agent":
+			sub, err := flows.LoadAgent(ref.Path)
+			if err != nil {
+				return nil, fmt.Errorf("tool %s: %w", ref.Name, err)
+			}
+			path := ref.Path
+			desc := sub.Description
+			if desc == "" {
+				desc = "Hand a task to the " + sub.Name + " agent and get its answer."
+			}
+			tools = append(tools, agents.Tool{Name: toolName(sub.Name), Description: desc,
+				Parameters: map[string]any{"type": "object", "properties": map[string]any{
+					"prompt": map[string]any{"type": "string", "description": "what to ask the agent"}}, "required": []any{"prompt"}},
+				Call: func(ctx context.Context, args map[string]any) (string, error) {
+					n := calls.Add(1)
+					prompt, _ := args["prompt"].(string)
+					src, fpath := AgentFlow(path, sub.Name)
+					res, err := e.RunChild(ctx, ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
+						Path: fpath, Source: src, Typed: map[string]any{"prompt": prompt, "session": ""}, Suffix: fmt.Sprintf("tool%d", n)})
+					sr.Trace("child_run", map[string]any{"tool": ref.Name, "run_id": res.RunID})
+					if err != nil {
+						return "", fmt.Errorf("agent %s (run %s): %w", sub.Name, res.RunID, err)
+					}
+					var out map[string]any
+					if json.Unmarshal([]byte(res.Output), &out) == nil {
+						if v, ok := out["answer"].(string); ok {
+							return v, nil
+						}
+					}
+					return res.Output, nil
+				}})
+		}
+	}
+	return tools, nil
+}
+
+// AgentFlow is the one-step flow that runs an agent file with a prompt input: how `tandem
+// ask` and agent tools run an agent as a traced, resumable run. It returns the flow's text
+// and a path that names it (next to the agent, so the agent file resolves).
+func AgentFlow(agentPath, name string) ([]byte, string) {
+	src := fmt.Sprintf(`name: "%s"
+description: "ask the %s agent"
+inputs:
+  prompt: { type: string }
+  session: { type: string, default: "" }
+outputs: { answer: "{{ .steps.agent.output }}" }
+steps:
+  - id: agent
+    agent: %q
+    prompt: "{{ .inputs.prompt }}"
+    session: "{{ .inputs.session }}"
+`, jsonString(name), jsonString(name), filepath.Base(agentPath))
+	return []byte(src), filepath.Join(filepath.Dir(agentPath), "."+filepath.Base(agentPath)+".ask.yaml")
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
+}

@@ -1,0 +1,58 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"tandem/agents"
+	"tandem/agents/model"
+	"tandem/engine"
+	"tandem/flows"
+)
+
+const summarizeFlow = `
+name: summarize
+description: Count the words of a text.
+inputs:
+  text: { type: string, description: the text }
+outputs: { words: "{{ .steps.count.output }}" }
+steps:
+  - id: count
+    shell: echo {{ quote .inputs.text }} | wc -w | tr -d ' '
+`
+
+func TestAnAgentStepCallsAFlowToolThatRunsAsALinkedChildRun(t *testing.T) {
+	h := newHarness(t)
+	h.flow("summarize.yaml", summarizeFlow)
+	h.file("agent.yaml", "name: counter\nsystem: You count words with your tool.\ntools: [flow:summarize.yaml]\nmax_turns: 4\n")
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{Deltas: []model.Delta{{Content: `{"tool": "summarize", "arguments": {"text": "one two three"}}`}}},
+		{Deltas: []model.Delta{{Content: `{"answer": "three words"}`}}, Usage: model.Usage{PromptTokens: 40, OutputTokens: 6}},
+	}}
+	h.eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: h.eng, Runner: &agents.Runner{Model: fake}})
+	f := h.flow("f.yaml", "name: uses-agent\nsteps:\n  - id: ask\n    agent: agent.yaml\n    prompt: Count the words in 'one two three'.\n  - id: after\n    needs: [ask]\n    shell: echo \"agent said {{ .steps.ask.output }}\"\n")
+	st := h.run(f, nil)
+	if st.Status != engine.RunStatusSucceeded || st.Steps["after"].Output != "agent said three words" {
+		t.Fatalf("%s %s %q", st.Status, st.Error, st.Steps["after"].Output)
+	}
+	kids, err := h.store.Runs(context.Background(), engine.RunQuery{ParentID: st.ID})
+	if err != nil || len(kids) != 1 || kids[0].FlowName != "summarize" || kids[0].Status != engine.RunStatusSucceeded || kids[0].ParentStepID != "ask" {
+		t.Fatalf("child runs = %+v %v", kids, err)
+	}
+	msgs := fake.Calls()[1].Messages
+	if got := msgs[len(msgs)-1].Content; got != `{"words":"3"}` {
+		t.Fatalf("the tool result the model saw = %q", got)
+	}
+	// The trace is in the run's log.
+	events, _ := h.store.Events(context.Background(), st.ID, 0)
+	kinds := map[string]int{}
+	for _, e := range events {
+		var d engine.TraceData
+		if e.Type == engine.StepTrace && e.Decode(&d) == nil {
+			kinds[d.Kind]++
+		}
+	}
+	if kinds["turn"] != 2 || kinds["tool_call"] != 1 || kinds["tool_result"] != 1 || kinds["end"] != 1 || kinds["child_run"] != 1 {
+		t.Fatalf("trace kinds = %v", kinds)
+	}
+}
