@@ -1,0 +1,545 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// Options configure the workbench.
+type Options struct {
+	Engine *engine.Engine // advances runs started, retried or answered here
+	Store  Store          // lists runs and reads their logs
+	Dir    string         // the workspace: its *.yaml files are listed as flows
+	// Worker, when set, runs in the background so detached, waiting and orphaned runs
+	// advance while the workbench is open.
+	Worker *engine.Worker
+	// Now is the clock for ages and durations; default time.Now.
+	Now func() time.Time
+}
+
+// focus names the pane that gets the keys.
+type focus int
+
+const (
+	focusSidebar focus = iota
+	focusDAG
+	focusTrace
+)
+
+// AppKeyMap are the workbench's own keys, on top of the focused pane's.
+type AppKeyMap struct {
+	Focus, FocusBack key.Binding
+	Run, Retry       key.Binding
+	Cancel           key.Binding
+	Approve, Reject  key.Binding
+	Help, Quit       key.Binding
+}
+
+// DefaultAppKeyMap is the workbench's default keymap.
+var DefaultAppKeyMap = AppKeyMap{
+	Focus:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+	FocusBack: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+	Run:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run flow")),
+	Retry:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "retry step")),
+	Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
+	Approve:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+	Reject:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+	Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+	Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+}
+
+// helpKeys joins the focused pane's keys with the workbench's for the help bar.
+type helpKeys struct {
+	pane help.KeyMap
+	app  AppKeyMap
+}
+
+func (h helpKeys) ShortHelp() []key.Binding {
+	return append(h.pane.ShortHelp(), h.app.Focus, h.app.Run, h.app.Retry, h.app.Help, h.app.Quit)
+}
+
+func (h helpKeys) FullHelp() [][]key.Binding {
+	return append(h.pane.FullHelp(),
+		[]key.Binding{h.app.Focus, h.app.FocusBack, h.app.Help, h.app.Quit},
+		[]key.Binding{h.app.Run, h.app.Retry, h.app.Cancel, h.app.Approve, h.app.Reject})
+}
+
+// Model is the workbench: it routes messages to the sidebar, the DAG and the trace, lays
+// them out, and turns keys into engine commands. Its children never see the engine.
+type Model struct {
+	opts  Options
+	keys  AppKeyMap
+	theme Theme
+
+	sidebar RunsListModel
+	dag     DAGModel
+	trace   TraceModel
+	help    help.Model
+	focus   focus
+
+	sub  *engine.Subscription
+	exec *executions
+	tail engine.Tail
+
+	runID   string
+	flow    *flows.Flow
+	state   *engine.State
+	runs    []engine.RunInfo
+	tailSeq int64 // the log position polled so far; 0 until the first run listing
+	tailSet bool
+
+	w, h     int
+	now      time.Time
+	status   string
+	statusOK bool
+	quitting bool
+}
+
+// New builds the workbench. The engine and store are required for anything to show; a nil
+// engine gives a read-only workbench.
+func New(o Options) Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	t := NewTheme(true)
+	m := Model{opts: o, keys: DefaultAppKeyMap, theme: t,
+		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), help: help.New(),
+		exec: newExecutions(), now: o.Now()}
+	if o.Engine != nil {
+		m.sub = o.Engine.Bus().Subscribe("")
+	}
+	if tl, ok := o.Store.(engine.Tail); ok {
+		m.tail = tl
+	}
+	return m
+}
+
+// Init loads the flows and runs and starts following the engine and the log.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, LoadFlows(m.opts.Dir), frameTick()}
+	if m.opts.Store != nil {
+		cmds = append(cmds, loadRuns(m.opts.Store))
+	}
+	if m.sub != nil {
+		cmds = append(cmds, waitNotices(m.sub, m.exec.stop))
+	}
+	if m.tail != nil {
+		cmds = append(cmds, pollTick())
+	}
+	if m.opts.Worker != nil {
+		cmds = append(cmds, runWorker(m.exec, m.opts.Worker))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Shutdown cancels the runs this process advances and waits until they have recorded how
+// they stopped. Call it on the final model after the program returns; it is idempotent.
+func (m Model) Shutdown() {
+	if m.sub != nil {
+		m.sub.Close()
+	}
+	m.exec.shutdown()
+}
+
+// Update routes a message: engine and store results to the app, keys to the focused pane
+// unless they are the app's own.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.w, m.h = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.setTheme(NewTheme(msg.IsDark()))
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case frameTickMsg:
+		m.now = msg.now
+		m.dag, _ = m.dag.Update(FrameMsg{Now: msg.now})
+		if m.quitting {
+			return m, nil
+		}
+		return m, frameTick()
+	case noticesMsg:
+		var refresh bool
+		for _, n := range msg.notices {
+			if n.Delta != nil {
+				m.trace.AppendDelta(*n.Delta)
+			}
+			if n.Event != nil {
+				refresh = m.apply(*n.Event) || refresh
+			}
+		}
+		m.dag.SetState(m.state, m.now)
+		cmds := []tea.Cmd{waitNotices(m.sub, m.exec.stop)}
+		if refresh && m.opts.Store != nil {
+			cmds = append(cmds, loadRuns(m.opts.Store))
+		}
+		return m, tea.Batch(cmds...)
+	case pollTickMsg:
+		if m.quitting || !m.tailSet {
+			return m, pollTick()
+		}
+		return m, tailLog(m.tail, m.tailSeq)
+	case tailMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err)
+			return m, pollTick()
+		}
+		var refresh bool
+		for _, e := range msg.events {
+			m.tailSeq = max(m.tailSeq, e.Seq)
+			refresh = m.apply(e) || refresh
+		}
+		if len(msg.events) > 0 {
+			m.dag.SetState(m.state, m.now)
+		}
+		cmds := []tea.Cmd{pollTick()}
+		if refresh && m.opts.Store != nil {
+			cmds = append(cmds, loadRuns(m.opts.Store))
+		}
+		return m, tea.Batch(cmds...)
+	case runsMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err)
+			return m, nil
+		}
+		m.runs = msg.runs
+		if !m.tailSet {
+			for _, r := range msg.runs {
+				m.tailSeq = max(m.tailSeq, r.LastSeq)
+			}
+			m.tailSet = true
+		}
+		m.sidebar.SetRuns(msg.runs, m.now)
+		return m, nil
+	case FlowsLoadedMsg:
+		m.sidebar, _ = m.sidebar.Update(msg)
+		return m, nil
+	case FlowSelectedMsg:
+		if msg.Entry.Flow != nil && (m.runID == "" || m.state == nil) {
+			m.flow = msg.Entry.Flow
+			m.dag.SetRun("", m.flow, nil, m.now)
+		}
+		return m, nil
+	case RunSelectedMsg:
+		if m.opts.Store == nil {
+			return m, nil
+		}
+		return m, loadRun(m.opts.Store, msg.RunID)
+	case runLoadedMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err)
+			return m, nil
+		}
+		m.openRun(msg)
+		return m, nil
+	case StepSelectedMsg:
+		m.trace.Show(msg.StepID)
+		return m, nil
+	case runStartedMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err)
+			return m, nil
+		}
+		m.setInfo("started run " + msg.runID)
+		return m, tea.Batch(loadRun(m.opts.Store, msg.runID), executeRun(m.exec, m.opts.Engine, msg.runID),
+			loadRuns(m.opts.Store))
+	case execDoneMsg:
+		switch {
+		case errors.Is(msg.err, engine.ErrLeased):
+			m.setInfo("run " + msg.runID + " is advanced by another process")
+		case msg.err != nil && !errors.Is(msg.err, engine.ErrRunFinished):
+			m.setStatus(msg.err)
+		}
+		return m, nil
+	case infoMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err)
+		} else if msg.text != "" {
+			m.setInfo(msg.text)
+		}
+		return m, nil
+	case quitReadyMsg:
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+// apply folds an event into the open run (skipping what it has already seen) and reports
+// whether the runs list should be reloaded.
+func (m *Model) apply(e engine.Event) bool {
+	if m.state != nil && e.RunID == m.runID && e.Seq > m.state.LastSeq {
+		m.state.Apply(e)
+		m.trace.AppendEvent(e)
+	}
+	switch e.Type {
+	case engine.RunStarted, engine.RunResumed, engine.RunWaiting, engine.RunSucceeded, engine.RunFailed,
+		engine.RunCancelled, engine.RunInterrupted, engine.StepRetryRequested:
+		return true
+	}
+	return false
+}
+
+func (m *Model) openRun(msg runLoadedMsg) {
+	m.runID, m.flow = msg.runID, msg.flow
+	m.state = engine.Fold(msg.events)
+	m.trace.SetRun(msg.runID)
+	m.trace.Reset()
+	for _, e := range msg.events {
+		m.trace.AppendEvent(e)
+	}
+	m.dag.SetRun(msg.runID, msg.flow, m.state, m.now)
+	m.trace.Show(m.dag.Selected())
+	if m.focus == focusSidebar {
+		m.focus = focusDAG
+	}
+}
+
+func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	capturing := (m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing())
+	if !capturing || k.String() == "ctrl+c" {
+		if cmd, ok := m.appKey(k); ok {
+			return *m, cmd
+		}
+	}
+	var cmd tea.Cmd
+	switch m.focus {
+	case focusSidebar:
+		m.sidebar, cmd = m.sidebar.Update(k)
+	case focusDAG:
+		m.dag, cmd = m.dag.Update(k)
+	case focusTrace:
+		m.trace, cmd = m.trace.Update(k)
+	}
+	return *m, cmd
+}
+
+// appKey handles the workbench's own keys; ok is false for keys the focused pane gets.
+func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		if m.quitting {
+			return nil, true
+		}
+		m.quitting = true
+		m.setInfo("stopping: recording running steps as interrupted…")
+		x, sub := m.exec, m.sub
+		return func() tea.Msg {
+			if sub != nil {
+				sub.Close()
+			}
+			x.shutdown()
+			return quitReadyMsg{}
+		}, true
+	case key.Matches(k, m.keys.Focus):
+		m.focus = (m.focus + 1) % 3
+		return nil, true
+	case key.Matches(k, m.keys.FocusBack):
+		m.focus = (m.focus + 2) % 3
+		return nil, true
+	case key.Matches(k, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.resize()
+		return nil, true
+	}
+	if m.opts.Engine == nil {
+		return nil, false
+	}
+	step := m.selectedStep()
+	switch {
+	case key.Matches(k, m.keys.Run):
+		f := m.flow
+		if e, ok := m.sidebar.SelectedFlow(); ok && m.focus == focusSidebar {
+			if e.Flow == nil {
+				m.setStatus(fmt.Errorf("%s cannot run: %s", e.Name, firstLine(e.Err)))
+				return nil, true
+			}
+			f = e.Flow
+		}
+		if f == nil || f.Source == nil {
+			m.setStatus(errors.New("select a flow in the sidebar to run it"))
+			return nil, true
+		}
+		return startRun(m.exec, m.opts.Engine, f), true
+	case key.Matches(k, m.keys.Retry):
+		if step == nil || !(step.Status == engine.StatusFailed || step.Status == engine.StatusInterrupted || step.Status == engine.StatusSkipped) {
+			m.setStatus(errors.New("select a failed, interrupted or skipped step to retry it"))
+			return nil, true
+		}
+		m.setInfo("retrying " + step.ID)
+		return retryStep(m.exec, m.opts.Engine, m.runID, step.ID), true
+	case key.Matches(k, m.keys.Cancel):
+		if m.state == nil || m.state.Status.Terminal() {
+			m.setStatus(errors.New("no unfinished run is open"))
+			return nil, true
+		}
+		return cancelRun(m.exec, m.opts.Engine, m.runID), true
+	case key.Matches(k, m.keys.Approve), key.Matches(k, m.keys.Reject):
+		if step == nil || step.Status != engine.StatusWaiting || step.Waiting == nil || step.Waiting.Kind != "approval" {
+			m.setStatus(errors.New("select a step waiting for approval"))
+			return nil, true
+		}
+		ok := key.Matches(k, m.keys.Approve)
+		m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + step.ID)
+		return approve(m.exec, m.opts.Engine, m.runID, step.ID, ok, m.now), true
+	}
+	return nil, false
+}
+
+func (m *Model) selectedStep() *engine.StepState {
+	if m.state == nil {
+		return nil
+	}
+	return m.state.Steps[m.dag.Selected()]
+}
+
+func (m *Model) setStatus(err error) { m.status, m.statusOK = err.Error(), false }
+func (m *Model) setInfo(s string)    { m.status, m.statusOK = s, true }
+
+func (m *Model) setTheme(t Theme) {
+	m.theme = t
+	m.sidebar.SetTheme(t)
+	m.dag.SetTheme(t)
+	m.trace.SetTheme(t)
+}
+
+// Layout: side by side at 100 columns and more, stacked below, and only the focused pane
+// when the terminal is too short to stack three.
+const (
+	wideAt   = 100
+	stackMin = 18
+)
+
+// panes returns the outer sizes of the sidebar, DAG and trace panes.
+func (m *Model) panes() (side, dag, trace [2]int, wide bool) {
+	bodyH := max(m.h-1-m.helpHeight(), 3)
+	if m.w >= wideAt {
+		sw := min(36, m.w/5)
+		dw := (m.w - sw) * 55 / 100
+		return [2]int{sw, bodyH}, [2]int{dw, bodyH}, [2]int{m.w - sw - dw, bodyH}, true
+	}
+	if bodyH < stackMin {
+		full := [2]int{m.w, bodyH}
+		return full, full, full, false
+	}
+	sh := max(bodyH/4, 3)
+	dh := max((bodyH-sh)/2, 3)
+	return [2]int{m.w, sh}, [2]int{m.w, dh}, [2]int{m.w, max(bodyH-sh-dh, 3)}, false
+}
+
+func (m *Model) helpHeight() int {
+	if !m.help.ShowAll {
+		return 1
+	}
+	return lipgloss.Height(m.help.View(m.helpKeys()))
+}
+
+func (m *Model) resize() {
+	m.help.SetWidth(m.w)
+	s, d, t, _ := m.panes()
+	m.sidebar.SetSize(s[0]-2, s[1]-2)
+	m.dag.SetSize(d[0]-2, d[1]-2)
+	m.trace.SetSize(t[0]-2, t[1]-2)
+}
+
+func (m Model) helpKeys() helpKeys {
+	var pane help.KeyMap
+	switch m.focus {
+	case focusSidebar:
+		pane = m.sidebar.Keys
+	case focusDAG:
+		pane = m.dag.Keys
+	default:
+		pane = m.trace.Keys
+	}
+	return helpKeys{pane: pane, app: m.keys}
+}
+
+// View lays the panes out with the status and help bars.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "tandem"
+	return v
+}
+
+func (m Model) render() string {
+	if m.w == 0 || m.h == 0 {
+		return "loading…"
+	}
+	s, d, t, wide := m.panes()
+	box := func(f focus, size [2]int, content string) string {
+		st := m.theme.Pane
+		if m.focus == f {
+			st = m.theme.Focused
+		}
+		return st.Width(size[0]).Height(size[1]).MaxHeight(size[1]).Render(content)
+	}
+	var body string
+	switch {
+	case wide:
+		body = lipgloss.JoinHorizontal(lipgloss.Top, box(focusSidebar, s, m.sidebar.View()),
+			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
+	case s == d: // too short to stack: the focused pane alone
+		switch m.focus {
+		case focusSidebar:
+			body = box(focusSidebar, s, m.sidebar.View())
+		case focusDAG:
+			body = box(focusDAG, d, m.dag.View())
+		default:
+			body = box(focusTrace, t, m.trace.View())
+		}
+	default:
+		body = lipgloss.JoinVertical(lipgloss.Left, box(focusSidebar, s, m.sidebar.View()),
+			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
+	}
+	out := body + "\n" + m.statusBar() + "\n" + m.help.View(m.helpKeys())
+	return lipgloss.NewStyle().MaxWidth(m.w).MaxHeight(m.h).Render(out)
+}
+
+func (m Model) statusBar() string {
+	var left string
+	if m.state != nil {
+		st := m.state
+		end := m.now
+		if !st.EndedAt.IsZero() {
+			end = st.EndedAt
+		}
+		left = fmt.Sprintf(" %s %s  %s  %s  %s  tokens %d/%d ", statusIcon(string(st.Status), 0), st.Start.FlowName,
+			shortID(st.ID), st.Status, formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
+	} else if m.flow != nil {
+		left = " " + m.flow.Name + "  (not run; r runs it) "
+	} else {
+		left = " no run open "
+	}
+	right := m.status
+	if right != "" {
+		right = " " + firstLine(right) + " "
+	}
+	room := m.w - ansi.StringWidth(left)
+	right = fitText(right, max(room, 0))
+	gap := strings.Repeat(" ", max(0, room-ansi.StringWidth(right)))
+	rs := m.theme.Status
+	if !m.statusOK && right != "" {
+		rs = rs.Foreground(m.theme.Error.GetForeground())
+	}
+	return m.theme.Status.Render(fitText(left, m.w)) + m.theme.Status.Render(gap) + rs.Render(right)
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}

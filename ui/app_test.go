@@ -1,0 +1,183 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"tandem/engine"
+	"tandem/engine/memstore"
+)
+
+// fixedClock keeps every recorded time (and so every duration on screen) at t0.
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time                         { return t0 }
+func (fixedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+type testApp struct {
+	t     *testing.T
+	m     Model
+	eng   *engine.Engine
+	store *memstore.Store
+	dir   string
+}
+
+func newTestApp(t *testing.T, w, h int) *testApp {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"hello.yaml": "name: hello\nsteps:\n  - id: greet\n    shell: echo hi there\n  - id: shout\n    needs: [greet]\n    shell: echo HI; echo oops >&2\n",
+		"check.yaml": "name: check\nsteps:\n  - id: look\n    shell: test -f ok.txt && echo found\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := memstore.New()
+	n := 0
+	eng, err := engine.New(engine.Options{Store: st, Clock: fixedClock{}, Parallel: 1,
+		NewID: func() string { n++; return "run" + string(rune('0'+n)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testApp{t: t, eng: eng, store: st, dir: dir}
+	a.m = New(Options{Engine: eng, Store: st, Dir: dir, Now: func() time.Time { return t0 }})
+	t.Cleanup(a.m.Shutdown)
+	a.send(tea.WindowSizeMsg{Width: w, Height: h})
+	a.send(LoadFlows(dir)())
+	a.send(loadRuns(st)())
+	return a
+}
+
+// send updates the model with msg and runs the commands it returns that finish on their
+// own (engine calls and loads), feeding their messages back; ticks and the bus wait are
+// left out, and the bus's notices are fed explicitly with drain.
+func (a *testApp) send(msg tea.Msg) {
+	a.t.Helper()
+	next, cmd := a.m.Update(msg)
+	a.m = next.(Model)
+	a.run(cmd)
+}
+
+func (a *testApp) run(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(100 * time.Millisecond):
+		return // a tick or the bus wait; the test drives those itself
+	}
+	switch msg := msg.(type) {
+	case tea.BatchMsg:
+		for _, c := range msg {
+			a.run(c)
+		}
+	case nil, frameTickMsg, pollTickMsg, noticesMsg:
+	default:
+		a.send(msg)
+	}
+}
+
+// drain feeds the bus's queued notices to the model.
+func (a *testApp) drain() { a.send(noticesMsg{notices: a.m.sub.Next()}) }
+
+func (a *testApp) press(keys ...string) {
+	for _, k := range keys {
+		a.send(keyPress(k))
+	}
+}
+
+func (a *testApp) screen() string { return ansi.Strip(a.m.View().Content) }
+
+func TestAppRunsAFlowFromTheSidebar(t *testing.T) {
+	a := newTestApp(t, 120, 24)
+	a.press("j", "r") // the cursor on hello (after check), run it
+	a.drain()
+	golden(t, "app_wide_after_run", a.screen()+"\n")
+	s := a.screen()
+	for _, want := range []string{"✓ greet shell", "✓ shout", "✓ hello", "succeeded"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+	// The trace follows the DAG's selection.
+	a.press("l")
+	if s := a.screen(); !strings.Contains(s, "HI") || !strings.Contains(s, "oops") {
+		t.Errorf("trace of shout lacks its stdout and stderr:\n%s", s)
+	}
+}
+
+func TestAppRetriesAFailedStep(t *testing.T) {
+	a := newTestApp(t, 120, 24)
+	a.press("r") // check is first: it fails, ok.txt is missing
+	a.drain()
+	if s := a.screen(); !strings.Contains(s, "✗ look shell") {
+		t.Fatalf("look did not fail:\n%s", s)
+	}
+	if err := os.WriteFile(filepath.Join(a.dir, "ok.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.press("R")
+	a.drain()
+	s := a.screen()
+	if !strings.Contains(s, "✓ look shell · 2") || !strings.Contains(s, "found") {
+		t.Fatalf("retry did not succeed:\n%s", s)
+	}
+}
+
+func TestAppLayouts(t *testing.T) {
+	tests := []struct {
+		name string
+		w, h int
+		keys []string
+	}{
+		{"narrow_stacked", 80, 30, []string{"j", "r"}},
+		{"full_help", 120, 24, []string{"?"}},
+		{"tiny_terminal", 40, 10, []string{"j", "r", "tab", "j"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestApp(t, tt.w, tt.h)
+			a.press(tt.keys...)
+			a.drain()
+			s := a.screen()
+			lines := strings.Split(s, "\n")
+			if len(lines) > tt.h {
+				t.Errorf("screen has %d lines for a %d-line terminal", len(lines), tt.h)
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > tt.w {
+					t.Errorf("line %d is %d wide for a %d-column terminal", i, w, tt.w)
+				}
+			}
+			golden(t, "app_"+tt.name, s+"\n")
+		})
+	}
+}
+
+func TestAppQuitWaitsForExecutions(t *testing.T) {
+	a := newTestApp(t, 120, 24)
+	next, cmd := a.m.Update(keyPress("q"))
+	a.m = next.(Model)
+	if cmd == nil {
+		t.Fatal("q returned no command")
+	}
+	if _, ok := cmd().(quitReadyMsg); !ok {
+		t.Fatal("quitting did not end in quitReadyMsg")
+	}
+	_, cmd = a.m.Update(quitReadyMsg{})
+	if cmd == nil {
+		t.Fatal("quitReadyMsg did not quit")
+	}
+}

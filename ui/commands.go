@@ -1,0 +1,234 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// Every engine and store call of the workbench happens in one of these commands, never in
+// Update. Commands return messages; they never touch the model.
+
+// Store is what the workbench reads from persistence; store.DB implements it. When it also
+// implements engine.Tail, runs written by other processes are followed by polling the log.
+type Store interface {
+	Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, error)
+	Events(ctx context.Context, runID string, after int64) ([]engine.Event, error)
+}
+
+// pollEvery is how often the log is read for runs other processes advance.
+const pollEvery = 500 * time.Millisecond
+
+// frameEvery animates spinners and running durations.
+const frameEvery = 150 * time.Millisecond
+
+type (
+	noticesMsg  struct{ notices []engine.Notice }
+	pollTickMsg struct{}
+	tailMsg     struct {
+		events []engine.Event
+		err    error
+	}
+	runsMsg struct {
+		runs []engine.RunInfo
+		err  error
+	}
+	runLoadedMsg struct {
+		runID  string
+		flow   *flows.Flow
+		events []engine.Event
+		err    error
+	}
+	runStartedMsg struct {
+		runID string
+		err   error
+	}
+	execDoneMsg struct {
+		runID string
+		err   error
+	}
+	infoMsg struct {
+		text string
+		err  error
+	}
+	frameTickMsg struct{ now time.Time }
+	quitReadyMsg struct{}
+)
+
+// waitNotices is the one adapter from the engine's bus to the UI: it waits for the
+// subscription to have notices and returns them all; the app issues it again after each.
+func waitNotices(sub *engine.Subscription, stop <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-sub.Ready():
+			return noticesMsg{notices: sub.Next()}
+		case <-stop:
+			return nil
+		}
+	}
+}
+
+func pollTick() tea.Cmd {
+	return tea.Tick(pollEvery, func(time.Time) tea.Msg { return pollTickMsg{} })
+}
+
+func frameTick() tea.Cmd {
+	return tea.Tick(frameEvery, func(t time.Time) tea.Msg { return frameTickMsg{now: t} })
+}
+
+// tailLog reads every run's events after seq.
+func tailLog(t engine.Tail, seq int64) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		evs, err := t.EventsSince(ctx, seq, 2000)
+		return tailMsg{events: evs, err: err}
+	}
+}
+
+func loadRuns(s Store) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		runs, err := s.Runs(ctx, engine.RunQuery{TopLevel: true, Limit: 200})
+		return runsMsg{runs: runs, err: err}
+	}
+}
+
+// loadRun reads a run's log and the flow it started with.
+func loadRun(s Store, runID string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		evs, err := s.Events(ctx, runID, 0)
+		if err != nil {
+			return runLoadedMsg{runID: runID, err: fmt.Errorf("load run %s: %w", runID, err)}
+		}
+		st := engine.Fold(evs)
+		f, perr := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
+		if perr != nil || f == nil {
+			f = flowFromState(st)
+		}
+		return runLoadedMsg{runID: runID, flow: f, events: evs}
+	}
+}
+
+// flowFromState stands in for a run's flow when its source no longer parses: its steps, no
+// edges.
+func flowFromState(st *engine.State) *flows.Flow {
+	f := &flows.Flow{Name: st.Start.FlowName, Path: st.Start.FlowPath}
+	for _, id := range st.StepIDs() {
+		if s := st.Steps[id]; s.Parent == "" {
+			f.Steps = append(f.Steps, &flows.Step{ID: id})
+		}
+	}
+	return f
+}
+
+// executions owns the goroutines that advance runs in this process: each gets a context
+// that ends when the workbench quits, and quitting waits for them, so running steps are
+// recorded as interrupted rather than lost.
+type executions struct {
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+func newExecutions() *executions { return &executions{stop: make(chan struct{})} }
+
+// run returns a command that calls fn with a context cancelled at shutdown. The wait group
+// is counted here, in Update, so a shutdown that starts before the command runs still waits.
+func (x *executions) run(fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	select {
+	case <-x.stop:
+		return nil
+	default:
+	}
+	x.wg.Add(1)
+	return func() tea.Msg {
+		defer x.wg.Done()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-x.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		return fn(ctx)
+	}
+}
+
+// shutdown cancels every execution and waits for them to record how they ended.
+func (x *executions) shutdown() {
+	x.stopOnce.Do(func() { close(x.stop) })
+	x.wg.Wait()
+}
+
+func startRun(x *executions, e *engine.Engine, f *flows.Flow) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		inputs, err := flows.ResolveInputs(f, map[string]string{})
+		if err != nil {
+			return runStartedMsg{err: fmt.Errorf("inputs of %s: %w", f.Name, err)}
+		}
+		id, err := e.Start(ctx, f, inputs, engine.StartOptions{})
+		return runStartedMsg{runID: id, err: err}
+	})
+}
+
+func executeRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		_, err := e.Execute(ctx, runID)
+		return execDoneMsg{runID: runID, err: err}
+	})
+}
+
+func retryStep(x *executions, e *engine.Engine, runID, stepID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.Retry(ctx, runID, stepID, ""); err != nil {
+			return execDoneMsg{runID: runID, err: fmt.Errorf("retry %s: %w", stepID, err)}
+		}
+		_, err := e.Execute(ctx, runID)
+		return execDoneMsg{runID: runID, err: err}
+	})
+}
+
+func cancelRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.Cancel(ctx, runID); err != nil {
+			return infoMsg{err: fmt.Errorf("cancel %s: %w", runID, err)}
+		}
+		return infoMsg{text: "cancel requested for " + runID}
+	})
+}
+
+// approve answers a waiting approval step and advances the run.
+func approve(x *executions, e *engine.Engine, runID, stepID string, ok bool, now time.Time) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		who := os.Getenv("USER")
+		data, _ := json.Marshal(engine.ApprovalData{Approved: ok, Who: who, When: now, Comment: "from the workbench"})
+		if err := e.Signal(ctx, runID, engine.ApprovalEvent(stepID), data); err != nil {
+			return execDoneMsg{runID: runID, err: fmt.Errorf("answer %s: %w", stepID, err)}
+		}
+		_, err := e.Execute(ctx, runID)
+		return execDoneMsg{runID: runID, err: err}
+	})
+}
+
+func runWorker(x *executions, w *engine.Worker) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := w.Run(ctx, 2*time.Second); err != nil && ctx.Err() == nil {
+			return infoMsg{err: fmt.Errorf("worker: %w", err)}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,490 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// DAGKeyMap are the DAG view's keys.
+type DAGKeyMap struct {
+	Up, Down, Left, Right key.Binding
+	Expand                key.Binding
+}
+
+// DefaultDAGKeyMap is the DAG view's default keymap.
+var DefaultDAGKeyMap = DAGKeyMap{
+	Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+	Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+	Left:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous layer")),
+	Right:  key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next layer")),
+	Expand: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "expand/collapse map")),
+}
+
+// ShortHelp implements help.KeyMap.
+func (k DAGKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Expand}
+}
+
+// FullHelp implements help.KeyMap.
+func (k DAGKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// StepSelectedMsg tells the app which step the DAG has selected.
+type StepSelectedMsg struct {
+	RunID  string
+	StepID string
+}
+
+// FrameMsg advances spinners and running durations; the app sends it on its tick.
+type FrameMsg struct{ Now time.Time }
+
+// nodeInfo is what a box shows about one step, taken from the run's state.
+type nodeInfo struct {
+	status    string
+	attempts  int
+	started   time.Time // the running attempt's start
+	duration  time.Duration
+	items     int // map steps: children
+	itemsDone int
+}
+
+// DAGModel draws a run's steps as a layered graph with a movable selection. It caches the
+// layout per graph shape and repaints a box only when its label changes.
+type DAGModel struct {
+	Keys  DAGKeyMap
+	theme Theme
+
+	flow     *flows.Flow
+	steps    map[string]*flows.Step // the flow's steps by id
+	runID    string
+	info     map[string]nodeInfo
+	expanded map[string]bool
+
+	layout  *dagLayout
+	labels  []string
+	styles  []uint8
+	sel     int
+	x0, y0  int
+	w, h    int
+	frame   int
+	now     time.Time
+	version int
+
+	cache    *renderCache // shared by copies of the model, so View can fill it
+	styleTab []inline
+}
+
+// NewDAG returns an empty DAG view.
+func NewDAG(theme Theme) DAGModel {
+	m := DAGModel{Keys: DefaultDAGKeyMap, info: map[string]nodeInfo{}, expanded: map[string]bool{},
+		cache: &renderCache{}}
+	m.SetTheme(theme)
+	return m
+}
+
+// dagStatuses orders the statuses for cell style ids.
+var dagStatuses = []string{
+	string(engine.StatusPending), string(engine.StatusRunning), string(engine.StatusRetrying),
+	string(engine.StatusWaiting), string(engine.StatusSucceeded), string(engine.StatusFailed),
+	string(engine.StatusSkipped), string(engine.StatusInterrupted),
+}
+
+// SetTheme changes the view's styles.
+func (m *DAGModel) SetTheme(t Theme) {
+	m.theme = t
+	m.styleTab = make([]inline, int(cellNodeBase)+2*len(dagStatuses))
+	m.styleTab[cellEdge] = inlineStyle(t.Edge)
+	for i, s := range dagStatuses {
+		st := t.StatusStyle(s)
+		m.styleTab[int(cellNodeBase)+2*i] = inlineStyle(st)
+		m.styleTab[int(cellNodeBase)+2*i+1] = inlineStyle(st.Bold(true))
+	}
+	m.version++
+}
+
+// SetSize sets the view's size in cells.
+func (m *DAGModel) SetSize(w, h int) {
+	m.w, m.h = max(w, 1), max(h, 1)
+	m.scrollToSelection()
+}
+
+// SetRun shows run runID of flow f in state st (st may be nil for a flow not yet run). now is
+// the time running durations are measured to.
+func (m *DAGModel) SetRun(runID string, f *flows.Flow, st *engine.State, now time.Time) {
+	if f != m.flow || runID != m.runID {
+		m.flow, m.runID = f, runID
+		m.steps = map[string]*flows.Step{}
+		if f != nil {
+			for _, s := range f.Steps {
+				m.steps[s.ID] = s
+			}
+		}
+		m.expanded = map[string]bool{}
+		m.layout = nil
+		m.sel = 0
+		m.x0, m.y0 = 0, 0
+	}
+	m.SetState(st, now)
+}
+
+// SetState refreshes the boxes from the run's state.
+func (m *DAGModel) SetState(st *engine.State, now time.Time) {
+	m.now = now
+	m.info = stepInfos(st)
+	m.refresh()
+}
+
+// Selected returns the id of the selected node: a step id, or a map child's id.
+func (m DAGModel) Selected() string {
+	if m.layout == nil || m.sel >= len(m.layout.nodes) {
+		return ""
+	}
+	return m.layout.nodes[m.sel].id
+}
+
+// SelectedIsMap reports whether the selected node is a collapsed or expanded map step.
+func (m DAGModel) SelectedIsMap() bool {
+	if m.flow == nil {
+		return false
+	}
+	s := m.steps[m.Selected()]
+	return s != nil && s.Map != ""
+}
+
+func stepInfos(st *engine.State) map[string]nodeInfo {
+	out := map[string]nodeInfo{}
+	if st == nil {
+		return out
+	}
+	for id, s := range st.Steps {
+		ni := nodeInfo{status: string(s.Status), attempts: len(s.Attempts), items: s.Items}
+		if a := s.LastAttempt(); a != nil {
+			ni.duration = a.Duration
+			if a.Status == engine.StatusRunning {
+				ni.started = a.StartedAt
+			}
+		}
+		out[id] = ni
+	}
+	for _, s := range st.Steps {
+		if s.Parent != "" && s.Status.Done() {
+			p := out[s.Parent]
+			p.itemsDone++
+			out[s.Parent] = p
+		}
+	}
+	return out
+}
+
+// nodes lists the graph's boxes: a step each, or a map step's children when it is expanded.
+func (m *DAGModel) nodes() []layoutNode {
+	if m.flow == nil {
+		return nil
+	}
+	children := func(id string) []string {
+		if !m.expanded[id] {
+			return nil
+		}
+		n := m.info[id].items
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = engine.ChildID(id, i)
+		}
+		return ids
+	}
+	var out []layoutNode
+	for _, s := range m.flow.Steps {
+		var needs []string
+		for _, n := range s.Needs {
+			if c := children(n); c != nil {
+				needs = append(needs, c...)
+			} else {
+				needs = append(needs, n)
+			}
+		}
+		if c := children(s.ID); c != nil {
+			for _, id := range c {
+				out = append(out, layoutNode{id: id, kind: string(s.Kind), needs: needs})
+			}
+			continue
+		}
+		out = append(out, layoutNode{id: s.ID, kind: string(s.Kind), needs: needs})
+	}
+	return out
+}
+
+// refresh rebuilds the layout when the graph's shape changed and repaints changed boxes.
+func (m *DAGModel) refresh() {
+	if m.flow == nil {
+		m.layout = nil
+		return
+	}
+	nodes := m.nodes()
+	if m.layout == nil || !sameNodes(m.layout.nodes, nodes) {
+		prev := m.Selected()
+		m.layout = layoutDAG(nodes)
+		m.labels = make([]string, len(nodes))
+		m.styles = make([]uint8, len(nodes))
+		m.sel = 0
+		for i, n := range nodes {
+			if n.id == prev || (prev != "" && strings.HasPrefix(n.id, prev+"[")) ||
+				(prev != "" && strings.HasPrefix(prev, n.id+"[")) {
+				m.sel = i
+				break
+			}
+		}
+		m.version++
+		m.scrollToSelection()
+	}
+	for i := range nodes {
+		m.paint(i, false)
+	}
+}
+
+func sameNodes(a, b []layoutNode) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].id != b[i].id {
+			return false
+		}
+	}
+	return true
+}
+
+// paint repaints node i when its label or style changed (or always when force is set).
+func (m *DAGModel) paint(i int, force bool) {
+	n := m.layout.nodes[i]
+	ni := m.info[n.id]
+	if ni.status == "" {
+		ni.status = string(engine.StatusPending)
+	}
+	label := m.label(n, ni)
+	style := cellNodeBase
+	for k, s := range dagStatuses {
+		if s == ni.status {
+			style = cellNodeBase + uint8(2*k)
+		}
+	}
+	if i == m.sel {
+		style++
+	}
+	if !force && label == m.labels[i] && style == m.styles[i] {
+		return
+	}
+	m.labels[i], m.styles[i] = label, style
+	m.layout.paintNode(i, label, style, i == m.sel)
+	m.version++
+}
+
+func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
+	var b strings.Builder
+	b.WriteString(statusIcon(ni.status, m.frame))
+	b.WriteByte(' ')
+	b.WriteString(n.id)
+	b.WriteByte(' ')
+	b.WriteString(n.kind)
+	s := m.steps[n.id]
+	switch {
+	case s != nil && s.Map != "":
+		fmt.Fprintf(&b, " · %d/%d items", ni.itemsDone, ni.items)
+	case ni.attempts > 0:
+		d := ni.duration
+		if !ni.started.IsZero() && !m.now.IsZero() {
+			d = m.now.Sub(ni.started)
+		}
+		fmt.Fprintf(&b, " · %d · %s", ni.attempts, formatDuration(d))
+	}
+	return b.String()
+}
+
+// formatDuration prints a duration short: 340ms, 1.2s, 1m05s, 2h03m.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// Init implements tea.Model's first half; the DAG needs no start-up command.
+func (m DAGModel) Init() tea.Cmd { return nil }
+
+// Update moves the selection and toggles map expansion on keys, and animates on FrameMsg.
+func (m DAGModel) Update(msg tea.Msg) (DAGModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case FrameMsg:
+		m.frame++
+		m.now = msg.Now
+		if m.layout != nil {
+			for i, n := range m.layout.nodes {
+				if ni := m.info[n.id]; ni.status == string(engine.StatusRunning) {
+					m.paint(i, false)
+				}
+			}
+		}
+	case tea.KeyPressMsg:
+		if m.layout == nil || len(m.layout.nodes) == 0 {
+			return m, nil
+		}
+		prev := m.sel
+		switch {
+		case key.Matches(msg, m.Keys.Up):
+			m.moveRow(-1)
+		case key.Matches(msg, m.Keys.Down):
+			m.moveRow(1)
+		case key.Matches(msg, m.Keys.Left):
+			m.moveLayer(-1)
+		case key.Matches(msg, m.Keys.Right):
+			m.moveLayer(1)
+		case key.Matches(msg, m.Keys.Expand):
+			m.toggle()
+		}
+		if m.sel != prev {
+			m.paint(prev, false)
+			m.paint(m.sel, false)
+			m.scrollToSelection()
+		}
+		if m.sel != prev || key.Matches(msg, m.Keys.Expand) {
+			sel := StepSelectedMsg{RunID: m.runID, StepID: m.Selected()}
+			return m, func() tea.Msg { return sel }
+		}
+	}
+	return m, nil
+}
+
+// toggle expands a collapsed map step into its children, or collapses the map the selected
+// child belongs to.
+func (m *DAGModel) toggle() {
+	id := m.Selected()
+	if i := strings.IndexByte(id, '['); i > 0 {
+		m.expanded[id[:i]] = false
+	} else if s := m.steps[id]; s != nil && s.Map != "" && m.info[id].items > 0 {
+		m.expanded[id] = !m.expanded[id]
+	} else {
+		return
+	}
+	m.refresh()
+}
+
+func (m *DAGModel) moveRow(d int) {
+	l := m.layout
+	s := l.slots[l.nodeAt[m.sel]]
+	layer := l.layers[s.layer]
+	for r := s.row + d; r >= 0 && r < len(layer); r += d {
+		if n := l.slots[layer[r]].node; n >= 0 {
+			m.sel = n
+			return
+		}
+	}
+}
+
+func (m *DAGModel) moveLayer(d int) {
+	l := m.layout
+	s := l.slots[l.nodeAt[m.sel]]
+	for layer := s.layer + d; layer >= 0 && layer < len(l.layers); layer += d {
+		best, bestDist := -1, 0
+		for _, t := range l.layers[layer] {
+			ts := l.slots[t]
+			if ts.node < 0 {
+				continue
+			}
+			dist := abs(ts.y - s.y)
+			if best < 0 || dist < bestDist {
+				best, bestDist = ts.node, dist
+			}
+		}
+		if best >= 0 {
+			m.sel = best
+			return
+		}
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// scrollToSelection moves the window so the selected box is in view.
+func (m *DAGModel) scrollToSelection() {
+	l := m.layout
+	if l == nil || m.sel >= len(l.nodes) || m.w == 0 {
+		return
+	}
+	s := l.slots[l.nodeAt[m.sel]]
+	if s.x+l.boxW > m.x0+m.w {
+		m.x0 = s.x + l.boxW - m.w
+	}
+	if s.x < m.x0 {
+		m.x0 = s.x
+	}
+	if s.y+boxH > m.y0+m.h {
+		m.y0 = s.y + boxH - m.h
+	}
+	if s.y < m.y0 {
+		m.y0 = s.y
+	}
+	m.x0 = max(0, min(m.x0, l.width-m.w))
+	m.y0 = max(0, min(m.y0, l.height-m.h))
+}
+
+// View renders the visible window of the graph, exactly the view's size.
+func (m DAGModel) View() string {
+	if m.layout == nil || len(m.layout.nodes) == 0 {
+		return place(m.w, m.h, m.theme.Dim.Render("no flow selected"))
+	}
+	k := [5]int{m.version, m.x0, m.y0, m.w, m.h}
+	if s, ok := m.cache.get(k); ok {
+		return s
+	}
+	s := m.layout.window(m.x0, m.y0, m.w, m.h, func(id uint8, s string) string {
+		if id == cellPlain {
+			return s
+		}
+		return m.styleTab[id].render(s)
+	})
+	m.cache.put(k, s)
+	return s
+}
+
+// renderCache keeps the last rendered frame with the key it was rendered for.
+type renderCache struct {
+	key  [5]int
+	text string
+	ok   bool
+}
+
+func (c *renderCache) get(k [5]int) (string, bool) {
+	if c == nil || !c.ok || c.key != k {
+		return "", false
+	}
+	return c.text, true
+}
+
+func (c *renderCache) put(k [5]int, s string) {
+	if c != nil {
+		c.key, c.text, c.ok = k, s, true
+	}
+}
+
+// place pads or cuts s to exactly w x h cells.
+func place(w, h int, s string) string {
+	return lipgloss.NewStyle().Width(w).Height(h).MaxWidth(w).MaxHeight(h).Render(s)
+}

@@ -1,0 +1,268 @@
+package ui
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got (with ANSI styling stripped) with testdata/name.golden.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	got = ansi.Strip(got)
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (run with -update to accept):\n%s", name, path, got)
+	}
+}
+
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func step(id string, kind flows.Kind, needs ...string) *flows.Step {
+	return &flows.Step{ID: id, Kind: kind, Needs: needs}
+}
+
+func diamondFlow() *flows.Flow {
+	return &flows.Flow{Name: "diamond", Steps: []*flows.Step{
+		step("fetch", flows.KindShell),
+		step("left", flows.KindShell, "fetch"),
+		step("right", flows.KindLLM, "fetch"),
+		step("join", flows.KindRun, "left", "right"),
+	}}
+}
+
+func fanOutFlow() *flows.Flow {
+	f := &flows.Flow{Name: "fanout", Steps: []*flows.Step{step("start", flows.KindShell)}}
+	var leaves []string
+	for i := range 5 {
+		id := fmt.Sprintf("w%d", i)
+		f.Steps = append(f.Steps, step(id, flows.KindShell, "start"))
+		leaves = append(leaves, id)
+	}
+	each := step("each", flows.KindShell, "start")
+	each.Map = `["a","b","c"]`
+	f.Steps = append(f.Steps, each, step("sum", flows.KindShell, append(leaves, "each")...))
+	f.Steps = append(f.Steps, step("late", flows.KindShell, "start", "sum"))
+	return f
+}
+
+// bigFlow is n steps in layers of width, each needing one or two steps of the layer before.
+func bigFlow(n, width int) *flows.Flow {
+	f := &flows.Flow{Name: "big"}
+	for i := range n {
+		s := step(fmt.Sprintf("s%03d", i), flows.KindShell)
+		if i >= width {
+			s.Needs = append(s.Needs, fmt.Sprintf("s%03d", i-width))
+			if i%3 == 0 {
+				s.Needs = append(s.Needs, fmt.Sprintf("s%03d", i-width+1-(i/width%2)))
+			}
+		}
+		f.Steps = append(f.Steps, s)
+	}
+	return f
+}
+
+// runState builds a state by folding events made from (type, step) pairs.
+func runState(events ...engine.Event) *engine.State {
+	all := append([]engine.Event{{Seq: 1, RunID: "r1", Type: engine.RunStarted, Time: t0}}, events...)
+	for i := range all {
+		all[i].Seq = int64(i + 1)
+		all[i].RunID = "r1"
+		if all[i].Time.IsZero() {
+			all[i].Time = t0.Add(time.Duration(i) * time.Second)
+		}
+		if all[i].Attempt == 0 && all[i].StepID != "" {
+			all[i].Attempt = 1
+		}
+	}
+	return engine.Fold(all)
+}
+
+func ev(typ engine.EventType, stepID string, data string) engine.Event {
+	e := engine.Event{Type: typ, StepID: stepID}
+	if data != "" {
+		e.Data = []byte(data)
+	}
+	return e
+}
+
+func keyPress(s string) tea.KeyPressMsg {
+	switch s {
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
+}
+
+func TestDAGView(t *testing.T) {
+	t.Parallel()
+	diamondState := runState(
+		ev(engine.StepStarted, "fetch", `{"key":"r1/fetch/1"}`),
+		ev(engine.StepSucceeded, "fetch", `{"duration_ms":1200}`),
+		ev(engine.StepStarted, "left", `{}`),
+		ev(engine.StepStarted, "right", `{}`),
+		ev(engine.StepFailed, "right", `{"duration_ms":340,"final":true,"error":"exit 1"}`),
+	)
+	fanState := runState(
+		ev(engine.StepStarted, "start", `{}`),
+		ev(engine.StepSucceeded, "start", `{"duration_ms":20}`),
+		ev(engine.StepStarted, "each", `{"items":3,"item_values":["a","b","c"]}`),
+		ev(engine.StepStarted, "each[0]", `{"parent":"each","index":0}`),
+		ev(engine.StepSucceeded, "each[0]", `{"duration_ms":5}`),
+		ev(engine.StepWaiting, "w1", `{"kind":"approval","prompt":"ok?"}`),
+		ev(engine.StepSkipped, "w2", `{"reason":"when is false"}`),
+	)
+	tests := []struct {
+		name  string
+		flow  *flows.Flow
+		state *engine.State
+		w, h  int
+		keys  []string
+	}{
+		{"diamond", diamondFlow(), diamondState, 120, 12, nil},
+		{"diamond_selection_moves_right", diamondFlow(), diamondState, 120, 12, []string{"right", "down", "right"}},
+		{"fanout", fanOutFlow(), fanState, 150, 30, nil},
+		{"fanout_map_expanded", fanOutFlow(), fanState, 150, 30, []string{"right", "down", "down", "down", "down", "down", "enter"}},
+		{"graph_200_nodes", bigFlow(200, 20), nil, 100, 30, nil},
+		{"graph_200_nodes_scrolled", bigFlow(200, 20), nil, 100, 30, []string{"down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "right", "right", "right", "right"}},
+		{"tiny_terminal", diamondFlow(), diamondState, 40, 10, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := NewDAG(NewTheme(true))
+			m.SetSize(tt.w, tt.h)
+			m.SetRun("r1", tt.flow, tt.state, t0.Add(time.Minute))
+			for _, k := range tt.keys {
+				m, _ = m.Update(keyPress(k))
+			}
+			got := m.View()
+			lines := strings.Split(got, "\n")
+			if len(lines) != tt.h {
+				t.Errorf("view has %d lines, want %d", len(lines), tt.h)
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w != tt.w {
+					t.Errorf("line %d is %d wide, want %d", i, w, tt.w)
+					break
+				}
+			}
+			golden(t, "dag_"+tt.name, got+"\n\nselected: "+m.Selected()+"\n")
+		})
+	}
+}
+
+func TestDAGLayoutHasNoOverlappingBoxes(t *testing.T) {
+	t.Parallel()
+	for _, f := range []*flows.Flow{diamondFlow(), fanOutFlow(), bigFlow(200, 20), bigFlow(1000, 30)} {
+		m := NewDAG(NewTheme(true))
+		m.SetRun("r", f, nil, t0)
+		l := m.layout
+		seen := map[[2]int]string{}
+		for i, n := range l.nodes {
+			s := l.slots[l.nodeAt[i]]
+			for y := s.y; y < s.y+boxH; y++ {
+				for x := s.x; x < s.x+l.boxW; x++ {
+					if other, ok := seen[[2]int{x, y}]; ok {
+						t.Fatalf("%s: boxes %s and %s overlap at %d,%d", f.Name, other, n.id, x, y)
+					}
+					seen[[2]int{x, y}] = n.id
+				}
+			}
+		}
+	}
+}
+
+func TestDAGSelectionStaysInView(t *testing.T) {
+	t.Parallel()
+	m := NewDAG(NewTheme(true))
+	m.SetSize(60, 12)
+	m.SetRun("r", bigFlow(200, 20), nil, t0)
+	for i := range 60 {
+		k := "down"
+		if i%4 == 3 {
+			k = "right"
+		}
+		m, _ = m.Update(keyPress(k))
+		if !strings.Contains(ansi.Strip(m.View()), m.Selected()+" ") {
+			t.Fatalf("after %d moves the selected step %s is not in view", i+1, m.Selected())
+		}
+	}
+}
+
+func TestDAGSelectionSendsStepSelected(t *testing.T) {
+	t.Parallel()
+	m := NewDAG(NewTheme(true))
+	m.SetSize(100, 20)
+	m.SetRun("r1", diamondFlow(), nil, t0)
+	m, cmd := m.Update(keyPress("l"))
+	if cmd == nil {
+		t.Fatal("moving the selection returned no command")
+	}
+	if got, want := cmd(), (StepSelectedMsg{RunID: "r1", StepID: "left"}); got != want {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+}
+
+func BenchmarkDAGView(b *testing.B) {
+	for _, n := range []int{10, 200, 1000} {
+		width := max(n/10, 2)
+		f := bigFlow(n, width)
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			m := NewDAG(NewTheme(true))
+			m.SetSize(120, 40)
+			st := runState()
+			m.SetRun("r1", f, st, t0)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				// A frame after a status change: relabel, repaint and render the window.
+				m, _ = m.Update(FrameMsg{Now: t0.Add(time.Duration(i) * time.Millisecond)})
+				st.Steps[f.Steps[i%n].ID] = &engine.StepState{Status: engine.StatusRunning,
+					Attempts: []engine.Attempt{{N: 1, Status: engine.StatusRunning, StartedAt: t0}}}
+				m.SetState(st, t0)
+				_ = m.View()
+			}
+		})
+	}
+}

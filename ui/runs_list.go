@@ -1,0 +1,344 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// FlowEntry is a flow or agent file of the workspace, or a file that failed to load.
+type FlowEntry struct {
+	Path  string
+	Name  string
+	Agent bool
+	Flow  *flows.Flow // nil for agents and invalid files
+	Err   string      // file:line:col: message lines, for files that do not load
+}
+
+// FlowsLoadedMsg carries the workspace's flow files, from LoadFlows.
+type FlowsLoadedMsg struct{ Flows []FlowEntry }
+
+// RunSelectedMsg asks the app to open a run.
+type RunSelectedMsg struct{ RunID string }
+
+// FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
+type FlowSelectedMsg struct{ Entry FlowEntry }
+
+// LoadFlows returns a command that loads every *.yaml and *.yml file in dir as a flow or an
+// agent; files that do not load are listed with their errors.
+func LoadFlows(dir string) tea.Cmd {
+	return func() tea.Msg { return FlowsLoadedMsg{Flows: loadFlows(dir)} }
+}
+
+func loadFlows(dir string) []FlowEntry {
+	var paths []string
+	for _, pat := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		paths = append(paths, m...)
+	}
+	sort.Strings(paths)
+	out := make([]FlowEntry, 0, len(paths))
+	for _, p := range paths {
+		e := FlowEntry{Path: p, Name: strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))}
+		f, a, err := flows.LoadAny(p)
+		switch {
+		case err != nil:
+			var diags flows.Diagnostics
+			if errors.As(err, &diags) {
+				e.Err = diags.Error()
+			} else {
+				e.Err = err.Error()
+			}
+			if rel, rerr := filepath.Rel(dir, p); rerr == nil {
+				e.Err = strings.ReplaceAll(e.Err, p, rel)
+			}
+		case f != nil:
+			e.Flow = f
+			if f.Name != "" {
+				e.Name = f.Name
+			}
+		case a != nil:
+			e.Agent = true
+			if a.Name != "" {
+				e.Name = a.Name
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// RunsKeyMap are the sidebar's keys.
+type RunsKeyMap struct {
+	Up, Down, Open, Filter key.Binding
+}
+
+// DefaultRunsKeyMap is the sidebar's default keymap.
+var DefaultRunsKeyMap = RunsKeyMap{
+	Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+	Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+	Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+	Filter: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+}
+
+// ShortHelp implements help.KeyMap.
+func (k RunsKeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Up, k.Down, k.Open, k.Filter} }
+
+// FullHelp implements help.KeyMap.
+func (k RunsKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// sidebarItem is one selectable row: a flow or a run.
+type sidebarItem struct {
+	flow *FlowEntry
+	run  *engine.RunInfo
+}
+
+// RunsListModel is the sidebar: the workspace's flows and the recent runs, filterable.
+type RunsListModel struct {
+	Keys  RunsKeyMap
+	theme Theme
+
+	flows []FlowEntry
+	runs  []engine.RunInfo
+	now   time.Time
+
+	filter    string
+	filtering bool
+	items     []sidebarItem // after the filter
+	cursor    int
+	offset    int
+	w, h      int
+}
+
+// NewRunsList returns an empty sidebar.
+func NewRunsList(theme Theme) RunsListModel {
+	return RunsListModel{Keys: DefaultRunsKeyMap, theme: theme}
+}
+
+// SetTheme changes the view's styles.
+func (m *RunsListModel) SetTheme(t Theme) { m.theme = t }
+
+// SetSize sets the view's size in cells.
+func (m *RunsListModel) SetSize(w, h int) { m.w, m.h = max(w, 1), max(h, 1); m.clamp() }
+
+// SetFlows replaces the listed flows.
+func (m *RunsListModel) SetFlows(fs []FlowEntry) { m.flows = fs; m.refilter() }
+
+// SetRuns replaces the listed runs (newest first); now is the time ages are measured to.
+func (m *RunsListModel) SetRuns(runs []engine.RunInfo, now time.Time) {
+	sel := m.SelectedRun()
+	m.runs, m.now = runs, now
+	m.refilter()
+	if sel != "" { // keep the cursor on the same run as the list moves
+		for i, it := range m.items {
+			if it.run != nil && it.run.ID == sel {
+				m.cursor = i
+			}
+		}
+		m.clamp()
+	}
+}
+
+// Capturing reports whether the filter is being typed, so the app keeps its own keys quiet.
+func (m RunsListModel) Capturing() bool { return m.filtering }
+
+// SelectedFlow returns the flow under the cursor.
+func (m RunsListModel) SelectedFlow() (FlowEntry, bool) {
+	if m.cursor < len(m.items) && m.items[m.cursor].flow != nil {
+		return *m.items[m.cursor].flow, true
+	}
+	return FlowEntry{}, false
+}
+
+// SelectedRun returns the id of the run under the cursor, or "".
+func (m RunsListModel) SelectedRun() string {
+	if m.cursor < len(m.items) && m.items[m.cursor].run != nil {
+		return m.items[m.cursor].run.ID
+	}
+	return ""
+}
+
+func (m *RunsListModel) refilter() {
+	q := strings.ToLower(m.filter)
+	m.items = m.items[:0]
+	for i := range m.flows {
+		f := &m.flows[i]
+		if q == "" || strings.Contains(strings.ToLower(f.Name+" "+f.Path), q) {
+			m.items = append(m.items, sidebarItem{flow: f})
+		}
+	}
+	for i := range m.runs {
+		r := &m.runs[i]
+		if q == "" || strings.Contains(strings.ToLower(r.FlowName+" "+r.ID+" "+string(r.Status)), q) {
+			m.items = append(m.items, sidebarItem{run: r})
+		}
+	}
+	m.clamp()
+}
+
+func (m *RunsListModel) clamp() {
+	m.cursor = max(0, min(m.cursor, len(m.items)-1))
+	rows := max(m.h-3, 1) // the two section titles and the filter line
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+rows {
+		m.offset = m.cursor - rows + 1
+	}
+	m.offset = max(0, m.offset)
+}
+
+// Init implements tea.Model's first half; the sidebar needs no start-up command.
+func (m RunsListModel) Init() tea.Cmd { return nil }
+
+// Update moves the cursor, edits the filter and opens the selected run or flow.
+func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case FlowsLoadedMsg:
+		m.SetFlows(msg.Flows)
+	case tea.KeyPressMsg:
+		if m.filtering {
+			switch msg.String() {
+			case "enter":
+				m.filtering = false
+			case "esc":
+				m.filtering, m.filter = false, ""
+			case "backspace":
+				if r := []rune(m.filter); len(r) > 0 {
+					m.filter = string(r[:len(r)-1])
+				}
+			default:
+				if msg.Text != "" {
+					m.filter += msg.Text
+				}
+			}
+			m.refilter()
+			return m, nil
+		}
+		switch {
+		case key.Matches(msg, m.Keys.Up):
+			m.cursor--
+			m.clamp()
+			return m, m.selectionCmd()
+		case key.Matches(msg, m.Keys.Down):
+			m.cursor++
+			m.clamp()
+			return m, m.selectionCmd()
+		case key.Matches(msg, m.Keys.Open):
+			if id := m.SelectedRun(); id != "" {
+				return m, func() tea.Msg { return RunSelectedMsg{RunID: id} }
+			}
+			return m, m.selectionCmd()
+		case key.Matches(msg, m.Keys.Filter):
+			m.filtering = true
+		case msg.String() == "esc":
+			m.filter = ""
+			m.refilter()
+		}
+	}
+	return m, nil
+}
+
+func (m RunsListModel) selectionCmd() tea.Cmd {
+	if f, ok := m.SelectedFlow(); ok {
+		return func() tea.Msg { return FlowSelectedMsg{Entry: f} }
+	}
+	return nil
+}
+
+// View renders the two sections, exactly the view's size.
+func (m RunsListModel) View() string {
+	var lines []string
+	add := func(s string) { lines = append(lines, s) }
+	switch {
+	case m.filtering:
+		add(m.theme.Accent.Render(fitText("/"+m.filter+"▏", m.w)))
+	case m.filter != "":
+		add(m.theme.Dim.Render(fitText("filter: "+m.filter+" (esc clears)", m.w)))
+	}
+	section := ""
+	for i := m.offset; i < len(m.items) && len(lines) < m.h; i++ {
+		it := m.items[i]
+		s := "Runs"
+		if it.flow != nil {
+			s = "Flows"
+		}
+		if s != section {
+			section = s
+			add(m.theme.Title.Render(s))
+		}
+		add(m.itemLine(it, i == m.cursor))
+	}
+	if len(m.items) == 0 {
+		add(m.theme.Dim.Render(fitText("no flows or runs here", m.w)))
+	}
+	if len(lines) > m.h {
+		lines = lines[:m.h]
+	}
+	for i, l := range lines {
+		lines[i] = l + strings.Repeat(" ", max(0, m.w-ansi.StringWidth(l)))
+	}
+	for len(lines) < m.h {
+		lines = append(lines, strings.Repeat(" ", m.w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
+	var text string
+	style := m.theme.Text
+	switch {
+	case it.flow != nil && it.flow.Err != "":
+		first, _, _ := strings.Cut(it.flow.Err, "\n")
+		text = "✗ " + first
+		style = m.theme.Error
+	case it.flow != nil && it.flow.Agent:
+		text = "◇ " + it.flow.Name + " (agent)"
+	case it.flow != nil:
+		text = "▸ " + it.flow.Name
+	default:
+		r := it.run
+		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), age(m.now, r.CreatedAt))
+		style = m.theme.StatusStyle(string(r.Status))
+	}
+	if selected {
+		text = fitText("› "+text, m.w)
+		return m.theme.Selected.Render(text + strings.Repeat(" ", max(0, m.w-ansi.StringWidth(text))))
+	}
+	return style.Render(fitText("  "+text, m.w))
+}
+
+// shortID is a run id cut to a length that is still unique in practice and typeable.
+func shortID(id string) string {
+	if len(id) > 10 {
+		return id[:10]
+	}
+	return id
+}
+
+// age prints how long ago t was: 5s, 3m, 2h, 4d.
+func age(now, t time.Time) string {
+	if now.IsZero() || t.IsZero() {
+		return ""
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

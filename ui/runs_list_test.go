@@ -1,0 +1,106 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem/engine"
+)
+
+// workspace writes a directory with a good flow, an agent and a broken flow.
+func workspace(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"hello.yaml":  "name: hello\nsteps:\n  - id: greet\n    shell: echo hi\n  - id: shout\n    needs: [greet]\n    shell: echo HI\n",
+		"helper.yaml": "name: helper\nmodel: smollm2:135m\nsystem: you help\n",
+		"broken.yaml": "name: broken\nsteps:\n  - id: a\n    shell: echo a\n    needs: [nope]\n",
+		"notes.txt":   "not a flow",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func sampleRuns() []engine.RunInfo {
+	return []engine.RunInfo{
+		{ID: "0a1b2c3d4e5f6g7", FlowName: "hello", Status: engine.RunStatusRunning, CreatedAt: t0.Add(-5 * time.Second)},
+		{ID: "0a1b2c3d4e5f000", FlowName: "hello", Status: engine.RunStatusFailed, CreatedAt: t0.Add(-3 * time.Minute)},
+		{ID: "09zzzzzzzzzzzzz", FlowName: "deploy", Status: engine.RunStatusWaiting, CreatedAt: t0.Add(-26 * time.Hour)},
+		{ID: "08zzzzzzzzzzzzz", FlowName: "deploy", Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-72 * time.Hour)},
+	}
+}
+
+func TestLoadFlowsListsInvalidFilesWithPositions(t *testing.T) {
+	t.Parallel()
+	fs := loadFlows(workspace(t))
+	if len(fs) != 3 {
+		t.Fatalf("got %d entries, want 3 (yaml files only): %+v", len(fs), fs)
+	}
+	byName := map[string]FlowEntry{}
+	for _, f := range fs {
+		byName[filepath.Base(f.Path)] = f
+	}
+	if f := byName["hello.yaml"]; f.Flow == nil || f.Err != "" {
+		t.Errorf("hello.yaml: want a flow, got %+v", f)
+	}
+	if f := byName["helper.yaml"]; !f.Agent {
+		t.Errorf("helper.yaml: want an agent, got %+v", f)
+	}
+	if f := byName["broken.yaml"]; !strings.HasPrefix(f.Err, "broken.yaml:3:") {
+		t.Errorf("broken.yaml: want an error at broken.yaml:3:col, got %q", f.Err)
+	}
+}
+
+func TestRunsList(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	tests := []struct {
+		name string
+		w, h int
+		keys []string
+	}{
+		{"flows_and_runs", 40, 12, nil},
+		{"cursor_moves_to_runs", 40, 12, []string{"j", "j", "j", "j"}},
+		{"filtered", 40, 12, []string{"/", "d", "e", "p", "enter"}},
+		{"small_scrolls_with_cursor", 30, 5, []string{"j", "j", "j", "j", "j", "j"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := NewRunsList(NewTheme(true))
+			m.SetSize(tt.w, tt.h)
+			m, _ = m.Update(LoadFlows(dir)())
+			m.SetRuns(sampleRuns(), t0)
+			for _, k := range tt.keys {
+				m, _ = m.Update(keyPress(k))
+			}
+			got := m.View()
+			if n := strings.Count(got, "\n") + 1; n != tt.h {
+				t.Errorf("view has %d lines, want %d", n, tt.h)
+			}
+			golden(t, "runs_"+tt.name, got+"\n")
+		})
+	}
+}
+
+func TestRunsListEnterOpensRun(t *testing.T) {
+	t.Parallel()
+	m := NewRunsList(NewTheme(true))
+	m.SetSize(40, 10)
+	m.SetRuns(sampleRuns(), t0)
+	m, _ = m.Update(keyPress("j"))
+	_, cmd := m.Update(keyPress("enter"))
+	if cmd == nil {
+		t.Fatal("enter on a run returned no command")
+	}
+	if got := cmd(); got != (RunSelectedMsg{RunID: "0a1b2c3d4e5f000"}) {
+		t.Fatalf("got %#v", got)
+	}
+}
