@@ -43,6 +43,23 @@ const (
 	StepTrace EventType = "step_trace"
 )
 
+// Debug-control events (see debug.go). Each is a request any process may append; the process
+// advancing the run reads them from the log, so they work across processes.
+const (
+	// PauseRequested holds the run: no new step starts until ContinueRequested.
+	PauseRequested EventType = "pause_requested"
+	// ContinueRequested lifts a pause, step mode and the breakpoints the run is held at.
+	ContinueRequested EventType = "continue_requested"
+	// StepOnceRequested lets one more ready step start, then holds the run again.
+	StepOnceRequested EventType = "step_once_requested"
+	// BreakpointSet sets or clears a breakpoint before a step (BreakpointData).
+	BreakpointSet EventType = "breakpoint_set"
+	// BreakpointHit records that the run stopped before a step because of its breakpoint.
+	BreakpointHit EventType = "breakpoint_hit"
+	// RunPaused parks a held run with status paused once its running steps have finished.
+	RunPaused EventType = "run_paused"
+)
+
 // RunStatus is the status of a run.
 type RunStatus string
 
@@ -55,6 +72,9 @@ const (
 	RunStatusFailed      RunStatus = "failed"
 	RunStatusCancelled   RunStatus = "cancelled"
 	RunStatusInterrupted RunStatus = "interrupted"
+	// RunStatusPaused is a run parked by a pause, step mode or a breakpoint; ContinueRequested
+	// or StepOnceRequested moves it on.
+	RunStatusPaused RunStatus = "paused"
 )
 
 // Terminal reports whether a run in this status will never change again (retry aside).
@@ -108,6 +128,7 @@ type StepStartedData struct {
 	ChildRunID string `json:"child_run_id,omitempty"` // flow steps: the sub-run
 	Resumed    bool   `json:"resumed,omitempty"`      // re-executing an attempt a crash cut short
 	Kind       string `json:"kind,omitempty"`
+	Stepped    bool   `json:"stepped,omitempty"` // started by a StepOnceRequested of a held run
 }
 
 // StepOutputData is the payload of StepOutput.
@@ -129,6 +150,9 @@ type StepResultData struct {
 	Tokens     *Tokens `json:"tokens,omitempty"`
 	// ConsumedSignal is the Seq of the signal that resolved a wait or approval.
 	ConsumedSignal int64 `json:"consumed_signal,omitempty"`
+	// ReusedFrom names the run whose committed output a forked run took instead of running
+	// the step.
+	ReusedFrom string `json:"reused_from,omitempty"`
 }
 
 // Tokens counts model tokens spent by a step.
@@ -160,6 +184,16 @@ type StepRetryData struct {
 type StepManualData struct {
 	Output string `json:"output"`
 	Who    string `json:"who,omitempty"`
+}
+
+// BreakpointData is the payload of BreakpointSet.
+type BreakpointData struct {
+	On bool `json:"on"`
+}
+
+// RunPausedData is the payload of RunPaused.
+type RunPausedData struct {
+	Reason string `json:"reason"` // "paused", "step mode" or "breakpoint at STEP"
 }
 
 // RunResultData is the payload of RunSucceeded, RunFailed, RunCancelled and RunInterrupted.

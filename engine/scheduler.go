@@ -72,7 +72,8 @@ func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error
 	r := &runner{e: e, st: st, flow: f, runID: runID, active: map[string]context.CancelFunc{},
 		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
 		dirty: map[string]bool{}, scanAll: true, deferred: map[string]bool{},
-		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{}}
+		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
+		held: map[string]string{}}
 	for id, ss := range st.Steps {
 		if ss.Status == StatusRetrying || ss.Status == StatusWaiting {
 			r.timed[id] = true
@@ -137,9 +138,11 @@ type runner struct {
 	scanAll    bool            // look at every step (start, timers, signals)
 	deferred   map[string]bool // ready but held back by the parallelism limit
 	dependents map[string][]string
-	order      map[string]int  // flow step id -> position in the file
-	cursor     map[string]int  // map step -> first child index not yet started
-	timed      map[string]bool // steps retrying or waiting: the only ones with a due time
+	order      map[string]int    // flow step id -> position in the file
+	cursor     map[string]int    // map step -> first child index not yet started
+	timed      map[string]bool   // steps retrying or waiting: the only ones with a due time
+	held       map[string]string // ready steps the debug controls hold, with why (hold.go)
+	stepping   bool              // the start being queued spends the step-mode budget
 
 	own       map[int64]bool // seqs this runner wrote, to tell them from other processes' events
 	polledSeq int64
@@ -178,6 +181,9 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 			if r.cancelling {
 				r.finishCancelled()
 				return r.st, r.commit(ctx)
+			}
+			if r.recheckHold(ctx) {
+				continue
 			}
 			if r.finishOrPark() {
 				return r.st, r.commit(ctx)
@@ -314,6 +320,7 @@ func (r *runner) schedule() {
 	clear(r.dirty)
 	for _, s := range todo {
 		ss := r.st.Step(s.ID)
+		delete(r.held, s.ID)
 		switch ss.Status {
 		case StatusPending:
 			if !r.needsDone(s) {
@@ -334,17 +341,25 @@ func (r *runner) schedule() {
 					continue
 				}
 			}
-			if s.Map != "" {
-				r.expand(s, ss)
+			if !r.gate(s) {
 				continue
 			}
-			r.start(s, ss, false)
-		case StatusRetrying:
-			if !now.Before(ss.RetryAt) {
+			if s.Map != "" {
+				r.expand(s, ss)
+			} else {
 				r.start(s, ss, false)
 			}
+			r.stepping = false
+		case StatusRetrying:
+			if !now.Before(ss.RetryAt) && r.gate(s) {
+				r.start(s, ss, false)
+				r.stepping = false
+			}
 		case StatusInterrupted:
-			r.start(s, ss, false)
+			if r.gate(s) {
+				r.start(s, ss, false)
+				r.stepping = false
+			}
 		case StatusRunning:
 			if s.Map != "" {
 				r.scheduleChildren(s, ss, full)
@@ -403,7 +418,8 @@ func (r *runner) expand(s *flows.Step, ss *StepState) {
 		return
 	}
 	r.add(Event{Type: StepStarted, StepID: s.ID, Attempt: 1, Data: mustJSON(StepStartedData{
-		Key: idemKey(r.runID, s.ID, 1), Items: len(items), ItemValues: items, Kind: string(s.Kind), Input: s.Map})})
+		Key: idemKey(r.runID, s.ID, 1), Items: len(items), ItemValues: items, Kind: string(s.Kind), Input: s.Map, Stepped: r.stepping})})
+	r.stepping = false
 	if len(items) == 0 {
 		r.add(Event{Type: StepSucceeded, StepID: s.ID, Attempt: 1, Data: mustJSON(StepResultData{Output: "[]"})})
 		return
@@ -501,7 +517,8 @@ func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
 			return true
 		}
 	}
-	d := StepStartedData{Key: idemKey(r.runID, ss.ID, n), Input: input, Kind: string(s.Kind), Resumed: resumed}
+	d := StepStartedData{Key: idemKey(r.runID, ss.ID, n), Input: input, Kind: string(s.Kind), Resumed: resumed,
+		Stepped: r.stepping && ss.Parent == ""}
 	if ss.Parent != "" {
 		d.Parent, d.Index, d.Item = ss.Parent, ss.Index, ss.Item
 	}
@@ -521,7 +538,8 @@ func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
 func (r *runner) failAtStart(id string, kind flows.Kind, err error) {
 	ss := r.st.Step(id)
 	n := attemptN(ss) + 1
-	r.add(Event{Type: StepStarted, StepID: id, Attempt: n, Data: mustJSON(StepStartedData{Key: idemKey(r.runID, id, n), Kind: string(kind)})})
+	r.add(Event{Type: StepStarted, StepID: id, Attempt: n, Data: mustJSON(StepStartedData{Key: idemKey(r.runID, id, n), Kind: string(kind),
+		Stepped: r.stepping && ss.Parent == ""})})
 	r.add(Event{Type: StepFailed, StepID: id, Attempt: n, Data: mustJSON(StepResultData{Error: err.Error(), Reason: "error", Final: true})})
 }
 
@@ -576,12 +594,15 @@ func (r *runner) handle(ctx context.Context, res stepResult) {
 // finishOrPark ends the run when nothing is left to do. It reports false while a retry is due
 // later in this process.
 func (r *runner) finishOrPark() bool {
-	waiting, failed := false, []string{}
+	waiting, retrying, failed := false, false, []string{}
 	for _, s := range r.flow.Steps {
 		ss := r.st.Step(s.ID)
 		switch ss.Status {
 		case StatusRetrying:
-			return false
+			if !r.st.Holding() {
+				return false
+			}
+			retrying = true // due while the run holds: it would only be held then
 		case StatusWaiting:
 			waiting = true
 		case StatusPending, StatusRunning, StatusInterrupted:
@@ -591,6 +612,9 @@ func (r *runner) finishOrPark() bool {
 				failed = append(failed, s.ID)
 			}
 		}
+	}
+	if r.parkHeld(retrying) {
+		return true
 	}
 	if waiting {
 		if r.st.Status != RunStatusWaiting {
@@ -630,34 +654,6 @@ func (r *runner) pendingBehindWait(s *flows.Step) bool {
 		}
 	}
 	return false
-}
-
-// outputs computes the run's output: the flow's declared outputs, or its leaf steps' outputs.
-func (r *runner) outputs() (any, error) {
-	data := r.data(nil, nil)
-	out := map[string]any{}
-	if len(r.flow.Outputs) > 0 {
-		for k, t := range r.flow.Outputs {
-			v, err := flows.Render(t, data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = outputValue(v)
-		}
-		return out, nil
-	}
-	needed := map[string]bool{}
-	for _, s := range r.flow.Steps {
-		for _, n := range s.Needs {
-			needed[n] = true
-		}
-	}
-	for _, s := range r.flow.Steps {
-		if ss := r.st.Step(s.ID); !needed[s.ID] && ss.Status == StatusSucceeded {
-			out[s.ID] = outputValue(ss.Output)
-		}
-	}
-	return out, nil
 }
 
 func (r *runner) finishCancelled() {
@@ -713,6 +709,9 @@ func (r *runner) nextDue() (time.Time, bool) {
 		}
 	}
 	for id := range r.timed {
+		if _, held := r.held[id]; held {
+			continue
+		}
 		ss := r.st.Step(id)
 		switch ss.Status {
 		case StatusRetrying:
@@ -745,6 +744,8 @@ func (r *runner) poll(ctx context.Context) error {
 		case SignalReceived:
 			r.st.Apply(ev)
 			r.scanAll = true
+		default:
+			r.pollDebug(ev)
 		}
 	}
 	return nil
@@ -763,37 +764,6 @@ func (r *runner) startCancel() {
 			Data: mustJSON(StepResultData{Reason: "cancelled", Error: "run cancelled"})})
 	}
 	r.queued = nil
-}
-
-// data is the template and expression data for a step (nil for run-level templates).
-func (r *runner) data(s *flows.Step, ss *StepState) map[string]any {
-	steps := map[string]any{}
-	add := func(id string) {
-		st := r.st.Step(id)
-		m := map[string]any{"output": st.Output, "status": string(st.Status)}
-		if v, ok := jsonValue(st.Output); ok {
-			m["json"] = v
-		}
-		steps[id] = m
-	}
-	if s == nil || s.RefsAll {
-		for _, fs := range r.flow.Steps {
-			add(fs.ID)
-		}
-	} else {
-		// Validation guarantees a step reads only the steps in Refs.
-		for _, id := range s.Refs {
-			add(id)
-		}
-	}
-	d := map[string]any{"inputs": r.st.Start.Inputs, "steps": steps, "run": map[string]any{"id": r.runID}}
-	if d["inputs"] == nil {
-		d["inputs"] = map[string]any{}
-	}
-	if ss != nil && ss.Parent != "" {
-		d["item"], d["index"] = ss.Item, ss.Index
-	}
-	return d
 }
 
 func idemKey(run, step string, attempt int) string { return run + "/" + step + "/" + itoa(attempt) }

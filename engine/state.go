@@ -63,6 +63,8 @@ type StepState struct {
 	// Failures counts failed attempts since the step last started fresh (a manual retry resets
 	// it); the retry policy compares it with max_attempts.
 	Failures int `json:"failures"`
+	// ReusedFrom names the run a forked run took this step's output from.
+	ReusedFrom string `json:"reused_from,omitempty"`
 }
 
 // LastAttempt returns the latest attempt, or nil.
@@ -88,6 +90,17 @@ type State struct {
 	// Signals are external events not yet consumed by a step, oldest first.
 	Signals         []SignalData `json:"signals,omitempty"`
 	CancelRequested bool         `json:"cancel_requested,omitempty"`
+
+	// Debug controls. Paused holds new step starts; StepBudget is how many more may start
+	// while paused (step mode). Breakpoints hold the run before a step starts; HeldAt are the
+	// breakpoints it stopped at, Passed the ones a continue let through. HoldReason says why
+	// a paused run is parked.
+	Paused      bool            `json:"paused,omitempty"`
+	StepBudget  int             `json:"step_budget,omitempty"`
+	Breakpoints map[string]bool `json:"breakpoints,omitempty"`
+	HeldAt      map[string]bool `json:"held_at,omitempty"`
+	Passed      map[string]bool `json:"passed,omitempty"`
+	HoldReason  string          `json:"hold_reason,omitempty"`
 }
 
 // Fold builds a run's state from its events.
@@ -124,6 +137,7 @@ func (s *State) Apply(e Event) {
 		s.Status = RunStatusRunning
 		s.EndedAt = time.Time{}
 		s.CancelRequested = false
+		s.HoldReason = ""
 	case RunWaiting:
 		s.Status = RunStatusWaiting
 	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
@@ -162,6 +176,7 @@ func (s *State) Apply(e Event) {
 		if d.ChildRunID != "" {
 			st.ChildRunID = d.ChildRunID
 		}
+		s.startedDebug(e.StepID, d)
 		if d.Resumed && len(st.Attempts) > 0 && st.LastAttempt().N == e.Attempt {
 			a := st.LastAttempt()
 			a.Status, a.StartedAt = StatusRunning, e.Time
@@ -184,6 +199,7 @@ func (s *State) Apply(e Event) {
 		if e.Type == StepSucceeded {
 			st.Output = d.Output
 			st.InputOverride = ""
+			st.ReusedFrom = d.ReusedFrom
 		}
 		if e.Type == StepFailed {
 			st.Failures++
@@ -216,12 +232,97 @@ func (s *State) Apply(e Event) {
 		_ = e.Decode(&d)
 		s.resetForRetry(e.StepID, d.Input)
 		s.Step(e.StepID).Failures = 0
+		s.Step(e.StepID).Manual = false
 	case StepManual:
 		var d StepManualData
 		_ = e.Decode(&d)
 		st := s.Step(e.StepID)
 		st.Status, st.Output, st.Manual, st.Waiting = StatusSucceeded, d.Output, true, nil
+		s.applyManual(e)
+	case PauseRequested, ContinueRequested, StepOnceRequested, BreakpointSet, BreakpointHit, RunPaused:
+		s.applyDebug(e)
 	}
+}
+
+// applyManual finishes folding a StepManual: the step's open attempt ends, and what its
+// failure had settled is re-opened so the run goes on with the manual output.
+func (s *State) applyManual(e Event) {
+	st := s.Step(e.StepID)
+	st.RetryAt, st.InputOverride, st.SkipReason = time.Time{}, "", ""
+	if a := st.LastAttempt(); a != nil && (a.Status == StatusRunning || a.Status == StatusWaiting) {
+		a.Status, a.EndedAt, a.Reason = StatusSkipped, e.Time, "manual"
+	}
+	delete(s.HeldAt, e.StepID)
+	if st.Parent != "" { // a map child: its parent must gather its children again
+		if p, ok := s.Steps[st.Parent]; ok && p.Status.Done() {
+			p.Status = StatusRunning
+		}
+	}
+	for _, c := range s.Steps {
+		if c.Status == StatusSkipped && strings.HasPrefix(c.SkipReason, needsPrefix) {
+			c.Status, c.SkipReason = StatusPending, ""
+		}
+	}
+}
+
+// applyDebug folds the debug-control events.
+func (s *State) applyDebug(e Event) {
+	if s.Breakpoints == nil {
+		s.Breakpoints, s.HeldAt, s.Passed = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	switch e.Type {
+	case PauseRequested:
+		s.Paused = true
+	case StepOnceRequested:
+		s.Paused = true
+		s.StepBudget++
+		s.unpark()
+	case ContinueRequested:
+		s.Paused, s.StepBudget = false, 0
+		for id := range s.HeldAt {
+			s.Passed[id] = true
+		}
+		clear(s.HeldAt)
+		s.unpark()
+	case BreakpointSet:
+		var d BreakpointData
+		_ = e.Decode(&d)
+		if d.On {
+			s.Breakpoints[e.StepID] = true
+		} else {
+			delete(s.Breakpoints, e.StepID)
+		}
+	case BreakpointHit:
+		s.HeldAt[e.StepID] = true
+	case RunPaused:
+		var d RunPausedData
+		_ = e.Decode(&d)
+		s.Status, s.HoldReason = RunStatusPaused, d.Reason
+	}
+}
+
+// unpark moves a run parked by a hold back to running.
+func (s *State) unpark() {
+	if s.Status == RunStatusPaused {
+		s.Status = RunStatusRunning
+	}
+	s.HoldReason = ""
+}
+
+// startedDebug folds what a step start means for the debug controls: a breakpoint passed or
+// hit is used up, and a step-mode start spends the budget.
+func (s *State) startedDebug(id string, d StepStartedData) {
+	delete(s.HeldAt, id)
+	delete(s.Passed, id)
+	if d.Stepped && s.StepBudget > 0 {
+		s.StepBudget--
+	}
+}
+
+// Holding reports whether the debug controls keep new steps from starting: the run is
+// paused with no step-mode budget left, or stopped at a breakpoint.
+func (s *State) Holding() bool {
+	return (s.Paused && s.StepBudget == 0) || len(s.HeldAt) > 0
 }
 
 // resetForRetry puts a step back to pending, with the steps that were skipped because of it
