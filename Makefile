@@ -24,6 +24,8 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./engine/
+	$(GO) test -run '^$$' -bench . ./ui/
+	$(GO) test -run '^$$' -bench . -benchtime=10x ./cmd/tandem/
 
 lint:
 	$(GO) vet ./...
