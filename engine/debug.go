@@ -16,6 +16,9 @@ import (
 // ErrStepNotFound is returned when a run's flow has no step with the given id.
 var ErrStepNotFound = errors.New("no such step")
 
+// ErrInvalidInputs is returned when inputs given for a run do not fit its flow.
+var ErrInvalidInputs = errors.New("invalid inputs")
+
 // Skip completes a step with output given by a person instead of running it; dependents run
 // with that output. The step must be failed, retrying, interrupted, skipped, waiting or not
 // yet started, in a run that has not succeeded or been cancelled; a failed run goes on at its
@@ -99,7 +102,7 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 	}
 	inputs, err := flows.CoerceInputs(f, given)
 	if err != nil {
-		return "", fmt.Errorf("fork run %s: %w", info.ID, err)
+		return "", fmt.Errorf("fork run %s: %w: %v", info.ID, ErrInvalidInputs, err)
 	}
 	rerun := downstream(f, stepID)
 	id := e.newID()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sort"
+	"strings"
 
 	"tandem/flows"
 )
@@ -71,4 +72,66 @@ func items(st *State, id string) int {
 		return s.Items
 	}
 	return 0
+}
+
+// LineEdit is one line of a line diff: Op is ' ' (in both), '-' (only in a) or '+' (only in b).
+type LineEdit struct {
+	Op   byte   `json:"op"`
+	Text string `json:"text"`
+}
+
+// maxDiffCells bounds the work of DiffLines; larger outputs are shown as all removed, all added.
+const maxDiffCells = 1 << 20
+
+// DiffLines is a line diff of two texts (a longest common subsequence), for showing how two
+// outputs differ.
+func DiffLines(a, b string) []LineEdit {
+	la, lb := splitLines(a), splitLines(b)
+	if len(la)*len(lb) > maxDiffCells {
+		out := make([]LineEdit, 0, len(la)+len(lb))
+		for _, l := range la {
+			out = append(out, LineEdit{'-', l})
+		}
+		for _, l := range lb {
+			out = append(out, LineEdit{'+', l})
+		}
+		return out
+	}
+	// lcs[i][j] is the length of the longest common subsequence of la[i:] and lb[j:].
+	lcs := make([][]int, len(la)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(lb)+1)
+	}
+	for i := len(la) - 1; i >= 0; i-- {
+		for j := len(lb) - 1; j >= 0; j-- {
+			if la[i] == lb[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out []LineEdit
+	i, j := 0, 0
+	for i < len(la) || j < len(lb) {
+		switch {
+		case i < len(la) && j < len(lb) && la[i] == lb[j]:
+			out = append(out, LineEdit{' ', la[i]})
+			i, j = i+1, j+1
+		case i < len(la) && (j == len(lb) || lcs[i+1][j] >= lcs[i][j+1]):
+			out = append(out, LineEdit{'-', la[i]})
+			i++
+		default:
+			out = append(out, LineEdit{'+', lb[j]})
+			j++
+		}
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }

@@ -1,0 +1,476 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"tandem/engine"
+	"tandem/engine/memstore"
+)
+
+// chainFlow is four steps in a line and one independent branch; each appends its id to
+// effects.log, so the log proves which steps ran and how often.
+const chainFlow = `
+name: chain
+inputs:
+  word: { type: string, default: alpha }
+steps:
+  - id: s1
+    shell: 'echo s1 >> effects.log; echo one'
+  - id: s2
+    needs: [s1]
+    shell: 'echo s2 >> effects.log; echo "{{ .steps.s1.output }}-two"'
+  - id: s3
+    needs: [s2]
+    shell: 'echo s3 >> effects.log; echo "{{ .steps.s2.output }}-{{ .inputs.word }}"'
+  - id: s4
+    needs: [s3]
+    shell: 'echo s4 >> effects.log; echo "{{ .steps.s3.output }}-four"'
+  - id: side
+    shell: 'echo side >> effects.log; echo aside'
+`
+
+// effects counts the lines of effects.log in the harness's directory.
+func (h *harness) effects() map[string]int {
+	h.t.Helper()
+	b, err := os.ReadFile(filepath.Join(h.dir, "effects.log"))
+	if err != nil && !os.IsNotExist(err) {
+		h.t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, l := range strings.Fields(string(b)) {
+		n[l]++
+	}
+	return n
+}
+
+// start records a run of src without executing it.
+func (h *harness) start(src string, inputs map[string]string) string {
+	h.t.Helper()
+	return startRun(h.t, h.eng, h.dir, src, inputs)
+}
+
+func (h *harness) execute(id string) *engine.State {
+	h.t.Helper()
+	st, err := h.eng.Execute(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("execute %s: %v", id, err)
+	}
+	return st
+}
+
+func (h *harness) eventCount(id string) int {
+	h.t.Helper()
+	evs, err := h.store.Events(context.Background(), id, 0)
+	must(h.t, err)
+	return len(evs)
+}
+
+func TestSkipCompletesAStepByHandAndTheRunGoesOnWithItsOutput(t *testing.T) {
+	const flow = `
+name: skip
+steps:
+  - id: first
+    shell: 'echo first >> effects.log; echo 1'
+  - id: target
+    needs: [first]
+    SPEC
+  - id: use
+    needs: [target]
+    shell: 'echo use >> effects.log; echo "got {{ .steps.target.output }}"'
+`
+	tests := []struct {
+		name   string
+		spec   string
+		before func(h *harness, id string) engine.RunStatus // brings the run to the state to skip in
+	}{
+		{"a failed step of a failed run", "shell: 'echo target >> effects.log; exit 3'", func(h *harness, id string) engine.RunStatus {
+			st := h.execute(id)
+			if st.Steps["use"].Status != engine.StatusSkipped {
+				t.Fatalf("use = %s before the skip", st.Steps["use"].Status)
+			}
+			return engine.RunStatusFailed
+		}},
+		{"a step parked waiting for an event", "wait: never", func(h *harness, id string) engine.RunStatus {
+			return h.execute(id).Status
+		}},
+		{"a step that has not started", "shell: 'echo target >> effects.log; echo real'", func(h *harness, id string) engine.RunStatus {
+			must(t, h.eng.SetBreakpoint(context.Background(), id, "target", true))
+			st := h.execute(id)
+			must(t, h.eng.SetBreakpoint(context.Background(), id, "target", false))
+			return st.Status
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			id := h.start(strings.Replace(flow, "SPEC", tt.spec, 1), nil)
+			if status := tt.before(h, id); status == engine.RunStatusSucceeded || status == engine.RunStatusRunning {
+				t.Fatalf("the run is %s before the skip", status)
+			}
+			must(t, h.eng.Skip(ctx, id[:10], "target", "by hand"))
+			st := h.execute(id)
+			if st.Status != engine.RunStatusSucceeded {
+				t.Fatalf("after the skip the run is %s: %s", st.Status, st.Error)
+			}
+			target := st.Steps["target"]
+			if target.Status != engine.StatusSucceeded || !target.Manual || target.Output != "by hand" {
+				t.Errorf("target = %s manual=%v output %q", target.Status, target.Manual, target.Output)
+			}
+			if got := st.Steps["use"].Output; got != "got by hand" {
+				t.Errorf("use output = %q, want the manual output fed through", got)
+			}
+			want := map[string]int{"first": 1, "use": 1}
+			if strings.HasPrefix(tt.spec, "shell: 'echo target >> effects.log; exit") {
+				want["target"] = 1 // its failed attempt, before the skip
+			}
+			got := h.effects()
+			for _, s := range []string{"first", "target", "use"} {
+				if got[s] != want[s] {
+					t.Errorf("%s ran %d times, want %d", s, got[s], want[s])
+				}
+			}
+		})
+	}
+}
+
+func TestSkipRefusesWhatCannotBeSkipped(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ok := h.run(h.flow("ok.yaml", "name: ok\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: 'exit 1'\n"), nil)
+	done := h.run(h.flow("done.yaml", "name: done\nsteps:\n  - id: a\n    shell: echo a\n"), nil)
+	tests := []struct {
+		name, run, step string
+		want            string
+		is              error
+	}{
+		{"a step that succeeded", ok.ID, "a", "already succeeded", nil},
+		{"a step the flow does not have", ok.ID, "nope", "steps: a, b", engine.ErrStepNotFound},
+		{"a step of a run that succeeded", done.ID, "a", "finished", engine.ErrRunFinished},
+		{"a run that does not exist", "zzzz", "a", "not found", engine.ErrRunNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := h.eng.Skip(ctx, tt.run, tt.step, "x")
+			if err == nil || !strings.Contains(err.Error(), tt.want) || (tt.is != nil && !errors.Is(err, tt.is)) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestForkReusesTheOutputsBeforeTheStepAndRerunsTheRest(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	src := h.run(h.flow("chain.yaml", chainFlow), nil)
+	if src.Status != engine.RunStatusSucceeded || src.Steps["s4"].Output != "one-two-alpha-four" {
+		t.Fatalf("source run: %s %q", src.Status, src.Steps["s4"].Output)
+	}
+	forkID, err := h.eng.Fork(ctx, src.ID[:10], "s3", engine.ForkOptions{Inputs: map[string]any{"word": "beta"}})
+	must(t, err)
+	if forkID == src.ID {
+		t.Fatal("the fork reused the source run's id")
+	}
+	fork := h.execute(forkID)
+	if fork.Status != engine.RunStatusSucceeded {
+		t.Fatalf("fork: %s %s", fork.Status, fork.Error)
+	}
+	if fork.Start.ForkedFrom != src.ID || fork.Start.ForkedFromStep != "s3" || fork.Start.Inputs["word"] != "beta" {
+		t.Errorf("fork start = %+v", fork.Start)
+	}
+	for _, id := range []string{"s1", "s2", "side"} {
+		s := fork.Steps[id]
+		if s.ReusedFrom != src.ID || s.Output != src.Steps[id].Output || len(s.Attempts) != 0 {
+			t.Errorf("%s: reused from %q, output %q, %d attempts; want the source's output, no attempt", id, s.ReusedFrom, s.Output, len(s.Attempts))
+		}
+	}
+	for id, want := range map[string]string{"s3": "one-two-beta", "s4": "one-two-beta-four"} {
+		if s := fork.Steps[id]; s.ReusedFrom != "" || s.Output != want || len(s.Attempts) != 1 {
+			t.Errorf("%s: reused from %q, output %q, %d attempts; want it run fresh with %q", id, s.ReusedFrom, s.Output, len(s.Attempts), want)
+		}
+	}
+	// The side effects prove it: the steps before s3 ran once (for the source) and s3, s4
+	// twice.
+	want := map[string]int{"s1": 1, "s2": 1, "side": 1, "s3": 2, "s4": 2}
+	if got := h.effects(); !maps.Equal(got, want) {
+		t.Errorf("effects = %v, want %v", got, want)
+	}
+	// The diff of the two runs says the same.
+	for _, d := range engine.DiffRuns(src, fork) {
+		if d.Equal != map[string]bool{"s1": true, "s2": true, "side": true}[d.StepID] {
+			t.Errorf("diff %s: equal=%v (%q vs %q)", d.StepID, d.Equal, d.OutputA, d.OutputB)
+		}
+	}
+}
+
+func TestForkRejectsAnUnknownStepOrBadInputs(t *testing.T) {
+	h := newHarness(t)
+	src := h.run(h.flow("chain.yaml", chainFlow), nil)
+	tests := []struct {
+		name, step string
+		inputs     map[string]any
+		want       string
+	}{
+		{"an unknown step", "s9", nil, "no such step"},
+		{"an unknown input", "s2", map[string]any{"colour": "red"}, `unknown input "colour"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.eng.Fork(context.Background(), src.ID, tt.step, engine.ForkOptions{Inputs: tt.inputs})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	runs, _ := h.store.Runs(context.Background(), engine.RunQuery{})
+	if len(runs) != 1 {
+		t.Fatalf("a rejected fork left a run: %d runs", len(runs))
+	}
+}
+
+func TestABreakpointHoldsTheRunBeforeTheStepAndContinueFinishesIt(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	id := h.start(chainFlow, nil)
+	must(t, h.eng.SetBreakpoint(ctx, id, "s3", true))
+	st := h.execute(id)
+	if st.Status != engine.RunStatusPaused || st.HoldReason != "breakpoint at s3" {
+		t.Fatalf("run is %s (%q), want paused at the breakpoint", st.Status, st.HoldReason)
+	}
+	for id, want := range map[string]engine.StepStatus{"s1": engine.StatusSucceeded, "s2": engine.StatusSucceeded,
+		"s3": engine.StatusPending, "s4": engine.StatusPending} {
+		if got := st.Step(id).Status; got != want {
+			t.Errorf("%s = %s, want %s", id, got, want)
+		}
+	}
+	if got := h.effects(); got["s3"] != 0 || got["s4"] != 0 {
+		t.Fatalf("steps at or after the breakpoint ran: %v", got)
+	}
+	// Advancing a held run again (a worker passing by) changes nothing and writes nothing.
+	n := h.eventCount(id)
+	if st := h.execute(id); st.Status != engine.RunStatusPaused || h.eventCount(id) != n {
+		t.Fatalf("re-advancing the held run: %s, %d -> %d events", st.Status, n, h.eventCount(id))
+	}
+	// Continue from another process; a worker finishes the run.
+	cli := process(t, h.store, engine.RealClock, "cli")
+	must(t, cli.Continue(ctx, id))
+	must(t, (&engine.Worker{Engine: process(t, h.store, engine.RealClock, "worker")}).UntilIdle(ctx))
+	st, err := h.eng.State(ctx, id)
+	must(t, err)
+	if st.Status != engine.RunStatusSucceeded || st.Steps["s4"].Output != "one-two-alpha-four" {
+		t.Fatalf("after continue: %s %q", st.Status, st.Steps["s4"].Output)
+	}
+	want := map[string]int{"s1": 1, "s2": 1, "s3": 1, "s4": 1, "side": 1}
+	if got := h.effects(); !maps.Equal(got, want) {
+		t.Errorf("effects = %v, want each step once", got)
+	}
+}
+
+func TestContinueRunsOnToTheNextBreakpoint(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	id := h.start(chainFlow, nil)
+	must(t, h.eng.SetBreakpoint(ctx, id, "s2", true))
+	must(t, h.eng.SetBreakpoint(ctx, id, "s4", true))
+	if st := h.execute(id); st.HoldReason != "breakpoint at s2" {
+		t.Fatalf("held for %q", st.HoldReason)
+	}
+	must(t, h.eng.Continue(ctx, id))
+	if st := h.execute(id); st.Status != engine.RunStatusPaused || st.HoldReason != "breakpoint at s4" {
+		t.Fatalf("after the first continue: %s %q, want held at the next breakpoint", st.Status, st.HoldReason)
+	}
+	must(t, h.eng.SetBreakpoint(ctx, id, "s4", false))
+	must(t, h.eng.Continue(ctx, id))
+	if st := h.execute(id); st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("after clearing the breakpoint: %s", st.Status)
+	}
+}
+
+func TestStepModeRunsExactlyOneStepPerStepOnce(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	// side and s1 are ready together: step mode must still start only one.
+	id := h.start(chainFlow, nil)
+	must(t, h.eng.SetBreakpoint(ctx, id, "s2", true)) // step mode steps past breakpoints
+	for i := 1; i <= 5; i++ {
+		must(t, h.eng.StepOnce(ctx, id))
+		st := h.execute(id)
+		ran := 0
+		for _, n := range h.effects() {
+			ran += n
+		}
+		if ran != i {
+			t.Fatalf("after %d step-onces %d steps ran: %v", i, ran, h.effects())
+		}
+		if i < 5 && (st.Status != engine.RunStatusPaused || st.StepBudget != 0) {
+			t.Fatalf("after step %d the run is %s (budget %d), want paused", i, st.Status, st.StepBudget)
+		}
+		if i == 5 && st.Status != engine.RunStatusSucceeded {
+			t.Fatalf("after the last step the run is %s", st.Status)
+		}
+	}
+}
+
+func TestPauseHoldsARunningRunAndContinueFinishesIt(t *testing.T) {
+	inner := memstore.New()
+	s := &pollWatch{Store: inner, want: engine.PauseRequested, seen: make(chan struct{})}
+	ctx := context.Background()
+	dir := t.TempDir()
+	runner := process(t, s, engine.RealClock, "runner")
+	id := startRun(t, runner, dir, `
+name: gated
+steps:
+  - id: slow
+    shell: 'echo slow >> effects.log; while [ ! -f release ]; do sleep 0.01; done'
+  - id: next
+    needs: [slow]
+    shell: 'echo next >> effects.log'
+`, nil)
+	sub := runner.Bus().Subscribe(id)
+	defer sub.Close()
+	var st *engine.State
+	var err error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); st, err = runner.Execute(ctx, id) }()
+	waitForEvent(t, sub, engine.StepStarted, "slow")
+	// Another process pauses the run while slow runs; once the runner has read the request,
+	// slow may finish.
+	must(t, process(t, s, engine.RealClock, "cli").Pause(ctx, id))
+	<-s.seen
+	must(t, os.WriteFile(filepath.Join(dir, "release"), nil, 0o644))
+	wg.Wait()
+	must(t, err)
+	if st.Status != engine.RunStatusPaused || st.HoldReason != "paused" {
+		t.Fatalf("run is %s (%q), want parked paused", st.Status, st.HoldReason)
+	}
+	if st.Steps["slow"].Status != engine.StatusSucceeded || st.Step("next").Status != engine.StatusPending {
+		t.Fatalf("slow=%s next=%s: the running step should finish and nothing new start", st.Steps["slow"].Status, st.Step("next").Status)
+	}
+	info, _ := s.Run(ctx, id)
+	if info.Status != engine.RunStatusPaused || info.LeaseOwner != "" {
+		t.Fatalf("index: %s, lease %q; a paused run is parked and leased to nobody", info.Status, info.LeaseOwner)
+	}
+	must(t, process(t, s, engine.RealClock, "cli").Continue(ctx, id))
+	must(t, (&engine.Worker{Engine: process(t, s, engine.RealClock, "worker")}).UntilIdle(ctx))
+	st, _ = runner.State(ctx, id)
+	if st.Status != engine.RunStatusSucceeded || st.Steps["next"].Status != engine.StatusSucceeded {
+		t.Fatalf("after continue: %s, next %s", st.Status, st.Steps["next"].Status)
+	}
+}
+
+func TestDebugControlsRefuseAFinishedRunAndAnUnknownStep(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	done := h.run(h.flow("done.yaml", "name: done\nsteps:\n  - id: a\n    shell: echo a\n"), nil)
+	open := h.start(chainFlow, nil)
+	tests := []struct {
+		name string
+		call func() error
+		is   error
+	}{
+		{"pause a succeeded run", func() error { return h.eng.Pause(ctx, done.ID) }, engine.ErrRunFinished},
+		{"continue a succeeded run", func() error { return h.eng.Continue(ctx, done.ID) }, engine.ErrRunFinished},
+		{"step a succeeded run", func() error { return h.eng.StepOnce(ctx, done.ID) }, engine.ErrRunFinished},
+		{"break at an unknown step", func() error { return h.eng.SetBreakpoint(ctx, open, "s9", true) }, engine.ErrStepNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); !errors.Is(err, tt.is) {
+				t.Fatalf("err = %v, want %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func TestDiffRunsReportsEqualAndDifferentSteps(t *testing.T) {
+	const src = "name: d\nsteps:\n  - id: b\n    shell: echo\n  - id: a\n    shell: echo\n  - id: c\n    shell: echo\n"
+	mk := func(steps map[string][2]string) *engine.State {
+		st := &engine.State{Start: engine.RunStartedData{FlowPath: "/d.yaml", Source: src}, Steps: map[string]*engine.StepState{}}
+		for id, v := range steps {
+			st.Steps[id] = &engine.StepState{ID: id, Status: engine.StepStatus(v[0]), Output: v[1]}
+		}
+		return st
+	}
+	a := mk(map[string][2]string{"b": {"succeeded", "x"}, "a": {"succeeded", "1"}, "c": {"failed", ""}, "old": {"succeeded", "o"}})
+	b := mk(map[string][2]string{"b": {"succeeded", "x"}, "a": {"succeeded", "2"}, "c": {"succeeded", ""}})
+	want := []engine.StepDiff{
+		{StepID: "b", StatusA: "succeeded", StatusB: "succeeded", OutputA: "x", OutputB: "x", Equal: true},
+		{StepID: "a", StatusA: "succeeded", StatusB: "succeeded", OutputA: "1", OutputB: "2"},
+		{StepID: "c", StatusA: "failed", StatusB: "succeeded"},
+		{StepID: "old", StatusA: "succeeded", OutputA: "o"},
+	}
+	got := engine.DiffRuns(a, b)
+	if len(got) != len(want) {
+		t.Fatalf("got %d diffs, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		t.Run(want[i].StepID, func(t *testing.T) {
+			if got[i] != want[i] {
+				t.Errorf("got %+v, want %+v", got[i], want[i])
+			}
+		})
+	}
+}
+
+// pollWatch is a store that reports when a run's log is first read past an event of type want,
+// which tells a test that a running runner has seen a request another process appended.
+type pollWatch struct {
+	*memstore.Store
+	want engine.EventType
+	seen chan struct{}
+	once sync.Once
+}
+
+func (p *pollWatch) Events(ctx context.Context, runID string, afterSeq int64) ([]engine.Event, error) {
+	evs, err := p.Store.Events(ctx, runID, afterSeq)
+	if afterSeq > 0 {
+		for _, e := range evs {
+			if e.Type == p.want {
+				p.once.Do(func() { close(p.seen) })
+			}
+		}
+	}
+	return evs, err
+}
+
+func waitForEvent(t *testing.T, sub *engine.Subscription, typ engine.EventType, step string) {
+	t.Helper()
+	for range sub.Ready() {
+		for _, n := range sub.Next() {
+			if n.Event != nil && n.Event.Type == typ && n.Event.StepID == step {
+				return
+			}
+		}
+	}
+}
+
+func TestDiffLinesShowsRemovedAndAddedLines(t *testing.T) {
+	tests := []struct {
+		name, a, b string
+		want       string
+	}{
+		{"equal texts", "x\ny\n", "x\ny", " x| y"},
+		{"one line changed", "x\ny\nz", "x\nY\nz", " x|-y|+Y| z"},
+		{"a line added at the end", "x", "x\ny", " x|+y"},
+		{"from nothing", "", "new", "+new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var parts []string
+			for _, e := range engine.DiffLines(tt.a, tt.b) {
+				parts = append(parts, string(e.Op)+e.Text)
+			}
+			if got := strings.Join(parts, "|"); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
