@@ -22,7 +22,9 @@ type FlowEntry struct {
 	Name  string
 	Agent bool
 	Flow  *flows.Flow // nil for agents and invalid files
-	Err   string      // file:line:col: message lines, for files that do not load
+	// AgentDef is the agent, for agent files that load.
+	AgentDef *flows.Agent
+	Err      string // file:line:col: message lines, for files that do not load
 }
 
 // FlowsLoadedMsg carries the workspace's flow files, from LoadFlows.
@@ -30,6 +32,9 @@ type FlowsLoadedMsg struct{ Flows []FlowEntry }
 
 // RunSelectedMsg asks the app to open a run.
 type RunSelectedMsg struct{ RunID string }
+
+// AgentOpenedMsg asks the app to open a chat with an agent of the sidebar.
+type AgentOpenedMsg struct{ Entry FlowEntry }
 
 // FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
 type FlowSelectedMsg struct{ Entry FlowEntry }
@@ -49,6 +54,9 @@ func loadFlows(dir string) []FlowEntry {
 	sort.Strings(paths)
 	out := make([]FlowEntry, 0, len(paths))
 	for _, p := range paths {
+		if strings.HasPrefix(filepath.Base(p), ".") {
+			continue // hidden: the chat's per-model agent copies, editor files
+		}
 		e := FlowEntry{Path: p, Name: strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))}
 		f, a, err := flows.LoadAny(p)
 		switch {
@@ -68,7 +76,7 @@ func loadFlows(dir string) []FlowEntry {
 				e.Name = f.Name
 			}
 		case a != nil:
-			e.Agent = true
+			e.Agent, e.AgentDef = true, a
 			if a.Name != "" {
 				e.Name = a.Name
 			}
@@ -237,6 +245,9 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Open):
 			if id := m.SelectedRun(); id != "" {
 				return m, func() tea.Msg { return RunSelectedMsg{RunID: id} }
+			}
+			if f, ok := m.SelectedFlow(); ok && f.AgentDef != nil {
+				return m, func() tea.Msg { return AgentOpenedMsg{Entry: f} }
 			}
 			return m, m.selectionCmd()
 		case key.Matches(msg, m.Keys.Filter):

@@ -104,3 +104,28 @@ func TestRunsListEnterOpensRun(t *testing.T) {
 		t.Fatalf("got %#v", got)
 	}
 }
+
+func TestRunsListEnterOnAnAgentOpensAChat(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	// Hidden files (the chat's per-model agent copies among them) are not listed.
+	if err := os.WriteFile(filepath.Join(dir, ".helper.chat-qwen3_0.6b.yaml"), []byte("name: helper\nmodel: qwen3:0.6b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := NewRunsList(NewTheme(true))
+	m.SetSize(40, 10)
+	m, _ = m.Update(LoadFlows(dir)())
+	m, _ = m.Update(keyPress("j"))
+	m, _ = m.Update(keyPress("j")) // broken, hello, helper
+	_, cmd := m.Update(keyPress("enter"))
+	if cmd == nil {
+		t.Fatal("enter on an agent returned no command")
+	}
+	msg, ok := cmd().(AgentOpenedMsg)
+	if !ok || msg.Entry.Name != "helper" || msg.Entry.AgentDef == nil || msg.Entry.AgentDef.Model != "smollm2:135m" {
+		t.Fatalf("got %#v", msg)
+	}
+	if n := len(loadFlows(dir)); n != 3 {
+		t.Fatalf("listed %d files, want 3 (the hidden copy left out)", n)
+	}
+}
