@@ -26,6 +26,11 @@ type Options struct {
 	Worker *engine.Worker
 	// Now is the clock for ages and durations; default time.Now.
 	Now func() time.Time
+	// Sessions, when set, lists agent memory sessions for the chat and loads them to resume.
+	Sessions SessionStore
+	// Models, when set, lists the local models the chat can switch to; without it the chat
+	// offers the agent's own model only.
+	Models ModelLister
 }
 
 // focus names the pane that gets the keys.
@@ -35,6 +40,8 @@ const (
 	focusSidebar focus = iota
 	focusDAG
 	focusTrace
+	focusDetail // the step detail, over the panes
+	focusChat   // the chat, over the panes
 )
 
 // AppKeyMap are the workbench's own keys, on top of the focused pane's.
@@ -43,6 +50,7 @@ type AppKeyMap struct {
 	Run, Retry       key.Binding
 	Cancel           key.Binding
 	Approve, Reject  key.Binding
+	Detail, Chat     key.Binding
 	Help, Quit       key.Binding
 }
 
@@ -55,24 +63,48 @@ var DefaultAppKeyMap = AppKeyMap{
 	Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
 	Approve:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
 	Reject:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+	Detail:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "step detail")),
+	Chat:      key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "chat with agent")),
 	Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 	Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 }
 
-// helpKeys joins the focused pane's keys with the workbench's for the help bar.
+// helpKeys joins the focused pane's keys with the workbench's for the help bar. An overlay
+// shows its own keys, and quit where it lets the app have it.
 type helpKeys struct {
-	pane help.KeyMap
-	app  AppKeyMap
+	pane  help.KeyMap
+	app   AppKeyMap
+	focus focus
 }
 
 func (h helpKeys) ShortHelp() []key.Binding {
-	return append(h.pane.ShortHelp(), h.app.Focus, h.app.Run, h.app.Retry, h.app.Help, h.app.Quit)
+	switch h.focus {
+	case focusChat:
+		return h.pane.ShortHelp()
+	case focusDetail:
+		return append(h.pane.ShortHelp(), h.app.Quit)
+	}
+	b := append(h.pane.ShortHelp(), h.app.Focus, h.app.Run, h.app.Retry)
+	switch h.focus {
+	case focusSidebar:
+		b = append(b, h.app.Chat)
+	case focusDAG:
+		b = append(b, h.app.Detail)
+	}
+	return append(b, h.app.Help, h.app.Quit)
 }
 
 func (h helpKeys) FullHelp() [][]key.Binding {
+	switch h.focus {
+	case focusChat:
+		return h.pane.FullHelp()
+	case focusDetail:
+		return append(h.pane.FullHelp(), []key.Binding{h.app.Help, h.app.Quit})
+	}
 	return append(h.pane.FullHelp(),
 		[]key.Binding{h.app.Focus, h.app.FocusBack, h.app.Help, h.app.Quit},
-		[]key.Binding{h.app.Run, h.app.Retry, h.app.Cancel, h.app.Approve, h.app.Reject})
+		[]key.Binding{h.app.Run, h.app.Retry, h.app.Cancel, h.app.Approve, h.app.Reject},
+		[]key.Binding{h.app.Detail, h.app.Chat})
 }
 
 // Model is the workbench: it routes messages to the sidebar, the DAG and the trace, lays
@@ -85,8 +117,15 @@ type Model struct {
 	sidebar RunsListModel
 	dag     DAGModel
 	trace   TraceModel
+	detail  StepDetailModel
+	chat    ChatModel
 	help    help.Model
 	focus   focus
+	back    focus // the pane to return to when an overlay closes
+
+	// chatStop stops the chat's reply on its way when closed (ctrl+c in the chat).
+	chatStop    chan struct{}
+	chatStopped bool
 
 	sub  *engine.Subscription
 	exec *executions
@@ -114,7 +153,7 @@ func New(o Options) Model {
 	}
 	t := NewTheme(true)
 	m := Model{opts: o, keys: DefaultAppKeyMap, theme: t,
-		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), help: help.New(),
+		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), help: help.New(),
 		exec: newExecutions(), now: o.Now()}
 	if o.Engine != nil {
 		m.sub = o.Engine.Bus().Subscribe("")
@@ -155,6 +194,9 @@ func (m Model) Shutdown() {
 // Update routes a message: engine and store results to the app, keys to the focused pane
 // unless they are the app's own.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if cmd, ok := m.overlayMsg(msg); ok {
+		return m, cmd
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
@@ -183,6 +225,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.dag.SetState(m.state, m.now)
+		m.refreshDetail()
+		m.chat.AppendNotices(msg.notices)
 		cmds := []tea.Cmd{waitNotices(m.sub, m.exec.stop)}
 		if refresh && m.opts.Store != nil {
 			cmds = append(cmds, loadRuns(m.opts.Store))
@@ -205,6 +249,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if len(msg.events) > 0 {
 			m.dag.SetState(m.state, m.now)
+			m.refreshDetail()
 		}
 		cmds := []tea.Cmd{pollTick()}
 		if refresh && m.opts.Store != nil {
@@ -309,13 +354,21 @@ func (m *Model) openRun(msg runLoadedMsg) {
 }
 
 func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch {
+	case m.focus == focusChat: // every key, ctrl+c too: it stops the reply, not the program
+		m.chat, cmd = m.chat.Update(k)
+		return *m, cmd
+	case m.focus == focusDetail && !key.Matches(k, m.keys.Quit, m.keys.Help):
+		m.detail, cmd = m.detail.Update(k)
+		return *m, cmd
+	}
 	capturing := (m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing())
 	if !capturing || k.String() == "ctrl+c" {
 		if cmd, ok := m.appKey(k); ok {
 			return *m, cmd
 		}
 	}
-	var cmd tea.Cmd
 	switch m.focus {
 	case focusSidebar:
 		m.sidebar, cmd = m.sidebar.Update(k)
@@ -354,12 +407,17 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.help.ShowAll = !m.help.ShowAll
 		m.resize()
 		return nil, true
+	case key.Matches(k, m.keys.Detail):
+		return m.openDetail(), true
 	}
 	if m.opts.Engine == nil {
 		return nil, false
 	}
 	step := m.selectedStep()
 	switch {
+	case key.Matches(k, m.keys.Chat):
+		e, _ := m.sidebar.SelectedFlow()
+		return m.openChat(e), true
 	case key.Matches(k, m.keys.Run):
 		f := m.flow
 		if e, ok := m.sidebar.SelectedFlow(); ok && m.focus == focusSidebar {
@@ -414,6 +472,10 @@ func (m *Model) setTheme(t Theme) {
 	m.sidebar.SetTheme(t)
 	m.dag.SetTheme(t)
 	m.trace.SetTheme(t)
+	m.detail.SetTheme(t)
+	if m.chatOpened() {
+		m.chat.SetTheme(t)
+	}
 }
 
 // Layout: side by side at 100 columns and more, stacked below, and only the focused pane
@@ -453,7 +515,15 @@ func (m *Model) resize() {
 	m.sidebar.SetSize(s[0]-2, s[1]-2)
 	m.dag.SetSize(d[0]-2, d[1]-2)
 	m.trace.SetSize(t[0]-2, t[1]-2)
+	full := m.overlaySize()
+	m.detail.SetSize(full[0]-2, full[1]-2)
+	if m.chatOpened() {
+		m.chat.SetSize(full[0]-2, full[1]-2)
+	}
 }
+
+// overlaySize is the outer size of the step detail and the chat: the whole body.
+func (m *Model) overlaySize() [2]int { return [2]int{m.w, max(m.h-1-m.helpHeight(), 3)} }
 
 func (m Model) helpKeys() helpKeys {
 	var pane help.KeyMap
@@ -462,10 +532,14 @@ func (m Model) helpKeys() helpKeys {
 		pane = m.sidebar.Keys
 	case focusDAG:
 		pane = m.dag.Keys
+	case focusDetail:
+		pane = m.detail.Keys
+	case focusChat:
+		pane = m.chat.Keys
 	default:
 		pane = m.trace.Keys
 	}
-	return helpKeys{pane: pane, app: m.keys}
+	return helpKeys{pane: pane, app: m.keys, focus: m.focus}
 }
 
 // View lays the panes out with the status and help bars.
@@ -490,6 +564,10 @@ func (m Model) render() string {
 	}
 	var body string
 	switch {
+	case m.focus == focusDetail:
+		body = box(focusDetail, m.overlaySize(), m.detail.View())
+	case m.focus == focusChat:
+		body = box(focusChat, m.overlaySize(), m.chat.View())
 	case wide:
 		body = lipgloss.JoinHorizontal(lipgloss.Top, box(focusSidebar, s, m.sidebar.View()),
 			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))

@@ -9,7 +9,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/store"
 	"tandem/ui"
 )
 
@@ -41,7 +43,11 @@ func runUI(ctx context.Context, args []string) error {
 	w := &engine.Worker{Engine: e.engine, OnError: func(id string, err error) {
 		e.log.Error("advance run", "run", id, "err", err)
 	}}
-	m := ui.New(ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w})
+	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}}
+	if o, err := model.FromEnvironment(); err == nil {
+		opts.Models = o
+	}
+	m := ui.New(opts)
 	final, err := tea.NewProgram(m, tea.WithContext(ctx)).Run()
 	// Whatever ended the program, runs advanced here must record how they stopped.
 	if fm, ok := final.(ui.Model); ok {
@@ -53,4 +59,20 @@ func runUI(ctx context.Context, args []string) error {
 		return fmt.Errorf("run workbench: %w", err)
 	}
 	return nil
+}
+
+// uiSessions shows the store's memory sessions to the workbench's chat.
+type uiSessions struct{ db *store.DB }
+
+func (s uiSessions) Sessions(ctx context.Context) ([]ui.SessionInfo, error) {
+	list, err := s.db.Sessions(ctx)
+	out := make([]ui.SessionInfo, len(list))
+	for i, si := range list {
+		out[i] = ui.SessionInfo{Name: si.Name, Agent: si.Agent, Messages: si.Messages, UpdatedAt: si.UpdatedAt}
+	}
+	return out, err
+}
+
+func (s uiSessions) LoadSession(ctx context.Context, name string) ([]model.Message, error) {
+	return s.db.LoadSession(ctx, name)
 }

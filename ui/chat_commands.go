@@ -1,0 +1,200 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"gopkg.in/yaml.v3"
+
+	"tandem/agents/model"
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// SessionInfo describes a stored agent memory session.
+type SessionInfo struct {
+	Name      string
+	Agent     string
+	Messages  int
+	UpdatedAt time.Time
+}
+
+// SessionStore lists and reads agent memory sessions, for the chat's session list and to show
+// a resumed conversation. cmd/tandem adapts store.DB to it.
+type SessionStore interface {
+	Sessions(ctx context.Context) ([]SessionInfo, error)
+	LoadSession(ctx context.Context, name string) ([]model.Message, error)
+}
+
+// ModelLister lists the model server's local models, for the chat's model switch;
+// *model.Ollama implements it.
+type ModelLister interface {
+	List(ctx context.Context) ([]model.LocalModel, error)
+}
+
+type (
+	chatModelsMsg struct {
+		models []string
+		err    error
+	}
+	chatSessionsMsg struct {
+		sessions []SessionInfo
+		err      error
+	}
+	chatHistoryMsg struct {
+		session string
+		msgs    []model.Message
+		err     error
+	}
+	chatStartedMsg struct {
+		runID string
+		err   error
+	}
+	chatDoneMsg struct {
+		runID  string
+		events []engine.Event // the run's log, to show the reply as recorded
+		err    error
+	}
+)
+
+func listModels(l ModelLister) tea.Cmd {
+	if l == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		list, err := l.List(ctx)
+		names := make([]string, len(list))
+		for i, lm := range list {
+			names[i] = lm.Name
+		}
+		return chatModelsMsg{models: names, err: err}
+	}
+}
+
+func listSessions(s SessionStore) tea.Cmd {
+	if s == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		list, err := s.Sessions(ctx)
+		return chatSessionsMsg{sessions: list, err: err}
+	}
+}
+
+func loadHistory(s SessionStore, name string) tea.Cmd {
+	if s == nil || name == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		msgs, err := s.LoadSession(ctx, name)
+		return chatHistoryMsg{session: name, msgs: msgs, err: err}
+	}
+}
+
+// startChat starts the one-step run that asks the agent, as `tandem ask` does, so the reply is
+// recorded, traced and listed with the other runs.
+func startChat(x *executions, e *engine.Engine, req ChatSendMsg) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		path, err := chatAgentFile(req.AgentPath, req.Model)
+		if err != nil {
+			return chatStartedMsg{err: err}
+		}
+		src, fpath := engine.AgentFlow(path, req.AgentName)
+		f, err := flows.Parse(fpath, src)
+		if err != nil {
+			return chatStartedMsg{err: fmt.Errorf("ask %s: %w", req.AgentName, err)}
+		}
+		id, err := e.Start(ctx, f, map[string]any{"prompt": req.Prompt, "session": req.Session}, engine.StartOptions{})
+		return chatStartedMsg{runID: id, err: err}
+	})
+}
+
+// executeChat advances a chat's run until it ends, the workbench quits or stop is closed
+// (ctrl+c in the chat): the reply stops and the run records it as interrupted. It returns the
+// run's log, so the reply shows as recorded whatever the bus delivered.
+func executeChat(x *executions, e *engine.Engine, s Store, runID string, stop <-chan struct{}) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		_, err := e.Execute(ctx, runID)
+		if errors.Is(err, engine.ErrLeased) || errors.Is(err, engine.ErrRunFinished) {
+			err = nil // another process advances it; the bus or the log shows how it ends
+		}
+		if s == nil {
+			return chatDoneMsg{runID: runID, err: err}
+		}
+		// The run's own context may be cancelled (a stopped reply): read with a fresh one.
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer rcancel()
+		evs, lerr := s.Events(rctx, runID, 0)
+		return chatDoneMsg{runID: runID, events: evs, err: errors.Join(err, lerr)}
+	})
+}
+
+var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// chatAgentFile returns the agent file to run for a chat with modelName: the agent itself, or
+// a hidden copy beside it (so its relative tool paths still resolve, and a resumed run finds
+// it) that names the chosen model. The engine reads an agent's model from its file only.
+func chatAgentFile(agentPath, modelName string) (string, error) {
+	if modelName == "" {
+		return agentPath, nil
+	}
+	src, err := os.ReadFile(agentPath)
+	if err != nil {
+		return "", fmt.Errorf("read agent: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return "", fmt.Errorf("agent %s is not a YAML mapping", agentPath)
+	}
+	root := doc.Content[0]
+	set := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "model" {
+			root.Content[i+1].SetString(modelName)
+			set = true
+		}
+	}
+	if !set {
+		k, v := &yaml.Node{}, &yaml.Node{}
+		k.SetString("model")
+		v.SetString(modelName)
+		root.Content = append(root.Content, k, v)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return "", fmt.Errorf("write agent for %s: %w", modelName, err)
+	}
+	base := filepath.Base(agentPath)
+	name := "." + strings.TrimSuffix(base, filepath.Ext(base)) + ".chat-" + unsafeFileChars.ReplaceAllString(modelName, "_") + filepath.Ext(base)
+	p := filepath.Join(filepath.Dir(agentPath), name)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, out) {
+		return p, nil
+	}
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		return "", fmt.Errorf("write agent for %s: %w", modelName, err)
+	}
+	return p, nil
+}

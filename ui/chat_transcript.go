@@ -1,0 +1,363 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"tandem/agents/model"
+	"tandem/engine"
+)
+
+// A chat's transcript: turns of a prompt and its reply, folded from the engine's notices
+// and its log, and laid out for the chat's viewport.
+
+// Parts of a chat turn, each drawn in its own style.
+const (
+	partContent uint8 = iota
+	partThinking
+	partToolCall
+	partToolResult
+	partToolError
+	partNote
+)
+
+type chatPart struct {
+	kind uint8
+	text string
+}
+
+// chatTurn is a prompt and the reply to it: the parts the log has committed, in order, and the
+// live text that has streamed since.
+type chatTurn struct {
+	prompt   string
+	runID    string
+	parts    []chatPart
+	seq      int64  // the last log event applied
+	thinking string // live, not yet in the log
+	content  string
+	done     bool
+	status   string // how a reply that did not answer ended
+	failed   bool
+	rendered []string // cached lines of a finished turn
+	renderW  int
+}
+
+func (t *chatTurn) add(kind uint8, text string) {
+	if text == "" {
+		return
+	}
+	if n := len(t.parts); n > 0 && t.parts[n-1].kind == kind && (kind == partContent || kind == partThinking) {
+		t.parts[n-1].text += text
+		return
+	}
+	t.parts = append(t.parts, chatPart{kind: kind, text: text})
+}
+
+func (m *ChatModel) lastTurn() *chatTurn {
+	if len(m.turns) == 0 {
+		return nil
+	}
+	return m.turns[len(m.turns)-1]
+}
+
+// turnOf returns the turn whose reply is run runID.
+func (m *ChatModel) turnOf(runID string) *chatTurn {
+	if t := m.lastTurn(); t != nil && runID != "" && t.runID == runID && !t.done {
+		return t
+	}
+	return nil
+}
+
+// AppendNotices adds what the engine's bus says about the reply that is streaming: live
+// thinking and content, and the log's records of them, tool calls and results in order.
+func (m *ChatModel) AppendNotices(ns []engine.Notice) {
+	t := m.turnOf(m.runID)
+	if t == nil {
+		return
+	}
+	changed := false
+	for _, n := range ns {
+		if d := n.Delta; d != nil && d.RunID == m.runID {
+			switch d.Stream {
+			case "thinking":
+				t.thinking += d.Text
+			case "content":
+				t.content += d.Text
+			}
+			changed = true
+		}
+		if e := n.Event; e != nil && e.RunID == m.runID && e.Seq > t.seq {
+			t.seq = e.Seq
+			changed = m.applyEvent(t, *e) || changed
+		}
+	}
+	if changed {
+		m.renderFollowing()
+	}
+}
+
+// applyEvent folds one of the reply run's events into its turn. The log's copy of streamed
+// text replaces the live copy, so tool calls (logged in order with the text) land where they
+// happened.
+func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
+	switch e.Type {
+	case engine.StepOutput:
+		var d engine.StepOutputData
+		if e.Decode(&d) != nil {
+			return false
+		}
+		switch d.Stream {
+		case "thinking":
+			t.thinking = strings.TrimPrefix(t.thinking, d.Text)
+			t.add(partThinking, d.Text)
+		case "content":
+			t.content = strings.TrimPrefix(t.content, d.Text)
+			t.add(partContent, d.Text)
+		}
+	case engine.StepTrace:
+		var d engine.TraceData
+		if e.Decode(&d) != nil {
+			return false
+		}
+		data, _ := d.Data.(map[string]any)
+		switch d.Kind {
+		case "tool_call":
+			args, _ := json.Marshal(data["arguments"])
+			t.add(partToolCall, fmt.Sprintf("▸ %v %s", data["name"], args))
+		case "tool_result":
+			kind := partToolResult
+			if isErr, _ := data["error"].(bool); isErr {
+				kind = partToolError
+			}
+			t.add(kind, fmt.Sprintf("◂ %v: %s", data["name"], oneLine(fmt.Sprint(data["result"]), 160)))
+		case "invalid_action", "invalid_answer", "repair":
+			t.add(partNote, fmt.Sprintf("! %s: %v", d.Kind, data["error"]))
+		case "end":
+			// An error ends the run too, which says so; budgets and loops only show here.
+			if r, _ := data["end_reason"].(string); r != "" && r != "answer" && r != "error" {
+				t.add(partNote, fmt.Sprintf("■ stopped: %s (%v)", r, data["detail"]))
+			}
+		default:
+			return false
+		}
+	case engine.StepFailed, engine.StepInterrupted:
+		var d engine.StepResultData
+		_ = e.Decode(&d)
+		if d.Error != "" && !d.Final && e.Type == engine.StepFailed {
+			t.add(partNote, "↻ attempt failed, retrying: "+d.Error)
+		}
+	case engine.RunSucceeded, engine.RunFailed, engine.RunCancelled, engine.RunInterrupted:
+		var d engine.RunResultData
+		_ = e.Decode(&d)
+		status := map[engine.EventType]string{engine.RunFailed: "failed", engine.RunCancelled: "cancelled",
+			engine.RunInterrupted: "stopped"}[e.Type]
+		if status != "" && d.Error != "" && e.Type != engine.RunInterrupted {
+			status += ": " + d.Error
+		}
+		m.finishTurn(t, status, e.Type == engine.RunFailed)
+		m.asking, m.stopping = false, false
+		m.setNote("", false)
+	default:
+		return false
+	}
+	return true
+}
+
+// finishRun shows the reply as its run's log recorded it, once its execution has returned:
+// complete and in order whatever the bus delivered before. A run this process did not
+// finish (another one holds it) goes on streaming from the bus.
+func (m *ChatModel) finishRun(events []engine.Event, err error) {
+	t := m.turnOf(m.runID)
+	if t == nil {
+		return
+	}
+	if len(events) > 0 {
+		t.parts, t.thinking, t.content, t.seq = nil, "", "", 0
+		for _, e := range events {
+			t.seq = max(t.seq, e.Seq)
+			m.applyEvent(t, e)
+		}
+	}
+	if !t.done && err != nil {
+		m.finishTurn(t, "failed: "+err.Error(), true)
+		m.asking, m.stopping = false, false
+	}
+	m.renderFollowing()
+}
+
+func (m *ChatModel) finishTurn(t *chatTurn, status string, failed bool) {
+	if t == nil || t.done {
+		return
+	}
+	// What streamed but never reached the log stays, so a stopped reply shows what it said.
+	t.add(partThinking, t.thinking)
+	t.add(partContent, t.content)
+	t.thinking, t.content = "", ""
+	t.done, t.status, t.failed = true, status, failed
+}
+
+// renderFollowing re-renders and keeps the end in view if it was.
+func (m *ChatModel) renderFollowing() {
+	follow := m.vp.AtBottom() || m.vp.TotalLineCount() <= m.vp.Height()
+	m.render()
+	if follow {
+		m.vp.GotoBottom()
+	}
+}
+
+// render lays the transcript out for the viewport; finished turns are cached.
+func (m *ChatModel) render() {
+	if m.w == 0 {
+		return
+	}
+	var lines []string
+	if len(m.turns) == 0 {
+		lines = append(lines, m.theme.Dim.Render(fitText("say something to "+m.agent.Name+"; enter sends", m.w)))
+	}
+	for i, t := range m.turns {
+		if i > 0 {
+			lines = append(lines, "")
+		}
+		if t.done && t.renderW == m.w && t.rendered != nil {
+			lines = append(lines, t.rendered...)
+			continue
+		}
+		tl := m.renderTurn(t)
+		if t.done {
+			t.rendered, t.renderW = tl, m.w
+		}
+		lines = append(lines, tl...)
+	}
+	m.vp.SetContentLines(lines)
+}
+
+func (m *ChatModel) renderTurn(t *chatTurn) []string {
+	var lines []string
+	add := func(style lipgloss.Style, prefix, s string) {
+		w := max(m.w-ansi.StringWidth(prefix), 1)
+		for i, l := range strings.Split(ansi.Hardwrap(ansi.Wordwrap(s, w, ""), w, true), "\n") {
+			p := prefix
+			if i > 0 {
+				p = strings.Repeat(" ", ansi.StringWidth(prefix))
+			}
+			lines = append(lines, style.Render(p+l))
+		}
+	}
+	for i, l := range strings.Split(t.prompt, "\n") {
+		prefix := "› "
+		if i > 0 {
+			prefix = "  "
+		}
+		add(m.theme.Accent.Bold(true), prefix, l)
+	}
+	parts := append([]chatPart(nil), t.parts...)
+	if t.thinking != "" {
+		parts = append(parts, chatPart{kind: partThinking, text: t.thinking})
+	}
+	if t.content != "" {
+		if n := len(parts); n > 0 && parts[n-1].kind == partContent {
+			parts[n-1].text += t.content
+		} else {
+			parts = append(parts, chatPart{kind: partContent, text: t.content})
+		}
+	}
+	for _, p := range parts {
+		text := strings.Trim(p.text, "\n")
+		switch p.kind {
+		case partThinking:
+			for _, l := range strings.Split(text, "\n") {
+				add(m.theme.Thinking, "  ", l)
+			}
+		case partContent:
+			// A JSON action of the fallback tool-calling mode: the call shows as its own
+			// line, an answer as its text.
+			shown, ok := actionText(text)
+			if !ok {
+				shown = text
+			}
+			if shown == "" {
+				continue
+			}
+			for _, l := range strings.Split(shown, "\n") {
+				add(m.theme.Text, "  ", l)
+			}
+		case partToolCall:
+			add(m.theme.Block, "  ", text)
+		case partToolResult:
+			add(m.theme.Dim, "  ", text)
+		case partToolError, partNote:
+			add(m.theme.Error, "  ", text)
+		}
+	}
+	switch {
+	case !t.done && len(parts) == 0:
+		add(m.theme.Dim, "  ", "…")
+	case t.done && t.status != "" && t.failed:
+		add(m.theme.Error, "  ", "✗ "+t.status)
+	case t.done && t.status != "":
+		add(m.theme.Dim, "  ", "■ reply "+t.status)
+	}
+	return lines
+}
+
+// actionText reads a fallback-mode action: a tool call shows as nothing (its trace line says
+// it), an answer as its text. ok is false for text that is not an action.
+func actionText(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") {
+		return "", false
+	}
+	var act map[string]json.RawMessage
+	if json.Unmarshal([]byte(t), &act) != nil {
+		return "", false
+	}
+	if _, ok := act["tool"]; ok {
+		return "", true
+	}
+	a, ok := act["answer"]
+	if !ok {
+		return "", false
+	}
+	var str string
+	if json.Unmarshal(a, &str) == nil {
+		return str, true
+	}
+	return prettyJSON(string(a)), true
+}
+
+// historyTurns rebuilds the turns of a stored conversation.
+func historyTurns(msgs []model.Message) []*chatTurn {
+	var out []*chatTurn
+	var t *chatTurn
+	for _, msg := range msgs {
+		switch msg.Role {
+		case "user":
+			t = &chatTurn{prompt: msg.Content, done: true}
+			out = append(out, t)
+		case "assistant":
+			if t == nil {
+				t = &chatTurn{done: true}
+				out = append(out, t)
+			}
+			t.add(partThinking, msg.Thinking)
+			t.add(partContent, msg.Content)
+			for _, c := range msg.ToolCalls {
+				args, _ := json.Marshal(c.Arguments)
+				t.add(partToolCall, fmt.Sprintf("▸ %s %s", c.Name, args))
+			}
+		case "tool":
+			if t != nil {
+				t.add(partToolResult, fmt.Sprintf("◂ %s: %s", msg.ToolName, oneLine(msg.Content, 160)))
+			}
+		}
+	}
+	return out
+}
+
+func oneLine(s string, n int) string {
+	return clip(strings.Join(strings.Fields(s), " "), n)
+}
