@@ -28,15 +28,10 @@ type tmuxSession struct {
 }
 
 // startTmux runs `sh -c script` in a new detached w x h session in dir and kills the
-// private server when the test ends. It skips without tmux, and fails in CI (CI=true).
+// private server when the test ends.
 func startTmux(t *testing.T, dir string, w, h int, env []string, argv ...string) *tmuxSession {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is not installed (CI=true: a missing tmux is a failure)")
-		}
-		t.Skip("tmux is not installed: the terminal end-to-end test needs it")
-	}
+	requireTmux(t)
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("tandem-e2e-%d-%d", os.Getpid(), time.Now().UnixNano()),
 		target: "tandem", status: filepath.Join(t.TempDir(), "status")}
 	var cmd strings.Builder
@@ -50,8 +45,29 @@ func startTmux(t *testing.T, dir string, w, h int, env []string, argv ...string)
 	}
 	// -f /dev/null: the user's tmux.conf must not change keys or the terminal type.
 	s.tmux("-f", "/dev/null", "new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-s", s.target, "-c", dir, cmd.String())
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	// The server leaves its socket file behind when its last session ends: remove it too
+	// (tmux puts -L sockets in $TMUX_TMPDIR, or /tmp, under tmux-UID).
+	tmp := os.Getenv("TMUX_TMPDIR")
+	if tmp == "" {
+		tmp = "/tmp"
+	}
+	sock := filepath.Join(tmp, fmt.Sprintf("tmux-%d", os.Getuid()), s.socket)
+	t.Cleanup(func() {
+		_ = exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+		_ = os.Remove(sock)
+	})
 	return s
+}
+
+// requireTmux skips the test when tmux is missing, or fails it in CI (CI=true).
+func requireTmux(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux is not installed (CI=true: a missing tmux is a failure)")
+		}
+		t.Skip("tmux is not installed: the terminal end-to-end test needs it")
+	}
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -175,6 +191,7 @@ func stepOutput(t *testing.T, w *workspace, runID, step string) string {
 // runs to the end with the model's text streamed into the trace, a failing step is retried
 // to success, and q leaves no run behind as running.
 func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
+	requireTmux(t)
 	srv := ollamatest.Start(t)
 	w := newWorkspace(t)
 	w.write("chat.yaml", chatFlow)
@@ -189,10 +206,10 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 	// r runs the flow under the cursor and opens its DAG; the model's step streams, then the
 	// shell step after it runs.
 	s.keys("r")
-	scr := s.waitForText("✓ ask llm", "✓ after shell", "succeeded")
-	if !strings.Contains(scr, "chat") {
-		t.Errorf("the status bar does not name the run's flow:\n%s", scr)
-	}
+	s.waitFor("chat's steps and run succeeded", func(scr string) bool {
+		return strings.Contains(scr, "✓ ask llm") && strings.Contains(scr, "✓ after shell") &&
+			runSucceeded(scr, "chat")
+	})
 
 	// The trace pane shows the llm step (the DAG's first selection) with the reply the log
 	// recorded.
@@ -220,7 +237,10 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 
 	// R retries the selected failed step, and the second attempt succeeds.
 	s.keys("R")
-	s.waitForText("✓ wobble shell · 2", "recovered-on-retry", "succeeded")
+	s.waitFor("wobble's second attempt and flaky succeeded", func(scr string) bool {
+		return strings.Contains(scr, "✓ wobble shell · 2") && strings.Contains(scr, "recovered-on-retry") &&
+			runSucceeded(scr, "flaky")
+	})
 
 	// q quits: the process exits cleanly and leaves no run running.
 	s.keys("q")
@@ -238,6 +258,17 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 	if byFlow["chat"] != "succeeded" || byFlow["flaky"] != "succeeded" {
 		t.Fatalf("runs after quitting: %+v", runs)
 	}
+}
+
+// runSucceeded reports whether the status bar (the line with the run's token counts) says
+// the open run of flow succeeded.
+func runSucceeded(screen, flow string) bool {
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, "✓ "+flow+" ") && strings.Contains(l, " succeeded ") && strings.Contains(l, "tokens ") {
+			return true
+		}
+	}
+	return false
 }
 
 // traceSnippet is a piece of the reply's first non-empty line short enough to sit on one
