@@ -309,8 +309,8 @@ func TestStepModeRunsExactlyOneStepPerStepOnce(t *testing.T) {
 		if ran != i {
 			t.Fatalf("after %d step-onces %d steps ran: %v", i, ran, h.effects())
 		}
-		if i < 5 && (st.Status != engine.RunStatusPaused || st.StepBudget != 0) {
-			t.Fatalf("after step %d the run is %s (budget %d), want paused", i, st.Status, st.StepBudget)
+		if i < 5 && (st.Status != engine.RunStatusPaused || st.StepBudget != 0 || st.HoldReason != "step mode") {
+			t.Fatalf("after step %d the run is %s (%q, budget %d), want paused in step mode", i, st.Status, st.HoldReason, st.StepBudget)
 		}
 		if i == 5 && st.Status != engine.RunStatusSucceeded {
 			t.Fatalf("after the last step the run is %s", st.Status)

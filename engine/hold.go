@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 
 	"tandem/flows"
 )
@@ -24,6 +25,9 @@ func (r *runner) gate(s *flows.Step) bool {
 		return true
 	case st.Paused:
 		r.held[s.ID] = "paused"
+		if st.Stepping {
+			r.held[s.ID] = "step mode"
+		}
 		return false
 	case st.Breakpoints[s.ID] && !st.Passed[s.ID]:
 		if !st.HeldAt[s.ID] {
@@ -45,8 +49,11 @@ func (r *runner) parkHeld(retrying bool) bool {
 		return false
 	}
 	reason := "paused"
+	if r.st.Stepping {
+		reason = "step mode"
+	}
 	for _, s := range r.flow.Steps { // name the first breakpoint in flow order
-		if why, ok := r.held[s.ID]; ok && why != "paused" {
+		if why, ok := r.held[s.ID]; ok && strings.HasPrefix(why, "breakpoint") {
 			reason = why
 			break
 		}

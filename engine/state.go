@@ -101,6 +101,7 @@ type State struct {
 	HeldAt      map[string]bool `json:"held_at,omitempty"`
 	Passed      map[string]bool `json:"passed,omitempty"`
 	HoldReason  string          `json:"hold_reason,omitempty"`
+	Stepping    bool            `json:"stepping,omitempty"` // paused by step mode, not a pause
 }
 
 // Fold builds a run's state from its events.
@@ -272,13 +273,13 @@ func (s *State) applyDebug(e Event) {
 	}
 	switch e.Type {
 	case PauseRequested:
-		s.Paused = true
+		s.Paused, s.Stepping = true, false
 	case StepOnceRequested:
-		s.Paused = true
+		s.Paused, s.Stepping = true, true
 		s.StepBudget++
 		s.unpark()
 	case ContinueRequested:
-		s.Paused, s.StepBudget = false, 0
+		s.Paused, s.StepBudget, s.Stepping = false, 0, false
 		for id := range s.HeldAt {
 			s.Passed[id] = true
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -98,6 +99,8 @@ func statusIcon(s engine.RunStatus) string {
 		return "▶"
 	case engine.RunStatusWaiting:
 		return "⏸"
+	case engine.RunStatusPaused:
+		return "‖"
 	case engine.RunStatusCancelled, engine.RunStatusInterrupted:
 		return "■"
 	}
@@ -150,6 +153,15 @@ func runShow(ctx context.Context, args []string) error {
 	if st.Error != "" {
 		fmt.Printf("error: %s\n", st.Error)
 	}
+	if st.Start.ForkedFrom != "" {
+		fmt.Printf("forked from run %s at %s\n", st.Start.ForkedFrom, st.Start.ForkedFromStep)
+	}
+	if st.HoldReason != "" {
+		fmt.Printf("paused: %s (tandem continue %s, or tandem step %s)\n", st.HoldReason, info.ID, info.ID)
+	}
+	if len(st.Breakpoints) > 0 {
+		fmt.Printf("breakpoints before: %s\n", strings.Join(sortedStepIDs(st.Breakpoints), ", "))
+	}
 	if len(st.Start.Inputs) > 0 {
 		b, _ := json.Marshal(st.Start.Inputs)
 		fmt.Printf("inputs: %s\n", b)
@@ -162,6 +174,12 @@ func runShow(ctx context.Context, args []string) error {
 		}
 		if s.ChildRunID != "" {
 			fmt.Printf("  child run %s", s.ChildRunID)
+		}
+		if s.Manual {
+			fmt.Print("  completed by hand")
+		}
+		if s.ReusedFrom != "" {
+			fmt.Printf("  reused from run %s", s.ReusedFrom)
 		}
 		fmt.Println()
 		for _, a := range s.Attempts {
@@ -293,4 +311,13 @@ func runEvents(ctx context.Context, args []string) error {
 		fmt.Printf("%6d  %s  %-20s %-14s %s\n", ev.Seq, ev.Time.Local().Format("15:04:05.000"), ev.Type, step, data)
 	}
 	return nil
+}
+
+func sortedStepIDs(m map[string]bool) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }

@@ -80,6 +80,10 @@ func (p *printer) notice(n engine.Notice) {
 			}
 			return
 		}
+		if d.ReusedFrom != "" {
+			fmt.Fprintf(p.w, "%s✓ %-16s reused from run %s\n", pre, e.StepID, d.ReusedFrom)
+			return
+		}
 		fmt.Fprintf(p.w, "%s✓ %-16s %s%s\n", pre, e.StepID, fmtDur(d.DurationMS), tokenNote(d.Tokens))
 	case engine.StepFailed:
 		var d engine.StepResultData
@@ -108,7 +112,29 @@ func (p *printer) notice(n engine.Notice) {
 		_ = e.Decode(&d)
 		fmt.Fprintf(p.w, "%s⏸ %-16s %s\n", pre, e.StepID, waitText(d))
 	case engine.StepManual:
-		fmt.Fprintf(p.w, "%s✓ %-16s completed by hand\n", pre, e.StepID)
+		var d engine.StepManualData
+		_ = e.Decode(&d)
+		fmt.Fprintf(p.w, "%s✓ %-16s completed by hand: %q\n", pre, e.StepID, firstLine(d.Output, 60))
+	case engine.PauseRequested:
+		fmt.Fprintf(p.w, "%s‖ pause requested: running steps finish, nothing new starts\n", pre)
+	case engine.ContinueRequested:
+		fmt.Fprintf(p.w, "%s▷ continue\n", pre)
+	case engine.StepOnceRequested:
+		fmt.Fprintf(p.w, "%s▷ step: one more step, then hold\n", pre)
+	case engine.BreakpointSet:
+		var d engine.BreakpointData
+		_ = e.Decode(&d)
+		if d.On {
+			fmt.Fprintf(p.w, "%s● %-16s breakpoint set\n", pre, e.StepID)
+		} else {
+			fmt.Fprintf(p.w, "%s○ %-16s breakpoint cleared\n", pre, e.StepID)
+		}
+	case engine.BreakpointHit:
+		fmt.Fprintf(p.w, "%s● %-16s stopped at breakpoint\n", pre, e.StepID)
+	case engine.RunPaused:
+		var d engine.RunPausedData
+		_ = e.Decode(&d)
+		fmt.Fprintf(p.w, "%s‖ run paused: %s\n", pre, d.Reason)
 	case engine.StepRetryRequested:
 		fmt.Fprintf(p.w, "%s↻ %-16s retry requested\n", pre, e.StepID)
 	}
@@ -164,4 +190,13 @@ func lastLines(s string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
+}
+
+// firstLine is s's first line, cut to n runes.
+func firstLine(s string, n int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

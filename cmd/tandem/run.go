@@ -85,7 +85,7 @@ func runRun(ctx context.Context, args []string) error {
 func execute(ctx context.Context, e *env, id string, jsonOut bool, header string) error {
 	p := newPrinter(os.Stdout, id)
 	p.quiet = jsonOut
-	if !jsonOut {
+	if !jsonOut && header != "" {
 		fmt.Println(header)
 	}
 	sub := e.engine.Bus().Subscribe("")
@@ -129,7 +129,7 @@ func execute(ctx context.Context, e *env, id string, jsonOut bool, header string
 		return err
 	}
 	switch st.Status {
-	case engine.RunStatusSucceeded, engine.RunStatusWaiting:
+	case engine.RunStatusSucceeded, engine.RunStatusWaiting, engine.RunStatusPaused:
 		return nil
 	case engine.RunStatusInterrupted:
 		return exitError{code: 130}
@@ -159,6 +159,9 @@ func printEnd(st *engine.State, took time.Duration) {
 		fmt.Printf("it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
 	case engine.RunStatusInterrupted:
 		fmt.Printf("run %s interrupted after %s; resume with: tandem resume %s\n", st.ID, short, st.ID)
+	case engine.RunStatusPaused:
+		fmt.Printf("run %s is paused (%s)\n", st.ID, st.HoldReason)
+		fmt.Printf("go on with: tandem continue %s (or one step: tandem step %s)\n", st.ID, st.ID)
 	default:
 		fmt.Printf("run %s %s after %s: %s\n", st.ID, st.Status, short, st.Error)
 		if st.Status == engine.RunStatusFailed {
