@@ -27,8 +27,8 @@ type tmuxSession struct {
 	status string // the file the wrapper writes the binary's exit code to
 }
 
-// startTmux runs `sh -c script` in a new detached w x h session in dir and kills the
-// private server when the test ends.
+// startTmux runs argv with env added in a new detached w x h session in dir, recording its
+// exit status in a file, and kills the private server when the test ends.
 func startTmux(t *testing.T, dir string, w, h int, env []string, argv ...string) *tmuxSession {
 	t.Helper()
 	requireTmux(t)
