@@ -474,3 +474,36 @@ func TestDiffLinesShowsRemovedAndAddedLines(t *testing.T) {
 		})
 	}
 }
+
+func TestForkReusesAMapStepWholeAndDiffComparesItsOutput(t *testing.T) {
+	h := newHarness(t)
+	src := h.run(h.flow("fan.yaml", `
+name: fan
+steps:
+  - id: fan
+    map: '[1,2,3]'
+    shell: 'echo fan{{ .item }} >> effects.log; echo "{{ .item }}"'
+  - id: after
+    needs: [fan]
+    shell: 'echo after >> effects.log; echo "sum of {{ .steps.fan.output }}"'
+`), nil)
+	forkID, err := h.eng.Fork(context.Background(), src.ID, "after", engine.ForkOptions{})
+	must(t, err)
+	fork := h.execute(forkID)
+	if fork.Status != engine.RunStatusSucceeded || fork.Steps["after"].Output != src.Steps["after"].Output {
+		t.Fatalf("fork: %s %q, want %q", fork.Status, fork.Steps["after"].Output, src.Steps["after"].Output)
+	}
+	if got := h.effects(); got["fan1"] != 1 || got["after"] != 2 {
+		t.Fatalf("effects = %v: the map must not run again, after must", got)
+	}
+	var steps []string
+	for _, d := range engine.DiffRuns(src, fork) {
+		steps = append(steps, d.StepID)
+		if !d.Equal {
+			t.Errorf("%s differs: %+v", d.StepID, d)
+		}
+	}
+	if strings.Join(steps, ",") != "fan,after" {
+		t.Errorf("diff lists %v, want the map step whole and after", steps)
+	}
+}

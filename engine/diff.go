@@ -18,7 +18,9 @@ type StepDiff struct {
 }
 
 // DiffRuns compares every step of two runs (map children included), in the order of a's flow
-// (then b's), steps neither flow names last by id. It is pure: it reads only the two states.
+// (then b's), steps neither flow names last by id. The children of a map step a fork reused
+// are left out: the fork has only their parent's output, which is compared. It is pure: it
+// reads only the two states.
 func DiffRuns(a, b *State) []StepDiff {
 	var ids []string
 	seen := map[string]bool{}
@@ -35,6 +37,9 @@ func DiffRuns(a, b *State) []StepDiff {
 		}
 		for _, s := range f.Steps {
 			add(s.ID)
+			if reused(a, s.ID) || reused(b, s.ID) {
+				continue
+			}
 			n := max(items(a, s.ID), items(b, s.ID))
 			for i := 0; i < n; i++ {
 				add(ChildID(s.ID, i))
@@ -43,8 +48,8 @@ func DiffRuns(a, b *State) []StepDiff {
 	}
 	var rest []string
 	for _, st := range []*State{a, b} {
-		for id := range st.Steps {
-			if !seen[id] {
+		for id, ss := range st.Steps {
+			if !seen[id] && !(ss.Parent != "" && (reused(a, ss.Parent) || reused(b, ss.Parent))) {
 				seen[id] = true
 				rest = append(rest, id)
 			}
@@ -65,6 +70,11 @@ func DiffRuns(a, b *State) []StepDiff {
 		out = append(out, d)
 	}
 	return out
+}
+
+func reused(st *State, id string) bool {
+	s, ok := st.Steps[id]
+	return ok && s.ReusedFrom != ""
 }
 
 func items(st *State, id string) int {
