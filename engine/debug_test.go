@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tandem/engine"
 	"tandem/engine/memstore"
@@ -318,13 +319,31 @@ func TestStepModeRunsExactlyOneStepPerStepOnce(t *testing.T) {
 	}
 }
 
-func TestPauseHoldsARunningRunAndContinueFinishesIt(t *testing.T) {
-	inner := memstore.New()
-	s := &pollWatch{Store: inner, want: engine.PauseRequested, seen: make(chan struct{})}
-	ctx := context.Background()
-	dir := t.TempDir()
-	runner := process(t, s, engine.RealClock, "runner")
-	id := startRun(t, runner, dir, `
+func TestARunningRunHoldsOnARequestFromAnotherProcessAndContinueFinishesIt(t *testing.T) {
+	tests := []struct {
+		name    string
+		want    engine.EventType
+		request func(ctx context.Context, e *engine.Engine, id string) error
+		ran     []string // steps done when the run parks
+		reason  string
+	}{
+		{"a pause", engine.PauseRequested, func(ctx context.Context, e *engine.Engine, id string) error { return e.Pause(ctx, id) },
+			[]string{"slow"}, "paused"},
+		{"a breakpoint on the next step", engine.BreakpointSet,
+			func(ctx context.Context, e *engine.Engine, id string) error {
+				return e.SetBreakpoint(ctx, id, "next", true)
+			},
+			[]string{"slow"}, "breakpoint at next"},
+		{"a step-once", engine.StepOnceRequested, func(ctx context.Context, e *engine.Engine, id string) error { return e.StepOnce(ctx, id) },
+			[]string{"slow", "next"}, "step mode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &pollWatch{Store: memstore.New(), want: tt.want, seen: make(chan struct{})}
+			ctx := context.Background()
+			dir := t.TempDir()
+			runner := process(t, s, engine.RealClock, "runner")
+			id := startRun(t, runner, dir, `
 name: gated
 steps:
   - id: slow
@@ -332,37 +351,77 @@ steps:
   - id: next
     needs: [slow]
     shell: 'echo next >> effects.log'
+  - id: last
+    needs: [next]
+    shell: 'echo last >> effects.log'
 `, nil)
-	sub := runner.Bus().Subscribe(id)
-	defer sub.Close()
-	var st *engine.State
-	var err error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); st, err = runner.Execute(ctx, id) }()
-	waitForEvent(t, sub, engine.StepStarted, "slow")
-	// Another process pauses the run while slow runs; once the runner has read the request,
-	// slow may finish.
-	must(t, process(t, s, engine.RealClock, "cli").Pause(ctx, id))
-	<-s.seen
-	must(t, os.WriteFile(filepath.Join(dir, "release"), nil, 0o644))
-	wg.Wait()
-	must(t, err)
-	if st.Status != engine.RunStatusPaused || st.HoldReason != "paused" {
-		t.Fatalf("run is %s (%q), want parked paused", st.Status, st.HoldReason)
+			sub := runner.Bus().Subscribe(id)
+			defer sub.Close()
+			var st *engine.State
+			var err error
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); st, err = runner.Execute(ctx, id) }()
+			waitForEvent(t, sub, engine.StepStarted, "slow")
+			// Another process asks while slow runs; once the runner has read the request, slow
+			// may finish.
+			must(t, tt.request(ctx, process(t, s, engine.RealClock, "cli"), id))
+			<-s.seen
+			must(t, os.WriteFile(filepath.Join(dir, "release"), nil, 0o644))
+			wg.Wait()
+			must(t, err)
+			if st.Status != engine.RunStatusPaused || st.HoldReason != tt.reason {
+				t.Fatalf("run is %s (%q), want parked paused (%q)", st.Status, st.HoldReason, tt.reason)
+			}
+			done := 0
+			for _, sid := range []string{"slow", "next", "last"} {
+				if st.Step(sid).Status == engine.StatusSucceeded {
+					done++
+				}
+			}
+			if done != len(tt.ran) || st.Steps[tt.ran[len(tt.ran)-1]].Status != engine.StatusSucceeded {
+				t.Fatalf("%d steps done, want %v: the running step finishes and nothing unasked starts", done, tt.ran)
+			}
+			info, _ := s.Run(ctx, id)
+			if info.Status != engine.RunStatusPaused || info.LeaseOwner != "" {
+				t.Fatalf("index: %s, lease %q; a paused run is parked and leased to nobody", info.Status, info.LeaseOwner)
+			}
+			must(t, process(t, s, engine.RealClock, "cli").Continue(ctx, id))
+			must(t, (&engine.Worker{Engine: process(t, s, engine.RealClock, "worker")}).UntilIdle(ctx))
+			st, _ = runner.State(ctx, id)
+			if st.Status != engine.RunStatusSucceeded || st.Steps["last"].Status != engine.StatusSucceeded {
+				t.Fatalf("after continue: %s, last %s", st.Status, st.Steps["last"].Status)
+			}
+		})
 	}
-	if st.Steps["slow"].Status != engine.StatusSucceeded || st.Step("next").Status != engine.StatusPending {
-		t.Fatalf("slow=%s next=%s: the running step should finish and nothing new start", st.Steps["slow"].Status, st.Step("next").Status)
+}
+
+func TestSkipWaitsForTheRunToStopUnlessTheStepIsFinished(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	id := h.start("name: l\nsteps:\n  - id: bad\n    shell: 'exit 2'\n  - id: later\n    needs: [bad]\n    shell: echo later\n", nil)
+	st := h.execute(id)
+	if st.Status != engine.RunStatusFailed {
+		t.Fatalf("status %s", st.Status)
 	}
-	info, _ := s.Run(ctx, id)
-	if info.Status != engine.RunStatusPaused || info.LeaseOwner != "" {
-		t.Fatalf("index: %s, lease %q; a paused run is parked and leased to nobody", info.Status, info.LeaseOwner)
+	// While another process advances a run, a step it may still start is refused ...
+	lease := func(id string) {
+		now := engine.RealClock.Now()
+		if ok, err := h.store.AcquireLease(ctx, id, "elsewhere:1", now, now.Add(time.Hour)); err != nil || !ok {
+			t.Fatalf("lease: %v %v", ok, err)
+		}
 	}
-	must(t, process(t, s, engine.RealClock, "cli").Continue(ctx, id))
-	must(t, (&engine.Worker{Engine: process(t, s, engine.RealClock, "worker")}).UntilIdle(ctx))
-	st, _ = runner.State(ctx, id)
-	if st.Status != engine.RunStatusSucceeded || st.Steps["next"].Status != engine.StatusSucceeded {
-		t.Fatalf("after continue: %s, next %s", st.Status, st.Steps["next"].Status)
+	fresh := h.start(chainFlow, nil)
+	lease(fresh)
+	if err := h.eng.Skip(ctx, fresh, "s1", "x"); !errors.Is(err, engine.ErrLeased) {
+		t.Fatalf("skipping a pending step of a leased run: err = %v, want ErrLeased", err)
+	}
+	lease(id)
+	// ... a failed step, which no process runs again, is not.
+	must(t, h.eng.Skip(ctx, id, "bad", "fine"))
+	must(t, h.store.ReleaseLease(ctx, id, "elsewhere:1"))
+	if st := h.execute(id); st.Status != engine.RunStatusSucceeded || st.Steps["later"].Output != "later" {
+		t.Fatalf("after the skip: %s %q", st.Status, st.Steps["later"].Output)
 	}
 }
 
