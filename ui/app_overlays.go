@@ -114,7 +114,10 @@ func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		}
 		m.chat, cmd = m.chat.Update(msg)
 		return cmd, true
-	case chatDoneMsg, chatModelsMsg, chatSessionsMsg, chatHistoryMsg:
+	case chatDoneMsg: // the reply saved its session: list it with its new length
+		m.chat, cmd = m.chat.Update(msg)
+		return tea.Batch(cmd, listSessions(m.opts.Sessions)), true
+	case chatModelsMsg, chatSessionsMsg, chatHistoryMsg:
 		m.chat, cmd = m.chat.Update(msg)
 		return cmd, true
 	}

@@ -3,6 +3,8 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -276,6 +278,9 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 			// A JSON action of the fallback tool-calling mode: the call shows as its own
 			// line, an answer as its text.
 			shown, ok := actionText(text)
+			if !ok && !t.done {
+				shown, ok = partialAction(text)
+			}
 			if !ok {
 				shown = text
 			}
@@ -327,6 +332,57 @@ func actionText(s string) (string, bool) {
 		return str, true
 	}
 	return prettyJSON(string(a)), true
+}
+
+var (
+	answerStart = regexp.MustCompile(`^\{\s*"answer"\s*:\s*"`)
+	toolStart   = regexp.MustCompile(`^\{\s*"tool"\s*:`)
+)
+
+// partialAction reads a fallback-mode action still streaming: the answer's text so far, or
+// nothing for a tool call. ok is false for text that does not start like an action.
+func partialAction(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if toolStart.MatchString(t) {
+		return "", true
+	}
+	loc := answerStart.FindStringIndex(t)
+	if loc == nil {
+		return "", false
+	}
+	rest := t[loc[1]:]
+	var b strings.Builder
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case c == '"':
+			return b.String(), true
+		case c == '\\' && i+1 < len(rest):
+			i++
+			switch rest[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'u':
+				if i+4 < len(rest) {
+					if r, err := strconv.ParseUint(rest[i+1:i+5], 16, 32); err == nil {
+						b.WriteRune(rune(r))
+						i += 4
+						continue
+					}
+				}
+				b.WriteString(`\u`)
+			default:
+				b.WriteByte(rest[i])
+			}
+		case c == '\\':
+			// an escape cut by the stream: the next chunk completes it
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }
 
 // historyTurns rebuilds the turns of a stored conversation.

@@ -182,10 +182,15 @@ func (a *chatApp) screen() string { return ansi.Strip(a.m.View().Content) }
 
 func (a *chatApp) chatScreen() string { return ansi.Strip(a.m.chat.View()) }
 
-// openChat opens the chat with the helper agent, second in the sidebar (after hello).
-func (a *chatApp) openChat() {
+// openChat opens the chat with the helper agent, second in the sidebar (after hello), with
+// enter or the app's chat key.
+func (a *chatApp) openChat(with ...string) {
 	a.t.Helper()
-	a.press("j", "enter")
+	if len(with) == 0 {
+		with = []string{"enter"}
+	}
+	a.press("j")
+	a.press(with...)
 	a.until("the chat opens", func() bool { return a.m.focus == focusChat })
 }
 
@@ -259,7 +264,7 @@ func TestChatStreamsTheReplyAsItComes(t *testing.T) {
 
 func TestChatCtrlCStopsTheReplyAndDoesNotQuit(t *testing.T) {
 	a := newChatApp(t, 80, 20, stallingModel{}, nil)
-	a.openChat()
+	a.openChat("C")
 	a.ask("tell me a long story")
 	a.until("the reply streams", func() bool { return strings.Contains(a.chatScreen(), "Let me th") })
 	a.press("ctrl+c")
@@ -376,5 +381,30 @@ func TestAppStepDetail(t *testing.T) {
 	a.press("esc")
 	if s := a.screen(); !strings.Contains(s, "✓ look shell · 2") {
 		t.Fatalf("esc did not return to the panes:\n%s", s)
+	}
+}
+
+func TestChatShowsAFallbackActionAsItStreams(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text, want string
+		ok               bool
+	}{
+		{"an answer so far", `{"answer": "Paris is the cap`, "Paris is the cap", true},
+		{"a whole answer", `{ "answer" : "Paris.\nIt is." }`, "Paris.\nIt is.", true},
+		{"escapes", `{"answer": "say \"hi\" \u00e9`, `say "hi" é`, true},
+		{"an escape cut by the stream", `{"answer": "a\`, "a", true},
+		{"a tool call shows nothing", `{"tool": "read_fi`, "", true},
+		{"plain text is not an action", "Paris is the capital.", "", false},
+		{"JSON without an answer is not an action", `{"city": "Par`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := partialAction(tt.text)
+			if got != tt.want || ok != tt.ok {
+				t.Fatalf("partialAction(%q) = %q, %v; want %q, %v", tt.text, got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }
