@@ -262,7 +262,8 @@ func TestTwoWorkersNeverExecuteAStepTwice(t *testing.T) {
 	for _, id := range ids {
 		info, err := db1.Run(context.Background(), id)
 		if err != nil || info.Status != engine.RunStatusSucceeded {
-			t.Errorf("run %s: %s %v", id, info.Status, err)
+			st, _ := e1.State(context.Background(), id)
+			t.Errorf("run %s: %s %v: %s", id, info.Status, err, describeFailure(st))
 		}
 		for _, step := range []string{"a", "b", "fan1", "fan2", "fan3"} {
 			if n := counts[id+"/"+step]; n != 1 {
@@ -270,4 +271,21 @@ func TestTwoWorkersNeverExecuteAStepTwice(t *testing.T) {
 			}
 		}
 	}
+}
+
+// describeFailure says why a run did not succeed: its error and every failed attempt's.
+func describeFailure(st *engine.State) string {
+	if st == nil {
+		return "no state"
+	}
+	var b strings.Builder
+	b.WriteString(st.Error)
+	for id, ss := range st.Steps {
+		for _, a := range ss.Attempts {
+			if a.Error != "" {
+				fmt.Fprintf(&b, "; %s#%d: %s %s", id, a.N, a.Error, a.StderrTail)
+			}
+		}
+	}
+	return b.String()
 }
