@@ -70,8 +70,7 @@ func (m *Model) openChat(e FlowEntry) tea.Cmd {
 	}
 	m.chat = NewChat(m.theme, e, m.now)
 	m.resize()
-	return tea.Batch(m.chat.Init(), listModels(m.opts.Models), listSessions(m.opts.Sessions),
-		loadHistory(m.opts.Sessions, m.chat.Session()))
+	return tea.Batch(m.chat.Init(), listModels(m.opts.Models), listSessions(m.opts.Sessions))
 }
 
 // chatOpened reports whether a chat was opened (its model is not the zero value).

@@ -93,11 +93,12 @@ func listSessions(s SessionStore) tea.Cmd {
 	}
 }
 
+// loadHistory reads a session's conversation; without a session store it is empty.
 func loadHistory(s SessionStore, name string) tea.Cmd {
-	if s == nil || name == "" {
-		return nil
-	}
 	return func() tea.Msg {
+		if s == nil {
+			return chatHistoryMsg{session: name}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		msgs, err := s.LoadSession(ctx, name)

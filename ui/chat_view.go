@@ -74,7 +74,8 @@ type ChatStopMsg struct{}
 // ChatClosedMsg tells the app the chat was left.
 type ChatClosedMsg struct{}
 
-// ChatSessionMsg asks the app to load a session's conversation into the chat.
+// ChatSessionMsg asks the app to load a session's conversation into the chat; the chat
+// sends nothing until it arrives (as a chatHistoryMsg), so the two never interleave.
 type ChatSessionMsg struct{ Name string }
 
 type chatPicker uint8
@@ -84,6 +85,8 @@ const (
 	pickModel
 	pickSession
 )
+
+const loadingNote = "loading the session…"
 
 // ChatModel is a conversation with an agent of the workspace. Each prompt runs the agent
 // through the engine as a recorded run (the app starts it on ChatSendMsg); the reply streams
@@ -109,6 +112,7 @@ type ChatModel struct {
 
 	runID    string // the run of the reply streaming
 	asking   bool   // a prompt was sent and its reply has not ended
+	loading  bool   // the session's conversation is on its way
 	stopping bool
 	note     string
 	noteErr  bool
@@ -134,7 +138,7 @@ func NewChat(theme Theme, agent FlowEntry, now time.Time) ChatModel {
 	ta.Focus()
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{}
-	m := ChatModel{Keys: DefaultChatKeyMap, agent: agent, now: now, input: ta, vp: vp}
+	m := ChatModel{Keys: DefaultChatKeyMap, agent: agent, now: now, input: ta, vp: vp, loading: true}
 	m.session = newSessionName(agent, now)
 	if agent.AgentDef != nil && agent.AgentDef.Memory == "session" {
 		m.session = agent.Name
@@ -186,8 +190,11 @@ func (m ChatModel) Session() string { return m.session }
 // Busy reports whether a reply is on its way.
 func (m ChatModel) Busy() bool { return m.asking }
 
-// Init implements tea.Model's first half; the chat needs no start-up command.
-func (m ChatModel) Init() tea.Cmd { return nil }
+// Init asks for the session's conversation, to show it and continue it.
+func (m ChatModel) Init() tea.Cmd {
+	name := m.session
+	return func() tea.Msg { return ChatSessionMsg{Name: name} }
+}
 
 // Update edits and sends the prompt, stops the reply, switches model and session, and takes
 // the results of the app's commands.
@@ -209,11 +216,15 @@ func (m ChatModel) Update(msg tea.Msg) (ChatModel, tea.Cmd) {
 		if msg.session != m.session {
 			return m, nil
 		}
+		m.loading = false
+		if m.note == loadingNote {
+			m.setNote("", false)
+		}
 		if msg.err != nil {
 			m.setNote(msg.err.Error(), true)
 			return m, nil
 		}
-		m.turns = append(historyTurns(msg.msgs), m.turns...)
+		m.turns = historyTurns(msg.msgs)
 		m.render()
 		m.vp.GotoBottom()
 		return m, nil
@@ -267,6 +278,10 @@ func (m ChatModel) key(k tea.KeyPressMsg) (ChatModel, tea.Cmd) {
 		}
 		if m.asking {
 			m.setNote("a reply is streaming; ctrl+c stops it", true)
+			return m, nil
+		}
+		if m.loading {
+			m.setNote(loadingNote, false)
 			return m, nil
 		}
 		m.input.Reset()
@@ -374,7 +389,7 @@ func (m ChatModel) pickerKey(k tea.KeyPressMsg) ChatModel {
 				if s.Name == "" {
 					m.session = newSessionName(m.agent, m.now)
 				}
-				m.turns = nil
+				m.turns, m.loading = nil, s.Name != ""
 				m.setNote("session "+m.session, false)
 				m.render()
 			}

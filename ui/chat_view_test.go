@@ -191,7 +191,7 @@ func (a *chatApp) openChat(with ...string) {
 	}
 	a.press("j")
 	a.press(with...)
-	a.until("the chat opens", func() bool { return a.m.focus == focusChat })
+	a.until("the chat opens with its session", func() bool { return a.m.focus == focusChat && !a.m.chat.loading })
 }
 
 func (a *chatApp) ask(prompt string) {
@@ -238,6 +238,10 @@ func TestChatStreamsTheReplyAsItComes(t *testing.T) {
 	entry := FlowEntry{Path: "/w/helper.yaml", Name: "helper", Agent: true, AgentDef: &flows.Agent{Name: "helper", Model: "smollm2:135m"}}
 	m := NewChat(NewTheme(true), entry, t0)
 	m.SetSize(60, 14)
+	if got := m.Init()(); got != (ChatSessionMsg{Name: "chat-helper-20250102-030405"}) {
+		t.Fatalf("the chat asked for %#v, want its session", got)
+	}
+	m, _ = m.Update(chatHistoryMsg{session: m.Session()}) // a new session: nothing to show
 	for _, r := range "why is the sky blue?" {
 		m, _ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
@@ -406,5 +410,32 @@ func TestChatShowsAFallbackActionAsItStreams(t *testing.T) {
 				t.Fatalf("partialAction(%q) = %q, %v; want %q, %v", tt.text, got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+func TestChatWaitsForItsSessionBeforeSending(t *testing.T) {
+	t.Parallel()
+	entry := FlowEntry{Path: "/w/helper.yaml", Name: "helper", Agent: true, AgentDef: &flows.Agent{Name: "helper", Memory: "session"}}
+	m := NewChat(NewTheme(true), entry, t0)
+	m.SetSize(60, 14)
+	for _, r := range "hi" {
+		m, _ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	m, cmd := m.Update(keyPress("enter"))
+	if cmd != nil || m.Busy() || !strings.Contains(ansi.Strip(m.View()), "loading the session…") {
+		t.Fatalf("sent before the session loaded:\n%s", ansi.Strip(m.View()))
+	}
+	// memory: session continues the session named after the agent, as tandem ask does.
+	m, _ = m.Update(chatHistoryMsg{session: "helper", msgs: []model.Message{
+		{Role: "user", Content: "earlier"}, {Role: "assistant", Content: "Earlier answer."}}})
+	m, cmd = m.Update(keyPress("enter"))
+	if cmd == nil {
+		t.Fatal("enter after loading sent nothing")
+	}
+	if req := cmd().(ChatSendMsg); req.Session != "helper" || req.Prompt != "hi" {
+		t.Fatalf("sent %#v", req)
+	}
+	if s := ansi.Strip(m.View()); !strings.Contains(s, "› earlier") || !strings.Contains(s, "Earlier answer.") || !strings.Contains(s, "› hi") {
+		t.Fatalf("history and the new prompt:\n%s", s)
 	}
 }
