@@ -306,6 +306,9 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 	case t.done && t.status != "":
 		add(m.theme.Dim, "  ", "■ reply "+t.status)
 	}
+	if t.done && t.runID != "" { // where to read the whole trace
+		add(m.theme.Dim, "  ", "run "+t.runID)
+	}
 	return lines
 }
 
