@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"tandem/internal/ollamatest"
 )
@@ -226,9 +227,10 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 	if strings.TrimSpace(reply) == "" {
 		t.Fatalf("the model's reply recorded for ask is empty\n%s", srv.Log())
 	}
-	want := traceSnippet(reply)
-	s.waitFor(fmt.Sprintf("the reply %q in the trace", want), func(scr string) bool {
-		return strings.Contains(scr, "ask · following") && strings.Contains(scr, want)
+	want := strings.Join(strings.Fields(reply), "")
+	s.waitFor(fmt.Sprintf("the reply %q in the trace", reply), func(scr string) bool {
+		pane, ok := paneBelow(scr, "ask · following")
+		return ok && strings.Contains(pane, want)
 	})
 
 	// Back to the sidebar, down to flaky, run it: its step fails.
@@ -271,18 +273,23 @@ func runSucceeded(screen, flow string) bool {
 	return false
 }
 
-// traceSnippet is a piece of the reply's first non-empty line short enough to sit on one
-// row of the trace pane whatever the wrapping.
-func traceSnippet(reply string) string {
-	for _, l := range strings.Split(reply, "\n") {
-		l = strings.TrimSpace(strings.ReplaceAll(l, "\t", "    "))
-		if l == "" {
+// paneBelow returns the text of the pane whose first row starts with header: the cells
+// under the header up to the pane's right border, row after row, with every space removed,
+// so text can be found in it however the pane wrapped it.
+func paneBelow(screen, header string) (string, bool) {
+	rows := strings.Split(screen, "\n")
+	for i, r := range rows {
+		j := strings.Index(r, header)
+		if j < 0 {
 			continue
 		}
-		if utf8.RuneCountInString(l) > 24 {
-			l = string([]rune(l)[:24])
+		left := ansi.StringWidth(r[:j])
+		right := ansi.StringWidth(r[:strings.LastIndex(r, "│")])
+		var b strings.Builder
+		for _, row := range rows[i+1:] {
+			b.WriteString(ansi.Cut(row, left, right))
 		}
-		return strings.TrimSpace(l)
+		return strings.Join(strings.Fields(b.String()), ""), true
 	}
-	return ""
+	return "", false
 }
