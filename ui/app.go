@@ -138,6 +138,10 @@ type Model struct {
 	tailSeq int64 // the log position polled so far; 0 until the first run listing
 	tailSet bool
 
+	// boxes keeps the panes' bordered boxes between frames. Copies of the model share it,
+	// which is safe because Bubble Tea calls View from one goroutine (see paneCache).
+	boxes *paneCache
+
 	w, h     int
 	now      time.Time
 	status   string
@@ -154,7 +158,7 @@ func New(o Options) Model {
 	t := NewTheme(true)
 	m := Model{opts: o, keys: DefaultAppKeyMap, theme: t,
 		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), help: help.New(),
-		exec: newExecutions(), now: o.Now()}
+		exec: newExecutions(), boxes: newPaneCache(), now: o.Now()}
 	if o.Engine != nil {
 		m.sub = o.Engine.Bus().Subscribe("")
 	}
@@ -550,42 +554,41 @@ func (m Model) View() tea.View {
 	return v
 }
 
+// render draws the frame: the panes' boxes (reused from m.boxes while unchanged), then the
+// status and help bars, every line exactly m.w cells wide and at most m.h lines.
 func (m Model) render() string {
 	if m.w == 0 || m.h == 0 {
 		return "loading…"
 	}
 	s, d, t, wide := m.panes()
-	box := func(f focus, size [2]int, content string) string {
-		st := m.theme.Pane
-		if m.focus == f {
-			st = m.theme.Focused
-		}
-		return st.Width(size[0]).Height(size[1]).MaxHeight(size[1]).Render(content)
+	box := func(f focus, size [2]int, content string) paneBox {
+		return m.boxes.box(f, m.theme, content, size, m.focus == f)
 	}
-	var body string
+	sc := newScreen(m.w, m.h)
 	switch {
 	case m.focus == focusDetail:
-		body = box(focusDetail, m.overlaySize(), m.detail.View())
+		sc.row(box(focusDetail, m.overlaySize(), m.detail.View()))
 	case m.focus == focusChat:
-		body = box(focusChat, m.overlaySize(), m.chat.View())
+		sc.row(box(focusChat, m.overlaySize(), m.chat.View()))
 	case wide:
-		body = lipgloss.JoinHorizontal(lipgloss.Top, box(focusSidebar, s, m.sidebar.View()),
-			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
+		sc.row(box(focusSidebar, s, m.sidebar.View()), box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
 	case s == d: // too short to stack: the focused pane alone
 		switch m.focus {
 		case focusSidebar:
-			body = box(focusSidebar, s, m.sidebar.View())
+			sc.row(box(focusSidebar, s, m.sidebar.View()))
 		case focusDAG:
-			body = box(focusDAG, d, m.dag.View())
+			sc.row(box(focusDAG, d, m.dag.View()))
 		default:
-			body = box(focusTrace, t, m.trace.View())
+			sc.row(box(focusTrace, t, m.trace.View()))
 		}
 	default:
-		body = lipgloss.JoinVertical(lipgloss.Left, box(focusSidebar, s, m.sidebar.View()),
-			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
+		sc.row(box(focusSidebar, s, m.sidebar.View()))
+		sc.row(box(focusDAG, d, m.dag.View()))
+		sc.row(box(focusTrace, t, m.trace.View()))
 	}
-	out := body + "\n" + m.statusBar() + "\n" + m.help.View(m.helpKeys())
-	return lipgloss.NewStyle().MaxWidth(m.w).MaxHeight(m.h).Render(out)
+	sc.bar(m.statusBar())
+	sc.bar(m.help.View(m.helpKeys()))
+	return sc.String()
 }
 
 func (m Model) statusBar() string {
