@@ -22,8 +22,12 @@ test:
 	$(GO) test -race -count=1 ./engine/... ./store/...
 	$(GO) test -count=1 -timeout 40m ./...
 
+# Every performance goal, each against a baseline measured in the same run. The model
+# benchmarks need scripts/ollama-setup's server and model.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime=1x ./engine/
+	$(GO) test -run '^$$' -bench DurableSteps -benchtime=3x ./store/
+	$(GO) test -run '^$$' -bench ModelLayer -benchtime=10x ./agents/model/
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./agents/
 	$(GO) test -run '^$$' -bench . ./ui/
 	$(GO) test -run '^$$' -bench . -benchtime=10x ./cmd/tandem/
 
