@@ -10,8 +10,11 @@ import (
 type Delta struct {
 	RunID  string `json:"run_id"`
 	StepID string `json:"step_id"`
-	Stream string `json:"stream"` // stdout, stderr, content, thinking
+	Stream string `json:"stream"` // stdout, stderr, content, thinking, or trace
 	Text   string `json:"text"`
+	// Trace is set (with Stream "trace") for a trace record: it reaches observers between
+	// the tokens around it, while its StepTrace event is committed later with the batch.
+	Trace *TraceData `json:"trace,omitempty"`
 }
 
 // Notice is what a subscriber receives: either a committed Event or a live Delta.
@@ -75,7 +78,8 @@ func (s *Subscription) push(n Notice) {
 	s.mu.Lock()
 	if n.Delta != nil && len(s.queue) > 0 {
 		last := s.queue[len(s.queue)-1]
-		if d := last.Delta; d != nil && d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Stream == n.Delta.Stream {
+		if d := last.Delta; d != nil && d.Trace == nil && n.Delta.Trace == nil &&
+			d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Stream == n.Delta.Stream {
 			merged := *d
 			merged.Text += n.Delta.Text
 			s.queue[len(s.queue)-1] = Notice{Delta: &merged}

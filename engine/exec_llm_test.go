@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"tandem/agents/model"
@@ -90,5 +91,35 @@ func TestAnLLMStepAgainstTheRealModel(t *testing.T) {
 	}
 	if st.Tokens.Output == 0 {
 		t.Errorf("no tokens recorded: %+v", st.Tokens)
+	}
+}
+
+func TestTraceRecordsReachTheBusBetweenTheTokensAroundThem(t *testing.T) {
+	h := newHarness(t)
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}},
+	}}
+	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: fake, DefaultModel: "m"})
+	sub := h.eng.Bus().Subscribe("")
+	defer sub.Close()
+	st := h.run(h.flow("f.yaml", llmFlow), nil)
+	if st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("%s %s", st.Status, st.Error)
+	}
+	// Live order: the request record, the tokens, the response record. The log commits
+	// records in batches, so an observer that waited for it would see tokens first.
+	var order []string
+	for _, n := range sub.Next() {
+		if d := n.Delta; d != nil && d.StepID == "classify" {
+			if d.Trace != nil {
+				order = append(order, d.Trace.Kind)
+			} else if d.Stream == "content" {
+				order = append(order, "content")
+			}
+		}
+	}
+	got := strings.Join(order, " ")
+	if got != "llm_request content llm_response" {
+		t.Fatalf("live order = %q", got)
 	}
 }

@@ -22,6 +22,7 @@ func (r *runner) emit(stepID string, attempt int, stream, text string) {
 }
 
 func (r *runner) trace(stepID string, attempt int, kind string, data any) {
+	r.e.bus.PublishDelta(Delta{RunID: r.runID, StepID: stepID, Stream: "trace", Trace: &TraceData{Kind: kind, Data: data}})
 	r.liveMu.Lock()
 	r.live = append(r.live, liveRecord{stepID: stepID, attempt: attempt, kind: kind, data: data})
 	r.liveMu.Unlock()
