@@ -19,6 +19,8 @@ type TraceKeyMap struct {
 	Top, Bottom                key.Binding
 	Thinking                   key.Binding
 	Search, Next, Prev         key.Binding
+	NextBlock, PrevBlock       key.Binding
+	Fold, Copy                 key.Binding
 }
 
 // DefaultTraceKeyMap is the trace view's default keymap.
@@ -33,16 +35,23 @@ var DefaultTraceKeyMap = TraceKeyMap{
 	Search:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
 	Next:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next/previous match")),
 	Prev:     key.NewBinding(key.WithKeys("N")),
+	// The app keeps r R c a x d C ? q and tab, and its debug keys p s e S F D B, so blocks
+	// take keys it leaves free.
+	NextBlock: key.NewBinding(key.WithKeys("]"), key.WithHelp("]/[", "next/previous block")),
+	PrevBlock: key.NewBinding(key.WithKeys("[")),
+	Fold:      key.NewBinding(key.WithKeys("enter", "o"), key.WithHelp("enter/o", "fold/unfold block")),
+	Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy block (or step)")),
 }
 
 // ShortHelp implements help.KeyMap.
 func (k TraceKeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Bottom, k.Thinking, k.Search}
+	return []key.Binding{k.Up, k.Down, k.Bottom, k.NextBlock, k.Fold, k.Copy, k.Thinking, k.Search}
 }
 
 // FullHelp implements help.KeyMap.
 func (k TraceKeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown}, {k.Top, k.Bottom, k.Thinking, k.Search, k.Next}}
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown}, {k.Top, k.Bottom, k.Thinking, k.Search, k.Next},
+		{k.NextBlock, k.Fold, k.Copy}}
 }
 
 // Line kinds, each drawn in its own style.
@@ -53,7 +62,9 @@ const (
 	lineThinking
 	lineBlock
 	lineMeta
-	lineMatch // not a line kind: the style of search matches
+	lineAnswer  // a row of a rendered answer, drawn from its block's cached rows
+	lineMatch   // not a line kind: the style of search matches
+	lineCurrent // not a line kind: the style of the header under the block cursor
 )
 
 func streamKind(stream string) uint8 {
@@ -69,22 +80,29 @@ func streamKind(stream string) uint8 {
 }
 
 type traceLine struct {
-	text string
-	kind uint8
+	text   string // plain text; a header's text is its block's title, drawn when shown
+	kind   uint8
+	header bool  // the first line of a block
+	block  int32 // 1 + the index of the block the line belongs to, 0 for none
 }
 
 // traceBuffer is one step's trace as lines. The last line stays open for more text of the
 // same kind, so streaming tokens is an append to one string.
 type traceBuffer struct {
-	lines []traceLine
-	open  bool
-	live  bool            // deltas arrived through the bus; the log's copies are skipped
-	seen  map[int]seenOut // per attempt: how much output was shown, to fill in the rest at the end
+	lines  []traceLine
+	blocks []*traceBlock
+	open   bool
+	live   bool            // deltas arrived through the bus; the log's copies are skipped
+	seen   map[int]seenOut // per attempt: how much output was shown, to fill in the rest at the end
+	// runStart and runEnd are the last run of streamed content lines, which becomes the
+	// answer block when the step ends; -1 when there is none.
+	runStart, runEnd int
 }
 
 type seenOut struct{ stdout, stderr int }
 
-func (b *traceBuffer) write(kind uint8, text string) {
+// cleanText drops escape sequences, expands tabs and ends lines with \n only.
+func cleanText(text string) string {
 	if strings.IndexByte(text, 0x1b) >= 0 {
 		text = ansi.Strip(text)
 	}
@@ -92,16 +110,54 @@ func (b *traceBuffer) write(kind uint8, text string) {
 		text = strings.ReplaceAll(text, "\t", "    ")
 		text = strings.ReplaceAll(text, "\r\n", "\n")
 	}
+	return text
+}
+
+// write appends streamed text. Thinking goes into a thinking block, started by its first
+// token; content extends the run that becomes the answer.
+func (b *traceBuffer) write(kind uint8, text string) {
+	text = cleanText(text)
+	n := len(b.lines)
+	var last traceLine
+	if n > 0 {
+		last = b.lines[n-1]
+	}
+	var id int32
+	switch kind {
+	case lineThinking:
+		if n > 0 && last.kind == lineThinking && last.block != 0 {
+			id = last.block
+		} else {
+			b.open = false
+			b.blocks = append(b.blocks, &traceBlock{kind: blockThinking, start: n})
+			id = int32(len(b.blocks))
+			b.lines = append(b.lines, traceLine{kind: lineThinking, header: true, block: id})
+		}
+		b.blocks[id-1].size += len(text)
+	case lineContent:
+		if b.runStart < 0 || b.runEnd != n || last.kind != lineContent {
+			b.runStart = n
+			if b.open && n > 0 && last.kind == lineContent && last.block == 0 {
+				b.runStart = n - 1
+			}
+		}
+	}
 	for i, part := range strings.Split(text, "\n") {
-		if i == 0 && b.open && len(b.lines) > 0 && b.lines[len(b.lines)-1].kind == kind {
-			b.lines[len(b.lines)-1].text += part
+		if l := len(b.lines); i == 0 && b.open && l > 0 && b.lines[l-1].kind == kind && b.lines[l-1].block == id && !b.lines[l-1].header {
+			b.lines[l-1].text += part
 			continue
 		}
-		b.lines = append(b.lines, traceLine{text: part, kind: kind})
+		b.lines = append(b.lines, traceLine{text: part, kind: kind, block: id})
 	}
 	b.open = !strings.HasSuffix(text, "\n")
-	if !b.open && len(b.lines) > 0 && b.lines[len(b.lines)-1].text == "" {
-		b.lines = b.lines[:len(b.lines)-1]
+	if l := len(b.lines); !b.open && l > 0 && b.lines[l-1].text == "" && !b.lines[l-1].header {
+		b.lines = b.lines[:l-1]
+	}
+	if id != 0 {
+		b.blocks[id-1].end = len(b.lines)
+	}
+	if kind == lineContent {
+		b.runEnd = len(b.lines)
 	}
 }
 
@@ -113,11 +169,13 @@ func (b *traceBuffer) line(kind uint8, text string) {
 
 // TraceModel shows the live output of one step: stdout and stderr of commands, content and
 // thinking of model steps, and trace records as blocks. It follows the end while text streams
-// until the user scrolls up.
+// until the user scrolls up. Tool calls, tool results, thinking and the final answer (drawn
+// as markdown) are blocks a cursor moves between, to fold or copy.
 type TraceModel struct {
 	Keys   TraceKeyMap
 	theme  Theme
 	styles []inline // by line kind
+	md     *markdownCache
 
 	runID   string
 	stepID  string
@@ -131,30 +189,73 @@ type TraceModel struct {
 	searching bool
 	query     string
 	match     int // line of the current match, -1 for none
+
+	cursor int // the selected block of the shown step, -1 for none
 }
+
+// copiedMsg reports text the trace put on the clipboard, for the app's status line.
+type copiedMsg struct{ text string }
 
 // NewTrace returns an empty trace view.
 func NewTrace(theme Theme) TraceModel {
-	m := TraceModel{Keys: DefaultTraceKeyMap, buffers: map[string]*traceBuffer{}, follow: true, match: -1}
+	m := TraceModel{Keys: DefaultTraceKeyMap, buffers: map[string]*traceBuffer{}, follow: true, match: -1,
+		cursor: -1, md: newMarkdownCache()}
 	m.SetTheme(theme)
 	return m
 }
 
 // SetTheme changes the view's styles.
 func (m *TraceModel) SetTheme(t Theme) {
+	redraw := m.styles != nil && t.Dark != m.theme.Dark
 	m.theme = t
-	m.styles = make([]inline, lineMatch+1)
+	if redraw {
+		m.rerender()
+	}
+	m.styles = make([]inline, lineCurrent+1)
 	m.styles[lineStdout] = inlineStyle(t.Text)
 	m.styles[lineStderr] = inlineStyle(t.Stderr)
 	m.styles[lineContent] = inlineStyle(t.Text)
 	m.styles[lineThinking] = inlineStyle(t.Thinking)
 	m.styles[lineBlock] = inlineStyle(t.Block)
 	m.styles[lineMeta] = inlineStyle(t.Dim)
+	m.styles[lineAnswer] = inlineStyle(t.Text)
 	m.styles[lineMatch] = inlineStyle(t.Match)
+	m.styles[lineCurrent] = inlineStyle(t.Selected)
 }
 
 // SetSize sets the view's size in cells.
-func (m *TraceModel) SetSize(w, h int) { m.w, m.h = max(w, 1), max(h, 1) }
+func (m *TraceModel) SetSize(w, h int) {
+	w, h = max(w, 1), max(h, 1)
+	redraw := w != m.w
+	m.w, m.h = w, h
+	if redraw {
+		m.rerender()
+	}
+}
+
+// rerender draws every answer again for a new width or background.
+func (m *TraceModel) rerender() {
+	for id, b := range m.buffers {
+		b.rerender(m.md, m.w, m.theme.Dark, func(at, grew int) {
+			if id == m.stepID {
+				m.moved(at, grew)
+			}
+		})
+	}
+}
+
+// moved keeps the shown lines in place when grew lines were added (or removed) at line at.
+func (m *TraceModel) moved(at, grew int) {
+	if grew == 0 {
+		return
+	}
+	if m.top > at {
+		m.top = max(at, m.top+grew)
+	}
+	if m.match >= at {
+		m.match = -1
+	}
+}
 
 // SetRun forgets every trace and starts collecting run runID's.
 func (m *TraceModel) SetRun(runID string) {
@@ -163,7 +264,7 @@ func (m *TraceModel) SetRun(runID string) {
 	}
 	m.runID, m.stepID = runID, ""
 	m.buffers = map[string]*traceBuffer{}
-	m.follow, m.top, m.match = true, 0, -1
+	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
 }
 
 // Show switches to the trace of step stepID of the current run.
@@ -172,7 +273,7 @@ func (m *TraceModel) Show(stepID string) {
 		return
 	}
 	m.stepID = stepID
-	m.follow, m.top, m.match = true, 0, -1
+	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
 }
 
 // Step returns the step whose trace is shown.
@@ -185,14 +286,14 @@ func (m TraceModel) Capturing() bool { return m.searching }
 func (m *TraceModel) buffer(stepID string) *traceBuffer {
 	b, ok := m.buffers[stepID]
 	if !ok {
-		b = &traceBuffer{seen: map[int]seenOut{}}
+		b = &traceBuffer{seen: map[int]seenOut{}, runStart: -1, runEnd: -1}
 		m.buffers[stepID] = b
 	}
 	return b
 }
 
 // Reset drops the collected trace of every step, before the run's log is replayed.
-func (m *TraceModel) Reset() { m.buffers = map[string]*traceBuffer{} }
+func (m *TraceModel) Reset() { m.buffers, m.cursor = map[string]*traceBuffer{}, -1 }
 
 // AppendDelta adds live output from the bus.
 func (m *TraceModel) AppendDelta(d engine.Delta) {
@@ -244,8 +345,22 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 	case engine.StepTrace:
 		var d engine.TraceData
 		_ = e.Decode(&d)
-		data, _ := json.Marshal(d.Data)
-		b.line(lineBlock, "◆ "+d.Kind+" "+clip(string(data), 4000))
+		switch d.Kind {
+		case "tool_call", "tool_result":
+			b.toolBlock(d.Kind, d.Data)
+		case "turn":
+			b.line(lineMeta, turnLine(d.Data))
+		case "end":
+			if rec, _ := d.Data.(map[string]any); rec != nil {
+				if answer, _ := rec["answer"].(string); answer != "" {
+					m.finishAnswer(e.StepID, b, answer)
+				}
+			}
+			b.line(lineBlock, endLine(d.Data))
+		default:
+			data, _ := json.Marshal(d.Data)
+			b.line(lineBlock, "◆ "+d.Kind+" "+clip(string(data), 4000))
+		}
 	case engine.StepSucceeded, engine.StepFailed, engine.StepInterrupted:
 		var d engine.StepResultData
 		_ = e.Decode(&d)
@@ -261,6 +376,10 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 			b.write(lineStderr, d.StderrTail+"\n")
 		}
 		b.seen[e.Attempt] = seenOut{}
+		// An llm step's reply is its answer; JSON a schema asked for stays as it came.
+		if run, ok := b.contentRun(); ok && e.Type == engine.StepSucceeded && !looksLikeJSON(run) {
+			m.finishAnswer(e.StepID, b, strings.TrimSpace(run))
+		}
 		msg := fmt.Sprintf("── %s in %s", strings.TrimPrefix(string(e.Type), "step_"), formatDuration(msDuration(d.DurationMS)))
 		if d.Error != "" {
 			msg += ": " + d.Error
@@ -336,14 +455,25 @@ func (m TraceModel) Update(msg tea.Msg) (TraceModel, tea.Cmd) {
 		m.follow = true
 	case key.Matches(k, m.Keys.Thinking):
 		m.hideThinking = !m.hideThinking
+		if b := m.buffers[m.stepID]; m.hideThinking && b != nil && m.cursor >= 0 && b.blocks[m.cursor].kind == blockThinking {
+			m.cursor = -1
+		}
 	case key.Matches(k, m.Keys.Search):
 		m.searching, m.query = true, ""
 	case key.Matches(k, m.Keys.Next):
 		m.findFrom(m.match+1, 1, false)
 	case key.Matches(k, m.Keys.Prev):
 		m.findFrom(m.match-1, -1, false)
+	case key.Matches(k, m.Keys.NextBlock):
+		m.moveCursor(1)
+	case key.Matches(k, m.Keys.PrevBlock):
+		m.moveCursor(-1)
+	case key.Matches(k, m.Keys.Fold):
+		m.fold()
+	case key.Matches(k, m.Keys.Copy):
+		return m, m.copyCmd()
 	case k.String() == "esc":
-		m.query, m.match = "", -1
+		m.query, m.match, m.cursor = "", -1, -1
 	}
 	return m, nil
 }
@@ -357,8 +487,13 @@ func (m TraceModel) lines() []traceLine {
 
 func (m TraceModel) bodyH() int { return max(m.h-1, 1) }
 
-func (m TraceModel) hidden(l traceLine) bool {
-	return m.hideThinking && l.kind == lineThinking
+// hidden reports whether line l of buffer b is left out: hidden thinking, or the body of a
+// folded block.
+func (m TraceModel) hidden(b *traceBuffer, l traceLine) bool {
+	if m.hideThinking && l.kind == lineThinking {
+		return true
+	}
+	return l.block != 0 && !l.header && b.blocks[l.block-1].collapsed
 }
 
 // scrollTo shows line i at the top, and follows again once the end is in view.
@@ -373,14 +508,21 @@ func (m *TraceModel) scrollTo(i int) {
 
 // bottomStart is the first line shown when following: the end of the trace fills the view.
 func (m TraceModel) bottomStart() int {
-	lines := m.lines()
+	b := m.buffers[m.stepID]
+	if b == nil {
+		return 0
+	}
 	rows := 0
-	i := len(lines) - 1
+	i := len(b.lines) - 1
 	for ; i >= 0; i-- {
-		if m.hidden(lines[i]) {
+		l := b.lines[i]
+		if m.hidden(b, l) {
+			if l.block != 0 && !l.header && b.blocks[l.block-1].collapsed {
+				i = b.blocks[l.block-1].start + 1 // skip the folded body at once
+			}
 			continue
 		}
-		rows += wrappedRows(lines[i].text, m.w)
+		rows += wrappedRows(lineText(b, l), m.w)
 		if rows >= m.bodyH() {
 			break
 		}
@@ -395,6 +537,24 @@ func (m TraceModel) firstVisible() int {
 	return m.top
 }
 
+// lastVisible is the last line (partly) in view.
+func (m TraceModel) lastVisible() int {
+	b := m.buffers[m.stepID]
+	if b == nil {
+		return -1
+	}
+	rows, last := 0, -1
+	for i := m.firstVisible(); i < len(b.lines) && rows < m.bodyH(); i++ {
+		l := b.lines[i]
+		if m.hidden(b, l) {
+			continue
+		}
+		rows += wrappedRows(lineText(b, l), m.w)
+		last = i
+	}
+	return last
+}
+
 func wrappedRows(s string, w int) int {
 	n := textWidth(s)
 	if n <= w {
@@ -403,19 +563,28 @@ func wrappedRows(s string, w int) int {
 	return (n + w - 1) / w
 }
 
-// findFrom moves to the next line containing the query from line i in direction dir.
+// findFrom moves to the next line containing the query from line i in direction dir. A
+// match in a folded block unfolds it.
 func (m *TraceModel) findFrom(i, dir int, wrapToEnd bool) {
-	lines := m.lines()
-	if m.query == "" || len(lines) == 0 {
+	b := m.buffers[m.stepID]
+	if m.query == "" || b == nil || len(b.lines) == 0 {
 		return
 	}
+	lines := b.lines
 	q := strings.ToLower(m.query)
 	if m.follow && wrapToEnd {
 		i, dir = len(lines)-1, -1
 	}
 	for n := 0; n < len(lines); n++ {
 		j := ((i+dir*n)%len(lines) + len(lines)) % len(lines)
-		if !m.hidden(lines[j]) && strings.Contains(strings.ToLower(lines[j].text), q) {
+		l := lines[j]
+		if m.hideThinking && l.kind == lineThinking {
+			continue
+		}
+		if strings.Contains(strings.ToLower(lineText(b, l)), q) {
+			if l.block != 0 && !l.header {
+				b.blocks[l.block-1].collapsed = false
+			}
 			m.match = j
 			m.scrollTo(j - m.bodyH()/2)
 			if m.follow && j < m.bottomStart() {
@@ -428,48 +597,63 @@ func (m *TraceModel) findFrom(i, dir int, wrapToEnd bool) {
 }
 
 // View renders the header and the visible lines only, so its cost does not grow with the
-// trace's length.
+// trace's length. Answers are drawn from their block's cached markdown rows.
 func (m TraceModel) View() string {
-	var b strings.Builder
-	b.WriteString(m.header())
-	lines := m.lines()
+	var sb strings.Builder
+	sb.WriteString(m.header())
 	body := m.bodyH()
-	var rows []string
-	var kinds []uint8
-	var marks []bool
-	for i := m.firstVisible(); i < len(lines) && len(rows) < body; i++ {
-		l := lines[i]
-		if m.hidden(l) {
-			continue
-		}
-		parts := []string{l.text}
-		if textWidth(l.text) > m.w {
-			parts = strings.Split(ansi.Hardwrap(l.text, m.w, true), "\n")
-		}
-		for _, p := range parts {
-			if len(rows) == body {
-				break
+	rows := 0
+	row := func(s string, width int) {
+		sb.WriteByte('\n')
+		sb.WriteString(s)
+		sb.WriteString(strings.Repeat(" ", max(0, m.w-width)))
+		rows++
+	}
+	b := m.buffers[m.stepID]
+	if b == nil || len(b.lines) == 0 {
+		row(m.styles[lineMeta].render("no output yet"), len("no output yet"))
+	} else {
+		for i := m.firstVisible(); i < len(b.lines) && rows < body; i++ {
+			l := b.lines[i]
+			if m.hidden(b, l) {
+				if l.block != 0 && !l.header && b.blocks[l.block-1].collapsed {
+					i = b.blocks[l.block-1].end - 1
+				}
+				continue
 			}
-			rows = append(rows, p)
-			kinds = append(kinds, l.kind)
-			marks = append(marks, i == m.match)
+			if l.kind == lineAnswer && i != m.match {
+				if blk := b.blocks[l.block-1]; blk.width == m.w {
+					row(blk.rendered[i-blk.start-1], m.w)
+					continue
+				}
+			}
+			text := lineText(b, l)
+			kind := l.kind
+			if l.header && int(l.block)-1 == m.cursor {
+				kind = lineCurrent
+			}
+			parts := []string{text}
+			if textWidth(text) > m.w {
+				parts = strings.Split(ansi.Hardwrap(text, m.w, true), "\n")
+			}
+			for _, p := range parts {
+				if rows == body {
+					break
+				}
+				if kind == lineCurrent {
+					// The cursor's highlight spans the pane.
+					row(m.styles[kind].render(p+strings.Repeat(" ", max(0, m.w-textWidth(p)))), m.w)
+					continue
+				}
+				row(m.styleLine(p, kind, i == m.match), textWidth(p))
+			}
 		}
 	}
-	if len(lines) == 0 {
-		rows = append(rows, "no output yet")
-		kinds = append(kinds, lineMeta)
-		marks = append(marks, false)
+	for ; rows < body; rows++ {
+		sb.WriteByte('\n')
+		sb.WriteString(strings.Repeat(" ", m.w))
 	}
-	for i, r := range rows {
-		b.WriteByte('\n')
-		pad := strings.Repeat(" ", max(0, m.w-textWidth(r)))
-		b.WriteString(m.styleLine(r, kinds[i], marks[i]) + pad)
-	}
-	for i := len(rows); i < body; i++ {
-		b.WriteByte('\n')
-		b.WriteString(strings.Repeat(" ", m.w))
-	}
-	return b.String()
+	return sb.String()
 }
 
 func (m TraceModel) styleLine(s string, kind uint8, match bool) string {

@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"tandem/engine"
@@ -147,4 +150,196 @@ func BenchmarkTraceAppend(b *testing.B) {
 		}
 		_ = m.View()
 	}
+}
+
+// agentTrace is an agent step that thinks, calls a tool whose result is long, and answers in
+// markdown, as the log records it.
+func agentTrace(w, h int) TraceModel {
+	m := traceWith(w, h)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"summarise the repo"}`))
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"turn","data":{"turn":1,"mode":"native","messages":2}}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"thinking","text":"I should list the files.\n"}`))
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"tool_call","data":{"turn":1,"id":"c1","name":"list_files","arguments":{"dir":"."}}}`))
+	var files strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&files, "file_%02d.go\n", i)
+	}
+	result, _ := json.Marshal(files.String())
+	m.AppendEvent(logEvent(engine.StepTrace, fmt.Sprintf(`{"kind":"tool_result","data":{"turn":1,"id":"c1","name":"list_files","result":%s,"size":%d}}`, result, files.Len())))
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"turn","data":{"turn":2,"mode":"native","messages":4}}`))
+	answer, _ := json.Marshal(agentAnswer)
+	m.AppendEvent(logEvent(engine.StepOutput, fmt.Sprintf(`{"stream":"content","text":%s}`, answer)))
+	m.AppendEvent(logEvent(engine.StepTrace, fmt.Sprintf(`{"kind":"end","data":{"answer":%s,"end_reason":"answer","turns":2,"tool_calls":1,"invalid_actions":0,"prompt_tokens":120,"output_tokens":30}}`, answer)))
+	m.AppendEvent(logEvent(engine.StepSucceeded, fmt.Sprintf(`{"output":%s,"duration_ms":2500}`, answer)))
+	return m
+}
+
+const agentAnswer = "# Summary\n\nThe repo holds:\n\n- **20** Go files\n- one `main` package\n"
+
+func TestTraceBlocks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		keys []string
+		want []string // lines the view shows
+		not  []string // and text it must not show
+	}{
+		{"tool_result_collapsed", nil,
+			[]string{"▾ call list_files · 16 B", "▸ result of list_files · 220 B, 20 lines", "▾ answer · 67 B"},
+			[]string{"file_00.go"}},
+		{"tool_result_expanded", []string{"]", "]", "]", "enter"},
+			[]string{"▾ result of list_files · 220 B, 20 lines", "  file_00.go"}, nil},
+		{"thinking_folded", []string{"]", "o"},
+			[]string{"▸ thinking · 1 line"}, []string{"I should list the files."}},
+		{"block_cursor_back_and_forth", []string{"]", "]", "]", "enter", "[", "[", "o"},
+			[]string{"▸ thinking · 1 line", "▾ result of list_files", "  file_16.go"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := agentTrace(60, 24)
+			for _, k := range tt.keys {
+				m, _ = m.Update(keyPress(k))
+			}
+			got := m.View()
+			if n := strings.Count(got, "\n") + 1; n != m.h {
+				t.Errorf("view has %d lines, want %d", n, m.h)
+			}
+			plain := ansi.Strip(got)
+			for _, w := range tt.want {
+				if !strings.Contains(plain, w) {
+					t.Errorf("the view does not show %q", w)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(plain, w) {
+					t.Errorf("the view shows %q", w)
+				}
+			}
+			golden(t, "trace_"+tt.name, got+"\n")
+		})
+	}
+}
+
+func TestTraceAnswerIsMarkdown(t *testing.T) {
+	t.Parallel()
+	m := agentTrace(60, 24)
+	got := m.View()
+	golden(t, "trace_answer_markdown", got+"\n")
+	plain := ansi.Strip(got)
+	for _, w := range []string{"Summary", "The repo holds:", "• 20 Go files", "• one", "main", "package"} {
+		if !strings.Contains(plain, w) {
+			t.Errorf("the answer does not show %q", w)
+		}
+	}
+	if strings.Contains(plain, "# Summary") || strings.Contains(plain, "**20**") || strings.Contains(plain, "- one") {
+		t.Error("the answer shows its markdown source, not the rendered text")
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if strings.Contains(ansi.Strip(l), "Summary") && !strings.Contains(l, "\x1b[") {
+			t.Errorf("the heading is not styled: %q", l)
+		}
+	}
+	// A narrower pane renders the answer again, at its width.
+	m.SetSize(30, 24)
+	for i, l := range strings.Split(m.View(), "\n") {
+		if w := ansi.StringWidth(l); w != 30 {
+			t.Fatalf("line %d is %d cells wide after a resize, want 30", i, w)
+		}
+	}
+}
+
+func TestTraceStreamedReplyBecomesMarkdownWhenDone(t *testing.T) {
+	t.Parallel()
+	m := traceWith(40, 10)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"list"}`))
+	for _, tok := range []string{"## Li", "st\n\n- a", "\n- b\n"} {
+		m.AppendDelta(delta("content", tok))
+	}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "## List") || !strings.Contains(v, "- a") {
+		t.Fatalf("a streaming reply is not shown as it came:\n%s", v)
+	}
+	m.AppendEvent(logEvent(engine.StepSucceeded, `{"output":"## List\n\n- a\n- b","duration_ms":10}`))
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "• a") || strings.Contains(v, "- a") {
+		t.Fatalf("the finished reply is not rendered as markdown:\n%s", v)
+	}
+}
+
+// runCmd runs cmd and the commands of the batches it returns, collecting their messages.
+func runCmd(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	msg := cmd()
+	if batch, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Msg
+		for _, c := range batch {
+			out = append(out, runCmd(c)...)
+		}
+		return out
+	}
+	return []tea.Msg{msg}
+}
+
+func TestTraceCopy(t *testing.T) {
+	t.Parallel()
+	var files strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&files, "file_%02d.go\n", i)
+	}
+	tests := []struct {
+		name string
+		keys []string
+		want string
+	}{
+		{"the thinking block under the cursor", []string{"]"}, "I should list the files."},
+		{"a tool call's arguments", []string{"]", "]"}, "{\n  \"dir\": \".\"\n}"},
+		{"a folded tool result, whole", []string{"]", "]", "]"}, files.String()},
+		{"the answer as markdown", []string{"]", "]", "]", "]"}, agentAnswer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := agentTrace(60, 24)
+			for _, k := range tt.keys {
+				m, _ = m.Update(keyPress(k))
+			}
+			_, cmd := m.Update(keyPress("y"))
+			var clip, copied string
+			var gotClip, gotCopied bool
+			for _, msg := range runCmd(cmd) {
+				switch msg := msg.(type) {
+				case copiedMsg:
+					copied, gotCopied = msg.text, true
+				default:
+					// tea.SetClipboard's message is unexported: an OSC 52 string.
+					if v := reflect.ValueOf(msg); v.Kind() == reflect.String && strings.Contains(v.Type().Name(), "Clipboard") {
+						clip, gotClip = v.String(), true
+					}
+				}
+			}
+			if !gotClip || !gotCopied {
+				t.Fatalf("y gave clipboard %v, copied message %v; want both", gotClip, gotCopied)
+			}
+			if clip != tt.want || copied != tt.want {
+				t.Errorf("copied %q (reported %q), want %q", clip, copied, tt.want)
+			}
+		})
+	}
+	t.Run("the whole step without a block selected", func(t *testing.T) {
+		t.Parallel()
+		m := agentTrace(60, 24)
+		_, cmd := m.Update(keyPress("y"))
+		for _, msg := range runCmd(cmd) {
+			if c, ok := msg.(copiedMsg); ok {
+				for _, w := range []string{"$ summarise the repo", "call list_files", "file_19.go", "- **20** Go files", "succeeded in 2.5s"} {
+					if !strings.Contains(c.text, w) {
+						t.Errorf("the step's text lacks %q:\n%s", w, c.text)
+					}
+				}
+				return
+			}
+		}
+		t.Fatal("y sent no copied message")
+	})
 }
