@@ -321,6 +321,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setInfo(msg.text)
 		}
 		return m, nil
+	case copiedMsg:
+		m.setInfo(fmt.Sprintf("copied %d bytes", len(msg.text)))
+		return m, nil
 	case quitReadyMsg:
 		return m, tea.Quit
 	}
