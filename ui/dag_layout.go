@@ -316,6 +316,17 @@ func (l *dagLayout) paintNode(i int, label string, style uint8, selected bool) {
 	}
 }
 
+// paintMark writes text into the top border of node i's box, after its corner, in style.
+func (l *dagLayout) paintMark(i int, text string, style uint8) {
+	s := l.slots[l.nodeAt[i]]
+	top := l.grid[s.y]
+	x := s.x + 2
+	for _, r := range fitText(" "+text+" ", l.boxW-4) {
+		top[x] = cell{r: r, style: style}
+		x++
+	}
+}
+
 // fitText cuts s to n runes, ending in an ellipsis when it was longer.
 func fitText(s string, n int) string {
 	rs := []rune(s)

@@ -53,7 +53,15 @@ type nodeInfo struct {
 	duration  time.Duration
 	items     int // map steps: children
 	itemsDone int
+	mark      uint8 // markNone, markBreakpoint or markHeld
 }
+
+// Debug marks drawn on a box's top border.
+const (
+	markNone       uint8 = iota
+	markBreakpoint       // a breakpoint is set before the step
+	markHeld             // the run stopped at the step's breakpoint
+)
 
 // DAGModel draws a run's steps as a layered graph with a movable selection. It caches the
 // layout per graph shape and repaints a box only when its label changes.
@@ -70,6 +78,7 @@ type DAGModel struct {
 	layout  *dagLayout
 	labels  []string
 	styles  []uint8
+	marks   []uint8
 	sel     int
 	x0, y0  int
 	w, h    int
@@ -96,11 +105,15 @@ var dagStatuses = []string{
 	string(engine.StatusSkipped), string(engine.StatusInterrupted),
 }
 
+// cellMark styles the debug marks on boxes; it follows the node styles.
+var cellMark = cellNodeBase + uint8(2*len(dagStatuses))
+
 // SetTheme changes the view's styles.
 func (m *DAGModel) SetTheme(t Theme) {
 	m.theme = t
-	m.styleTab = make([]inline, int(cellNodeBase)+2*len(dagStatuses))
+	m.styleTab = make([]inline, int(cellMark)+1)
 	m.styleTab[cellEdge] = inlineStyle(t.Edge)
+	m.styleTab[cellMark] = inlineStyle(t.Breakpoint)
 	for i, s := range dagStatuses {
 		st := t.StatusStyle(s)
 		m.styleTab[int(cellNodeBase)+2*i] = inlineStyle(st)
@@ -180,6 +193,15 @@ func stepInfos(st *engine.State) map[string]nodeInfo {
 			out[s.Parent] = p
 		}
 	}
+	for id, on := range st.Breakpoints {
+		if ni := out[id]; on {
+			ni.mark = markBreakpoint
+			if st.HeldAt[id] {
+				ni.mark = markHeld
+			}
+			out[id] = ni
+		}
+	}
 	return out
 }
 
@@ -232,6 +254,7 @@ func (m *DAGModel) refresh() {
 		m.layout = layoutDAG(nodes)
 		m.labels = make([]string, len(nodes))
 		m.styles = make([]uint8, len(nodes))
+		m.marks = make([]uint8, len(nodes))
 		m.sel = 0
 		for i, n := range nodes {
 			if n.id == prev || (prev != "" && strings.HasPrefix(n.id, prev+"[")) ||
@@ -277,11 +300,17 @@ func (m *DAGModel) paint(i int, force bool) {
 	if i == m.sel {
 		style++
 	}
-	if !force && label == m.labels[i] && style == m.styles[i] {
+	if !force && label == m.labels[i] && style == m.styles[i] && ni.mark == m.marks[i] {
 		return
 	}
-	m.labels[i], m.styles[i] = label, style
+	m.labels[i], m.styles[i], m.marks[i] = label, style, ni.mark
 	m.layout.paintNode(i, label, style, i == m.sel)
+	switch ni.mark {
+	case markBreakpoint:
+		m.layout.paintMark(i, "● break", cellMark)
+	case markHeld:
+		m.layout.paintMark(i, "● held here", cellMark)
+	}
 	m.version++
 }
 

@@ -31,6 +31,8 @@ type Theme struct {
 	Stderr   lipgloss.Style
 	Thinking lipgloss.Style
 	Block    lipgloss.Style // trace blocks (tool calls, usage)
+	// Breakpoint marks the DAG boxes of steps with a breakpoint.
+	Breakpoint lipgloss.Style
 
 	status map[string]lipgloss.Style // by step or run status
 }
@@ -66,6 +68,8 @@ func NewTheme(isDark bool) Theme {
 		Stderr:   lipgloss.NewStyle().Foreground(orange),
 		Thinking: lipgloss.NewStyle().Foreground(dim).Italic(true),
 		Block:    lipgloss.NewStyle().Foreground(purple),
+
+		Breakpoint: lipgloss.NewStyle().Bold(true).Foreground(red),
 	}
 	t.status = map[string]lipgloss.Style{
 		string(engine.StatusPending):      lipgloss.NewStyle().Foreground(dim),
