@@ -42,6 +42,10 @@ const (
 	focusTrace
 	focusDetail // the step detail, over the panes
 	focusChat   // the chat, over the panes
+	focusEditor // the text editor of a retry's input or a skip's output, over the panes
+	focusForm   // a flow's inputs or a signal, over the panes
+	focusDiff   // the comparison of two runs, over the panes
+	focusCount  // not a pane: how many there are
 )
 
 // AppKeyMap are the workbench's own keys, on top of the focused pane's.
@@ -52,6 +56,11 @@ type AppKeyMap struct {
 	Approve, Reject  key.Binding
 	Detail, Chat     key.Binding
 	Help, Quit       key.Binding
+
+	// The debug controls.
+	Pause, Step, Breakpoint key.Binding
+	EditRetry, Skip, Fork   key.Binding
+	Signal, Diff            key.Binding
 }
 
 // DefaultAppKeyMap is the workbench's default keymap.
@@ -67,6 +76,15 @@ var DefaultAppKeyMap = AppKeyMap{
 	Chat:      key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "chat with agent")),
 	Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 	Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+
+	Pause:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/continue")),
+	Step:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "step once")),
+	Breakpoint: key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "breakpoint")),
+	EditRetry:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit input, retry")),
+	Skip:       key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "skip with output")),
+	Fork:       key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "fork from step")),
+	Signal:     key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "send event")),
+	Diff:       key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "compare runs")),
 }
 
 // helpKeys joins the focused pane's keys with the workbench's for the help bar. An overlay
@@ -75,16 +93,21 @@ type helpKeys struct {
 	pane  help.KeyMap
 	app   AppKeyMap
 	focus focus
+	live  bool // an unfinished run is open: its debug controls come first
 }
 
 func (h helpKeys) ShortHelp() []key.Binding {
 	switch h.focus {
-	case focusChat:
+	case focusChat, focusEditor, focusForm:
 		return h.pane.ShortHelp()
-	case focusDetail:
+	case focusDetail, focusDiff:
 		return append(h.pane.ShortHelp(), h.app.Quit)
 	}
-	b := append(h.pane.ShortHelp(), h.app.Focus, h.app.Run, h.app.Retry)
+	var b []key.Binding
+	if h.live {
+		b = append(b, h.app.Pause, h.app.Step, h.app.Breakpoint)
+	}
+	b = append(append(b, h.pane.ShortHelp()...), h.app.Focus, h.app.Run, h.app.Retry)
 	switch h.focus {
 	case focusSidebar:
 		b = append(b, h.app.Chat)
@@ -96,15 +119,17 @@ func (h helpKeys) ShortHelp() []key.Binding {
 
 func (h helpKeys) FullHelp() [][]key.Binding {
 	switch h.focus {
-	case focusChat:
+	case focusChat, focusEditor, focusForm:
 		return h.pane.FullHelp()
-	case focusDetail:
+	case focusDetail, focusDiff:
 		return append(h.pane.FullHelp(), []key.Binding{h.app.Help, h.app.Quit})
 	}
 	return append(h.pane.FullHelp(),
 		[]key.Binding{h.app.Focus, h.app.FocusBack, h.app.Help, h.app.Quit},
 		[]key.Binding{h.app.Run, h.app.Retry, h.app.Cancel, h.app.Approve, h.app.Reject},
-		[]key.Binding{h.app.Detail, h.app.Chat})
+		[]key.Binding{h.app.Detail, h.app.Chat, h.app.Diff},
+		[]key.Binding{h.app.Pause, h.app.Step, h.app.Breakpoint, h.app.Signal},
+		[]key.Binding{h.app.EditRetry, h.app.Skip, h.app.Fork})
 }
 
 // Model is the workbench: it routes messages to the sidebar, the DAG and the trace, lays
@@ -119,9 +144,16 @@ type Model struct {
 	trace   TraceModel
 	detail  StepDetailModel
 	chat    ChatModel
+	editor  TextEditorModel
+	form    FormModel
+	diff    RunDiffModel
 	help    help.Model
 	focus   focus
 	back    focus // the pane to return to when an overlay closes
+
+	// formFlow is the flow a run-inputs form starts; formRun the run a signal form signals.
+	formFlow *flows.Flow
+	formRun  string
 
 	// chatStop stops the chat's reply on its way when closed (ctrl+c in the chat).
 	chatStop    chan struct{}
@@ -303,7 +335,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(msg.err)
 			return m, nil
 		}
-		m.setInfo("started run " + msg.runID)
+		if msg.note == "" {
+			msg.note = "started run " + msg.runID
+		}
+		m.setInfo(msg.note)
 		return m, tea.Batch(loadRun(m.opts.Store, msg.runID), executeRun(m.exec, m.opts.Engine, msg.runID),
 			loadRuns(m.opts.Store))
 	case execDoneMsg:
@@ -339,7 +374,8 @@ func (m *Model) apply(e engine.Event) bool {
 	}
 	switch e.Type {
 	case engine.RunStarted, engine.RunResumed, engine.RunWaiting, engine.RunSucceeded, engine.RunFailed,
-		engine.RunCancelled, engine.RunInterrupted, engine.StepRetryRequested:
+		engine.RunCancelled, engine.RunInterrupted, engine.StepRetryRequested,
+		engine.RunPaused, engine.ContinueRequested, engine.StepOnceRequested:
 		return true
 	}
 	return false
@@ -366,9 +402,10 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case m.focus == focusChat: // every key, ctrl+c too: it stops the reply, not the program
 		m.chat, cmd = m.chat.Update(k)
 		return *m, cmd
-	case m.focus == focusDetail && !key.Matches(k, m.keys.Quit, m.keys.Help):
-		m.detail, cmd = m.detail.Update(k)
-		return *m, cmd
+	case (m.focus == focusEditor || m.focus == focusForm) && k.String() != "ctrl+c": // they take text
+		return *m, m.updateOverlay(k)
+	case (m.focus == focusDetail || m.focus == focusDiff) && !key.Matches(k, m.keys.Quit, m.keys.Help):
+		return *m, m.updateOverlay(k)
 	}
 	capturing := (m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing())
 	if !capturing || k.String() == "ctrl+c" {
@@ -438,14 +475,17 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setStatus(errors.New("select a flow in the sidebar to run it"))
 			return nil, true
 		}
-		return startRun(m.exec, m.opts.Engine, f), true
+		if len(f.Inputs) > 0 {
+			return m.openInputsForm(f), true
+		}
+		return startRun(m.exec, m.opts.Engine, f, map[string]any{}), true
 	case key.Matches(k, m.keys.Retry):
 		if step == nil || !(step.Status == engine.StatusFailed || step.Status == engine.StatusInterrupted || step.Status == engine.StatusSkipped) {
 			m.setStatus(errors.New("select a failed, interrupted or skipped step to retry it"))
 			return nil, true
 		}
 		m.setInfo("retrying " + step.ID)
-		return retryStep(m.exec, m.opts.Engine, m.runID, step.ID), true
+		return retryStep(m.exec, m.opts.Engine, m.runID, step.ID, ""), true
 	case key.Matches(k, m.keys.Cancel):
 		if m.state == nil || m.state.Status.Terminal() {
 			m.setStatus(errors.New("no unfinished run is open"))
@@ -461,7 +501,7 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + step.ID)
 		return approve(m.exec, m.opts.Engine, m.runID, step.ID, ok, m.now), true
 	}
-	return nil, false
+	return m.debugKey(k, step)
 }
 
 func (m *Model) selectedStep() *engine.StepState {
@@ -480,6 +520,14 @@ func (m *Model) setTheme(t Theme) {
 	m.dag.SetTheme(t)
 	m.trace.SetTheme(t)
 	m.detail.SetTheme(t)
+	switch m.focus { // the others are made anew, in the theme of the day, when they open
+	case focusEditor:
+		m.editor.SetTheme(t)
+	case focusForm:
+		m.form.SetTheme(t)
+	case focusDiff:
+		m.diff.SetTheme(t)
+	}
 	if m.chatOpened() {
 		m.chat.SetTheme(t)
 	}
@@ -524,6 +572,14 @@ func (m *Model) resize() {
 	m.trace.SetSize(t[0]-2, t[1]-2)
 	full := m.overlaySize()
 	m.detail.SetSize(full[0]-2, full[1]-2)
+	switch m.focus { // sized when open: they are made anew each time
+	case focusEditor:
+		m.editor.SetSize(full[0]-2, full[1]-2)
+	case focusForm:
+		m.form.SetSize(full[0]-2, full[1]-2)
+	case focusDiff:
+		m.diff.SetSize(full[0]-2, full[1]-2)
+	}
 	if m.chatOpened() {
 		m.chat.SetSize(full[0]-2, full[1]-2)
 	}
@@ -543,10 +599,25 @@ func (m Model) helpKeys() helpKeys {
 		pane = m.detail.Keys
 	case focusChat:
 		pane = m.chat.Keys
+	case focusEditor:
+		pane = m.editor.Keys
+	case focusForm:
+		pane = m.form.Keys
+	case focusDiff:
+		pane = m.diff.Keys
 	default:
 		pane = m.trace.Keys
 	}
-	return helpKeys{pane: pane, app: m.keys, focus: m.focus}
+	app := m.keys
+	live := m.state != nil && !m.state.Status.Terminal()
+	if live { // p says what it does to the open run
+		if held(m.state) {
+			app.Pause.SetHelp(app.Pause.Help().Key, "continue")
+		} else {
+			app.Pause.SetHelp(app.Pause.Help().Key, "pause")
+		}
+	}
+	return helpKeys{pane: pane, app: app, focus: m.focus, live: live}
 }
 
 // View lays the panes out with the status and help bars.
@@ -573,6 +644,12 @@ func (m Model) render() string {
 		sc.row(box(focusDetail, m.overlaySize(), m.detail.View()))
 	case m.focus == focusChat:
 		sc.row(box(focusChat, m.overlaySize(), m.chat.View()))
+	case m.focus == focusEditor:
+		sc.row(box(focusEditor, m.overlaySize(), m.editor.View()))
+	case m.focus == focusForm:
+		sc.row(box(focusForm, m.overlaySize(), m.form.View()))
+	case m.focus == focusDiff:
+		sc.row(box(focusDiff, m.overlaySize(), m.diff.View()))
 	case wide:
 		sc.row(box(focusSidebar, s, m.sidebar.View()), box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
 	case s == d: // too short to stack: the focused pane alone
@@ -603,7 +680,7 @@ func (m Model) statusBar() string {
 			end = st.EndedAt
 		}
 		left = fmt.Sprintf(" %s %s  %s  %s  %s  tokens %d/%d ", statusIcon(string(st.Status), 0), st.Start.FlowName,
-			shortID(st.ID), st.Status, formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
+			shortID(st.ID), holdStatus(st), formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
 	} else if m.flow != nil {
 		left = " " + m.flow.Name + "  (not run; r runs it) "
 	} else {

@@ -2,17 +2,151 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 
 	tea "charm.land/bubbletea/v2"
 
 	"tandem/engine"
+	"tandem/flows"
 )
 
-// The step detail and the chat open over the three panes and take every key until they
-// close. This file routes their messages; app.go routes keys and lays them out.
+// The step detail, the chat, the text editor, the forms and the run diff open over the three
+// panes and take every key until they close. This file opens them and routes their messages;
+// app.go routes keys and lays them out.
 
-// overlayOpen reports whether the step detail or the chat has the keys.
-func (m *Model) overlayOpen() bool { return m.focus == focusDetail || m.focus == focusChat }
+// overlayOpen reports whether an overlay has the keys.
+func (m *Model) overlayOpen() bool { return m.focus >= focusDetail }
+
+// updateOverlay gives a message to the open overlay.
+func (m *Model) updateOverlay(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch m.focus {
+	case focusDetail:
+		m.detail, cmd = m.detail.Update(msg)
+	case focusChat:
+		m.chat, cmd = m.chat.Update(msg)
+	case focusEditor:
+		m.editor, cmd = m.editor.Update(msg)
+	case focusForm:
+		m.form, cmd = m.form.Update(msg)
+	case focusDiff:
+		m.diff, cmd = m.diff.Update(msg)
+	}
+	return cmd
+}
+
+// openOverlay gives the keys to overlay f, sized to the body, until it closes.
+func (m *Model) openOverlay(f focus) {
+	m.back, m.focus = m.focus, f
+	m.resize()
+}
+
+// closeOverlay gives the keys back to the pane that had them.
+func (m *Model) closeOverlay() { m.focus = m.back }
+
+// openInputsForm asks for the inputs of flow f to run it, prefilled with the open run's when
+// it ran f (to run it again with a change), else with their defaults.
+func (m *Model) openInputsForm(f *flows.Flow) tea.Cmd {
+	var prev map[string]any
+	if m.state != nil && f == m.flow {
+		prev = m.state.Start.Inputs
+	}
+	m.formFlow = f
+	m.form = NewForm(m.theme, FormRunInputs, "run "+f.Name+" with these inputs", inputFields(f, prev))
+	m.openOverlay(focusForm)
+	return nil
+}
+
+// openSignalForm asks for an event (prefilled with event) and its data to send to the open run.
+func (m *Model) openSignalForm(event string) tea.Cmd {
+	m.formRun = m.runID
+	m.form = NewForm(m.theme, FormSignal, "send an event to run "+m.runID, signalFields(event))
+	if event != "" {
+		m.form.setFocus(1)
+	}
+	m.openOverlay(focusForm)
+	return nil
+}
+
+// openEditor edits text for step stepID of the open run: a retry's input or a skip's output.
+func (m *Model) openEditor(p EditPurpose, stepID, title, hint, text string) tea.Cmd {
+	m.editor = NewTextEditor(m.theme, p, m.runID, stepID, title, hint, text)
+	m.openOverlay(focusEditor)
+	return nil
+}
+
+// openDiff offers the other runs of the open run's flow to compare it with.
+func (m *Model) openDiff() tea.Cmd {
+	if m.state == nil {
+		m.setStatus(errors.New("open a run to compare it with another run of its flow"))
+		return nil
+	}
+	flow := m.state.Start.FlowName
+	d := NewRunDiff(m.theme, m.runID, flow, m.runs)
+	if d.Choices() == 0 {
+		m.setStatus(fmt.Errorf("no other run of %s to compare %s with: run it again (r) or fork it (F)", flow, m.runID))
+		return nil
+	}
+	m.diff = d
+	m.openOverlay(focusDiff)
+	return nil
+}
+
+// debugOverlayMsg handles the messages of the text editor, the forms and the run diff; ok
+// is false for others.
+func (m *Model) debugOverlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
+	switch msg := msg.(type) {
+	case TextCancelledMsg, FormCancelledMsg, RunDiffClosedMsg:
+		m.closeOverlay()
+		return nil, true
+	case externalEditedMsg:
+		m.editor, cmd = m.editor.Update(msg)
+		return cmd, true
+	case TextSubmittedMsg:
+		m.closeOverlay()
+		if msg.Purpose == EditSkipOutput {
+			m.setInfo("skipping " + msg.StepID + " with a manual output")
+			return skipStep(m.exec, m.opts.Engine, msg.RunID, msg.StepID, msg.Text), true
+		}
+		m.setInfo("retrying " + msg.StepID + " with an edited input")
+		return retryStep(m.exec, m.opts.Engine, msg.RunID, msg.StepID, msg.Text), true
+	case FormSubmittedMsg:
+		if msg.Purpose == FormSignal {
+			event, data, err := parseSignal(msg.Values)
+			if err != nil {
+				m.form.SetError(err.Error())
+				return nil, true
+			}
+			m.closeOverlay()
+			m.setInfo(fmt.Sprintf("sending %q to %s", event, m.formRun))
+			return signalRun(m.exec, m.opts.Engine, m.formRun, event, data), true
+		}
+		f := m.formFlow
+		inputs, err := resolveFormInputs(f, msg.Values)
+		if err != nil {
+			m.form.SetError(err.Error() + "; fix it and submit again, or esc")
+			return nil, true
+		}
+		m.closeOverlay()
+		return startRun(m.exec, m.opts.Engine, f, inputs), true
+	case RunDiffPickedMsg:
+		if m.opts.Store == nil {
+			return nil, true
+		}
+		return loadRunDiff(m.opts.Store, msg.A, msg.B), true
+	case runDiffMsg:
+		if m.focus == focusDiff {
+			m.diff.SetDiff(msg.b, msg.rows, msg.err)
+		}
+		return nil, true
+	case tea.PasteMsg:
+		if m.focus != focusEditor && m.focus != focusForm {
+			return nil, false
+		}
+		return m.updateOverlay(msg), true
+	}
+	return nil, false
+}
 
 // openDetail shows the detail of the DAG's selected step of the open run.
 func (m *Model) openDetail() tea.Cmd {
@@ -87,6 +221,9 @@ func (m *Model) stopChat() {
 
 // overlayMsg handles the messages of the step detail and the chat; ok is false for others.
 func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
+	if cmd, ok := m.debugOverlayMsg(msg); ok {
+		return cmd, true
+	}
 	switch msg := msg.(type) {
 	case AgentOpenedMsg:
 		return m.openChat(msg.Entry), true

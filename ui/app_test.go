@@ -30,11 +30,16 @@ type testApp struct {
 
 func newTestApp(t *testing.T, w, h int) *testApp {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{
+	return newTestAppWith(t, w, h, map[string]string{
 		"hello.yaml": "name: hello\nsteps:\n  - id: greet\n    shell: echo hi there\n  - id: shout\n    needs: [greet]\n    shell: echo HI; echo oops >&2\n",
 		"check.yaml": "name: check\nsteps:\n  - id: look\n    shell: test -f ok.txt && echo found\n",
-	}
+	})
+}
+
+// newTestAppWith is newTestApp with a workspace of the given flow files, by name.
+func newTestAppWith(t *testing.T, w, h int, files map[string]string) *testApp {
+	t.Helper()
+	dir := t.TempDir()
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)

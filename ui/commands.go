@@ -49,6 +49,7 @@ type (
 	}
 	runStartedMsg struct {
 		runID string
+		note  string // what the status bar says; "started run <id>" when empty
 		err   error
 	}
 	execDoneMsg struct {
@@ -174,12 +175,9 @@ func (x *executions) shutdown() {
 	x.wg.Wait()
 }
 
-func startRun(x *executions, e *engine.Engine, f *flows.Flow) tea.Cmd {
+// startRun starts a run of f with inputs resolved by flows.ResolveInputs.
+func startRun(x *executions, e *engine.Engine, f *flows.Flow, inputs map[string]any) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		inputs, err := flows.ResolveInputs(f, map[string]string{})
-		if err != nil {
-			return runStartedMsg{err: fmt.Errorf("inputs of %s: %w", f.Name, err)}
-		}
 		id, err := e.Start(ctx, f, inputs, engine.StartOptions{})
 		return runStartedMsg{runID: id, err: err}
 	})
@@ -192,9 +190,11 @@ func executeRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
 	})
 }
 
-func retryStep(x *executions, e *engine.Engine, runID, stepID string) tea.Cmd {
+// retryStep re-opens a step and advances the run; a non-empty input replaces the step's
+// templated input (its command or prompt) for the next attempt.
+func retryStep(x *executions, e *engine.Engine, runID, stepID, input string) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		if err := e.Retry(ctx, runID, stepID, ""); err != nil {
+		if err := e.Retry(ctx, runID, stepID, input); err != nil {
 			return execDoneMsg{runID: runID, err: fmt.Errorf("retry %s: %w", stepID, err)}
 		}
 		_, err := e.Execute(ctx, runID)

@@ -32,7 +32,7 @@ type paneBox struct {
 // because Bubble Tea calls View from its event loop only; a caller rendering copies of a
 // Model from several goroutines needs a cache per copy. A nil *paneCache caches nothing.
 type paneCache struct {
-	boxes [focusChat + 1]paneBox
+	boxes [focusCount]paneBox
 	draws int // boxes drawn rather than reused, for tests
 }
 

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"tandem/engine"
+)
+
+// The debug controls' engine calls: pause, continue, step once, breakpoints, skip, fork,
+// signals and run diffs. Like commands.go, each runs in a tea.Cmd and reports back with a
+// message; none touches the model.
+
+// runDiffMsg carries the two runs a run diff compares, read from the store.
+type runDiffMsg struct {
+	a, b string
+	rows []engine.StepDiff
+	err  error
+}
+
+// leaseWait bounds how long a control waits for this process's own execution of a run to
+// park before advancing it: a continue pressed while the run is parking would otherwise find
+// the lease still held and leave the run parked.
+const leaseWait = time.Second
+
+// executeAfter advances a run after a debug control. A run whose lease stays held past
+// leaseWait is being advanced elsewhere, and that process applies the control.
+func executeAfter(ctx context.Context, e *engine.Engine, runID string) tea.Msg {
+	deadline := time.Now().Add(leaseWait)
+	for {
+		_, err := e.Execute(ctx, runID)
+		if !errors.Is(err, engine.ErrLeased) || time.Now().After(deadline) {
+			return execDoneMsg{runID: runID, err: err}
+		}
+		select {
+		case <-ctx.Done():
+			return execDoneMsg{runID: runID, err: err}
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// pauseRun holds a run: running steps finish and nothing new starts. Whoever advances the
+// run parks it, so there is nothing to execute here.
+func pauseRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.Pause(ctx, runID); err != nil {
+			return infoMsg{err: err}
+		}
+		return infoMsg{text: "pausing " + runID + ": running steps finish, nothing new starts (p continues)"}
+	})
+}
+
+// continueRun lifts a pause or the breakpoint a run stopped at and advances it.
+func continueRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.Continue(ctx, runID); err != nil {
+			return infoMsg{err: err}
+		}
+		return executeAfter(ctx, e, runID)
+	})
+}
+
+// stepRun lets exactly one more ready step start, then holds the run again.
+func stepRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.StepOnce(ctx, runID); err != nil {
+			return infoMsg{err: err}
+		}
+		return executeAfter(ctx, e, runID)
+	})
+}
+
+// setBreakpoint sets (on) or clears the breakpoint before a step.
+func setBreakpoint(x *executions, e *engine.Engine, runID, stepID string, on bool) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.SetBreakpoint(ctx, runID, stepID, on); err != nil {
+			return infoMsg{err: err}
+		}
+		if on {
+			return infoMsg{text: "breakpoint set before " + stepID}
+		}
+		return infoMsg{text: "breakpoint cleared at " + stepID}
+	})
+}
+
+// skipStep completes a step with output typed by hand and advances the run.
+func skipStep(x *executions, e *engine.Engine, runID, stepID, output string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.Skip(ctx, runID, stepID, output); err != nil {
+			return infoMsg{err: err}
+		}
+		return executeAfter(ctx, e, runID)
+	})
+}
+
+// forkRun starts a new run from a step, reusing the outputs of the steps before it; the app
+// opens and executes it as it does a started run.
+func forkRun(x *executions, e *engine.Engine, runID, stepID string) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		id, err := e.Fork(ctx, runID, stepID, engine.ForkOptions{})
+		if err != nil {
+			return runStartedMsg{err: err}
+		}
+		return runStartedMsg{runID: id, note: fmt.Sprintf("forked run %s from %s at %s", id, runID, stepID)}
+	})
+}
+
+// signalRun sends an external event with optional JSON data to a run and advances it, so a
+// step waiting for the event resolves.
+func signalRun(x *executions, e *engine.Engine, runID, event string, data []byte) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.Signal(ctx, runID, event, data); err != nil {
+			return infoMsg{err: err}
+		}
+		return executeAfter(ctx, e, runID)
+	})
+}
+
+// loadRunDiff reads two runs and compares them step by step.
+func loadRunDiff(s Store, a, b string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var states [2]*engine.State
+		for i, id := range []string{a, b} {
+			evs, err := s.Events(ctx, id, 0)
+			if err != nil {
+				return runDiffMsg{a: a, b: b, err: fmt.Errorf("load run %s: %w", id, err)}
+			}
+			if len(evs) == 0 {
+				return runDiffMsg{a: a, b: b, err: fmt.Errorf("load run %s: %w", id, engine.ErrRunNotFound)}
+			}
+			states[i] = engine.Fold(evs)
+		}
+		return runDiffMsg{a: a, b: b, rows: engine.DiffRuns(states[0], states[1])}
+	}
+}
