@@ -193,6 +193,8 @@ func TestTraceBlocks(t *testing.T) {
 			[]string{"▸ thinking · 1 line"}, []string{"I should list the files."}},
 		{"block_cursor_back_and_forth", []string{"]", "]", "]", "enter", "[", "[", "o"},
 			[]string{"▸ thinking · 1 line", "▾ result of list_files", "  file_16.go"}, nil},
+		{"search_unfolds_a_result", []string{"/", "f", "i", "l", "e", "_", "0", "7", "enter"},
+			[]string{"▾ result of list_files", "  file_07.go"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,4 +344,40 @@ func TestTraceCopy(t *testing.T) {
 		}
 		t.Fatal("y sent no copied message")
 	})
+}
+
+func TestTraceLiveAnswerBecomesMarkdownBeforeLaterRecords(t *testing.T) {
+	t.Parallel()
+	// Live, the reply streams through the bus before the log's batch with the turn's records
+	// arrives, so the answer is replaced in the middle of the trace, not at its end.
+	m := traceWith(60, 16)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"hi"}`))
+	m.AppendDelta(delta("thinking", "Greet back."))
+	for _, tok := range []string{"**Hello**", " there.\n\n", "- one\n- two"} {
+		m.AppendDelta(delta("content", tok))
+	}
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"usage","data":{"turn":1,"prompt_tokens":5,"output_tokens":7}}`))
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"end","data":{"answer":"**Hello** there.\n\n- one\n- two","end_reason":"answer","turns":1,"tool_calls":0,"prompt_tokens":5,"output_tokens":7}}`))
+	m.AppendEvent(logEvent(engine.StepSucceeded, `{"output":"**Hello** there.\n\n- one\n- two","duration_ms":100}`))
+	v := ansi.Strip(m.View())
+	order := []string{"▾ thinking", "Greet back.", "▾ answer", "Hello there.", "• one", "• two", "◆ usage", "■ end", "── succeeded"}
+	at := 0
+	for _, w := range order {
+		i := strings.Index(v[at:], w)
+		if i < 0 {
+			t.Fatalf("%q missing or out of order in:\n%s", w, v)
+		}
+		at += i
+	}
+	if strings.Contains(v, "**") || strings.Count(v, "Hello") != 1 {
+		t.Fatalf("the answer shows twice or unrendered:\n%s", v)
+	}
+	m, _ = m.Update(keyPress("]"))
+	m, _ = m.Update(keyPress("]"))
+	_, cmd := m.Update(keyPress("y"))
+	for _, msg := range runCmd(cmd) {
+		if c, ok := msg.(copiedMsg); ok && c.text != "**Hello** there.\n\n- one\n- two" {
+			t.Fatalf("the second block copied %q, want the answer", c.text)
+		}
+	}
 }
