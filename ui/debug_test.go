@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"tandem/engine"
 )
@@ -370,4 +371,55 @@ func TestDebugOverlaysFollowTheBackground(t *testing.T) {
 		a.keys("esc")
 	}
 	a.send(tea.BackgroundColorMsg{}) // with every overlay closed
+}
+
+func TestDAGMarksBreakpointsAndRepaintsWhenTheyChange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		events []engine.Event
+		want   map[string]string // step: the mark on its box, "" for none
+	}{
+		{"no breakpoints", nil, map[string]string{"left": "", "join": ""}},
+		{"a breakpoint set", []engine.Event{ev(engine.BreakpointSet, "join", `{"on":true}`)},
+			map[string]string{"left": "", "join": "● break"}},
+		{"the run held at it", []engine.Event{ev(engine.BreakpointSet, "join", `{"on":true}`), ev(engine.BreakpointHit, "join", "")},
+			map[string]string{"join": "● held here"}},
+		{"the breakpoint cleared", []engine.Event{ev(engine.BreakpointSet, "join", `{"on":true}`), ev(engine.BreakpointSet, "join", `{"on":false}`)},
+			map[string]string{"join": ""}},
+	}
+	m := NewDAG(NewTheme(true))
+	m.SetSize(150, 12)
+	m.SetRun("r1", diamondFlow(), nil, t0)
+	for _, tt := range tests { // in order, on one model: each state repaints the last one's boxes
+		t.Run(tt.name, func(t *testing.T) {
+			m.SetState(runState(tt.events...), t0)
+			view := ansi.Strip(m.View())
+			for id, mark := range tt.want {
+				top := boxTop(t, view, id)
+				if mark == "" && strings.Contains(top, "●") || mark != "" && !strings.Contains(top, mark) {
+					t.Errorf("%s's box top is %q, want mark %q\n%s", id, top, mark, view)
+				}
+			}
+		})
+	}
+}
+
+// boxTop returns the top border of the box labelled with step id in a DAG view.
+func boxTop(t *testing.T, view, id string) string {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	for i := 1; i < len(lines); i++ {
+		col := strings.Index(lines[i], " "+id+" ")
+		if col < 0 {
+			continue
+		}
+		// Box-drawing runes are several bytes: compare by cells, not bytes.
+		x := ansi.StringWidth(lines[i][:col])
+		row := []rune(lines[i-1])
+		from, to := max(x-4, 0), min(x+24, len(row))
+		return string(row[from:to])
+	}
+	t.Fatalf("no box for %s in\n%s", id, view)
+	return ""
 }
