@@ -302,8 +302,37 @@ func (m *TraceModel) AppendDelta(d engine.Delta) {
 	}
 	b := m.buffer(d.StepID)
 	b.live = true
+	if d.Trace != nil {
+		// Give the record the shape it has when read back from the log.
+		var rec engine.TraceData
+		if raw, err := json.Marshal(d.Trace); err == nil && json.Unmarshal(raw, &rec) == nil {
+			m.traceRecord(d.StepID, b, rec)
+		}
+		return
+	}
 	m.count(b, 0, d.Stream, len(d.Text))
 	b.write(streamKind(d.Stream), d.Text)
+}
+
+// traceRecord shows one trace record: tool calls and results as blocks, turns and the end
+// as short lines, anything else as its JSON.
+func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceData) {
+	switch d.Kind {
+	case "tool_call", "tool_result":
+		b.toolBlock(d.Kind, d.Data)
+	case "turn":
+		b.line(lineMeta, turnLine(d.Data))
+	case "end":
+		if rec, _ := d.Data.(map[string]any); rec != nil {
+			if answer, _ := rec["answer"].(string); answer != "" {
+				m.finishAnswer(stepID, b, answer)
+			}
+		}
+		b.line(lineBlock, endLine(d.Data))
+	default:
+		data, _ := json.Marshal(d.Data)
+		b.line(lineBlock, "◆ "+d.Kind+" "+clip(string(data), 4000))
+	}
 }
 
 func (m *TraceModel) count(b *traceBuffer, attempt int, stream string, n int) {
@@ -343,24 +372,12 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		m.count(b, e.Attempt, d.Stream, len(d.Text))
 		b.write(streamKind(d.Stream), d.Text)
 	case engine.StepTrace:
+		if b.live { // shown already, in order with the tokens, from the bus
+			return
+		}
 		var d engine.TraceData
 		_ = e.Decode(&d)
-		switch d.Kind {
-		case "tool_call", "tool_result":
-			b.toolBlock(d.Kind, d.Data)
-		case "turn":
-			b.line(lineMeta, turnLine(d.Data))
-		case "end":
-			if rec, _ := d.Data.(map[string]any); rec != nil {
-				if answer, _ := rec["answer"].(string); answer != "" {
-					m.finishAnswer(e.StepID, b, answer)
-				}
-			}
-			b.line(lineBlock, endLine(d.Data))
-		default:
-			data, _ := json.Marshal(d.Data)
-			b.line(lineBlock, "◆ "+d.Kind+" "+clip(string(data), 4000))
-		}
+		m.traceRecord(e.StepID, b, d)
 	case engine.StepSucceeded, engine.StepFailed, engine.StepInterrupted:
 		var d engine.StepResultData
 		_ = e.Decode(&d)

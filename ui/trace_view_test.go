@@ -348,16 +348,25 @@ func TestTraceCopy(t *testing.T) {
 
 func TestTraceLiveAnswerBecomesMarkdownBeforeLaterRecords(t *testing.T) {
 	t.Parallel()
-	// Live, the reply streams through the bus before the log's batch with the turn's records
-	// arrives, so the answer is replaced in the middle of the trace, not at its end.
+	// Live, the reply and the turn's records stream through the bus; the answer is rendered
+	// when the end record comes, and the log's later copies of the records are not shown again.
 	m := traceWith(60, 16)
 	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"hi"}`))
 	m.AppendDelta(delta("thinking", "Greet back."))
 	for _, tok := range []string{"**Hello**", " there.\n\n", "- one\n- two"} {
 		m.AppendDelta(delta("content", tok))
 	}
-	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"usage","data":{"turn":1,"prompt_tokens":5,"output_tokens":7}}`))
-	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"end","data":{"answer":"**Hello** there.\n\n- one\n- two","end_reason":"answer","turns":1,"tool_calls":0,"prompt_tokens":5,"output_tokens":7}}`))
+	usage := `{"kind":"usage","data":{"turn":1,"prompt_tokens":5,"output_tokens":7}}`
+	end := `{"kind":"end","data":{"answer":"**Hello** there.\n\n- one\n- two","end_reason":"answer","turns":1,"tool_calls":0,"prompt_tokens":5,"output_tokens":7}}`
+	for _, rec := range []string{usage, end} {
+		var d engine.TraceData
+		if err := json.Unmarshal([]byte(rec), &d); err != nil {
+			t.Fatal(err)
+		}
+		m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Stream: "trace", Trace: &d})
+	}
+	m.AppendEvent(logEvent(engine.StepTrace, usage))
+	m.AppendEvent(logEvent(engine.StepTrace, end))
 	m.AppendEvent(logEvent(engine.StepSucceeded, `{"output":"**Hello** there.\n\n- one\n- two","duration_ms":100}`))
 	v := ansi.Strip(m.View())
 	order := []string{"▾ thinking", "Greet back.", "▾ answer", "Hello there.", "• one", "• two", "◆ usage", "■ end", "── succeeded"}
@@ -379,5 +388,23 @@ func TestTraceLiveAnswerBecomesMarkdownBeforeLaterRecords(t *testing.T) {
 		if c, ok := msg.(copiedMsg); ok && c.text != "**Hello** there.\n\n- one\n- two" {
 			t.Fatalf("the second block copied %q, want the answer", c.text)
 		}
+	}
+}
+
+func TestTraceRecordsFromTheBusStayBetweenTheirTokens(t *testing.T) {
+	t.Parallel()
+	m := traceWith(60, 12)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"a line about the sea"}`))
+	m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Stream: "trace",
+		Trace: &engine.TraceData{Kind: "llm_request", Data: map[string]any{"model": "smollm2:135m"}}})
+	m.AppendDelta(delta("content", "The ocean "))
+	m.AppendDelta(delta("content", "is vast."))
+	// The record's committed copy arrives after the tokens; it is not shown again.
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"llm_request","data":{"model":"smollm2:135m"}}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"content","text":"The ocean is vast."}`))
+	view := ansi.Strip(m.View())
+	req, reply := strings.Index(view, "llm_request"), strings.Index(view, "The ocean is vast.")
+	if req < 0 || reply < 0 || req > reply || strings.Count(view, "llm_request") != 1 {
+		t.Fatalf("want the request once, before the whole reply:\n%s", view)
 	}
 }
