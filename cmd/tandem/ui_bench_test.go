@@ -127,8 +127,7 @@ func firstFrame(b *testing.B, m ui.Model, ready func(screen string) bool) ui.Mod
 	msgs := make(chan tea.Msg, 64)
 	done := make(chan struct{})
 	defer close(done)
-	var spawn func(tea.Cmd)
-	spawn = func(c tea.Cmd) {
+	spawn := func(c tea.Cmd) {
 		if c == nil {
 			return
 		}
