@@ -14,9 +14,6 @@ import (
 // panes and take every key until they close. This file opens them and routes their messages;
 // app.go routes keys and lays them out.
 
-// overlayOpen reports whether an overlay has the keys.
-func (m *Model) overlayOpen() bool { return m.focus >= focusDetail }
-
 // updateOverlay gives a message to the open overlay.
 func (m *Model) updateOverlay(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
