@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -422,4 +424,37 @@ func boxTop(t *testing.T, view, id string) string {
 	}
 	t.Fatalf("no box for %s in\n%s", id, view)
 	return ""
+}
+
+// bindings lists the key.Binding fields of a keymap struct.
+func bindings(keymap any) []key.Binding {
+	var out []key.Binding
+	v := reflect.ValueOf(keymap)
+	for i := range v.NumField() {
+		if b, ok := v.Field(i).Interface().(key.Binding); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func TestAppKeysLeaveThePanesTheirOwn(t *testing.T) {
+	// The app matches its keys before the focused pane sees them, so a key both claim would
+	// never reach the pane.
+	app := map[string]bool{}
+	for _, b := range bindings(DefaultAppKeyMap) {
+		for _, k := range b.Keys() {
+			app[k] = true
+		}
+	}
+	panes := map[string]any{"sidebar": DefaultRunsKeyMap, "DAG": DefaultDAGKeyMap, "trace": DefaultTraceKeyMap}
+	for name, keymap := range panes {
+		for _, b := range bindings(keymap) {
+			for _, k := range b.Keys() {
+				if app[k] {
+					t.Errorf("%q is both the app's and the %s's (%s)", k, name, b.Help().Desc)
+				}
+			}
+		}
+	}
 }
