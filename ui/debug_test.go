@@ -298,6 +298,14 @@ func TestDebugInputsFormStartsTheRunWithTheEnteredValues(t *testing.T) {
 	if got := a.m.state.Start.Inputs["times"]; got != float64(3) && got != 3 {
 		t.Errorf("times was recorded as %v (%T)", got, got)
 	}
+
+	// r on the open run's flow asks again, prefilled with the run's inputs.
+	a.keys("r")
+	if a.m.focus != focusForm {
+		t.Fatalf("r on the open run did not open the form: focus %d", a.m.focus)
+	}
+	a.wantScreen("› tandem", "› 3")
+	a.keys("esc")
 }
 
 func TestDebugFlowWithoutInputsStartsAtOnce(t *testing.T) {
