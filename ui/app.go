@@ -31,6 +31,12 @@ type Options struct {
 	// Models, when set, lists the local models the chat can switch to; without it the chat
 	// offers the agent's own model only.
 	Models ModelLister
+	// Tick schedules a message after d for the frame and log-poll loops; default tea.Tick.
+	// Tests pass one that returns nil and send the ticks they need themselves.
+	Tick func(d time.Duration, msg func(time.Time) tea.Msg) tea.Cmd
+	// ManualNotices leaves reading the engine's bus to the caller, who feeds the model the
+	// notices (tests); by default a command waits on the bus and is re-issued after each batch.
+	ManualNotices bool
 }
 
 // focus names the pane that gets the keys.
@@ -187,6 +193,9 @@ func New(o Options) Model {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Tick == nil {
+		o.Tick = tea.Tick
+	}
 	t := NewTheme(true)
 	m := Model{opts: o, keys: DefaultAppKeyMap, theme: t,
 		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), help: help.New(),
@@ -202,15 +211,15 @@ func New(o Options) Model {
 
 // Init loads the flows and runs and starts following the engine and the log.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tea.RequestBackgroundColor, LoadFlows(m.opts.Dir), frameTick()}
+	cmds := []tea.Cmd{tea.RequestBackgroundColor, LoadFlows(m.opts.Dir), m.frameTick()}
 	if m.opts.Store != nil {
 		cmds = append(cmds, loadRuns(m.opts.Store))
 	}
 	if m.sub != nil {
-		cmds = append(cmds, waitNotices(m.sub, m.exec.stop))
+		cmds = append(cmds, m.waitNotices())
 	}
 	if m.tail != nil {
-		cmds = append(cmds, pollTick())
+		cmds = append(cmds, m.pollTick())
 	}
 	if m.opts.Worker != nil {
 		cmds = append(cmds, runWorker(m.exec, m.opts.Worker))
@@ -249,7 +258,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.quitting {
 			return m, nil
 		}
-		return m, frameTick()
+		return m, m.frameTick()
 	case noticesMsg:
 		var refresh bool
 		for _, n := range msg.notices {
@@ -263,20 +272,20 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.dag.SetState(m.state, m.now)
 		m.refreshDetail()
 		m.chat.AppendNotices(msg.notices)
-		cmds := []tea.Cmd{waitNotices(m.sub, m.exec.stop)}
+		cmds := []tea.Cmd{m.waitNotices()}
 		if refresh && m.opts.Store != nil {
 			cmds = append(cmds, loadRuns(m.opts.Store))
 		}
 		return m, tea.Batch(cmds...)
 	case pollTickMsg:
 		if m.quitting || !m.tailSet {
-			return m, pollTick()
+			return m, m.pollTick()
 		}
 		return m, tailLog(m.tail, m.tailSeq)
 	case tailMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err)
-			return m, pollTick()
+			return m, m.pollTick()
 		}
 		var refresh bool
 		for _, e := range msg.events {
@@ -287,7 +296,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.dag.SetState(m.state, m.now)
 			m.refreshDetail()
 		}
-		cmds := []tea.Cmd{pollTick()}
+		cmds := []tea.Cmd{m.pollTick()}
 		if refresh && m.opts.Store != nil {
 			cmds = append(cmds, loadRuns(m.opts.Store))
 		}

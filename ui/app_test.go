@@ -53,7 +53,8 @@ func newTestAppWith(t *testing.T, w, h int, files map[string]string) *testApp {
 		t.Fatal(err)
 	}
 	a := &testApp{t: t, eng: eng, store: st, dir: dir}
-	a.m = New(Options{Engine: eng, Store: st, Dir: dir, Now: func() time.Time { return t0 }})
+	a.m = New(Options{Engine: eng, Store: st, Dir: dir, Now: func() time.Time { return t0 },
+		Tick: func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }, ManualNotices: true})
 	t.Cleanup(a.m.Shutdown)
 	a.send(tea.WindowSizeMsg{Width: w, Height: h})
 	a.send(LoadFlows(dir)())
@@ -61,9 +62,9 @@ func newTestAppWith(t *testing.T, w, h int, files map[string]string) *testApp {
 	return a
 }
 
-// send updates the model with msg and runs the commands it returns that finish on their
-// own (engine calls and loads), feeding their messages back; ticks and the bus wait are
-// left out, and the bus's notices are fed explicitly with drain.
+// send updates the model with msg and runs the commands it returns (engine calls and loads),
+// feeding their messages back. The test app has no ticks and reads no bus on its own: the
+// bus's notices are fed explicitly with drain, so every command here finishes.
 func (a *testApp) send(msg tea.Msg) {
 	a.t.Helper()
 	next, cmd := a.m.Update(msg)
@@ -75,14 +76,7 @@ func (a *testApp) run(cmd tea.Cmd) {
 	if cmd == nil {
 		return
 	}
-	done := make(chan tea.Msg, 1)
-	go func() { done <- cmd() }()
-	var msg tea.Msg
-	select {
-	case msg = <-done:
-	case <-time.After(100 * time.Millisecond):
-		return // a tick or the bus wait; the test drives those itself
-	}
+	msg := cmd()
 	switch msg := msg.(type) {
 	case tea.BatchMsg:
 		for _, c := range msg {

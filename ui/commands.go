@@ -77,12 +77,20 @@ func waitNotices(sub *engine.Subscription, stop <-chan struct{}) tea.Cmd {
 	}
 }
 
-func pollTick() tea.Cmd {
-	return tea.Tick(pollEvery, func(time.Time) tea.Msg { return pollTickMsg{} })
+func (m Model) pollTick() tea.Cmd {
+	return m.opts.Tick(pollEvery, func(time.Time) tea.Msg { return pollTickMsg{} })
 }
 
-func frameTick() tea.Cmd {
-	return tea.Tick(frameEvery, func(t time.Time) tea.Msg { return frameTickMsg{now: t} })
+func (m Model) frameTick() tea.Cmd {
+	return m.opts.Tick(frameEvery, func(t time.Time) tea.Msg { return frameTickMsg{now: t} })
+}
+
+// waitNotices waits for the engine's next notices, unless the caller feeds them itself.
+func (m Model) waitNotices() tea.Cmd {
+	if m.sub == nil || m.opts.ManualNotices {
+		return nil
+	}
+	return waitNotices(m.sub, m.exec.stop)
 }
 
 // tailLog reads every run's events after seq.
