@@ -2,6 +2,7 @@
 .PHONY: setup run test bench lint fuzz build
 
 GO ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Install the real Ollama (built from source, cached) and the test model, and build tandem.
 setup:
@@ -19,6 +20,7 @@ run: setup
 test:
 	$(GO) vet ./...
 	test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
+	$(STATICCHECK) ./...
 	$(GO) test -race -count=1 ./engine/... ./store/...
 	$(GO) test -count=1 -timeout 40m ./...
 
@@ -33,7 +35,8 @@ bench:
 
 lint:
 	$(GO) vet ./...
-	gofmt -l .
+	test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
+	$(STATICCHECK) ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./flows/
