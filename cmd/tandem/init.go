@@ -107,7 +107,7 @@ func writeExample(dir, name string) error {
 
 func printNextSteps(dir string) {
 	fmt.Println("  content.yaml  research (agent) → draft → edit (llm) → approval → publish")
-	fmt.Println("  triage.yaml   an agent picks a process; each process is a flow it calls as a tool")
+	fmt.Println("  triage.yaml   a model picks a process (schema-constrained); each process is a sub-flow")
 	fmt.Println("  batch.yaml    no model: map fan-out, a step that succeeds on retry, a wait for an event")
 	fmt.Println("  debug.yaml    an agent that loops until the loop detector stops it")
 	fmt.Println("\nnext:")
