@@ -4,8 +4,10 @@ package examples
 
 import "embed"
 
-// FS is the example workspace: README.md, the top-level flows and their folders, as the
-// user gets them from `tandem init`.
+// FS is the example workspace as `tandem init` writes it: README.md, the flows, agents and
+// data. What running the examples in place creates (.tandem/, out/, published/,
+// triage/out/) is left out.
 //
-//go:embed README.md content.yaml triage.yaml batch.yaml debug.yaml content triage batch debug
+//go:embed README.md *.yaml content/*.yaml content/corpus/*.txt triage/*.yaml triage/tickets/*.txt
+//go:embed batch/inbox/*.txt debug/*.yaml
 var FS embed.FS
