@@ -60,6 +60,7 @@ func runSignal(ctx context.Context, args []string) error {
 
 func runDecide(ctx context.Context, args []string, approved bool) error {
 	verb := map[bool]string{true: "approve", false: "reject"}[approved]
+	done := map[bool]string{true: "approved", false: "rejected"}[approved]
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
 	var c common
 	c.register(fs)
@@ -100,10 +101,10 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 	}
 	st, err = e.engine.Execute(ctx, info.ID)
 	if err != nil {
-		fmt.Printf("%sd %s of run %s; the process running it applies it\n", verb, pos[1], info.ID)
+		fmt.Printf("%s %s of run %s; the process running it applies it\n", done, pos[1], info.ID)
 		return nil
 	}
-	fmt.Printf("%sd %s of run %s; the run is %s\n", verb, pos[1], info.ID, st.Status)
+	fmt.Printf("%s %s of run %s; the run is %s\n", done, pos[1], info.ID, st.Status)
 	return nil
 }
 
