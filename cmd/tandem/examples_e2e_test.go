@@ -243,6 +243,24 @@ func TestRealModelExampleContentPipelinePublishesAfterApproval(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(b), "# ") || len(strings.TrimSpace(string(b))) < 20 {
 		t.Fatalf("published file %q: %v\n%s", published, err, b)
 	}
+
+	t.Run("a rejected post is not published", func(t *testing.T) {
+		out, errOut, code := w.tandem("run", "content.yaml", "-i", "topic=moon")
+		if code != 0 || !strings.Contains(out, "is waiting") {
+			t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+		}
+		id := firstLineRunID(t, out)
+		out, errOut, code = w.tandem("reject", id, "review", "--comment", "too short")
+		if code != 0 || !strings.Contains(out, "rejected review") || !strings.Contains(out, "the run is succeeded") {
+			t.Fatalf("reject: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if st := showExample(t, w, id).State.Steps["publish"].Status; st != "skipped" {
+			t.Fatalf("publish is %s after a rejection, want skipped", st)
+		}
+		if _, err := os.Stat(filepath.Join(w.dir, "published", id+".md")); err == nil {
+			t.Fatal("a rejected post was published")
+		}
+	})
 }
 
 func TestRealModelExampleTriageRoutesEachTicketToItsProcess(t *testing.T) {
