@@ -1,5 +1,5 @@
 # The verbs a newcomer needs; each is a thin wrapper over commands you could type yourself.
-.PHONY: setup run test bench lint fuzz build
+.PHONY: setup run test bench lint fuzz build tour
 
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -40,3 +40,7 @@ lint:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./flows/
+
+# The README's screenshots, docs/tour/*.png, from the real workbench in tmux.
+tour:
+	bash scripts/tour
