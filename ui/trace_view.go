@@ -529,9 +529,8 @@ func (m TraceModel) bottomStart() int {
 	if b == nil {
 		return 0
 	}
-	rows := 0
-	i := len(b.lines) - 1
-	for ; i >= 0; i-- {
+	rows, start := 0, -1 // start: the earliest line counted that fits whole
+	for i := len(b.lines) - 1; i >= 0; i-- {
 		l := b.lines[i]
 		if m.hidden(b, l) {
 			if l.block != 0 && !l.header && b.blocks[l.block-1].collapsed {
@@ -540,11 +539,16 @@ func (m TraceModel) bottomStart() int {
 			continue
 		}
 		rows += wrappedRows(lineText(b, l), m.w)
+		if rows > m.bodyH() && start >= 0 {
+			// This line's wrapped rows would push the end out of view: start below it.
+			return start
+		}
+		start = i
 		if rows >= m.bodyH() {
-			break
+			return i
 		}
 	}
-	return max(i, 0)
+	return 0
 }
 
 func (m TraceModel) firstVisible() int {

@@ -408,3 +408,20 @@ func TestTraceRecordsFromTheBusStayBetweenTheirTokens(t *testing.T) {
 		t.Fatalf("want the request once, before the whole reply:\n%s", view)
 	}
 }
+
+func TestTraceFollowKeepsTheLastWrappedLineInView(t *testing.T) {
+	t.Parallel()
+	// The body is 4 rows; a 1-row line at the end under two 2-row lines must stay visible
+	// rather than be pushed out by the line above that does not fit whole.
+	m := traceWith(20, 5)
+	m.AppendDelta(delta("stdout", strings.Repeat("a", 30)+"\n"))
+	m.AppendDelta(delta("stdout", strings.Repeat("b", 30)+"\n"))
+	m.AppendDelta(delta("stdout", "the end\n"))
+	view := ansi.Strip(m.View())
+	if !strings.Contains(view, "the end") {
+		t.Fatalf("the last line is not in view:\n%s", view)
+	}
+	if got := strings.Count(view, "\n") + 1; got != 5 {
+		t.Fatalf("view has %d rows, want 5:\n%s", got, view)
+	}
+}
