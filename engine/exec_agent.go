@@ -31,6 +31,33 @@ type ToolOptions struct {
 	Approve agents.Approver
 }
 
+// ToolCall names the step whose agent made a tool call, so an approver asking a person can
+// say who is asking. The engine puts it in the context it passes to ToolOptions.Approve.
+type ToolCall struct {
+	RunID, StepID string
+	Attempt       int
+	Agent         string // the agent's name
+}
+
+type toolCallKey struct{}
+
+// ToolCallFrom returns the step that made the tool call ctx was passed to an approver for;
+// ok is false for a context the engine did not make.
+func ToolCallFrom(ctx context.Context) (call ToolCall, ok bool) {
+	call, ok = ctx.Value(toolCallKey{}).(ToolCall)
+	return call, ok
+}
+
+// approverFor tells approve which step asks; nil stays nil, which refuses every call.
+func approverFor(approve agents.Approver, call ToolCall) agents.Approver {
+	if approve == nil {
+		return nil
+	}
+	return func(ctx context.Context, tool string, args map[string]any) bool {
+		return approve(context.WithValue(ctx, toolCallKey{}, call), tool, args)
+	}
+}
+
 // Prepare renders the prompt.
 func (AgentExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
 	return flows.Render(s.Agent.Prompt, data)
@@ -98,7 +125,8 @@ func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *
 			case "http_get":
 				tools = append(tools, agents.HTTPGet(o.AllowHTTP))
 			case "shell":
-				tools = append(tools, agents.Shell(ws, o.Approve))
+				tools = append(tools, agents.Shell(ws, approverFor(o.Approve,
+					ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})))
 			}
 		case "flow":
 			f, err := flows.Load(ref.Path)

@@ -58,3 +58,36 @@ func TestAnAgentStepCallsAFlowToolThatRunsAsALinkedChildRun(t *testing.T) {
 		t.Fatalf("trace kinds = %v", kinds)
 	}
 }
+
+func TestTheShellApproverIsToldWhichStepAsks(t *testing.T) {
+	h := newHarness(t)
+	h.file("agent.yaml", "name: sheller\nsystem: You run commands.\ntools: [shell]\nmax_turns: 3\n")
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{Deltas: []model.Delta{{Content: `{"tool": "shell", "arguments": {"command": "echo approved"}}`}}},
+		{Deltas: []model.Delta{{Content: `{"answer": "done"}`}}},
+	}}
+	var asked []engine.ToolCall
+	approve := func(ctx context.Context, tool string, args map[string]any) bool {
+		call, ok := engine.ToolCallFrom(ctx)
+		if !ok || tool != "shell" || args["command"] != "echo approved" {
+			t.Errorf("approver asked %v %q %v", ok, tool, args)
+		}
+		asked = append(asked, call)
+		return true
+	}
+	h.eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: h.eng, Runner: &agents.Runner{Model: fake},
+		Tools: engine.ToolOptions{Approve: approve}})
+	f := h.flow("f.yaml", "name: uses-shell\nsteps:\n  - id: ask\n    agent: agent.yaml\n    prompt: Run it.\n")
+	st := h.run(f, nil)
+	if st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("%s %s", st.Status, st.Error)
+	}
+	want := engine.ToolCall{RunID: st.ID, StepID: "ask", Attempt: 1, Agent: "sheller"}
+	if len(asked) != 1 || asked[0] != want {
+		t.Fatalf("asked %+v, want %+v", asked, want)
+	}
+	msgs := fake.Calls()[1].Messages
+	if got := msgs[len(msgs)-1].Content; !strings.Contains(got, "approved") {
+		t.Fatalf("the tool result the model saw = %q", got)
+	}
+}

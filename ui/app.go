@@ -37,6 +37,10 @@ type Options struct {
 	// ManualNotices leaves reading the engine's bus to the caller, who feeds the model the
 	// notices (tests); by default a command waits on the bus and is re-issued after each batch.
 	ManualNotices bool
+	// Approvals, when set, is the broker the engine's agents ask before a tool that needs
+	// approval runs (shell); the workbench asks the person in place and answers. The
+	// workbench closes it when it shuts down, denying what is still pending.
+	Approvals *Approvals
 }
 
 // focus names the pane that gets the keys.
@@ -96,13 +100,17 @@ var DefaultAppKeyMap = AppKeyMap{
 // helpKeys joins the focused pane's keys with the workbench's for the help bar. An overlay
 // shows its own keys, and quit where it lets the app have it.
 type helpKeys struct {
-	pane  help.KeyMap
-	app   AppKeyMap
-	focus focus
-	live  bool // an unfinished run is open: its debug controls come first
+	pane   help.KeyMap
+	app    AppKeyMap
+	focus  focus
+	live   bool // an unfinished run is open: its debug controls come first
+	asking bool // the approval prompt has the keys: pane holds its keys
 }
 
 func (h helpKeys) ShortHelp() []key.Binding {
+	if h.asking {
+		return h.pane.ShortHelp()
+	}
 	switch h.focus {
 	case focusChat, focusEditor, focusForm:
 		return h.pane.ShortHelp()
@@ -124,6 +132,9 @@ func (h helpKeys) ShortHelp() []key.Binding {
 }
 
 func (h helpKeys) FullHelp() [][]key.Binding {
+	if h.asking {
+		return h.pane.FullHelp()
+	}
 	switch h.focus {
 	case focusChat, focusEditor, focusForm:
 		return h.pane.FullHelp()
@@ -153,6 +164,7 @@ type Model struct {
 	editor  TextEditorModel
 	form    FormModel
 	diff    RunDiffModel
+	ask     ApprovalPromptModel // under the body, with the keys, while a tool call waits for an answer
 	help    help.Model
 	focus   focus
 	back    focus // the pane to return to when an overlay closes
@@ -198,7 +210,7 @@ func New(o Options) Model {
 	}
 	t := NewTheme(true)
 	m := Model{opts: o, keys: DefaultAppKeyMap, theme: t,
-		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), help: help.New(),
+		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), ask: NewApprovalPrompt(t), help: help.New(),
 		exec: newExecutions(), boxes: newPaneCache(), now: o.Now()}
 	if o.Engine != nil {
 		m.sub = o.Engine.Bus().Subscribe("")
@@ -224,16 +236,25 @@ func (m Model) Init() tea.Cmd {
 	if m.opts.Worker != nil {
 		cmds = append(cmds, runWorker(m.exec, m.opts.Worker))
 	}
+	cmds = append(cmds, m.waitApprovals())
 	return tea.Batch(cmds...)
 }
 
 // Shutdown cancels the runs this process advances and waits until they have recorded how
 // they stopped. Call it on the final model after the program returns; it is idempotent.
-func (m Model) Shutdown() {
-	if m.sub != nil {
-		m.sub.Close()
+func (m Model) Shutdown() { shutdown(m.exec, m.sub, m.opts.Approvals) }
+
+// shutdown stops following the bus, cancels the executions, denies the tool calls still
+// waiting for an answer (their agents would otherwise wait for no one) and waits for the
+// executions to record how they stopped. Cancelling first makes a run stopped while asking
+// end interrupted rather than carry on with the refusal.
+func shutdown(x *executions, sub *engine.Subscription, ap *Approvals) {
+	if sub != nil {
+		sub.Close()
 	}
-	m.exec.shutdown()
+	x.cancel()
+	ap.Close()
+	x.shutdown()
 }
 
 // Update routes a message: engine and store results to the app, keys to the focused pane
@@ -408,6 +429,10 @@ func (m *Model) openRun(msg runLoadedMsg) {
 func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	switch {
+	case m.ask.Asking() && k.String() != "ctrl+c": // ctrl+c still stops a reply or quits
+		m.ask, cmd = m.ask.Update(k)
+		m.resize() // an answer shows the next request or gives the panes their room back
+		return *m, cmd
 	case m.focus == focusChat: // every key, ctrl+c too: it stops the reply, not the program
 		m.chat, cmd = m.chat.Update(k)
 		return *m, cmd
@@ -442,12 +467,9 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		}
 		m.quitting = true
 		m.setInfo("stopping: recording running steps as interrupted…")
-		x, sub := m.exec, m.sub
+		x, sub, ap := m.exec, m.sub, m.opts.Approvals
 		return func() tea.Msg {
-			if sub != nil {
-				sub.Close()
-			}
-			x.shutdown()
+			shutdown(x, sub, ap)
 			return quitReadyMsg{}
 		}, true
 	case key.Matches(k, m.keys.Focus):
@@ -529,6 +551,7 @@ func (m *Model) setTheme(t Theme) {
 	m.dag.SetTheme(t)
 	m.trace.SetTheme(t)
 	m.detail.SetTheme(t)
+	m.ask.SetTheme(t)
 	switch m.focus { // the others are made anew, in the theme of the day, when they open
 	case focusEditor:
 		m.editor.SetTheme(t)
@@ -551,7 +574,7 @@ const (
 
 // panes returns the outer sizes of the sidebar, DAG and trace panes.
 func (m *Model) panes() (side, dag, trace [2]int, wide bool) {
-	bodyH := max(m.h-1-m.helpHeight(), 3)
+	bodyH := m.bodyHeight()
 	if m.w >= wideAt {
 		sw := min(36, m.w/5)
 		dw := (m.w - sw) * 55 / 100
@@ -575,6 +598,7 @@ func (m *Model) helpHeight() int {
 
 func (m *Model) resize() {
 	m.help.SetWidth(m.w)
+	m.ask.SetWidth(m.w - 2)
 	s, d, t, _ := m.panes()
 	m.sidebar.SetSize(s[0]-2, s[1]-2)
 	m.dag.SetSize(d[0]-2, d[1]-2)
@@ -595,7 +619,11 @@ func (m *Model) resize() {
 }
 
 // overlaySize is the outer size of the step detail and the chat: the whole body.
-func (m *Model) overlaySize() [2]int { return [2]int{m.w, max(m.h-1-m.helpHeight(), 3)} }
+func (m *Model) overlaySize() [2]int { return [2]int{m.w, m.bodyHeight()} }
+
+// bodyHeight is the height of the panes or the overlay: the terminal less the status and
+// help bars and the approval prompt.
+func (m *Model) bodyHeight() int { return max(m.h-1-m.helpHeight()-m.askHeight(), 3) }
 
 func (m Model) helpKeys() helpKeys {
 	var pane help.KeyMap
@@ -625,6 +653,9 @@ func (m Model) helpKeys() helpKeys {
 		} else {
 			app.Pause.SetHelp(app.Pause.Help().Key, "pause")
 		}
+	}
+	if m.ask.Asking() {
+		return helpKeys{pane: m.ask.Keys, app: app, focus: m.focus, asking: true}
 	}
 	return helpKeys{pane: pane, app: app, focus: m.focus, live: live}
 }
@@ -674,6 +705,9 @@ func (m Model) render() string {
 		sc.row(box(focusSidebar, s, m.sidebar.View()))
 		sc.row(box(focusDAG, d, m.dag.View()))
 		sc.row(box(focusTrace, t, m.trace.View()))
+	}
+	if m.ask.Asking() {
+		sc.bar(m.askBox())
 	}
 	sc.bar(m.statusBar())
 	sc.bar(m.help.View(m.helpKeys()))

@@ -218,6 +218,9 @@ func (m *Model) stopChat() {
 
 // overlayMsg handles the messages of the step detail and the chat; ok is false for others.
 func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
+	if cmd, ok := m.approvalMsg(msg); ok {
+		return cmd, true
+	}
 	if cmd, ok := m.debugOverlayMsg(msg); ok {
 		return cmd, true
 	}

@@ -177,9 +177,12 @@ func (x *executions) run(fn func(ctx context.Context) tea.Msg) tea.Cmd {
 	}
 }
 
+// cancel cancels every execution without waiting for them.
+func (x *executions) cancel() { x.stopOnce.Do(func() { close(x.stop) }) }
+
 // shutdown cancels every execution and waits for them to record how they ended.
 func (x *executions) shutdown() {
-	x.stopOnce.Do(func() { close(x.stop) })
+	x.cancel()
 	x.wg.Wait()
 }
 

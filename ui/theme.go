@@ -33,6 +33,8 @@ type Theme struct {
 	Block    lipgloss.Style // trace blocks (tool calls, usage)
 	// Breakpoint marks the DAG boxes of steps with a breakpoint.
 	Breakpoint lipgloss.Style
+	// Ask boxes a tool call waiting for a person's approval.
+	Ask lipgloss.Style
 
 	status map[string]lipgloss.Style // by step or run status
 }
@@ -70,6 +72,7 @@ func NewTheme(isDark bool) Theme {
 		Block:    lipgloss.NewStyle().Foreground(purple),
 
 		Breakpoint: lipgloss.NewStyle().Bold(true).Foreground(red),
+		Ask:        lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(yellow),
 	}
 	t.status = map[string]lipgloss.Style{
 		string(engine.StatusPending):      lipgloss.NewStyle().Foreground(dim),

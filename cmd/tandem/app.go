@@ -23,6 +23,9 @@ type common struct {
 	parallel   int
 	allowShell bool
 	allowHTTP  bool
+	// ask decides shell calls without --allow-shell: the workbench asks its person. Headless
+	// commands leave it nil, so they refuse.
+	ask agents.Approver
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -73,7 +76,7 @@ func (c *common) open(ctx context.Context) (*env, error) {
 		return nil, usageError{err}
 	}
 	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: ollama, DefaultModel: model.DefaultModel()})
-	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP}
+	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask}
 	if c.allowShell {
 		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
 	}

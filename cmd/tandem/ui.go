@@ -35,6 +35,13 @@ func runUI(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Without --allow-shell, every shell call an agent makes here is asked of the person at
+	// the workbench, in place.
+	var approvals *ui.Approvals
+	if !c.allowShell {
+		approvals = ui.NewApprovals()
+		c.ask = approvals.Approve
+	}
 	e, err := c.open(ctx)
 	if err != nil {
 		return err
@@ -43,7 +50,7 @@ func runUI(ctx context.Context, args []string) error {
 	w := &engine.Worker{Engine: e.engine, OnError: func(id string, err error) {
 		e.log.Error("advance run", "run", id, "err", err)
 	}}
-	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}}
+	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals}
 	if o, err := model.FromEnvironment(); err == nil {
 		opts.Models = o
 	}
