@@ -25,28 +25,14 @@ var ErrInvalidInputs = errors.New("invalid inputs")
 // next Execute. While another process advances the run, only failed and skipped steps (which
 // no process touches again) can be skipped: pause the run first for the others.
 func (e *Engine) Skip(ctx context.Context, runID, stepID, output string) error {
-	st, f, err := e.debugTarget(ctx, runID, "skip "+stepID)
+	st, s, err := e.skipTarget(ctx, runID, stepID)
 	if err != nil {
 		return err
 	}
 	runID = st.ID
-	s, ok := st.Steps[stepID]
-	if !ok {
-		if f == nil || f.StepByID(stepID) == nil {
-			return fmt.Errorf("skip %s in run %s: %w (steps: %s)", stepID, runID, ErrStepNotFound, strings.Join(flowStepIDs(f, st), ", "))
-		}
-		s = &StepState{ID: stepID, Status: StatusPending}
-	}
-	switch s.Status {
-	case StatusFailed, StatusRetrying, StatusInterrupted, StatusSkipped, StatusPending, StatusWaiting:
-	case StatusSucceeded:
-		return fmt.Errorf("skip %s in run %s: the step already succeeded; fork the run to change it", stepID, runID)
-	default:
-		return fmt.Errorf("skip %s in run %s: the step is %s; pause the run and skip it when it has stopped", stepID, runID, s.Status)
-	}
 	now := e.clock.Now()
 	owner := e.owner + ":skip"
-	ok, err = e.store.AcquireLease(ctx, runID, owner, now, now.Add(e.lease))
+	ok, err := e.store.AcquireLease(ctx, runID, owner, now, now.Add(e.lease))
 	if err != nil {
 		return fmt.Errorf("skip %s in run %s: %w", stepID, runID, err)
 	}
@@ -57,12 +43,41 @@ func (e *Engine) Skip(ctx context.Context, runID, stepID, output string) error {
 		return fmt.Errorf("skip %s in run %s: %w; pause it (tandem pause %s) and skip the step once the run is paused",
 			stepID, runID, ErrLeased, runID)
 	}
+	// Read again now that nothing else advances the run (or, leased elsewhere, as late as
+	// possible): another process may have resolved the step or finished the run meanwhile.
+	if st, s, err = e.skipTarget(ctx, runID, stepID); err != nil {
+		return err
+	}
 	events := []Event{{RunID: runID, Type: StepManual, StepID: stepID, Attempt: attemptN(s), Time: now,
 		Data: mustJSON(StepManualData{Output: output})}}
 	if st.Status != RunStatusRunning {
 		events = append(events, Event{RunID: runID, Type: RunResumed, Time: now, Status: RunStatusRunning})
 	}
 	return e.append(ctx, events)
+}
+
+// skipTarget reads the run and the step Skip would complete, refusing a step in a state a
+// person cannot complete by hand.
+func (e *Engine) skipTarget(ctx context.Context, runID, stepID string) (*State, *StepState, error) {
+	st, f, err := e.debugTarget(ctx, runID, "skip "+stepID)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, ok := st.Steps[stepID]
+	if !ok {
+		if f == nil || f.StepByID(stepID) == nil {
+			return nil, nil, fmt.Errorf("skip %s in run %s: %w (steps: %s)", stepID, st.ID, ErrStepNotFound, strings.Join(flowStepIDs(f, st), ", "))
+		}
+		s = &StepState{ID: stepID, Status: StatusPending}
+	}
+	switch s.Status {
+	case StatusFailed, StatusRetrying, StatusInterrupted, StatusSkipped, StatusPending, StatusWaiting:
+		return st, s, nil
+	case StatusSucceeded:
+		return nil, nil, fmt.Errorf("skip %s in run %s: the step already succeeded; fork the run to change it", stepID, st.ID)
+	default:
+		return nil, nil, fmt.Errorf("skip %s in run %s: the step is %s; pause the run and skip it when it has stopped", stepID, st.ID, s.Status)
+	}
 }
 
 // ForkOptions change how a forked run starts.

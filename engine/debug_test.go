@@ -366,7 +366,7 @@ steps:
 			// Another process asks while slow runs; once the runner has read the request, slow
 			// may finish.
 			must(t, tt.request(ctx, process(t, s, engine.RealClock, "cli"), id))
-			<-s.seen
+			within(t, s.seen, "the runner reading the request")
 			must(t, os.WriteFile(filepath.Join(dir, "release"), nil, 0o644))
 			wg.Wait()
 			must(t, err)
@@ -502,12 +502,28 @@ func (p *pollWatch) Events(ctx context.Context, runID string, afterSeq int64) ([
 
 func waitForEvent(t *testing.T, sub *engine.Subscription, typ engine.EventType, step string) {
 	t.Helper()
-	for range sub.Ready() {
+	deadline := time.After(time.Minute) // a regression fails here instead of hanging the suite
+	for {
+		select {
+		case <-sub.Ready():
+		case <-deadline:
+			t.Fatalf("no %s event for step %s within a minute", typ, step)
+		}
 		for _, n := range sub.Next() {
 			if n.Event != nil && n.Event.Type == typ && n.Event.StepID == step {
 				return
 			}
 		}
+	}
+}
+
+// within waits for c to close or fails the test after a minute instead of hanging the suite.
+func within(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not happen within a minute", what)
 	}
 }
 
@@ -564,5 +580,56 @@ steps:
 	}
 	if strings.Join(steps, ",") != "fan,after" {
 		t.Errorf("diff lists %v, want the map step whole and after", steps)
+	}
+}
+
+// leaseHook is a store that runs before once, just before the first lease taken by an owner
+// ending in suffix: another process's work slipped in between a check and its lease.
+type leaseHook struct {
+	*memstore.Store
+	suffix string
+	before func()
+	once   sync.Once
+}
+
+func (l *leaseHook) AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (bool, error) {
+	if strings.HasSuffix(owner, l.suffix) {
+		l.once.Do(l.before)
+	}
+	return l.Store.AcquireLease(ctx, runID, owner, now, until)
+}
+
+func TestSkipChecksTheStepAgainOnceItHoldsTheRun(t *testing.T) {
+	ctx := context.Background()
+	s := &leaseHook{Store: memstore.New(), suffix: ":skip"}
+	person, other := process(t, s, engine.RealClock, "person"), process(t, s, engine.RealClock, "other")
+	id := startRun(t, other, t.TempDir(), "name: gate\nsteps:\n  - id: gate\n    wait: { event: go }\n", nil)
+	if st, err := other.Execute(ctx, id); err != nil || st.Status != engine.RunStatusWaiting {
+		t.Fatalf("park: %v %v", st, err)
+	}
+	// While the person's skip is on its way, the event arrives and another process finishes.
+	s.before = func() {
+		must(t, other.Signal(ctx, id, "go", []byte(`"from the event"`)))
+		if st, err := other.Execute(ctx, id); err != nil || st.Status != engine.RunStatusSucceeded {
+			t.Errorf("finish: %v %v", st, err)
+		}
+	}
+	err := person.Skip(ctx, id, "gate", "by hand")
+	if !errors.Is(err, engine.ErrRunFinished) {
+		t.Fatalf("skip after the run finished: err = %v, want ErrRunFinished", err)
+	}
+	st, err := person.State(ctx, id)
+	must(t, err)
+	if st.Status != engine.RunStatusSucceeded || st.Steps["gate"].Manual || !strings.Contains(st.Steps["gate"].Output, "from the event") {
+		t.Fatalf("the skip overwrote the finished step: %s %+v", st.Status, st.Steps["gate"])
+	}
+}
+
+func TestAPauseCancelsStepPressesNotYetUsed(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	ev := func(typ engine.EventType) engine.Event { return engine.Event{RunID: "r", Type: typ, Time: at} }
+	st := engine.Fold([]engine.Event{ev(engine.StepOnceRequested), ev(engine.StepOnceRequested), ev(engine.PauseRequested)})
+	if st.StepBudget != 0 || !st.Paused || !st.Holding() {
+		t.Fatalf("after two step presses and a pause: budget %d, paused %v, holding %v", st.StepBudget, st.Paused, st.Holding())
 	}
 }

@@ -273,7 +273,8 @@ func (s *State) applyDebug(e Event) {
 	}
 	switch e.Type {
 	case PauseRequested:
-		s.Paused, s.Stepping = true, false
+		// A pause outranks step presses not yet used: nothing more starts.
+		s.Paused, s.Stepping, s.StepBudget = true, false, 0
 	case StepOnceRequested:
 		s.Paused, s.Stepping = true, true
 		s.StepBudget++
