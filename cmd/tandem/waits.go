@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -100,9 +101,12 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 		return err
 	}
 	st, err = e.engine.Execute(ctx, info.ID)
-	if err != nil {
+	if errors.Is(err, engine.ErrLeased) {
 		fmt.Printf("%s %s of run %s; the process running it applies it\n", done, pos[1], info.ID)
 		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("advance run %s after the decision (it is recorded; tandem resume %s goes on): %w", info.ID, info.ID, err)
 	}
 	fmt.Printf("%s %s of run %s; the run is %s\n", done, pos[1], info.ID, st.Status)
 	return nil
