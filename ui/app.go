@@ -428,8 +428,13 @@ func (m *Model) openRun(msg runLoadedMsg) {
 
 func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
+	// A view taking text keeps its keys while a tool call waits for an answer: the person
+	// moves to the prompt first, so a "y" typed in a message never allows a command.
+	typing := m.focus == focusChat || m.focus == focusEditor || m.focus == focusForm ||
+		(m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing())
+	toPrompt := !typing || m.ask.Focused() || key.Matches(k, m.ask.Keys.Focus)
 	switch {
-	case m.ask.Asking() && k.String() != "ctrl+c": // ctrl+c still stops a reply or quits
+	case m.ask.Asking() && toPrompt && k.String() != "ctrl+c": // ctrl+c still stops a reply or quits
 		m.ask, cmd = m.ask.Update(k)
 		m.resize() // an answer shows the next request or gives the panes their room back
 		return *m, cmd

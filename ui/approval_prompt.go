@@ -12,17 +12,22 @@ import (
 // ApprovalKeyMap are the approval prompt's keys.
 type ApprovalKeyMap struct {
 	Allow, AllowRun, Deny key.Binding
+	// Focus moves to the prompt from a view that takes text (chat, editor, form, search).
+	Focus key.Binding
 }
 
 // DefaultApprovalKeyMap is the approval prompt's default keymap.
 var DefaultApprovalKeyMap = ApprovalKeyMap{
+	Focus:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "answer (while typing)")),
 	Allow:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "allow once")),
 	AllowRun: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "allow for the rest of this run")),
 	Deny:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "deny")),
 }
 
 // ShortHelp implements help.KeyMap.
-func (k ApprovalKeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Allow, k.AllowRun, k.Deny} }
+func (k ApprovalKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Allow, k.AllowRun, k.Deny, k.Focus}
+}
 
 // FullHelp implements help.KeyMap.
 func (k ApprovalKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
@@ -47,6 +52,9 @@ type ApprovalPromptModel struct {
 	reqs     []ToolRequest
 	answered map[int]bool // answered here but maybe still in a snapshot on its way
 	w        int
+	// focused is set once the person moved to the prompt from a view that takes text, so
+	// letters typed there (a "y" in a chat message) never answer by accident.
+	focused bool
 }
 
 // NewApprovalPrompt returns a prompt with nothing to ask.
@@ -70,6 +78,9 @@ func (m *ApprovalPromptModel) SetRequests(reqs []ToolRequest) {
 			m.reqs = append(m.reqs, r)
 		}
 	}
+	if len(m.reqs) == 0 {
+		m.focused = false
+	}
 	// The requests come in order: one left out of this list never comes back.
 	for id := range m.answered {
 		if !seen[id] {
@@ -80,6 +91,9 @@ func (m *ApprovalPromptModel) SetRequests(reqs []ToolRequest) {
 
 // Asking reports whether a request is waiting for an answer.
 func (m ApprovalPromptModel) Asking() bool { return len(m.reqs) > 0 }
+
+// Focused reports whether the person moved to the prompt (its Focus key) to answer it.
+func (m ApprovalPromptModel) Focused() bool { return m.focused && len(m.reqs) > 0 }
 
 // Current returns the request the prompt asks about; ok is false when there is none.
 func (m ApprovalPromptModel) Current() (ToolRequest, bool) {
@@ -98,6 +112,9 @@ func (m ApprovalPromptModel) Update(msg tea.Msg) (ApprovalPromptModel, tea.Cmd) 
 	cur := m.reqs[0]
 	var ans ToolAnsweredMsg
 	switch {
+	case key.Matches(k, m.Keys.Focus):
+		m.focused = true
+		return m, nil
 	case key.Matches(k, m.Keys.Allow):
 		ans = ToolAnsweredMsg{ID: cur.ID, Allow: true}
 	case key.Matches(k, m.Keys.AllowRun):
@@ -117,6 +134,9 @@ func (m ApprovalPromptModel) Update(msg tea.Msg) (ApprovalPromptModel, tea.Cmd) 
 		kept = append(kept, r)
 	}
 	m.reqs = kept
+	if len(kept) == 0 {
+		m.focused = false
+	}
 	return m, func() tea.Msg { return ans }
 }
 

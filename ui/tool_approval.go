@@ -204,7 +204,7 @@ func (m *Model) approvalMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		m.ask.SetRequests(msg.pending)
 		m.resize() // the prompt's height follows its request
 		if cur, ok := m.ask.Current(); ok && !was {
-			m.setInfo(fmt.Sprintf("an agent asks to run %s: y allows it, n denies it", cur.Tool))
+			m.setInfo(fmt.Sprintf("an agent asks to run %s: y allows it, n denies it (typing? tab first)", cur.Tool))
 		}
 		return m.waitApprovals(), true
 	case ToolAnsweredMsg:

@@ -104,7 +104,12 @@ func TestChatAsksBeforeAnAgentRunsAShellCommand(t *testing.T) {
 			if p := broker.Pending(); len(p) != 1 || p[0].Command() != "touch made.txt && echo made it" {
 				t.Fatalf("pending = %+v", p)
 			}
-			a.press(tt.key)
+			// Typing in the chat never answers, even a "y": the person moves to the prompt.
+			a.press("h", "e", "y", "A", "n")
+			if !a.m.ask.Asking() || len(broker.Pending()) != 1 {
+				t.Fatal("keys typed into the chat answered the request")
+			}
+			a.press("tab", tt.key)
 			a.until("the reply ends", func() bool { return !a.m.chat.Busy() })
 			if a.m.ask.Asking() || len(broker.Pending()) != 0 {
 				t.Fatal("the request is still pending after its answer")
@@ -140,7 +145,7 @@ func TestAllowingForTheRunStopsAskingForIt(t *testing.T) {
 	a.openChat()
 	a.ask("run two commands")
 	a.until("the agent asks", a.asking)
-	a.press("A")
+	a.press("tab", "A")
 	a.until("the reply ends", func() bool { return !a.m.chat.Busy() })
 	if got := lastToolResult(t, fake); !strings.Contains(got, "two") {
 		t.Fatalf("the second command's result = %q", got)
