@@ -241,7 +241,7 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 	var lines []string
 	add := func(style lipgloss.Style, prefix, s string) {
 		w := max(m.w-ansi.StringWidth(prefix), 1)
-		for i, l := range strings.Split(ansi.Hardwrap(ansi.Wordwrap(s, w, ""), w, true), "\n") {
+		for i, l := range strings.Split(ansi.Hardwrap(ansi.Wordwrap(cleanText(s), w, ""), w, true), "\n") {
 			p := prefix
 			if i > 0 {
 				p = strings.Repeat(" ", ansi.StringWidth(prefix))

@@ -259,7 +259,7 @@ func (m RunDiffModel) View() string {
 			if len(lines) >= m.h {
 				break
 			}
-			l := pad(string(e.Op) + " " + strings.ReplaceAll(e.Text, "\t", "    "))
+			l := pad(string(e.Op) + " " + strings.ReplaceAll(cleanText(e.Text), "\n", " "))
 			switch e.Op {
 			case '-':
 				add(m.theme.Error.Render(l))

@@ -162,8 +162,8 @@ func (m *StepDetailModel) render() {
 		}
 	}
 	block := func(style lipgloss.Style, s string) {
-		for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-			add(style, "    "+strings.ReplaceAll(l, "\t", "    "))
+		for _, l := range strings.Split(strings.TrimRight(cleanText(s), "\n"), "\n") {
+			add(style, "    "+l)
 		}
 	}
 	st := m.step

@@ -101,7 +101,10 @@ type traceBuffer struct {
 
 type seenOut struct{ stdout, stderr int }
 
-// cleanText drops escape sequences, expands tabs and ends lines with \n only.
+// cleanText makes program output safe to draw: it drops escape sequences and other control
+// characters, expands tabs and ends lines with \n only. A lone \r (a progress bar redrawing
+// its line) becomes a line break: drawn as is, the terminal would write the rest of the line
+// over the panes to its left.
 func cleanText(text string) string {
 	if strings.IndexByte(text, 0x1b) >= 0 {
 		text = ansi.Strip(text)
@@ -109,8 +112,22 @@ func cleanText(text string) string {
 	if strings.ContainsAny(text, "\t\r") {
 		text = strings.ReplaceAll(text, "\t", "    ")
 		text = strings.ReplaceAll(text, "\r\n", "\n")
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
+	if strings.IndexFunc(text, isControl) >= 0 {
+		text = strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return -1
+			}
+			return r
+		}, text)
 	}
 	return text
+}
+
+// isControl reports a control character other than the line break.
+func isControl(r rune) bool {
+	return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0))
 }
 
 // write appends streamed text. Thinking goes into a thinking block, started by its first

@@ -425,3 +425,18 @@ func TestTraceFollowKeepsTheLastWrappedLineInView(t *testing.T) {
 		t.Fatalf("view has %d rows, want 5:\n%s", got, view)
 	}
 }
+
+func TestTraceDrawsNoControlCharactersFromOutput(t *testing.T) {
+	t.Parallel()
+	m := traceWith(40, 8)
+	m.AppendDelta(delta("stdout", "10%\r20%\r100%\x07 done\x1b[2J\n"))
+	view := m.View()
+	for _, c := range []string{"\r", "\x07", "\x1b[2J"} {
+		if strings.Contains(view, c) {
+			t.Fatalf("the view carries %q from the output:\n%q", c, view)
+		}
+	}
+	if !strings.Contains(ansi.Strip(view), "100% done") {
+		t.Fatalf("the output's last state is missing:\n%s", ansi.Strip(view))
+	}
+}
