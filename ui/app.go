@@ -281,17 +281,22 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.frameTick()
 	case noticesMsg:
-		var refresh bool
+		var refresh, detail bool
 		for _, n := range msg.notices {
 			if n.Delta != nil {
 				m.trace.AppendDelta(*n.Delta)
 			}
 			if n.Event != nil {
 				refresh = m.apply(*n.Event) || refresh
+				// Tokens alone leave the detail as it is: re-wrapping a long output per batch
+				// would stall the loop.
+				detail = detail || (n.Event.RunID == m.runID && n.Event.StepID == m.detail.Step())
 			}
 		}
 		m.dag.SetState(m.state, m.now)
-		m.refreshDetail()
+		if detail {
+			m.refreshDetail()
+		}
 		m.chat.AppendNotices(msg.notices)
 		cmds := []tea.Cmd{m.waitNotices()}
 		if refresh && m.opts.Store != nil {

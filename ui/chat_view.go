@@ -170,6 +170,7 @@ func (m *ChatModel) SetTheme(t Theme) {
 func (m *ChatModel) SetSize(w, h int) {
 	m.w, m.h = max(w, 1), max(h, 1)
 	m.input.SetWidth(m.w)
+	m.input.SetHeight(m.inputH())
 	m.vp.SetWidth(m.w)
 	m.vp.SetHeight(m.transcriptH())
 	m.render()
