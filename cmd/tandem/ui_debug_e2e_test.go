@@ -5,14 +5,23 @@ import (
 	"testing"
 )
 
-// uiDebugFlow has an input, a slow first step to pause during, a wait to signal, a failing
-// step to skip by hand and a last step to hold at.
+// takeGate is the file, in the workspace (the flow's directory, where its shell steps run),
+// whose creation lets the order flow's first step finish: the test holds the step running
+// until a pause has reached the runner, however slow the machine. The step gives up (and
+// fails) after five minutes, so a test that dies leaves nothing running for long.
+const takeGate = "take.gate"
+
+// uiDebugFlow has an input, a first step that runs until the test releases it (to pause
+// during), a wait to signal, a failing step to skip by hand and a last step to hold at.
+// seen is there for the test's synchronisation only: a runner reads what other processes
+// append on its own clock, all of it in order, so once it resolves seen with a signal sent
+// after the pause, it has read the pause too.
 const uiDebugFlow = `name: order
 inputs:
   qty: { type: integer, default: 1 }
 steps:
   - id: take
-    shell: sleep 2; echo took {{ .inputs.qty }}
+    shell: 'i=0; while [ ! -e ` + takeGate + ` ] && [ $i -lt 6000 ]; do sleep 0.05; i=$((i+1)); done; [ -e ` + takeGate + ` ] && echo took {{ .inputs.qty }}'
   - id: pack
     needs: [take]
     shell: echo packed
@@ -25,6 +34,8 @@ steps:
   - id: done
     needs: [ship]
     shell: echo "done with {{ .steps.ship.output }}"
+  - id: seen
+    wait: pause-seen
 `
 
 // statusBar returns the status bar: the line with the open run's token counts.
@@ -33,6 +44,15 @@ func statusBar(screen string) string {
 		if strings.Contains(l, "tokens ") {
 			return l
 		}
+	}
+	return ""
+}
+
+// barRunID returns the run ID the status bar shows (shortened as the bar shortens it), or ""
+// when no run is open.
+func barRunID(screen string) string {
+	if f := strings.Fields(statusBar(screen)); len(f) > 2 {
+		return f[2]
 	}
 	return ""
 }
@@ -56,12 +76,25 @@ func TestUIE2EDebugControlsInARealTerminal(t *testing.T) {
 	s.waitForText(`input "qty": "x" is not an integer`)
 	s.keys("BSpace", "7", "Enter")
 
-	// p while take sleeps (once the run is open): take finishes, nothing after it starts.
+	// p while take runs (once the run is open): take finishes, nothing after it starts. The
+	// bar says pausing once the pause is in the log; take is let go only when seen, signalled
+	// after that, has succeeded, so the runner holds the pause before take ends.
 	s.waitFor("the run open and running", func(scr string) bool {
 		bar := statusBar(scr)
 		return strings.Contains(bar, " order ") && strings.Contains(bar, " running ")
 	})
 	s.keys("p")
+	s.waitFor("the run pausing", func(scr string) bool { return strings.Contains(statusBar(scr), " running, pausing ") })
+	runs := listRuns(t, w)
+	if len(runs) != 1 {
+		t.Fatalf("runs while take runs: %+v", runs)
+	}
+	first := runs[0].ID
+	if out, errOut, code := w.tandem("signal", first, "pause-seen"); code != 0 {
+		t.Fatalf("signal pause-seen: exit %d\n%s\n%s", code, out, errOut)
+	}
+	s.waitForText("✓ seen wait")
+	w.write(takeGate, "")
 	s.waitFor("the run paused after take", func(scr string) bool {
 		bar := statusBar(scr)
 		return strings.Contains(scr, "✓ take shell") && strings.Contains(bar, " order ") && strings.Contains(bar, " paused ")
@@ -97,10 +130,6 @@ func TestUIE2EDebugControlsInARealTerminal(t *testing.T) {
 	s.keys("p")
 	s.waitFor("order succeeded", func(scr string) bool { return runSucceeded(scr, "order") })
 
-	var first string
-	for _, r := range listRuns(t, w) {
-		first = r.ID
-	}
 	if got := strings.TrimSpace(stepOutput(t, w, first, "done")); got != "done with by-editor" {
 		t.Fatalf("done's output is %q", got)
 	}
@@ -109,13 +138,25 @@ func TestUIE2EDebugControlsInARealTerminal(t *testing.T) {
 	}
 
 	// F forks the run at done and opens the fork; D compares it with the first run.
+	// The note names the fork before the fork is loaded, while the bar still shows the first
+	// run (succeeded too), so the wait is for the bar to show the fork itself.
 	s.keys("F")
-	s.waitForText("forked run ")
-	s.waitFor("the fork succeeded", func(scr string) bool { return runSucceeded(scr, "order") })
+	var fork string
+	s.waitFor("the note naming the fork", func(scr string) bool {
+		_, note, ok := strings.Cut(scr, "forked run ")
+		if f := strings.Fields(note); ok && len(f) > 0 {
+			fork = f[0]
+		}
+		return fork != ""
+	})
+	s.waitFor("the fork open and succeeded", func(scr string) bool {
+		id := barRunID(scr)
+		return id != "" && strings.HasPrefix(fork, id) && runSucceeded(scr, "order")
+	})
 	s.keys("D")
-	s.waitForText("compare run ", first)
+	s.waitForText("compare run "+fork+" of order", first)
 	s.keys("Enter")
-	s.waitForText("0 of 5 steps differ", "same")
+	s.waitForText("0 of 6 steps differ", "same")
 	// Escape alone: followed at once by q, the terminal would read them as alt+q.
 	s.keys("Escape")
 	s.waitForText("Flows", "Runs")
