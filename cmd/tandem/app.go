@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -53,6 +54,24 @@ type env struct {
 	engine *engine.Engine
 	log    *slog.Logger
 	close  func()
+}
+
+// openRun opens the workspace and finds a run by id or unique prefix. A run that is not
+// there, or a prefix that fits several, is the caller's mistake (exit 2).
+func (c *common) openRun(ctx context.Context, ref string) (*env, engine.RunInfo, error) {
+	e, err := c.open(ctx)
+	if err != nil {
+		return nil, engine.RunInfo{}, err
+	}
+	info, err := e.db.Run(ctx, ref)
+	if err != nil {
+		e.close()
+		if errors.Is(err, engine.ErrRunNotFound) || errors.Is(err, engine.ErrAmbiguousRun) {
+			err = usageError{err}
+		}
+		return nil, engine.RunInfo{}, err
+	}
+	return e, info, nil
 }
 
 // open wires the store, the logger and the engine with every step executor this binary has.

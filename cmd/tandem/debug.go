@@ -70,15 +70,11 @@ func runSkip(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return usageError{err}
-	}
 	if err := e.engine.Skip(ctx, info.ID, pos[1], *output); err != nil {
 		return debugError(err)
 	}
@@ -156,15 +152,11 @@ func runBreak(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return usageError{err}
-	}
 	if err := e.engine.SetBreakpoint(ctx, info.ID, pos[1], !*off); err != nil {
 		return debugError(err)
 	}
@@ -183,15 +175,11 @@ func runPause(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return usageError{err}
-	}
 	if err := e.engine.Pause(ctx, info.ID); err != nil {
 		return debugError(err)
 	}
@@ -221,15 +209,11 @@ func release(ctx context.Context, args []string, verb, usage string, do func(*en
 	if err != nil {
 		return err
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return usageError{err}
-	}
 	if err := do(e.engine, ctx, info.ID); err != nil {
 		return debugError(err)
 	}

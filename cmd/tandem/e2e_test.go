@@ -312,3 +312,19 @@ func TestCLIInterruptWithSIGINTRecordsInterruptedAndResumes(t *testing.T) {
 		t.Fatalf("resume: %d\n%s", code, out)
 	}
 }
+
+func TestCLIAnUnknownRunIsAUsageErrorEverywhere(t *testing.T) {
+	w := newWorkspace(t)
+	for _, args := range [][]string{
+		{"show", "zzzz"}, {"events", "zzzz"}, {"trace", "zzzz"}, {"resume", "zzzz"},
+		{"retry", "zzzz", "a"}, {"cancel", "zzzz"}, {"skip", "zzzz", "a"}, {"pause", "zzzz"},
+		{"signal", "zzzz", "go"}, {"approve", "zzzz", "a"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, errOut, code := w.tandem(args...)
+			if code != 2 || !strings.Contains(errOut, "not found") {
+				t.Fatalf("exit %d, stderr %q; want 2 and a run not found", code, errOut)
+			}
+		})
+	}
+}

@@ -120,15 +120,11 @@ func runShow(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("usage: tandem show RUN [--json]")
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	st, err := e.engine.State(ctx, info.ID)
 	if err != nil {
 		return err
@@ -273,15 +269,11 @@ func runEvents(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("usage: tandem events RUN [--json]")
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	events, err := e.db.Events(ctx, info.ID, 0)
 	if err != nil {
 		return err

@@ -188,15 +188,11 @@ func runResume(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("usage: tandem resume RUN")
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	return execute(ctx, e, info.ID, *jsonOut, fmt.Sprintf("resume %s  %s", info.ID, info.FlowName))
 }
 
@@ -214,15 +210,11 @@ func runRetry(ctx context.Context, args []string) error {
 	if len(pos) != 2 {
 		return usagef("usage: tandem retry RUN STEP [--input TEXT]")
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	if err := e.engine.Retry(ctx, info.ID, pos[1], *input); err != nil {
 		return usageError{err}
 	}
@@ -240,15 +232,11 @@ func runCancel(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("usage: tandem cancel RUN")
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	if err := e.engine.Cancel(ctx, info.ID); err != nil {
 		return err
 	}

@@ -49,15 +49,11 @@ func runTrace(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("usage: tandem trace RUN [--json]")
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	// The run and the runs its steps started (flow tools, agent handoffs, sub-flows).
 	ids := []string{info.ID}
 	for i := 0; i < len(ids); i++ {

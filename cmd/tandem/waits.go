@@ -43,15 +43,11 @@ func runSignal(ctx context.Context, args []string) error {
 		}
 		raw = []byte(*data)
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	if err := e.engine.Signal(ctx, info.ID, pos[1], raw); err != nil {
 		return err
 	}
@@ -73,15 +69,11 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 	if len(pos) != 2 {
 		return usagef("usage: tandem %s RUN STEP [--comment TEXT]", verb)
 	}
-	e, err := c.open(ctx)
+	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	info, err := e.db.Run(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	st, err := e.engine.State(ctx, info.ID)
 	if err != nil {
 		return err
