@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/flows"
 )
 
 // fixedClock keeps every recorded time (and so every duration on screen) at t0.
@@ -166,7 +168,32 @@ func TestAppLayouts(t *testing.T) {
 }
 
 func TestAppQuitWaitsForExecutions(t *testing.T) {
-	a := newTestApp(t, 120, 24)
+	a := newTestAppWith(t, 120, 24, map[string]string{
+		"slow.yaml": "name: slow\nsteps:\n  - id: wait\n    shell: sleep 60\n"})
+	f, err := flows.Load(filepath.Join(a.dir, "slow.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.eng.Start(context.Background(), f, nil, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := a.eng.Bus().Subscribe(id)
+	defer sub.Close()
+	// The app advances the run in the background, as it does for runs started here.
+	exec := executeRun(a.m.exec, a.eng, id)
+	done := make(chan tea.Msg, 1)
+	go func() { done <- exec() }()
+	for started := false; !started; {
+		select {
+		case <-sub.Ready():
+		case <-time.After(time.Minute):
+			t.Fatal("the step did not start within a minute")
+		}
+		for _, n := range sub.Next() {
+			started = started || (n.Event != nil && n.Event.Type == engine.StepStarted)
+		}
+	}
 	next, cmd := a.m.Update(keyPress("q"))
 	a.m = next.(Model)
 	if cmd == nil {
@@ -175,6 +202,12 @@ func TestAppQuitWaitsForExecutions(t *testing.T) {
 	if _, ok := cmd().(quitReadyMsg); !ok {
 		t.Fatal("quitting did not end in quitReadyMsg")
 	}
+	// The quit command returned only after the run recorded how it stopped.
+	st, err := a.eng.State(context.Background(), id)
+	if err != nil || st.Steps["wait"].Status != engine.StatusInterrupted {
+		t.Fatalf("after quitting, step wait is %+v (%v); want interrupted", st.Steps["wait"], err)
+	}
+	<-done
 	_, cmd = a.m.Update(quitReadyMsg{})
 	if cmd == nil {
 		t.Fatal("quitReadyMsg did not quit")
