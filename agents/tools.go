@@ -8,11 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -38,41 +34,6 @@ func (t Tool) Definition() model.Tool {
 // ErrToolDisabled is returned by tools that are off unless enabled.
 var ErrToolDisabled = errors.New("tool disabled")
 
-// Workspace confines file tools to a directory: paths that escape it through ".." or
-// symlinks are refused.
-type Workspace struct{ Root string }
-
-// resolve returns the real path of p inside the workspace, or an error if it escapes.
-func (w Workspace) resolve(p string, mustExist bool) (string, error) {
-	root, err := filepath.EvalSymlinks(w.Root)
-	if err != nil {
-		return "", fmt.Errorf("workspace %s: %w", w.Root, err)
-	}
-	if p == "" {
-		p = "."
-	}
-	joined := p
-	if !filepath.IsAbs(p) {
-		joined = filepath.Join(root, p)
-	}
-	real, err := filepath.EvalSymlinks(joined)
-	if err != nil {
-		if mustExist || !errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%s: no such file or directory in the workspace", p)
-		}
-		// A new file: its directory must exist inside the workspace.
-		dir, derr := filepath.EvalSymlinks(filepath.Dir(joined))
-		if derr != nil {
-			return "", fmt.Errorf("%s: directory does not exist", p)
-		}
-		real = filepath.Join(dir, filepath.Base(joined))
-	}
-	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s is outside the workspace; only files under %s are allowed", p, w.Root)
-	}
-	return real, nil
-}
-
 func pathParam(desc string) map[string]any {
 	return map[string]any{"type": "object", "properties": map[string]any{
 		"path": map[string]any{"type": "string", "description": desc}}, "required": []any{"path"}}
@@ -91,16 +52,7 @@ func ReadFile(w Workspace) Tool {
 	return Tool{Name: "read_file", Description: "Read a text file from the workspace.",
 		Parameters: pathParam("file path relative to the workspace"),
 		Call: func(_ context.Context, args map[string]any) (string, error) {
-			p, err := w.resolve(str(args, "path"), true)
-			if err != nil {
-				return "", err
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return "", err
-			}
-			defer f.Close()
-			b, err := io.ReadAll(io.LimitReader(f, maxReadBytes+1))
+			b, err := w.readFile(str(args, "path"), maxReadBytes)
 			if err != nil {
 				return "", err
 			}
@@ -117,11 +69,7 @@ func ListDir(w Workspace) Tool {
 		Parameters: map[string]any{"type": "object", "properties": map[string]any{
 			"path": map[string]any{"type": "string", "description": "directory relative to the workspace; . for the top"}}},
 		Call: func(_ context.Context, args map[string]any) (string, error) {
-			p, err := w.resolve(str(args, "path"), true)
-			if err != nil {
-				return "", err
-			}
-			entries, err := os.ReadDir(p)
+			entries, err := w.listDir(str(args, "path"))
 			if err != nil {
 				return "", err
 			}
@@ -148,43 +96,11 @@ func WriteFile(w Workspace) Tool {
 			"path":    map[string]any{"type": "string"},
 			"content": map[string]any{"type": "string"}}, "required": []any{"path", "content"}},
 		Call: func(_ context.Context, args map[string]any) (string, error) {
-			p, err := w.resolve(str(args, "path"), false)
-			if err != nil {
-				return "", err
-			}
 			content := str(args, "content")
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			if err := w.writeFile(str(args, "path"), []byte(content)); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("wrote %d bytes to %s", len(content), str(args, "path")), nil
-		}}
-}
-
-// HTTPGet fetches a URL; enabled is false unless the user turned it on.
-func HTTPGet(enabled bool) Tool {
-	return Tool{Name: "http_get", Description: "Fetch a URL with HTTP GET and return the body (text).",
-		Parameters: map[string]any{"type": "object", "properties": map[string]any{
-			"url": map[string]any{"type": "string"}}, "required": []any{"url"}},
-		Call: func(ctx context.Context, args map[string]any) (string, error) {
-			if !enabled {
-				return "", fmt.Errorf("%w: http_get is off; run with --allow-http to enable it", ErrToolDisabled)
-			}
-			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, str(args, "url"), nil)
-			if err != nil {
-				return "", err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return "", err
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(io.LimitReader(resp.Body, maxReadBytes))
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("HTTP %d\n%s", resp.StatusCode, b), nil
 		}}
 }
 

@@ -29,6 +29,9 @@ type ToolOptions struct {
 	// Approve decides shell calls; nil refuses them (headless use passes an always-yes
 	// approver for --allow-shell).
 	Approve agents.Approver
+	// Protected are files agent tools must never touch beyond what the workspace policy
+	// already refuses: the run database and its journal files.
+	Protected []string
 }
 
 // ToolCall names the step whose agent made a tool call, so an approver asking a person can
@@ -109,7 +112,10 @@ func toolName(name string) string {
 
 // AgentTools builds an agent's tools for one step attempt.
 func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner) ([]agents.Tool, error) {
-	ws := agents.Workspace{Root: a.Dir}
+	ws := agents.Workspace{Root: a.Workspace, Protected: o.Protected}
+	if ws.Root == "" {
+		ws.Root = a.Dir
+	}
 	var calls atomic.Int32 // numbers child runs so each call gets its own, stably
 	var tools []agents.Tool
 	for _, ref := range a.Tools {
@@ -123,7 +129,7 @@ func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *
 			case "write_file":
 				tools = append(tools, agents.WriteFile(ws))
 			case "http_get":
-				tools = append(tools, agents.HTTPGet(o.AllowHTTP))
+				tools = append(tools, agents.HTTPGet(agents.HTTPPolicy{Enabled: o.AllowHTTP, AllowHosts: a.AllowHosts}))
 			case "shell":
 				tools = append(tools, agents.Shell(ws, approverFor(o.Approve,
 					ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})))

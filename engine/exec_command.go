@@ -27,7 +27,7 @@ const maxOutputBytes = 8 << 20
 
 func (commandExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
 	if s.Kind == flows.KindShell {
-		return flows.Render(s.Shell, data)
+		return flows.RenderShell(s.Shell, data)
 	}
 	argv := make([]string, len(s.Run))
 	for i, a := range s.Run {

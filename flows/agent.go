@@ -14,7 +14,7 @@ import (
 // BuiltinTools are the tools the agent runtime provides by name.
 var BuiltinTools = []string{"read_file", "list_dir", "write_file", "http_get", "shell"}
 
-var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think", "tool_calling"}
+var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think", "tool_calling", "workspace", "allow_hosts"}
 
 // Agent is a parsed, validated agent file.
 type Agent struct {
@@ -33,9 +33,14 @@ type Agent struct {
 	// ToolCalling is how the agent calls tools: auto (native when the model supports it),
 	// native, or fallback (schema-constrained JSON actions; best for very small models).
 	ToolCalling string
-	Path, Dir   string
-	Source      []byte
-	Pos         Pos
+	// Workspace is the directory the agent's file tools and shell work in (absolute); by
+	// default the agent file's directory.
+	Workspace string
+	// AllowHosts, when set, are the only hosts http_get may fetch (they may be private).
+	AllowHosts []string
+	Path, Dir  string
+	Source     []byte
+	Pos        Pos
 }
 
 // ToolRef names a tool an agent may call.
@@ -91,6 +96,7 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 		return nil, r.err()
 	}
 	a = &Agent{Path: abs, Dir: filepath.Dir(abs), Source: src, MaxTurns: 8, Memory: "none", ToolCalling: "auto", Pos: pos(doc)}
+	a.Workspace = a.Dir
 	visiting[abs] = true
 	defer delete(visiting, abs)
 	hasName := false
@@ -145,6 +151,22 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 			}
 		case "think":
 			a.Think = r.boolean(v, "think")
+		case "workspace":
+			ws := r.str(v, "workspace")
+			a.Workspace = resolvePath(a.Dir, ws)
+			if st, err := os.Stat(a.Workspace); err != nil || !st.IsDir() {
+				r.at(pos(v), "workspace %q is not a directory next to the agent file", ws)
+			}
+		case "allow_hosts":
+			if v.Kind != yaml.SequenceNode {
+				r.at(pos(v), "allow_hosts must be a list like [example.com, \"*.example.org\"]")
+				return
+			}
+			for _, h := range v.Content {
+				if name := r.str(h, "host"); name != "" {
+					a.AllowHosts = append(a.AllowHosts, name)
+				}
+			}
 		case "tool_calling":
 			a.ToolCalling = r.str(v, "tool_calling")
 			if !contains([]string{"auto", "native", "fallback"}, a.ToolCalling) {
@@ -199,18 +221,47 @@ func LoadAny(path string) (*Flow, *Agent, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	var probe map[string]any
-	if yaml.Unmarshal(src, &probe) == nil && probe != nil {
-		if _, ok := probe["steps"]; !ok {
-			_, m := probe["model"]
-			_, s := probe["system"]
-			_, t := probe["tools"]
-			if m || s || t {
-				a, err := ParseAgent(path, src)
-				return nil, a, err
-			}
-		}
+	if definitionKind(src) == "agent" {
+		a, err := ParseAgent(path, src)
+		return nil, a, err
 	}
 	f, err := Parse(path, src)
 	return f, nil, err
+}
+
+// definitionKind tells a flow ("flow": it has steps) from an agent ("agent": a model, a
+// system prompt or tools) by its top-level keys; "" is neither.
+func definitionKind(src []byte) string {
+	kind, _ := probeDefinition(src)
+	return kind
+}
+
+func probeDefinition(src []byte) (kind string, named bool) {
+	var probe map[string]any
+	if yaml.Unmarshal(src, &probe) != nil || probe == nil {
+		return "", false
+	}
+	_, named = probe["name"]
+	kind = probeKind(probe)
+	return kind, named
+}
+
+func probeKind(probe map[string]any) string {
+	if _, ok := probe["steps"]; ok {
+		return "flow"
+	}
+	for _, k := range []string{"model", "system", "tools"} {
+		if _, ok := probe[k]; ok {
+			return "agent"
+		}
+	}
+	return ""
+}
+
+// IsDefinition reports whether YAML text is a tandem flow or agent file (a name beside steps,
+// or beside a model, system prompt or tools), so agent file tools can refuse to read or
+// rewrite one.
+func IsDefinition(src []byte) bool {
+	kind, named := probeDefinition(src)
+	return kind != "" && named
 }

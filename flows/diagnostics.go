@@ -43,10 +43,17 @@ func (ds Diagnostics) sorted() Diagnostics {
 	return ds
 }
 
-// reporter collects diagnostics for one file.
+// reporter collects diagnostics for one file, and warnings: things that are allowed but
+// probably not meant (they never stop a run).
 type reporter struct {
-	file  string
-	diags Diagnostics
+	file     string
+	diags    Diagnostics
+	warnings Diagnostics
+}
+
+func (r *reporter) warn(p Pos, format string, args ...any) {
+	p.Line, p.Col = max(p.Line, 1), max(p.Col, 1)
+	r.warnings = append(r.warnings, Diagnostic{File: r.file, Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (r *reporter) at(p Pos, format string, args ...any) {

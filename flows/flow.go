@@ -41,6 +41,9 @@ type Flow struct {
 	// Source is the file's bytes as parsed, recorded with each run so resume and fork use
 	// the definition the run started with.
 	Source []byte
+	// Warnings are problems that do not stop the flow from running (raw data in a shell
+	// command, say); tandem validate prints them.
+	Warnings Diagnostics
 }
 
 // Input is a typed flow input.

@@ -99,6 +99,7 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 	if err := r.err(); err != nil {
 		return nil, err
 	}
+	f.Warnings = r.warnings.sorted()
 	return f, nil
 }
 

@@ -32,6 +32,8 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(parts, sep)
 	},
+	// raw marks a value to splice into a shell: command unescaped; elsewhere it changes nothing.
+	"raw": func(v any) rawShell { return rawShell(valueText(v)) },
 	"quote": func(v any) string { // POSIX shell single-quoting
 		return "'" + strings.ReplaceAll(fmt.Sprint(v), "'", `'\''`) + "'"
 	},

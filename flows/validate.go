@@ -43,6 +43,9 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 		for _, t := range stepTemplates(s) {
 			chk.template(t)
 		}
+		if s.Kind == KindShell {
+			chk.shellTemplate(s.Shell)
+		}
 		if s.When != "" {
 			chk.expression(s.When, "when")
 		}

@@ -95,13 +95,22 @@ func (c *common) open(ctx context.Context) (*env, error) {
 		return nil, usageError{err}
 	}
 	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: ollama, DefaultModel: model.DefaultModel()})
-	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask}
+	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db)}
 	if c.allowShell {
 		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
 	}
 	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Tools: tools,
 		Runner: &agents.Runner{Model: ollama, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
 	return &env{db: db, engine: eng, log: logger, close: func() { _ = db.Close(); closeLog() }}, nil
+}
+
+// protectedFiles are the database and its journals, which agent tools may never touch.
+func protectedFiles(db string) []string {
+	abs, err := filepath.Abs(db)
+	if err != nil {
+		abs = db
+	}
+	return []string{abs, abs + "-wal", abs + "-shm", abs + "-journal", filepath.Join(filepath.Dir(abs), "tandem.log")}
 }
 
 // openLog opens the structured log file next to the database; logs never go to the terminal.

@@ -1,0 +1,153 @@
+package flows
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostile are values a flow input or a model reply may carry; each must reach the command
+// as the literal text, never as shell code.
+var hostile = []string{
+	"x; touch pwned",
+	"$(touch pwned)",
+	"`touch pwned`",
+	`it's "quoted" \ back\\slash`,
+	"two\nlines; touch pwned",
+	"*.go ?[a-z]",
+	"~ -n $HOME ${HOME} $((1+1))",
+	"'; touch pwned; echo '",
+	`"; touch pwned; echo "`,
+	"EOF\ntouch pwned",
+	"",
+	"plain-word_1.2",
+	"#not a comment",
+	"a\tb\r\n",
+}
+
+func runShell(t *testing.T, dir, cmd string) string {
+	t.Helper()
+	c := exec.Command("sh", "-c", cmd)
+	c.Dir = dir
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sh -c %q: %v\n%s", cmd, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+		t.Fatalf("sh -c %q ran injected code", cmd)
+	}
+	return string(out)
+}
+
+func TestShellValuesArriveLiterally(t *testing.T) {
+	contexts := []struct {
+		name, tmpl string
+		want       func(v string) string
+	}{
+		{"as a bare word", `printf '%s|' {{ .inputs.v }}`, func(v string) string { return v + "|" }},
+		{"glued to other text in a word", `printf '%s|' --v={{ .inputs.v }}.txt`, func(v string) string { return "--v=" + v + ".txt|" }},
+		{"inside double quotes", `printf '%s|' "<{{ .inputs.v }}> $TANDEM_X"`, func(v string) string { return "<" + v + "> set|" }},
+		{"inside single quotes", `printf '%s|' '<{{ .inputs.v }}>'`, func(v string) string { return "<" + v + ">|" }},
+		{"inside $( )", `printf '%s|' "$(printf '%s' {{ .inputs.v }})"`, func(v string) string { return strings.TrimRight(v, "\n") + "|" }},
+		{"inside backticks", "printf '%s|' \"`printf '%s' {{ .inputs.v }}`\"", func(v string) string { return strings.TrimRight(v, "\n") + "|" }},
+		{"in a comment", "printf 'ok|' # {{ .inputs.v }}\nprintf 'after|'", func(string) string { return "ok|after|" }},
+		{"through the quote helper", `printf '%s|' {{ quote .inputs.v }}`, func(v string) string { return v + "|" }},
+		{"in an if branch", `{{ if .inputs.v }}printf '%s|' {{ .inputs.v }}{{ else }}printf 'empty|'{{ end }}`, func(v string) string {
+			if v == "" {
+				return "empty|"
+			}
+			return v + "|"
+		}},
+		{"in a range", `{{ range .inputs.list }}printf '%s|' {{ . }};{{ end }}`, func(v string) string { return v + "|" + v + "|" }},
+	}
+	for _, c := range contexts {
+		t.Run("a value "+c.name, func(t *testing.T) {
+			for _, v := range hostile {
+				dir := t.TempDir()
+				cmd, err := RenderShell(c.tmpl, map[string]any{"inputs": map[string]any{"v": v, "list": []any{v, v}}})
+				if err != nil {
+					t.Fatalf("render %q with %q: %v", c.tmpl, v, err)
+				}
+				got := runShell(t, dir, "TANDEM_X=set; "+cmd)
+				if want := c.want(v); got != want {
+					t.Errorf("value %q rendered as %q printed %q, want %q", v, cmd, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestShellHeredocBodies(t *testing.T) {
+	for _, quoted := range []bool{false, true} {
+		delim := "EOF"
+		if quoted {
+			delim = "'EOF'"
+		}
+		tmpl := "cat <<" + delim + "\nstart {{ .inputs.v }} end\nEOF\nprintf 'after'"
+		for _, v := range hostile {
+			dir := t.TempDir()
+			cmd, err := RenderShell(tmpl, map[string]any{"inputs": map[string]any{"v": v}})
+			if strings.Contains(v, "EOF\n") {
+				if err == nil || !strings.Contains(err.Error(), "here-document") {
+					t.Errorf("quoted=%v: a value with the delimiter on a line of its own rendered (%q, %v)", quoted, cmd, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("quoted=%v render %q: %v", quoted, v, err)
+			}
+			got := runShell(t, dir, cmd)
+			if want := "start " + v + " end\nafter"; got != want {
+				t.Errorf("quoted=%v: value %q printed %q, want %q", quoted, v, got, want)
+			}
+		}
+	}
+}
+
+func TestRawSplicesShellCode(t *testing.T) {
+	dir := t.TempDir()
+	cmd, err := RenderShell(`{{ raw .inputs.cmd }}`, map[string]any{"inputs": map[string]any{"cmd": "printf a; printf b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runShell(t, dir, cmd); got != "ab" {
+		t.Errorf("raw printed %q, want ab", got)
+	}
+}
+
+func TestShellTemplatesThatCannotBeEscaped(t *testing.T) {
+	for _, tmpl := range []string{
+		`{{ if .inputs.v }}echo "{{ end }}x"`,
+		`{{ range .inputs.l }}echo '{{ end }}'`,
+		"cat <<{{ .inputs.v }}\nx\n",
+		`printf $'{{ .inputs.v }}'`,
+	} {
+		if _, err := RenderShell(tmpl, map[string]any{"inputs": map[string]any{"v": "a", "l": []any{}}}); err == nil {
+			t.Errorf("%q rendered; want an error saying the quoting cannot be followed", tmpl)
+		}
+	}
+}
+
+func TestValidateWarnsWhenRawDataReachesAShell(t *testing.T) {
+	src := "name: w\ninputs:\n  cmd: { type: string }\nsteps:\n  - id: a\n    shell: 'echo {{ raw .inputs.cmd }}'\n  - id: b\n    shell: 'echo {{ raw \"literal\" }} {{ .inputs.cmd }}'\n"
+	f, err := Parse("w.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Warnings) != 1 {
+		t.Fatalf("warnings = %v, want one for step a", f.Warnings)
+	}
+	if w := f.Warnings[0].Error(); !strings.HasPrefix(w, "w.yaml:5:") || !strings.Contains(w, ".inputs.cmd") {
+		t.Errorf("warning %q should point at step a and name .inputs.cmd", w)
+	}
+}
+
+func TestValidateRejectsAShellCommandWithAmbiguousQuoting(t *testing.T) {
+	src := "name: w\ninputs:\n  v: { type: string }\nsteps:\n  - id: a\n    shell: '{{ if .inputs.v }}echo \"{{ end }}x\"'\n"
+	_, err := Parse("w.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "w.yaml:5:") || !strings.Contains(err.Error(), "quoting") {
+		t.Fatalf("err = %v, want a positioned quoting error", err)
+	}
+}
