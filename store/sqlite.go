@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -62,7 +63,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 10 * time.Second
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := privateFiles(path); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	q := url.Values{}
@@ -87,6 +88,48 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// privateFiles makes sure the database holds every prompt, input and output for its owner
+// only: a new .tandem directory is 0700 and a new database 0600 (SQLite gives its -wal and
+// -shm files the database's mode); an existing .tandem directory or database that others can
+// read is tightened.
+func privateFiles(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if filepath.Base(dir) == ".tandem" {
+		if err := tighten(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, os.ErrExist):
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := tighten(p, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tighten removes group and other permissions from a file this user owns; files that are
+// missing or someone else's are left as they are.
+func tighten(p string, mode os.FileMode) error {
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(p, mode); err != nil && !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -115,9 +115,12 @@ func protectedFiles(db string) []string {
 
 // openLog opens the structured log file next to the database; logs never go to the terminal.
 func openLog(dir string) (*slog.Logger, func()) {
-	f, err := os.OpenFile(filepath.Join(dir, "tandem.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, "tandem.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return slog.New(slog.NewTextHandler(io.Discard, nil)), func() {}
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+		_ = f.Chmod(0o600) // logs quote prompts and outputs; an older tandem made them 0644
 	}
 	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { _ = f.Close() }
 }

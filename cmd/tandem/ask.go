@@ -77,7 +77,7 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 	if err != nil {
 		var diags flows.Diagnostics
 		if errors.As(err, &diags) {
-			fmt.Fprintln(os.Stderr, diags.Error())
+			fmt.Fprintln(stderr, diags.Error())
 			return askResult{}, exitError{code: exitUsage}
 		}
 		return askResult{}, usageError{err}
@@ -105,11 +105,11 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 				return
 			}
 			if d := n.Delta; d != nil && d.RunID == id && d.Stream == "content" && streamContent {
-				fmt.Print(d.Text)
+				fmt.Fprint(stdout, d.Text)
 				wrote = true
 			}
 			if ev := n.Event; ev != nil && ev.Type == engine.StepTrace && (ev.RunID == id || strings.HasPrefix(ev.RunID, id+".")) {
-				printToolTrace(os.Stderr, ev)
+				printToolTrace(stderr, ev)
 			}
 		}
 		for {
@@ -143,11 +143,11 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 	if live {
 		switch {
 		case st.Status == engine.RunStatusSucceeded && wrote:
-			fmt.Println()
+			fmt.Fprintln(stdout)
 		case st.Status == engine.RunStatusSucceeded:
-			fmt.Println(st.Steps["agent"].Output)
+			fmt.Fprintln(stdout, st.Steps["agent"].Output)
 		default:
-			fmt.Fprintf(os.Stderr, "run %s %s: %s\nsee why: tandem trace %s\n", id, st.Status, st.Error, id)
+			fmt.Fprintf(stderr, "run %s %s: %s\nsee why: tandem trace %s\n", id, st.Status, st.Error, id)
 		}
 	}
 	if err != nil {
@@ -260,12 +260,12 @@ func runChat(ctx context.Context, args []string) error {
 	if name == "" {
 		name = fmt.Sprintf("chat-%s-%s", strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0])), time.Now().Format("20060102-150405"))
 	}
-	fmt.Fprintf(os.Stderr, "chatting with %s (session %s). Ctrl-C stops a reply, Ctrl-D or /exit leaves.\n", pos[0], name)
+	fmt.Fprintf(stderr, "chatting with %s (session %s). Ctrl-C stops a reply, Ctrl-D or /exit leaves.\n", pos[0], name)
 	in := bufio.NewScanner(os.Stdin)
 	for {
-		fmt.Fprint(os.Stderr, "\n› ")
+		fmt.Fprint(stderr, "\n› ")
 		if !in.Scan() {
-			fmt.Fprintln(os.Stderr)
+			fmt.Fprintln(stderr)
 			return nil
 		}
 		line := strings.TrimSpace(in.Text())
@@ -292,7 +292,7 @@ func runChat(ctx context.Context, args []string) error {
 		if err != nil && !errors.As(err, &stopped) {
 			var ee exitError
 			if !errors.As(err, &ee) && !errors.Is(err, context.Canceled) {
-				fmt.Fprintf(os.Stderr, "error: %v\n", err)
+				fmt.Fprintf(stderr, "error: %v\n", err)
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -26,7 +25,7 @@ func init() {
 func debugFlags(fs *flag.FlagSet, c *common, args []string, n int, usage string) ([]string, error) {
 	c.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: "+usage)
+		fmt.Fprintln(stderr, "usage: "+usage)
 		fs.PrintDefaults()
 	}
 	pos, err := interspersed(fs, args)
@@ -53,7 +52,7 @@ func debugError(err error) error {
 func advanceAfter(ctx context.Context, e *env, id string, jsonOut bool, header string) error {
 	err := execute(ctx, e, id, jsonOut, header)
 	if errors.Is(err, engine.ErrLeased) {
-		fmt.Printf("run %s is being advanced by another process, which applies it\n", id)
+		fmt.Fprintf(stdout, "run %s is being advanced by another process, which applies it\n", id)
 		return nil
 	}
 	return err
@@ -79,7 +78,7 @@ func runSkip(ctx context.Context, args []string) error {
 		return debugError(err)
 	}
 	if *detach {
-		fmt.Printf("skipped %s of run %s with a manual output; tandem resume %s continues it\n", pos[1], info.ID, info.ID)
+		fmt.Fprintf(stdout, "skipped %s of run %s with a manual output; tandem resume %s continues it\n", pos[1], info.ID, info.ID)
 		return nil
 	}
 	return advanceAfter(ctx, e, info.ID, *jsonOut, fmt.Sprintf("skip %s %s  %s", info.ID, pos[1], info.FlowName))
@@ -126,19 +125,19 @@ func runFork(ctx context.Context, args []string) error {
 		header = ""
 	} else {
 		// The reused outputs were recorded before anyone watched: show them first.
-		fmt.Println(header)
+		fmt.Fprintln(stdout, header)
 		header = ""
 		events, err := e.db.Events(ctx, id, 0)
 		if err != nil {
 			return err
 		}
-		p := newPrinter(os.Stdout, id)
+		p := newPrinter(stdout, id)
 		for i := range events {
 			p.notice(engine.Notice{Event: &events[i]})
 		}
 	}
 	if *detach {
-		fmt.Printf("started detached: tandem worker runs it; follow it with tandem show %s\n", id)
+		fmt.Fprintf(stdout, "started detached: tandem worker runs it; follow it with tandem show %s\n", id)
 		return nil
 	}
 	return execute(ctx, e, id, *jsonOut, header)
@@ -161,9 +160,9 @@ func runBreak(ctx context.Context, args []string) error {
 		return debugError(err)
 	}
 	if *off {
-		fmt.Printf("breakpoint before %s of run %s cleared\n", pos[1], info.ID)
+		fmt.Fprintf(stdout, "breakpoint before %s of run %s cleared\n", pos[1], info.ID)
 	} else {
-		fmt.Printf("breakpoint set before %s of run %s: the run holds when %s is ready to start\n", pos[1], info.ID, pos[1])
+		fmt.Fprintf(stdout, "breakpoint set before %s of run %s: the run holds when %s is ready to start\n", pos[1], info.ID, pos[1])
 	}
 	return nil
 }
@@ -183,7 +182,7 @@ func runPause(ctx context.Context, args []string) error {
 	if err := e.engine.Pause(ctx, info.ID); err != nil {
 		return debugError(err)
 	}
-	fmt.Printf("run %s pauses: running steps finish, nothing new starts; go on with tandem continue %s (or tandem step %s)\n", info.ID, info.ID, info.ID)
+	fmt.Fprintf(stdout, "run %s pauses: running steps finish, nothing new starts; go on with tandem continue %s (or tandem step %s)\n", info.ID, info.ID, info.ID)
 	return nil
 }
 
@@ -218,7 +217,7 @@ func release(ctx context.Context, args []string, verb, usage string, do func(*en
 		return debugError(err)
 	}
 	if *detach {
-		fmt.Printf("%s recorded for run %s; a worker (or tandem resume %s) advances it\n", verb, info.ID, info.ID)
+		fmt.Fprintf(stdout, "%s recorded for run %s; a worker (or tandem resume %s) advances it\n", verb, info.ID, info.ID)
 		return nil
 	}
 	return advanceAfter(ctx, e, info.ID, *jsonOut, fmt.Sprintf("%s %s  %s", verb, info.ID, info.FlowName))
@@ -256,8 +255,8 @@ func runDiff(ctx context.Context, args []string) error {
 			Steps []engine.StepDiff `json:"steps"`
 		}{a.ID, b.ID, diffs})
 	}
-	fmt.Printf("A %s  %s %s\nB %s  %s %s\n\n", a.ID, statusIcon(a.Status), a.Status, b.ID, statusIcon(b.Status), b.Status)
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(stdout, "A %s  %s %s\nB %s  %s %s\n\n", a.ID, statusIcon(a.Status), a.Status, b.ID, statusIcon(b.Status), b.Status)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tA\tB\tCOMPARED")
 	differ := 0
 	for _, d := range diffs {
@@ -274,15 +273,15 @@ func runDiff(ctx context.Context, args []string) error {
 		if d.Equal || d.OutputA == d.OutputB {
 			continue
 		}
-		fmt.Printf("\n--- %s  A %s\n+++ %s  B %s\n", d.StepID, a.ID, d.StepID, b.ID)
+		fmt.Fprintf(stdout, "\n--- %s  A %s\n+++ %s  B %s\n", d.StepID, a.ID, d.StepID, b.ID)
 		for _, l := range engine.DiffLines(d.OutputA, d.OutputB) {
-			fmt.Printf("%c%s\n", l.Op, l.Text)
+			fmt.Fprintf(stdout, "%c%s\n", l.Op, l.Text)
 		}
 	}
 	if differ == 0 {
-		fmt.Println("\nthe runs agree on every step")
+		fmt.Fprintln(stdout, "\nthe runs agree on every step")
 	} else {
-		fmt.Printf("\n%d of %d steps differ\n", differ, len(diffs))
+		fmt.Fprintf(stdout, "\n%d of %d steps differ\n", differ, len(diffs))
 	}
 	return nil
 }

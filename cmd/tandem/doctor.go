@@ -46,9 +46,9 @@ func runDoctor(ctx context.Context, args []string) error {
 			if !c.OK {
 				mark = "✗"
 			}
-			fmt.Printf("%s %-14s %s\n", mark, c.Name, c.Info)
+			fmt.Fprintf(stdout, "%s %-14s %s\n", mark, c.Name, c.Info)
 			if c.Fix != "" {
-				fmt.Printf("  %-14s → %s\n", "", c.Fix)
+				fmt.Fprintf(stdout, "  %-14s → %s\n", "", c.Fix)
 			}
 		}
 	}
@@ -131,10 +131,10 @@ func runModels(ctx context.Context, args []string) error {
 		return printJSON(list)
 	}
 	if len(list) == 0 {
-		fmt.Println("no local models: tandem models pull smollm2:135m")
+		fmt.Fprintln(stdout, "no local models: tandem models pull smollm2:135m")
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tPARAMS\tQUANT\tCAPABILITIES")
 	for _, m := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, humanSize(m.Size), m.ParameterSize, m.Quantization, capText(m.Capabilities))
@@ -160,15 +160,17 @@ func runPull(ctx context.Context, args []string) error {
 				humanSize(p.Completed), humanSize(p.Total))
 		}
 		if line != last {
-			fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
+			// Redraw the progress line: the only escape tandem writes unfiltered, around a
+			// status text that is cleaned first.
+			fmt.Fprintf(os.Stderr, "\r\033[K%s", cleanTerminal([]byte(line)))
 			last = line
 		}
 	})
-	fmt.Fprintln(os.Stderr)
+	fmt.Fprintln(stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pulled %s\n", args[0])
+	fmt.Fprintf(stdout, "pulled %s\n", args[0])
 	return nil
 }
 

@@ -20,7 +20,7 @@ func init() {
 func runInit(_ context.Context, args []string) error {
 	fset := flag.NewFlagSet("init", flag.ContinueOnError)
 	fset.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: tandem init [DIR]   (DIR defaults to the current directory)")
+		fmt.Fprintln(stderr, "usage: tandem init [DIR]   (DIR defaults to the current directory)")
 		fset.PrintDefaults()
 	}
 	pos, err := interspersed(fset, args)
@@ -60,7 +60,7 @@ func runInit(_ context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Printf("wrote the example workspace (%d files) to %s\n\n", len(files), dir)
+	fmt.Fprintf(stdout, "wrote the example workspace (%d files) to %s\n\n", len(files), dir)
 	printNextSteps(dir)
 	return nil
 }
@@ -106,18 +106,18 @@ func writeExample(dir, name string) error {
 }
 
 func printNextSteps(dir string) {
-	fmt.Println("  content.yaml  research (agent) → draft → edit (llm) → approval → publish")
-	fmt.Println("  triage.yaml   a model picks a process (schema-constrained); each process is a sub-flow")
-	fmt.Println("  batch.yaml    no model: map fan-out, a step that succeeds on retry, a wait for an event")
-	fmt.Println("  debug.yaml    an agent that loops until the loop detector stops it")
-	fmt.Println("\nnext:")
+	fmt.Fprintln(stdout, "  content.yaml  research (agent) → draft → edit (llm) → approval → publish")
+	fmt.Fprintln(stdout, "  triage.yaml   a model picks a process (schema-constrained); each process is a sub-flow")
+	fmt.Fprintln(stdout, "  batch.yaml    no model: map fan-out, a step that succeeds on retry, a wait for an event")
+	fmt.Fprintln(stdout, "  debug.yaml    an agent that loops until the loop detector stops it")
+	fmt.Fprintln(stdout, "\nnext:")
 	if dir != "." {
-		fmt.Printf("  cd %s\n", dir)
+		fmt.Fprintf(stdout, "  cd %s\n", dir)
 	}
-	fmt.Println("  tandem doctor                  # is Ollama up, is the model there? (TANDEM_MODEL, default smollm2:135m)")
-	fmt.Println("  tandem run batch.yaml          # needs no model; then tandem signal RUN publish")
-	fmt.Println("  tandem run content.yaml        # then tandem inbox, tandem approve RUN review")
-	fmt.Println("  tandem run triage.yaml -i ticket=triage/tickets/technical.txt")
-	fmt.Println("  tandem run debug.yaml          # then tandem trace RUN")
-	fmt.Println("  README.md walks through each one")
+	fmt.Fprintln(stdout, "  tandem doctor                  # is Ollama up, is the model there? (TANDEM_MODEL, default smollm2:135m)")
+	fmt.Fprintln(stdout, "  tandem run batch.yaml          # needs no model; then tandem signal RUN publish")
+	fmt.Fprintln(stdout, "  tandem run content.yaml        # then tandem inbox, tandem approve RUN review")
+	fmt.Fprintln(stdout, "  tandem run triage.yaml -i ticket=triage/tickets/technical.txt")
+	fmt.Fprintln(stdout, "  tandem run debug.yaml          # then tandem trace RUN")
+	fmt.Fprintln(stdout, "  README.md walks through each one")
 }

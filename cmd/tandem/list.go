@@ -65,10 +65,10 @@ func runRuns(ctx context.Context, args []string) error {
 		return printJSON(out)
 	}
 	if len(runs) == 0 {
-		fmt.Println("no runs yet: start one with tandem run FILE")
+		fmt.Fprintln(stdout, "no runs yet: start one with tandem run FILE")
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFLOW\tSTATUS\tSTARTED\tDURATION")
 	for _, r := range runs {
 		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", r.ID, r.FlowName, statusIcon(r.Status), r.Status,
@@ -141,43 +141,43 @@ func runShow(ctx context.Context, args []string) error {
 			Steps []*engine.StepState `json:"steps"`
 		}{info, st, steps})
 	}
-	fmt.Printf("run %s  %s  %s %s\n", info.ID, info.FlowName, statusIcon(info.Status), info.Status)
-	fmt.Printf("flow %s, started %s, took %s\n", info.FlowPath, info.CreatedAt.Local().Format(time.DateTime), runDuration(info).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "run %s  %s  %s %s\n", info.ID, info.FlowName, statusIcon(info.Status), info.Status)
+	fmt.Fprintf(stdout, "flow %s, started %s, took %s\n", info.FlowPath, info.CreatedAt.Local().Format(time.DateTime), runDuration(info).Round(time.Millisecond))
 	if info.ParentRunID != "" {
-		fmt.Printf("child of run %s (step %s)\n", info.ParentRunID, info.ParentStepID)
+		fmt.Fprintf(stdout, "child of run %s (step %s)\n", info.ParentRunID, info.ParentStepID)
 	}
 	if st.Error != "" {
-		fmt.Printf("error: %s\n", st.Error)
+		fmt.Fprintf(stdout, "error: %s\n", st.Error)
 	}
 	if st.Start.ForkedFrom != "" {
-		fmt.Printf("forked from run %s at %s\n", st.Start.ForkedFrom, st.Start.ForkedFromStep)
+		fmt.Fprintf(stdout, "forked from run %s at %s\n", st.Start.ForkedFrom, st.Start.ForkedFromStep)
 	}
 	if st.HoldReason != "" {
-		fmt.Printf("paused: %s (tandem continue %s, or tandem step %s)\n", st.HoldReason, info.ID, info.ID)
+		fmt.Fprintf(stdout, "paused: %s (tandem continue %s, or tandem step %s)\n", st.HoldReason, info.ID, info.ID)
 	}
 	if len(st.Breakpoints) > 0 {
-		fmt.Printf("breakpoints before: %s\n", strings.Join(sortedStepIDs(st.Breakpoints), ", "))
+		fmt.Fprintf(stdout, "breakpoints before: %s\n", strings.Join(sortedStepIDs(st.Breakpoints), ", "))
 	}
 	if len(st.Start.Inputs) > 0 {
 		b, _ := json.Marshal(st.Start.Inputs)
-		fmt.Printf("inputs: %s\n", b)
+		fmt.Fprintf(stdout, "inputs: %s\n", b)
 	}
 	for _, id := range order {
 		s := st.Step(id)
-		fmt.Printf("\n%s %s  %s", stepIcon(s.Status), id, s.Status)
+		fmt.Fprintf(stdout, "\n%s %s  %s", stepIcon(s.Status), id, s.Status)
 		if s.SkipReason != "" {
-			fmt.Printf(" (%s)", s.SkipReason)
+			fmt.Fprintf(stdout, " (%s)", s.SkipReason)
 		}
 		if s.ChildRunID != "" {
-			fmt.Printf("  child run %s", s.ChildRunID)
+			fmt.Fprintf(stdout, "  child run %s", s.ChildRunID)
 		}
 		if s.Manual {
-			fmt.Print("  completed by hand")
+			fmt.Fprint(stdout, "  completed by hand")
 		}
 		if s.ReusedFrom != "" {
-			fmt.Printf("  reused from run %s", s.ReusedFrom)
+			fmt.Fprintf(stdout, "  reused from run %s", s.ReusedFrom)
 		}
-		fmt.Println()
+		fmt.Fprintln(stdout)
 		for _, a := range s.Attempts {
 			line := fmt.Sprintf("    attempt %d  %s  %s", a.N, a.Status, a.Duration.Round(time.Millisecond))
 			if a.ExitCode != nil {
@@ -186,18 +186,18 @@ func runShow(ctx context.Context, args []string) error {
 			if a.Error != "" {
 				line += "  " + a.Error
 			}
-			fmt.Println(line + "  key " + a.Key)
+			fmt.Fprintln(stdout, line + "  key " + a.Key)
 		}
 		if s.Output != "" {
-			fmt.Println("    output:")
+			fmt.Fprintln(stdout, "    output:")
 			for _, l := range clip(s.Output, *full) {
-				fmt.Println("      " + l)
+				fmt.Fprintln(stdout, "      " + l)
 			}
 		}
 		if a := s.LastAttempt(); a != nil && a.Status == engine.StatusFailed && strings.TrimSpace(a.StderrTail) != "" {
-			fmt.Println("    stderr (tail):")
+			fmt.Fprintln(stdout, "    stderr (tail):")
 			for _, l := range lastLines(strings.TrimSpace(a.StderrTail), 10) {
-				fmt.Println("      " + l)
+				fmt.Fprintln(stdout, "      " + l)
 			}
 		}
 	}
@@ -300,7 +300,7 @@ func runEvents(ctx context.Context, args []string) error {
 		if len(data) > 300 {
 			data = data[:300] + "…"
 		}
-		fmt.Printf("%6d  %s  %-20s %-14s %s\n", ev.Seq, ev.Time.Local().Format("15:04:05.000"), ev.Type, step, data)
+		fmt.Fprintf(stdout, "%6d  %s  %-20s %-14s %s\n", ev.Seq, ev.Time.Local().Format("15:04:05.000"), ev.Type, step, data)
 	}
 	return nil
 }

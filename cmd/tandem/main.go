@@ -62,7 +62,7 @@ func mainCode(args []string) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "tandem: unknown command %q\n\n", name)
+		fmt.Fprintf(stderr, "tandem: unknown command %q\n\n", name)
 		printUsage()
 		return exitUsage
 	}
@@ -78,7 +78,7 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(os.Stderr, "tandem: %v\n", err)
+	fmt.Fprintf(stderr, "tandem: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
@@ -87,16 +87,16 @@ func exitCode(err error) int {
 }
 
 func printUsage() {
-	fmt.Fprintln(os.Stderr, "tandem: a terminal workbench for durable flows and local agents")
-	fmt.Fprintln(os.Stderr, "\nusage: tandem [command] [flags]   (no command opens the workbench)")
-	fmt.Fprintln(os.Stderr, "\ncommands:")
+	fmt.Fprintln(stderr, "tandem: a terminal workbench for durable flows and local agents")
+	fmt.Fprintln(stderr, "\nusage: tandem [command] [flags]   (no command opens the workbench)")
+	fmt.Fprintln(stderr, "\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(stderr, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nrun 'tandem COMMAND -h' for a command's flags")
+	fmt.Fprintln(stderr, "\nrun 'tandem COMMAND -h' for a command's flags")
 }

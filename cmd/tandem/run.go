@@ -31,7 +31,7 @@ func runRun(ctx context.Context, args []string) error {
 	jsonOut := fs.Bool("json", false, "print the final run state as JSON instead of progress")
 	detach := fs.Bool("detach", false, "record the run and return; a `tandem worker` runs it")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: tandem run FILE [-i key=value]... [flags]")
+		fmt.Fprintln(stderr, "usage: tandem run FILE [-i key=value]... [flags]")
 		fs.PrintDefaults()
 	}
 	pos, err := interspersed(fs, args)
@@ -46,8 +46,8 @@ func runRun(ctx context.Context, args []string) error {
 	if err != nil {
 		var diags flows.Diagnostics
 		if errors.As(err, &diags) {
-			fmt.Fprintln(os.Stderr, diags.Error())
-			fmt.Fprintf(os.Stderr, "tandem: %s is not valid; nothing was run\n", pos[0])
+			fmt.Fprintln(stderr, diags.Error())
+			fmt.Fprintf(stderr, "tandem: %s is not valid; nothing was run\n", pos[0])
 			return exitError{code: exitUsage}
 		}
 		return usageError{err}
@@ -74,7 +74,7 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	if *detach {
-		fmt.Printf("run %s  %s\nstarted detached: tandem worker runs it; follow it with tandem show %s\n", id, f.Name, id)
+		fmt.Fprintf(stdout, "run %s  %s\nstarted detached: tandem worker runs it; follow it with tandem show %s\n", id, f.Name, id)
 		return nil
 	}
 	return execute(ctx, e, id, *jsonOut, fmt.Sprintf("run %s  %s", id, f.Name))
@@ -83,10 +83,10 @@ func runRun(ctx context.Context, args []string) error {
 // execute advances a run while printing its progress, then prints how it ended and maps the
 // end to an exit code: 0 succeeded or parked waiting, 1 failed or cancelled, 130 interrupted.
 func execute(ctx context.Context, e *env, id string, jsonOut bool, header string) error {
-	p := newPrinter(os.Stdout, id)
+	p := newPrinter(stdout, id)
 	p.quiet = jsonOut
 	if !jsonOut && header != "" {
-		fmt.Println(header)
+		fmt.Fprintln(stdout, header)
 	}
 	sub := e.engine.Bus().Subscribe("")
 	defer sub.Close()
@@ -141,33 +141,33 @@ func printEnd(st *engine.State, took time.Duration) {
 	short := took.Round(time.Millisecond)
 	switch st.Status {
 	case engine.RunStatusSucceeded:
-		fmt.Printf("run %s succeeded in %s\n", st.ID, short)
+		fmt.Fprintf(stdout, "run %s succeeded in %s\n", st.ID, short)
 		if st.Output != nil {
 			b, _ := json.Marshal(st.Output)
 			if len(b) > 400 {
 				b = append(b[:400], "…"...)
 			}
-			fmt.Printf("output: %s\n", b)
+			fmt.Fprintf(stdout, "output: %s\n", b)
 		}
 	case engine.RunStatusWaiting:
-		fmt.Printf("run %s is waiting:\n", st.ID)
+		fmt.Fprintf(stdout, "run %s is waiting:\n", st.ID)
 		for _, id := range st.StepIDs() {
 			if s := st.Steps[id]; s.Status == engine.StatusWaiting && s.Waiting != nil {
-				fmt.Printf("  %s: %s\n", id, waitText(*s.Waiting))
+				fmt.Fprintf(stdout, "  %s: %s\n", id, waitText(*s.Waiting))
 			}
 		}
-		fmt.Printf("it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
+		fmt.Fprintf(stdout, "it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
 	case engine.RunStatusInterrupted:
-		fmt.Printf("run %s interrupted after %s; resume with: tandem resume %s\n", st.ID, short, st.ID)
+		fmt.Fprintf(stdout, "run %s interrupted after %s; resume with: tandem resume %s\n", st.ID, short, st.ID)
 	case engine.RunStatusPaused:
-		fmt.Printf("run %s is paused (%s)\n", st.ID, st.HoldReason)
-		fmt.Printf("go on with: tandem continue %s (or one step: tandem step %s)\n", st.ID, st.ID)
+		fmt.Fprintf(stdout, "run %s is paused (%s)\n", st.ID, st.HoldReason)
+		fmt.Fprintf(stdout, "go on with: tandem continue %s (or one step: tandem step %s)\n", st.ID, st.ID)
 	default:
-		fmt.Printf("run %s %s after %s: %s\n", st.ID, st.Status, short, st.Error)
+		fmt.Fprintf(stdout, "run %s %s after %s: %s\n", st.ID, st.Status, short, st.Error)
 		if st.Status == engine.RunStatusFailed {
 			for _, id := range st.StepIDs() {
 				if st.Steps[id].Status == engine.StatusFailed && !strings.Contains(id, "[") {
-					fmt.Printf("retry with: tandem retry %s %s\n", st.ID, id)
+					fmt.Fprintf(stdout, "retry with: tandem retry %s %s\n", st.ID, id)
 					break
 				}
 			}
@@ -245,9 +245,9 @@ func runCancel(ctx context.Context, args []string) error {
 		return err
 	}
 	if after.Status == engine.RunStatusCancelled {
-		fmt.Printf("run %s cancelled\n", info.ID)
+		fmt.Fprintf(stdout, "run %s cancelled\n", info.ID)
 	} else {
-		fmt.Printf("cancel requested: the process running %s stops it within a second\n", info.ID)
+		fmt.Fprintf(stdout, "cancel requested: the process running %s stops it within a second\n", info.ID)
 	}
 	return nil
 }

@@ -93,10 +93,10 @@ func runTrace(ctx context.Context, args []string) error {
 		return printJSON(recs)
 	}
 	if len(recs) == 0 {
-		fmt.Printf("run %s has no agent or llm trace (tandem show %s lists its steps)\n", info.ID, info.ID)
+		fmt.Fprintf(stdout, "run %s has no agent or llm trace (tandem show %s lists its steps)\n", info.ID, info.ID)
 		return nil
 	}
-	printTrace(os.Stdout, styleFor(os.Stdout), recs, *hideThinking)
+	printTrace(stdout, styleFor(os.Stdout), recs, *hideThinking)
 	return nil
 }
 

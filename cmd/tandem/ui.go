@@ -25,7 +25,7 @@ func runUI(ctx context.Context, args []string) error {
 	c.register(fs)
 	c.registerParallel(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: tandem [ui] [flags]")
+		fmt.Fprintln(stderr, "usage: tandem [ui] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 
 	"tandem/flows"
 )
@@ -39,19 +38,19 @@ func runValidate(_ context.Context, args []string) error {
 			for _, d := range diags {
 				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg})
 				if !*jsonOut {
-					fmt.Fprintln(os.Stderr, d.Error())
+					fmt.Fprintln(stderr, d.Error())
 				}
 			}
 		case err != nil:
 			problems = append(problems, problem{path, 1, 1, err.Error()})
 			if !*jsonOut {
-				fmt.Fprintf(os.Stderr, "%s:1:1: %v\n", path, err)
+				fmt.Fprintf(stderr, "%s:1:1: %v\n", path, err)
 			}
 		case *jsonOut:
 		case f != nil:
-			fmt.Printf("%s: ok (flow %s, %d steps)\n", path, f.Name, len(f.Steps))
+			fmt.Fprintf(stdout, "%s: ok (flow %s, %d steps)\n", path, f.Name, len(f.Steps))
 		case a != nil:
-			fmt.Printf("%s: ok (agent %s, %d tools)\n", path, a.Name, len(a.Tools))
+			fmt.Fprintf(stdout, "%s: ok (agent %s, %d tools)\n", path, a.Name, len(a.Tools))
 		}
 	}
 	if *jsonOut {

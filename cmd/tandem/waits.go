@@ -51,7 +51,7 @@ func runSignal(ctx context.Context, args []string) error {
 	if err := e.engine.Signal(ctx, info.ID, pos[1], raw); err != nil {
 		return err
 	}
-	fmt.Printf("signal %s stored for run %s; it applies when the run next advances (tandem worker, or the process running it)\n", pos[1], info.ID)
+	fmt.Fprintf(stdout, "signal %s stored for run %s; it applies when the run next advances (tandem worker, or the process running it)\n", pos[1], info.ID)
 	return nil
 }
 
@@ -94,13 +94,13 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 	}
 	st, err = e.engine.Execute(ctx, info.ID)
 	if errors.Is(err, engine.ErrLeased) {
-		fmt.Printf("%s %s of run %s; the process running it applies it\n", done, pos[1], info.ID)
+		fmt.Fprintf(stdout, "%s %s of run %s; the process running it applies it\n", done, pos[1], info.ID)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("advance run %s after the decision (it is recorded; tandem resume %s goes on): %w", info.ID, info.ID, err)
 	}
-	fmt.Printf("%s %s of run %s; the run is %s\n", done, pos[1], info.ID, st.Status)
+	fmt.Fprintf(stdout, "%s %s of run %s; the run is %s\n", done, pos[1], info.ID, st.Status)
 	return nil
 }
 
@@ -126,19 +126,19 @@ func runWorker(ctx context.Context, args []string) error {
 		for range sub.Ready() {
 			for _, n := range sub.Next() {
 				if ev := n.Event; ev != nil && (ev.Status != "" || ev.Type == engine.StepFailed) {
-					fmt.Printf("%s  %s %s %s\n", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)
+					fmt.Fprintf(stdout, "%s  %s %s %s\n", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)
 				}
 			}
 		}
 	}()
 	w := &engine.Worker{Engine: e.engine, Concurrency: *runs, OnError: func(id string, err error) {
 		e.log.Error("advance run", "run", id, "err", err)
-		fmt.Fprintf(os.Stderr, "run %s: %v\n", id, err)
+		fmt.Fprintf(stderr, "run %s: %v\n", id, err)
 	}}
 	if *untilIdle {
 		return w.UntilIdle(ctx)
 	}
-	fmt.Printf("worker %d advancing runs in %s (Ctrl-C stops)\n", os.Getpid(), c.db)
+	fmt.Fprintf(stdout, "worker %d advancing runs in %s (Ctrl-C stops)\n", os.Getpid(), c.db)
 	return w.Run(ctx, *poll)
 }
 
@@ -197,10 +197,10 @@ func runInbox(ctx context.Context, args []string) error {
 		return printJSON(items)
 	}
 	if len(items) == 0 {
-		fmt.Println("nothing is waiting")
+		fmt.Fprintln(stdout, "nothing is waiting")
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tFLOW\tSTEP\tWAITS FOR\tDEADLINE\tHOW TO RESOLVE")
 	for _, it := range items {
 		what, how := "", ""
