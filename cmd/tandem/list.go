@@ -186,18 +186,18 @@ func runShow(ctx context.Context, args []string) error {
 			if a.Error != "" {
 				line += "  " + a.Error
 			}
-			fmt.Fprintln(stdout, line + "  key " + a.Key)
+			fmt.Fprintln(stdout, line+"  key "+a.Key)
 		}
 		if s.Output != "" {
 			fmt.Fprintln(stdout, "    output:")
 			for _, l := range clip(s.Output, *full) {
-				fmt.Fprintln(stdout, "      " + l)
+				fmt.Fprintln(stdout, "      "+l)
 			}
 		}
 		if a := s.LastAttempt(); a != nil && a.Status == engine.StatusFailed && strings.TrimSpace(a.StderrTail) != "" {
 			fmt.Fprintln(stdout, "    stderr (tail):")
 			for _, l := range lastLines(strings.TrimSpace(a.StderrTail), 10) {
-				fmt.Fprintln(stdout, "      " + l)
+				fmt.Fprintln(stdout, "      "+l)
 			}
 		}
 	}
