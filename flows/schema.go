@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
@@ -22,22 +23,45 @@ func parseSchema(r *reporter, n *yaml.Node) map[string]any {
 	return m
 }
 
-// CompileSchema compiles a JSON schema given as plain values.
+// CompileSchema compiles a JSON schema given as plain values. Only the document itself is
+// read: a $ref to a file or a URL is an error, so a schema in a flow cannot make tandem read
+// local files or reach the network. Compiled schemas are cached by their JSON text.
 func CompileSchema(schema map[string]any) (*jsonschema.Schema, error) {
 	// Round-trip through JSON so numbers have the types the compiler expects.
 	b, err := json.Marshal(schema)
 	if err != nil {
 		return nil, err
 	}
+	if s, ok := schemaCache.Load(string(b)); ok {
+		return s.(*jsonschema.Schema), nil
+	}
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
 	if err != nil {
 		return nil, err
 	}
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
+	c.UseLoader(noLoader{})
+	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, err
 	}
-	return c.Compile("schema.json")
+	compiled, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, err
+	}
+	schemaCache.Store(string(b), compiled)
+	return compiled, nil
+}
+
+// schemaURL names the one document a schema compiler may read.
+const schemaURL = "file:///tandem/schema.json"
+
+var schemaCache sync.Map // JSON text -> *jsonschema.Schema
+
+// noLoader refuses every external resource a schema refers to.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("$ref %s: a schema may only refer to itself (#/...), not to files or URLs", url)
 }
 
 // ValidateJSON checks a JSON text against a schema and says what is wrong.
