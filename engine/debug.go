@@ -112,6 +112,11 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 	for k, v := range src.Start.Inputs {
 		given[k] = v
 	}
+	for _, in := range f.Inputs {
+		if in.Secret { // the log holds flows.Redacted; the value is in memory or the environment
+			given[in.Name] = e.secrets.value(info.ID, in.Name)
+		}
+	}
 	for k, v := range o.Inputs {
 		given[k] = v
 	}
@@ -121,6 +126,8 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 	}
 	rerun := downstream(f, stepID)
 	id := e.newID()
+	inputs, secrets := redactSecrets(f, inputs)
+	e.secrets.put(id, secrets)
 	now := e.clock.Now()
 	var reused []Event
 	for _, s := range f.Steps {

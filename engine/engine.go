@@ -67,6 +67,8 @@ type Engine struct {
 
 	mu    sync.RWMutex
 	execs map[flows.Kind]Executor
+
+	secrets secretBox // secret inputs of the runs this process started
 }
 
 // New builds an engine with the shell, run and flow executors registered.
@@ -148,6 +150,8 @@ func (e *Engine) Start(ctx context.Context, f *flows.Flow, inputs map[string]any
 		id = e.newID()
 	}
 	now := e.clock.Now()
+	inputs, secrets := redactSecrets(f, inputs)
+	e.secrets.put(id, secrets)
 	data := RunStartedData{FlowName: f.Name, FlowPath: f.Path, Source: string(f.Source), Inputs: inputs,
 		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID}
 	ev := Event{RunID: id, Type: RunStarted, Time: now, Data: mustJSON(data), Status: RunStatusRunning}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -65,11 +66,16 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 
-	stdout := &capture{stream: "stdout", emit: x.Emit, limit: maxOutputBytes}
-	stderr := &capture{stream: "stderr", emit: x.Emit, limit: stderrTailBytes, keepTail: true}
+	mask := masker(stepSecrets(x.Data))
+	emit := x.Emit
+	if emit != nil {
+		emit = func(stream, text string) { x.Emit(stream, mask(text)) }
+	}
+	stdout := &capture{stream: "stdout", emit: emit, limit: maxOutputBytes}
+	stderr := &capture{stream: "stderr", emit: emit, limit: stderrTailBytes, keepTail: true}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
-	res := Result{Output: trimOutput(stdout.String()), StderrTail: stderr.String()}
+	res := Result{Output: mask(trimOutput(stdout.String())), StderrTail: mask(stderr.String())}
 	if cmd.ProcessState != nil {
 		code := cmd.ProcessState.ExitCode()
 		res.ExitCode = &code
@@ -99,13 +105,20 @@ func stepEnv(x *StepRun) ([]string, error) {
 		"TANDEM_ATTEMPT="+itoa(x.Attempt),
 		"TANDEM_IDEMPOTENCY_KEY="+x.Key,
 	)
+	for _, s := range stepSecrets(x.Data) {
+		if s.Value() == "" && strings.Contains(x.Input, flows.SecretEnv(s.Name)) {
+			return nil, fmt.Errorf("secret input %q is not known to this process (tandem never stores it): set %s in the environment, then resume", s.Name, flows.SecretEnv(s.Name))
+		}
+		env = append(env, flows.SecretEnv(s.Name)+"="+s.Value())
+	}
 	keys := make([]string, 0, len(x.Step.Env))
 	for k := range x.Step.Env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v, err := flows.Render(x.Step.Env[k], x.Data)
+		// env: values are not logged, so a secret input renders as its value here.
+		v, err := flows.Render(x.Step.Env[k], revealSecrets(x.Data))
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", k, err)
 		}

@@ -79,10 +79,11 @@ func (r *runner) data(s *flows.Step, ss *StepState) map[string]any {
 			add(id)
 		}
 	}
-	d := map[string]any{"inputs": r.st.Start.Inputs, "steps": steps, "run": map[string]any{"id": r.runID}}
-	if d["inputs"] == nil {
-		d["inputs"] = map[string]any{}
+	inputs := r.st.Start.Inputs
+	if inputs == nil {
+		inputs = map[string]any{}
 	}
+	d := map[string]any{"inputs": r.secretInputs(inputs), "steps": steps, "run": map[string]any{"id": r.runID}}
 	if ss != nil && ss.Parent != "" {
 		d["item"], d["index"] = ss.Item, ss.Index
 	}

@@ -55,7 +55,10 @@ type Input struct {
 	HasDefault  bool
 	Required    bool // true when no default is given, unless required: false
 	Enum        []any
-	Pos         Pos
+	// Secret inputs never enter the run's log: steps get them as $TANDEM_SECRET_NAME and
+	// templates render them as a reference to that variable (see SecretRef).
+	Secret bool
+	Pos    Pos
 }
 
 // Retry is a step's retry policy.

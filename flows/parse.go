@@ -14,7 +14,7 @@ import (
 
 var (
 	flowKeys     = []string{"name", "description", "inputs", "outputs", "steps"}
-	inputKeys    = []string{"type", "default", "description", "required", "enum"}
+	inputKeys    = []string{"type", "default", "description", "required", "enum", "secret"}
 	stepKeys     = []string{"id", "description", "needs", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "wait", "sleep", "approval"}
 	kindKeys     = []string{"shell", "run", "flow", "llm", "agent", "wait", "sleep", "approval"}
 	retryKeys    = []string{"max_attempts", "backoff", "max_backoff"}
@@ -168,6 +168,11 @@ func parseInputs(r *reporter, n *yaml.Node) []Input {
 					in.Description = r.str(x, "description")
 				case "required":
 					required, requiredSet = r.boolean(x, "required"), true
+				case "secret":
+					in.Secret = r.boolean(x, "secret")
+					if in.Secret && in.Type != "" && in.Type != "string" {
+						r.at(pos(x), "input %s: a secret input must be a string, not %s", name, in.Type)
+					}
 				case "enum":
 					if x.Kind != yaml.SequenceNode {
 						r.at(pos(x), "enum must be a list")
@@ -187,6 +192,9 @@ func parseInputs(r *reporter, n *yaml.Node) []Input {
 		in.Required = !in.HasDefault
 		if requiredSet {
 			in.Required = required && !in.HasDefault
+		}
+		if in.Secret && in.HasDefault {
+			r.at(pos(defNode), "input %s: a secret input cannot have a default (the flow file is not secret)", name)
 		}
 		if in.HasDefault && defNode != nil && contains(inputTypes, in.Type) {
 			if _, err := coerce(in, in.Default); err != nil {

@@ -302,19 +302,38 @@ func (s shellState) escaper() (string, []parse.Node, error) {
 // shellFuncs escape a value for one shell context; they are appended to every action of a
 // shell: template.
 var shellFuncs = template.FuncMap{
-	"quote":           func(v any) shellWord { return shellWord(shellQuote(valueText(v))) },
+	"quote": func(v any) any {
+		if s, ok := v.(SecretRef); ok {
+			return s // quoted as a reference to its variable
+		}
+		return shellWord(shellQuote(valueText(v)))
+	},
 	"_shell_word":     func(v any) string { return escapeWord(v, quoteWord) },
 	"_shell_backtick": func(v any) string { return escapeWord(v, backtickWord) },
 	"_shell_single": func(v any) string {
+		if s, ok := v.(SecretRef); ok {
+			return `'"` + s.envRef() + `"'`
+		}
 		return passRaw(v, func(s string) string { return strings.ReplaceAll(s, "'", `'\''`) })
 	},
-	"_shell_double": func(v any) string { return passRaw(v, doubleQuoted.Replace) },
+	"_shell_double": func(v any) string {
+		if s, ok := v.(SecretRef); ok {
+			return s.envRef()
+		}
+		return passRaw(v, doubleQuoted.Replace)
+	},
 	"_shell_comment": func(v any) string {
 		return passRaw(v, func(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) })
 	},
 	"_shell_heredoc": func(delim string, quoted bool, v any) (string, error) {
-		if r, ok := v.(rawShell); ok {
-			return string(r), nil
+		switch x := v.(type) {
+		case rawShell:
+			return string(x), nil
+		case SecretRef:
+			if quoted {
+				return "", fmt.Errorf("secret input %s cannot go in a quoted here-document, where nothing expands; use <<EOF", x.Name)
+			}
+			return x.envRef(), nil
 		}
 		s := valueText(v)
 		for _, line := range strings.Split(s, "\n") {
@@ -346,6 +365,8 @@ func valueText(v any) string {
 		return string(x)
 	case shellWord:
 		return string(x)
+	case SecretRef:
+		return Redacted
 	}
 	return fmt.Sprint(v)
 }
@@ -363,6 +384,8 @@ func escapeWord(v any, quoteFn func(string) string) string {
 		return string(x)
 	case shellWord:
 		return quoteFn(string(x)) // quote's word, kept as the author wrote it
+	case SecretRef:
+		return quoteFn(`"` + x.envRef() + `"`)
 	}
 	s := valueText(v)
 	if isPlainWord(s) {

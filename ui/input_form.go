@@ -55,6 +55,8 @@ type FormField struct {
 	Name  string
 	Hint  string // the value's type and what it is for, shown beside the name
 	Value string // the initial value
+	// Secret fields echo bullets, so a token typed into the form is not on the screen.
+	Secret bool
 }
 
 // FormSubmittedMsg carries a form's values, by field name, to the app. The app checks them
@@ -89,6 +91,9 @@ func NewForm(theme Theme, purpose FormPurpose, title string, fields []FormField)
 		in.Prompt = "› "
 		in.CharLimit = 0
 		in.SetValue(f.Value)
+		if f.Secret {
+			in.EchoMode = textinput.EchoPassword
+		}
 		m.inputs = append(m.inputs, in)
 	}
 	m.SetTheme(theme)
@@ -237,12 +242,15 @@ func inputFields(f *flows.Flow, prev map[string]any) []FormField {
 			hint = append(hint, in.Description)
 		}
 		v := ""
-		if p, ok := prev[in.Name]; ok {
+		if p, ok := prev[in.Name]; ok && !in.Secret { // a logged secret is only flows.Redacted
 			v = formatInput(p)
 		} else if in.HasDefault {
 			v = formatInput(in.Default)
 		}
-		fields = append(fields, FormField{Name: in.Name, Hint: strings.Join(hint, " · "), Value: v})
+		if in.Secret {
+			hint = append([]string{"secret"}, hint...)
+		}
+		fields = append(fields, FormField{Name: in.Name, Hint: strings.Join(hint, " · "), Value: v, Secret: in.Secret})
 	}
 	return fields
 }

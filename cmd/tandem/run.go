@@ -60,6 +60,14 @@ func runRun(ctx context.Context, args []string) error {
 		}
 		given[k] = v
 	}
+	// A secret may come from the environment instead, so it stays out of shell history.
+	for _, in := range f.Inputs {
+		if _, ok := given[in.Name]; !ok && in.Secret {
+			if v, ok := os.LookupEnv(flows.SecretEnv(in.Name)); ok {
+				given[in.Name] = v
+			}
+		}
+	}
 	resolved, err := flows.ResolveInputs(f, given)
 	if err != nil {
 		return usagef("%s: %v", pos[0], err)
