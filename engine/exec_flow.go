@@ -94,6 +94,9 @@ func (e *Engine) RunChild(ctx context.Context, c ChildRun) (ChildResult, error) 
 		id += "." + c.Suffix
 	}
 	if _, err := e.store.Run(ctx, id); errors.Is(err, ErrRunNotFound) {
+		if err := e.checkNesting(ctx, c.ParentRunID, f.Name); err != nil {
+			return ChildResult{}, err
+		}
 		if _, err := e.Start(ctx, f, inputs, StartOptions{ParentRunID: c.ParentRunID, ParentStepID: c.ParentStepID, RunID: id}); err != nil {
 			return ChildResult{}, err
 		}

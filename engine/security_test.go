@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,4 +108,28 @@ steps:
 			t.Errorf("with the secret in the environment, use printed %q", got)
 		}
 	})
+}
+
+func TestRunsThatStartRunsStopAtTheNestingLimit(t *testing.T) {
+	h := newHarness(t)
+	f := h.flow("f.yaml", "name: loop\nsteps:\n  - id: a\n    shell: echo hi\n")
+	ctx := context.Background()
+	parent, err := h.eng.Start(ctx, f, nil, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for depth := 2; depth <= engine.MaxNesting; depth++ {
+		res, err := h.eng.RunChild(ctx, engine.ChildRun{ParentRunID: parent, ParentStepID: "a", Attempt: 1, Path: f.Path})
+		if err != nil {
+			t.Fatalf("depth %d: %v", depth, err)
+		}
+		parent = res.RunID
+	}
+	_, err = h.eng.RunChild(ctx, engine.ChildRun{ParentRunID: parent, ParentStepID: "a", Attempt: 1, Path: f.Path})
+	if !errors.Is(err, engine.ErrTooDeep) || !strings.Contains(err.Error(), "loop → loop") {
+		t.Fatalf("err = %v, want ErrTooDeep naming the chain", err)
+	}
+	if !engine.IsPermanent(err) {
+		t.Error("a nesting error should not be retried")
+	}
 }
