@@ -28,23 +28,39 @@ func runValidate(_ context.Context, args []string) error {
 		Line    int    `json:"line"`
 		Col     int    `json:"col"`
 		Message string `json:"message"`
+		// Severity is "error" (the file will not run) or "warning" (it runs, but probably
+		// not as meant).
+		Severity string `json:"severity"`
 	}
 	problems := []problem{}
+	errorsFound := false
 	for _, path := range pos {
 		f, a, err := flows.LoadAny(path)
 		var diags flows.Diagnostics
 		switch {
 		case errors.As(err, &diags):
 			for _, d := range diags {
-				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg})
+				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg, "error"})
+				errorsFound = true
 				if !*jsonOut {
 					fmt.Fprintln(stderr, d.Error())
 				}
 			}
 		case err != nil:
-			problems = append(problems, problem{path, 1, 1, err.Error()})
+			problems = append(problems, problem{path, 1, 1, err.Error(), "error"})
+			errorsFound = true
 			if !*jsonOut {
 				fmt.Fprintf(stderr, "%s:1:1: %v\n", path, err)
+			}
+		case f != nil && len(f.Warnings) > 0:
+			for _, d := range f.Warnings {
+				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg, "warning"})
+				if !*jsonOut {
+					fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", d.File, d.Pos.Line, d.Pos.Col, d.Msg)
+				}
+			}
+			if !*jsonOut {
+				fmt.Fprintf(stdout, "%s: ok with %d warning(s) (flow %s, %d steps)\n", path, len(f.Warnings), f.Name, len(f.Steps))
 			}
 		case *jsonOut:
 		case f != nil:
@@ -58,7 +74,7 @@ func runValidate(_ context.Context, args []string) error {
 			return err
 		}
 	}
-	if len(problems) > 0 {
+	if errorsFound {
 		return exitError{code: exitUsage}
 	}
 	return nil

@@ -1,0 +1,209 @@
+package main_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The security cases below drive the real binary. Where a model must do something hostile,
+// a scripted Ollama API plays that model: a 135M model cannot be steered into a given call.
+
+// scriptedModel answers /api/chat with replies in order (the last one repeats) and records
+// the last message of each request.
+type scriptedModel struct {
+	replies []string
+	told    []string
+}
+
+func startScriptedModel(t *testing.T, replies ...string) (*httptest.Server, *scriptedModel) {
+	t.Helper()
+	s := &scriptedModel{replies: replies}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/version":
+			w.Write([]byte(`{"version":"0.17.4"}`))
+		case "/api/show":
+			w.Write([]byte(`{"capabilities":["completion"]}`))
+		case "/api/tags":
+			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
+		case "/api/chat":
+			var req struct{ Messages []struct{ Role, Content string } }
+			json.NewDecoder(r.Body).Decode(&req)
+			if n := len(req.Messages); n > 0 {
+				s.told = append(s.told, req.Messages[n-1].Content)
+			}
+			reply := s.replies[min(len(s.told)-1, len(s.replies)-1)]
+			enc := json.NewEncoder(w)
+			enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+				"message": map[string]any{"role": "assistant", "content": reply}, "done": false})
+			enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+				"message": map[string]any{"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
+				"prompt_eval_count": 10, "eval_count": 5})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+func action(v map[string]any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestSecurityShellStepsTakeInputsAndModelRepliesAsData(t *testing.T) {
+	hostile := []string{"x; touch pwned", "$(touch pwned)", "`touch pwned`", "x\ntouch pwned", "*"}
+	for _, v := range hostile {
+		w := newWorkspace(t)
+		w.write("readme.yaml", "name: readme\ninputs:\n  topic: { type: string, default: tides }\nsteps:\n  - id: fetch\n    shell: \"echo {{ .inputs.topic }} >> log.txt\"\n")
+		if out, errOut, code := w.tandem("run", "readme.yaml", "-i", "topic="+v); code != 0 {
+			t.Fatalf("topic %q: exit %d\n%s\n%s", v, code, out, errOut)
+		}
+		if got := readFile(t, filepath.Join(w.dir, "log.txt")); got != v+"\n" {
+			t.Errorf("topic %q: log.txt = %q", v, got)
+		}
+		if _, err := os.Stat(filepath.Join(w.dir, "pwned")); err == nil {
+			t.Fatalf("topic %q ran as a command", v)
+		}
+	}
+
+	t.Run("an llm reply rendered into a later shell step", func(t *testing.T) {
+		const reply = "Sure! $(touch pwned) `touch pwned`; touch pwned"
+		srv, _ := startScriptedModel(t, reply)
+		w := newWorkspace(t)
+		t.Setenv("OLLAMA_HOST", srv.URL)
+		t.Setenv("TANDEM_MODEL", "scripted")
+		w.write("draft.yaml", "name: draft\nsteps:\n  - id: write\n    llm: { prompt: \"write a title\" }\n  - id: save\n    needs: [write]\n    shell: printf '%s' {{ .steps.write.output }} > title.txt\n")
+		if out, errOut, code := w.tandem("run", "draft.yaml"); code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+		if got := readFile(t, filepath.Join(w.dir, "title.txt")); got != reply {
+			t.Errorf("title.txt = %q, want the reply as it was", got)
+		}
+		if _, err := os.Stat(filepath.Join(w.dir, "pwned")); err == nil {
+			t.Fatal("the model's reply ran as a command")
+		}
+	})
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSecurityAnAgentCannotReadOrRewriteTandemsFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		call map[string]any
+		file string // a file that must be unchanged
+		db   string // the database, relative to the workspace (default .tandem/tandem.db)
+	}{
+		{"reading the log beside a database kept elsewhere", map[string]any{"tool": "read_file", "arguments": map[string]any{"path": "state/tandem.log"}}, "", "state/runs.db"},
+		{"reading the run database", map[string]any{"tool": "read_file", "arguments": map[string]any{"path": ".tandem/tandem.db"}}, "", ""},
+		{"overwriting the run database", map[string]any{"tool": "write_file", "arguments": map[string]any{"path": ".tandem/tandem.db", "content": "gone"}}, "", ""},
+		{"rewriting the flow it runs in", map[string]any{"tool": "write_file", "arguments": map[string]any{"path": "job.yaml", "content": "name: job\nsteps:\n  - id: x\n    shell: touch pwned\n"}}, "job.yaml", ""},
+		{"granting itself shell", map[string]any{"tool": "write_file", "arguments": map[string]any{"path": "helper.yaml", "content": "name: helper\nsystem: x\ntools: [shell]\n"}}, "helper.yaml", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, script := startScriptedModel(t, action(tt.call), action(map[string]any{"answer": "done"}))
+			w := newWorkspace(t)
+			if tt.db != "" {
+				w.db = filepath.Join(w.dir, tt.db)
+			}
+			t.Setenv("OLLAMA_HOST", srv.URL)
+			t.Setenv("TANDEM_MODEL", "scripted")
+			const agent = "name: helper\nsystem: You help.\ntools: [read_file, write_file]\nmax_turns: 3\n"
+			const flow = "name: job\nsteps:\n  - id: act\n    agent: helper.yaml\n    prompt: do it\n"
+			w.write("helper.yaml", agent)
+			w.write("job.yaml", flow)
+			if out, errOut, code := w.tandem("run", "job.yaml"); code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			if len(script.told) < 2 || !strings.Contains(script.told[1], "protected by tandem") {
+				t.Fatalf("the model was told %q, want a refusal", script.told)
+			}
+			if strings.Contains(strings.Join(script.told, "\n"), "SQLite format") {
+				t.Fatal("the model saw the database")
+			}
+			if tt.file != "" {
+				want := map[string]string{"job.yaml": flow, "helper.yaml": agent}[tt.file]
+				if got := readFile(t, filepath.Join(w.dir, tt.file)); got != want {
+					t.Errorf("%s now holds %q", tt.file, got)
+				}
+			}
+			if out, _, code := w.tandem("runs"); code != 0 || !strings.Contains(out, "job") {
+				t.Errorf("the run history is gone: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+func TestSecurityPrintersDropTerminalEscapes(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("esc.yaml", "name: esc\nsteps:\n  - id: loud\n    shell: printf 'a\\033]52;c;cHduZWQ=\\007b\\033[2J\\033]0;title\\007c\\n'\n")
+	out, errOut, code := w.tandem("run", "esc.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	id := firstLineRunID(t, out)
+	for _, args := range [][]string{{"show", id}, {"show", id, "--full"}, {"events", id}, {"run", "esc.yaml"}} {
+		out, errOut, _ := w.tandem(args...)
+		if strings.ContainsRune(out+errOut, 0x1b) || strings.ContainsRune(out+errOut, 0x07) {
+			t.Errorf("tandem %s printed an escape: %q", strings.Join(args, " "), out+errOut)
+		}
+	}
+	if out, _, _ := w.tandem("show", id); !strings.Contains(out, "abc") {
+		t.Errorf("show lost the text around the escapes:\n%s", out)
+	}
+}
+
+func TestSecurityTheWorkspaceStateIsPrivate(t *testing.T) {
+	const secret = "tok-9f8e7d6c5b4a"
+	w := newWorkspace(t)
+	w.write("s.yaml", "name: s\ninputs:\n  token: { type: string, secret: true }\nsteps:\n  - id: use\n    shell: 'test {{ .inputs.token }} = \"$TANDEM_SECRET_TOKEN\" && echo \"got {{ .inputs.token }}\"'\n")
+	out, errOut, code := w.tandem("run", "s.yaml", "-i", "token="+secret)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	id := firstLineRunID(t, out)
+	show, _, _ := w.tandem("show", id, "--full")
+	if !strings.Contains(show, "got [secret]") || strings.Contains(show+out, secret) {
+		t.Errorf("show should mask the secret:\n%s\n%s", out, show)
+	}
+	for _, name := range []string{"tandem.db", "tandem.db-wal", "tandem.log"} {
+		p := filepath.Join(w.dir, ".tandem", name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the WAL may have been checkpointed away
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%s holds the secret in clear", name)
+		}
+		st, _ := os.Stat(p)
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %o, want owner-only", name, st.Mode().Perm())
+		}
+	}
+	if st, err := os.Stat(filepath.Join(w.dir, ".tandem")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf(".tandem: %v %v, want 0700", st.Mode(), err)
+	}
+
+	t.Run("a secret can come from the environment instead of -i", func(t *testing.T) {
+		t.Setenv("TANDEM_SECRET_TOKEN", secret)
+		out, errOut, code := w.tandem("run", "s.yaml")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
+}
