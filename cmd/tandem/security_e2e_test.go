@@ -32,7 +32,9 @@ func startScriptedModel(t *testing.T, replies ...string) (*httptest.Server, *scr
 		case "/api/tags":
 			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
 		case "/api/chat":
-			var req struct{ Messages []struct{ Role, Content string } }
+			var req struct {
+				Messages []struct{ Role, Content string }
+			}
 			json.NewDecoder(r.Body).Decode(&req)
 			if n := len(req.Messages); n > 0 {
 				s.told = append(s.told, req.Messages[n-1].Content)
