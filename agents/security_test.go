@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"tandem/agents"
 	"tandem/agents/model"
@@ -226,6 +227,22 @@ func TestHTTPGetRefusesPrivateAddressesByDefault(t *testing.T) {
 		told := toldAfter(t, dir, agents.HTTPGet(agents.HTTPPolicy{Enabled: true, AllowHosts: []string{"127.0.0.1"}, MaxBytes: 100}), map[string]any{"url": big.URL})
 		if !strings.HasSuffix(told, "[truncated]") || len(told) > 200 {
 			t.Fatalf("the model was told %d bytes ending %q", len(told), told[max(0, len(told)-20):])
+		}
+	})
+
+	t.Run("gives up on a server that never answers", func(t *testing.T) {
+		release := make(chan struct{})
+		stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		defer stalled.Close()
+		defer close(release)
+		told := toldAfter(t, dir, agents.HTTPGet(agents.HTTPPolicy{Enabled: true, AllowHosts: []string{"127.0.0.1"}, Timeout: 50 * time.Millisecond}), map[string]any{"url": stalled.URL})
+		if !strings.Contains(told, "error") || !strings.Contains(told, "deadline") && !strings.Contains(told, "timeout") {
+			t.Fatalf("the model was told %q, want a timeout", told)
 		}
 	})
 }
