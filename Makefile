@@ -40,6 +40,8 @@ lint:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./flows/
+	$(GO) test -run '^$$' -fuzz FuzzRenderShell -fuzztime 30s ./flows/
+	$(GO) test -run '^$$' -fuzz FuzzCleanTerminal -fuzztime 30s ./cmd/tandem/
 
 # The README's screenshots, docs/tour/*.png, from the real workbench in tmux.
 tour:

@@ -26,6 +26,7 @@ type shellWord string
 const (
 	frameSubst     = 'c' // $( ... )
 	frameParen     = 'p' // ( ... ) subshell or grouping
+	frameArith     = 'm' // $(( ... )) or (( ... )): arithmetic, where << is a shift
 	frameBacktick  = 'b' // ` ... `
 	frameSingle    = 's' // ' ... '
 	frameDouble    = 'd' // " ... "
@@ -42,6 +43,7 @@ type shellState struct {
 	escaped   bool   // the previous character was a backslash that quotes this one
 	wordStart bool   // the next character starts a word (so # starts a comment)
 	lt        int    // consecutive '<' seen in a word context
+	ambiguous bool   // a bash-only (( )) was seen: each sh reads what follows differently
 	// Here-documents: pending ones start at the next newline, in order.
 	pending  string // "\x00"-separated "q" or "u" (quoted) + "-" or " " (strip tabs) + delimiter
 	delim    string // the body being read: its delimiter
@@ -66,7 +68,7 @@ func (s *shellState) pop()        { s.stack = s.stack[:len(s.stack)-1] }
 // inWords reports whether the innermost context is unquoted shell words.
 func (s shellState) inWords() bool {
 	switch s.top() {
-	case 0, frameSubst, frameParen, frameBacktick:
+	case 0, frameSubst, frameParen, frameBacktick, frameArith:
 		return true
 	}
 	return false
@@ -129,6 +131,23 @@ func (s *shellState) scan(text string) error {
 			continue
 		}
 		// An unquoted word context.
+		if s.top() == frameArith {
+			switch {
+			case c == ')' && i+1 < len(text) && text[i+1] == ')':
+				i++
+				s.pop()
+			case c == '(':
+				s.push(frameParen)
+			case c == '\'':
+				s.push(frameSingle)
+			case c == '"':
+				s.push(frameDouble)
+			case c == '$' && i+1 < len(text) && text[i+1] == '(':
+				i++
+				s.push(frameSubst)
+			}
+			continue // no words, comments or here-documents in arithmetic
+		}
 		if c != '<' {
 			if s.lt >= 2 {
 				s.startDelimiter(c == '-')
@@ -158,6 +177,11 @@ func (s *shellState) scan(text string) error {
 				s.wordStart = true
 			}
 		case '$':
+			if i+2 < len(text) && text[i+1] == '(' && text[i+2] == '(' {
+				i += 2
+				s.push(frameArith)
+				break
+			}
 			if i+1 < len(text) {
 				switch text[i+1] {
 				case '(':
@@ -170,6 +194,11 @@ func (s *shellState) scan(text string) error {
 				}
 			}
 		case '(':
+			if start && i+1 < len(text) && text[i+1] == '(' {
+				// bash reads (( )) as arithmetic, dash as two subshells where << starts a
+				// here-document: what follows cannot be escaped for both.
+				s.ambiguous = true
+			}
 			s.push(frameParen)
 			s.wordStart = true
 		case ')':
@@ -275,8 +304,11 @@ func (s shellState) escaper() (string, []parse.Node, error) {
 	if s.lt >= 2 {
 		return "", nil, fmt.Errorf("a value cannot be a here-document delimiter")
 	}
+	if s.ambiguous {
+		return "", nil, fmt.Errorf("a value cannot follow (( )), which bash reads as arithmetic and sh as subshells; use $(( )) or [ ]")
+	}
 	switch s.top() {
-	case 0, frameSubst, frameParen:
+	case 0, frameSubst, frameParen, frameArith:
 		return "_shell_word", nil, nil
 	case frameBacktick:
 		return "_shell_backtick", nil, nil

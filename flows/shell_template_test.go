@@ -60,6 +60,7 @@ func TestShellValuesArriveLiterally(t *testing.T) {
 			}
 			return v + "|"
 		}},
+		{"after an arithmetic shift", "echo $((1 << 2)) >/dev/null\nprintf '%s|' {{ .inputs.v }}", func(v string) string { return v + "|" }},
 		{"in a range", `{{ range .inputs.list }}printf '%s|' {{ . }};{{ end }}`, func(v string) string { return v + "|" + v + "|" }},
 	}
 	for _, c := range contexts {
@@ -123,6 +124,7 @@ func TestShellTemplatesThatCannotBeEscaped(t *testing.T) {
 		`{{ range .inputs.l }}echo '{{ end }}'`,
 		"cat <<{{ .inputs.v }}\nx\n",
 		`printf $'{{ .inputs.v }}'`,
+		"(( 1 << 2 ))\necho {{ .inputs.v }}",
 	} {
 		if _, err := RenderShell(tmpl, map[string]any{"inputs": map[string]any{"v": "a", "l": []any{}}}); err == nil {
 			t.Errorf("%q rendered; want an error saying the quoting cannot be followed", tmpl)
@@ -150,4 +152,24 @@ func TestValidateRejectsAShellCommandWithAmbiguousQuoting(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "w.yaml:5:") || !strings.Contains(err.Error(), "quoting") {
 		t.Fatalf("err = %v, want a positioned quoting error", err)
 	}
+}
+
+// FuzzRenderShell feeds arbitrary command templates through the shell-context escaper: it
+// must never panic, and a value that renders must not appear unescaped in a word context.
+func FuzzRenderShell(f *testing.F) {
+	for _, seed := range []string{
+		`echo {{ .v }}`, `echo "{{ .v }}" '{{ .v }}'`, "cat <<EOF\n{{ .v }}\nEOF\n",
+		"echo `{{ .v }}` $( {{ .v }} ) # {{ .v }}", `{{ if .v }}"{{ .v }}"{{ end }}`, `$(({{ .v }}))`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		out, err := RenderShell(tmpl, map[string]any{"v": "a;b"})
+		if err != nil {
+			return
+		}
+		if tmpl == "{{ .v }}" && out != "'a;b'" {
+			t.Fatalf("%q rendered %q", tmpl, out)
+		}
+	})
 }
