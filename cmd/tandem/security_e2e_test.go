@@ -168,6 +168,29 @@ func TestSecurityPrintersDropTerminalEscapes(t *testing.T) {
 	if out, _, _ := w.tandem("show", id); !strings.Contains(out, "abc") {
 		t.Errorf("show lost the text around the escapes:\n%s", out)
 	}
+
+	t.Run("in a model's reply, through trace and ask", func(t *testing.T) {
+		const reply = "safe\x1b]52;c;cHduZWQ=\x07 text\x1b[2J\x9b6n end"
+		srv, _ := startScriptedModel(t, reply)
+		t.Setenv("OLLAMA_HOST", srv.URL)
+		t.Setenv("TANDEM_MODEL", "scripted")
+		w.write("say.yaml", "name: say\nsteps:\n  - id: talk\n    llm: { prompt: hello }\n")
+		w.write("sayer.yaml", "name: sayer\nsystem: You talk.\ntools: []\ntool_calling: native\nmax_turns: 1\n")
+		out, errOut, code := w.tandem("run", "say.yaml")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+		id := firstLineRunID(t, out)
+		for _, args := range [][]string{{"trace", id}, {"show", id}, {"ask", "sayer.yaml", "hi"}} {
+			out, errOut, code := w.tandem(args...)
+			if strings.ContainsRune(out+errOut, 0x1b) || strings.ContainsRune(out+errOut, 0x07) || strings.Contains(out+errOut, "\u009b") {
+				t.Errorf("tandem %s printed an escape: %q", strings.Join(args, " "), out+errOut)
+			}
+			if code == 0 && !strings.Contains(out, "safe") {
+				t.Errorf("tandem %s lost the reply: %q", strings.Join(args, " "), out)
+			}
+		}
+	})
 }
 
 func TestSecurityTheWorkspaceStateIsPrivate(t *testing.T) {
