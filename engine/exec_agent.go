@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 
 	"tandem/agents"
+	"tandem/agents/mcp"
 	"tandem/flows"
 )
 
@@ -32,6 +34,9 @@ type ToolOptions struct {
 	// Protected are files agent tools must never touch beyond what the workspace policy
 	// already refuses: the run database and its journal files.
 	Protected []string
+	// AllowMCP names MCP servers whose tools run without asking (--allow-mcp); other
+	// untrusted servers' calls go through Approve.
+	AllowMCP []string
 }
 
 // ToolCall names the step whose agent made a tool call, so an approver asking a person can
@@ -79,10 +84,11 @@ func (x AgentExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error)
 			return Result{}, Permanent(fmt.Errorf("session: %w", err))
 		}
 	}
-	tools, err := x.Engine.AgentTools(a, sr, x.Tools, x.Runner)
+	tools, closeTools, err := x.Engine.AgentTools(ctx, a, sr, x.Tools, x.Runner)
 	if err != nil {
-		return Result{}, Permanent(err)
+		return Result{}, err
 	}
+	defer closeTools()
 	res, err := x.Runner.Run(ctx, agents.Task{Agent: a, Prompt: sr.Input, Schema: sr.Step.Agent.Schema,
 		Session: session, Tools: tools, Tracer: agents.TracerFuncs{EmitFunc: sr.Emit, TraceFunc: sr.Trace}})
 	out := Result{Output: res.Answer, Tokens: &Tokens{Prompt: res.PromptTokens, Output: res.OutputTokens}}
@@ -110,8 +116,20 @@ func toolName(name string) string {
 	return strings.Trim(toolNameChars.ReplaceAllString(name, "_"), "_")
 }
 
-// AgentTools builds an agent's tools for one step attempt.
-func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner) ([]agents.Tool, error) {
+// AgentTools builds an agent's tools for one step attempt, starting the MCP servers they
+// come from; the returned func stops them. An error is permanent when the definitions are
+// wrong, and retryable when an MCP server could not be started.
+func (e *Engine) AgentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner) ([]agents.Tool, func(), error) {
+	servers := &mcpServers{}
+	tools, err := e.agentTools(ctx, a, sr, o, runner, servers)
+	if err != nil {
+		servers.close()
+		return nil, func() {}, err
+	}
+	return tools, servers.close, nil
+}
+
+func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner, servers *mcpServers) ([]agents.Tool, error) {
 	ws := agents.Workspace{Root: a.Workspace, Protected: o.Protected}
 	if ws.Root == "" {
 		ws.Root = a.Dir
@@ -134,10 +152,25 @@ func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *
 				tools = append(tools, agents.Shell(ws, approverFor(o.Approve,
 					ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})))
 			}
+		case "mcp":
+			spec := a.MCP[ref.Server]
+			session, err := servers.get(ctx, spec, ws.Root)
+			if err != nil {
+				return nil, err // retryable: a server that did not start may start next time
+			}
+			approve := approverFor(o.Approve, ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})
+			if slices.Contains(o.AllowMCP, ref.Server) {
+				approve = func(context.Context, string, map[string]any) bool { return true }
+			}
+			mt, err := session.Tools(ctx, ref.Tool, approve)
+			if err != nil {
+				return nil, err
+			}
+			tools = append(tools, mt...)
 		case "flow":
 			f, err := flows.Load(ref.Path)
 			if err != nil {
-				return nil, fmt.Errorf("tool %s: %w", ref.Name, err)
+				return nil, Permanent(fmt.Errorf("tool %s: %w", ref.Name, err))
 			}
 			path := ref.Path
 			desc := f.Description
@@ -158,7 +191,7 @@ func (e *Engine) AgentTools(a *flows.Agent, sr *StepRun, o ToolOptions, runner *
 		case "agent":
 			sub, err := flows.LoadAgent(ref.Path)
 			if err != nil {
-				return nil, fmt.Errorf("tool %s: %w", ref.Name, err)
+				return nil, Permanent(fmt.Errorf("tool %s: %w", ref.Name, err))
 			}
 			path := ref.Path
 			desc := sub.Description
@@ -213,4 +246,30 @@ steps:
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return strings.Trim(string(b), `"`)
+}
+
+// mcpServers are the MCP servers started for one step attempt, one session per server.
+type mcpServers struct {
+	sessions map[string]*mcp.Session
+}
+
+func (m *mcpServers) get(ctx context.Context, spec flows.MCPServer, dir string) (*mcp.Session, error) {
+	if s, ok := m.sessions[spec.Name]; ok {
+		return s, nil
+	}
+	s, err := mcp.Connect(ctx, spec, dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.sessions == nil {
+		m.sessions = map[string]*mcp.Session{}
+	}
+	m.sessions[spec.Name] = s
+	return s, nil
+}
+
+func (m *mcpServers) close() {
+	for _, s := range m.sessions {
+		_ = s.Close()
+	}
 }

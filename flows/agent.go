@@ -14,7 +14,7 @@ import (
 // BuiltinTools are the tools the agent runtime provides by name.
 var BuiltinTools = []string{"read_file", "list_dir", "write_file", "http_get", "shell"}
 
-var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think", "tool_calling", "workspace", "allow_hosts"}
+var agentKeys = []string{"name", "description", "model", "system", "tools", "max_turns", "max_tokens", "timeout", "memory", "output", "options", "think", "tool_calling", "workspace", "allow_hosts", "mcp"}
 
 // Agent is a parsed, validated agent file.
 type Agent struct {
@@ -38,17 +38,23 @@ type Agent struct {
 	Workspace string
 	// AllowHosts, when set, are the only hosts http_get may fetch (they may be private).
 	AllowHosts []string
-	Path, Dir  string
-	Source     []byte
-	Pos        Pos
+	// MCP are the MCP servers the agent's mcp: tools come from, by name: its own mcp: key
+	// and, for names it does not declare, the workspace's mcp.yaml.
+	MCP       map[string]MCPServer
+	Path, Dir string
+	Source    []byte
+	Pos       Pos
 }
 
 // ToolRef names a tool an agent may call.
 type ToolRef struct {
 	Name string // as written: read_file, flow:x.yaml, agent:y.yaml
-	Kind string // builtin, flow, agent
+	Kind string // builtin, flow, agent, mcp
 	Path string // absolute file for flow and agent tools
-	Pos  Pos
+	// Server and Tool name an MCP tool reference: mcp:SERVER (every tool it has) or
+	// mcp:SERVER/TOOL (one of them).
+	Server, Tool string
+	Pos          Pos
 }
 
 // LoadAgent reads, parses and validates an agent file.
@@ -167,6 +173,8 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 					a.AllowHosts = append(a.AllowHosts, name)
 				}
 			}
+		case "mcp":
+			a.MCP = parseMCPServers(r, v, a.Dir)
 		case "tool_calling":
 			a.ToolCalling = r.str(v, "tool_calling")
 			if !contains([]string{"auto", "native", "fallback"}, a.ToolCalling) {
@@ -177,6 +185,7 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 	if !hasName {
 		r.at(pos(doc), "the agent needs a name (name: my-agent)")
 	}
+	checkMCPTools(r, a)
 	if err := r.err(); err != nil {
 		return nil, err
 	}
@@ -201,6 +210,12 @@ func parseToolRef(r *reporter, dir, name string, p Pos, visiting map[string]bool
 		if _, err := parseFlow(t.Path, src, visiting); err != nil {
 			reportNested(r, p, "tool "+name, err)
 		}
+	case strings.HasPrefix(name, "mcp:"):
+		t.Kind = "mcp"
+		t.Server, t.Tool, _ = strings.Cut(strings.TrimPrefix(name, "mcp:"), "/")
+		if t.Server == "" {
+			r.at(p, "tool %s: name the server, as mcp:NAME or mcp:NAME/TOOL", name)
+		}
 	case strings.HasPrefix(name, "agent:"):
 		t.Kind, t.Path = "agent", resolvePath(dir, strings.TrimPrefix(name, "agent:"))
 		if _, err := parseAgentFile(t.Path, visiting); err != nil {
@@ -208,7 +223,7 @@ func parseToolRef(r *reporter, dir, name string, p Pos, visiting map[string]bool
 		}
 	default:
 		if !contains(BuiltinTools, name) {
-			r.at(p, "unknown tool %q (built-ins: %s; or flow:FILE, agent:FILE)%s", name, strings.Join(BuiltinTools, ", "), suggest(name, BuiltinTools))
+			r.at(p, "unknown tool %q (built-ins: %s; or flow:FILE, agent:FILE, mcp:SERVER)%s", name, strings.Join(BuiltinTools, ", "), suggest(name, BuiltinTools))
 		}
 	}
 	return t

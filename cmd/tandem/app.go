@@ -24,6 +24,7 @@ type common struct {
 	parallel   int
 	allowShell bool
 	allowHTTP  bool
+	allowMCP   multiFlag
 	// ask decides shell calls without --allow-shell: the workbench asks its person. Headless
 	// commands leave it nil, so they refuse.
 	ask agents.Approver
@@ -42,6 +43,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.sync, "sync", sync, "SQLite synchronous mode: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
 	fs.BoolVar(&c.allowShell, "allow-shell", false, "let agents use the shell tool without asking")
 	fs.BoolVar(&c.allowHTTP, "allow-http", false, "let agents use the http_get tool")
+	fs.Var(&c.allowMCP, "allow-mcp", "let agents call the tools of MCP server `NAME` without asking (repeatable)")
 }
 
 func (c *common) registerParallel(fs *flag.FlagSet) {
@@ -95,7 +97,7 @@ func (c *common) open(ctx context.Context) (*env, error) {
 		return nil, usageError{err}
 	}
 	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: ollama, DefaultModel: model.DefaultModel()})
-	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db)}
+	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.allowMCP}
 	if c.allowShell {
 		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
 	}
