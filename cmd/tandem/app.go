@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
 
 	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/flows"
 	"tandem/store"
+	"tandem/telemetry"
 )
 
 // common holds the flags every command that touches the database shares.
@@ -103,7 +108,30 @@ func (c *common) open(ctx context.Context) (*env, error) {
 	}
 	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Tools: tools,
 		Runner: &agents.Runner{Model: ollama, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
-	return &env{db: db, engine: eng, log: logger, close: func() { _ = db.Close(); closeLog() }}, nil
+	stopTelemetry := startTelemetry(ctx, eng, logger)
+	return &env{db: db, engine: eng, log: logger, close: func() { stopTelemetry(); _ = db.Close(); closeLog() }}, nil
+}
+
+// startTelemetry exports runs as OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT (or
+// ..._TRACES_ENDPOINT) is set. Export problems go to the log, never to the terminal, and
+// never stop a run; the returned func flushes for at most a few seconds.
+func startTelemetry(ctx context.Context, eng *engine.Engine, logger *slog.Logger) func() {
+	if !telemetry.Enabled() {
+		return func() {}
+	}
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("telemetry export failed", "error", err) }))
+	exp, err := telemetry.Start(ctx, eng.Bus(), logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "tandem: OpenTelemetry export is off: %v (check OTEL_EXPORTER_OTLP_ENDPOINT)\n", err)
+		return func() {}
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := exp.Shutdown(sctx); err != nil {
+			logger.Warn("telemetry flush failed", "error", err)
+		}
+	}
 }
 
 // protectedFiles are the database and its journals, which agent tools may never touch.
