@@ -104,11 +104,11 @@ func within(name, dir string) bool {
 
 // refuseContent refuses files whose bytes show they are tandem's: a SQLite database, or a
 // flow or agent definition.
-func refuseContent(rel string, head []byte, whole func() []byte) error {
-	if bytes.HasPrefix(head, sqliteMagic) {
+func refuseContent(rel string, content []byte) error {
+	if bytes.HasPrefix(content, sqliteMagic) {
 		return fmt.Errorf("%s: %w: it is a database, which agent tools may not touch", rel, ErrProtected)
 	}
-	if isYAMLName(rel) && flows.IsDefinition(whole()) {
+	if isYAMLName(rel) && flows.IsDefinition(content) {
 		return fmt.Errorf("%s: %w: it is a tandem flow or agent definition, which agent tools may not read or change", rel, ErrProtected)
 	}
 	return nil
@@ -142,23 +142,42 @@ func (w Workspace) confined(p string, err error) error {
 	return err
 }
 
-// readFile reads at most limit+1 bytes of a workspace file.
-func (w Workspace) readFile(p string, limit int64) ([]byte, error) {
+// enter applies the policy to the model's path and opens the workspace root; the caller
+// closes the root.
+func (w Workspace) enter(p string) (string, *os.Root, error) {
 	rel, err := w.rel(p)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if err := w.check(rel); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	root, err := w.openRoot()
 	if err != nil {
-		return nil, err
+		return "", nil, err
+	}
+	return rel, root, nil
+}
+
+// open opens an existing workspace file or directory for reading.
+func (w Workspace) open(p string) (string, *os.File, error) {
+	rel, root, err := w.enter(p)
+	if err != nil {
+		return "", nil, err
 	}
 	defer root.Close()
 	f, err := root.Open(rel)
 	if err != nil {
-		return nil, w.confined(p, err)
+		return "", nil, w.confined(p, err)
+	}
+	return rel, f, nil
+}
+
+// readFile reads at most limit+1 bytes of a workspace file.
+func (w Workspace) readFile(p string, limit int64) ([]byte, error) {
+	rel, f, err := w.open(p)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
@@ -168,7 +187,7 @@ func (w Workspace) readFile(p string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseContent(rel, b, func() []byte { return b }); err != nil {
+	if err := refuseContent(rel, b); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -176,14 +195,7 @@ func (w Workspace) readFile(p string, limit int64) ([]byte, error) {
 
 // writeFile replaces a workspace file's content, creating it when new.
 func (w Workspace) writeFile(p string, content []byte) error {
-	rel, err := w.rel(p)
-	if err != nil {
-		return err
-	}
-	if err := w.check(rel); err != nil {
-		return err
-	}
-	root, err := w.openRoot()
+	rel, root, err := w.enter(p)
 	if err != nil {
 		return err
 	}
@@ -192,12 +204,12 @@ func (w Workspace) writeFile(p string, content []byte) error {
 		b, rerr := io.ReadAll(io.LimitReader(old, 1<<20))
 		old.Close()
 		if rerr == nil {
-			if err := refuseContent(rel, b, func() []byte { return b }); err != nil {
+			if err := refuseContent(rel, b); err != nil {
 				return err
 			}
 		}
 	}
-	if err := refuseContent(rel, content, func() []byte { return content }); err != nil {
+	if err := refuseContent(rel, content); err != nil {
 		return err
 	}
 	f, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -214,23 +226,11 @@ func (w Workspace) writeFile(p string, content []byte) error {
 	return f.Close()
 }
 
-// listDir lists a workspace directory's entries, directories with a trailing slash.
+// listDir lists a workspace directory's entries.
 func (w Workspace) listDir(p string) ([]os.DirEntry, error) {
-	rel, err := w.rel(p)
+	_, f, err := w.open(p)
 	if err != nil {
 		return nil, err
-	}
-	if err := w.check(rel); err != nil {
-		return nil, err
-	}
-	root, err := w.openRoot()
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	f, err := root.Open(rel)
-	if err != nil {
-		return nil, w.confined(p, err)
 	}
 	defer f.Close()
 	return f.ReadDir(-1)

@@ -460,15 +460,7 @@ func RenderShell(text string, data map[string]any) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := compileShellTemplate(text)
-	if err != nil {
-		return "", fmt.Errorf("template: %s", cleanTemplateErr(err))
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("template %q: %s", text, cleanTemplateErr(err))
-	}
-	return b.String(), nil
+	return execute(text, data, compileShellTemplate)
 }
 
 var shellTemplateCache sync.Map // template text -> *template.Template

@@ -58,7 +58,12 @@ func Render(text string, data map[string]any) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := compileTemplate(text)
+	return execute(text, data, compileTemplate)
+}
+
+// execute compiles (or finds) a template and runs it, with errors in one style.
+func execute(text string, data map[string]any, compile func(string) (*template.Template, error)) (string, error) {
+	t, err := compile(text)
 	if err != nil {
 		return "", fmt.Errorf("template: %s", cleanTemplateErr(err))
 	}

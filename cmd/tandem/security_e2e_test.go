@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -23,35 +24,49 @@ type scriptedModel struct {
 func startScriptedModel(t *testing.T, replies ...string) (*httptest.Server, *scriptedModel) {
 	t.Helper()
 	s := &scriptedModel{replies: replies}
+	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/version":
-			w.Write([]byte(`{"version":"0.17.4"}`))
-		case "/api/show":
-			w.Write([]byte(`{"capabilities":["completion"]}`))
-		case "/api/tags":
-			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
-		case "/api/chat":
-			var req struct {
-				Messages []struct{ Role, Content string }
+		serveScripted(w, r, func(msgs []chatMessage) string {
+			mu.Lock()
+			defer mu.Unlock()
+			if n := len(msgs); n > 0 {
+				s.told = append(s.told, msgs[n-1].Content)
 			}
-			json.NewDecoder(r.Body).Decode(&req)
-			if n := len(req.Messages); n > 0 {
-				s.told = append(s.told, req.Messages[n-1].Content)
-			}
-			reply := s.replies[min(len(s.told)-1, len(s.replies)-1)]
-			enc := json.NewEncoder(w)
-			enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-				"message": map[string]any{"role": "assistant", "content": reply}, "done": false})
-			enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-				"message": map[string]any{"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
-				"prompt_eval_count": 10, "eval_count": 5})
-		default:
-			http.NotFound(w, r)
-		}
+			return s.replies[min(len(s.told)-1, len(s.replies)-1)]
+		})
 	}))
 	t.Cleanup(srv.Close)
 	return srv, s
+}
+
+type chatMessage struct{ Role, Content string }
+
+// serveScripted answers the Ollama API calls tandem makes, for a model without native tools
+// whose reply to each /api/chat is what reply returns for the request's messages.
+func serveScripted(w http.ResponseWriter, r *http.Request, reply func([]chatMessage) string) {
+	switch r.URL.Path {
+	case "/api/version":
+		w.Write([]byte(`{"version":"0.17.4"}`))
+	case "/api/show":
+		w.Write([]byte(`{"capabilities":["completion"]}`))
+	case "/api/tags":
+		w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
+	case "/api/chat":
+		var req struct{ Messages []chatMessage }
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		content := reply(req.Messages)
+		enc := json.NewEncoder(w)
+		enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+			"message": map[string]any{"role": "assistant", "content": content}, "done": false})
+		enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+			"message": map[string]any{"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
+			"prompt_eval_count": 10, "eval_count": 5})
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 func action(v map[string]any) string {

@@ -36,39 +36,18 @@ func startScriptedOllama(t *testing.T) (*httptest.Server, *scriptedOllama) {
 }
 
 func (s *scriptedOllama) serve(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/api/version":
-		w.Write([]byte(`{"version":"0.17.4"}`))
-	case "/api/show":
-		w.Write([]byte(`{"capabilities":["completion"]}`))
-	case "/api/tags":
-		w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
-	case "/api/chat":
-		var req struct {
-			Messages []struct{ Role, Content string }
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
+	serveScripted(w, r, func(msgs []chatMessage) string {
 		action := map[string]any{"tool": "shell", "arguments": map[string]any{"command": shellCommand}}
-		if n := len(req.Messages); n > 2 { // after the tool's result: answer with it
-			last := req.Messages[n-1].Content
+		if n := len(msgs); n > 2 { // after the tool's result: answer with it
+			last := msgs[n-1].Content
 			s.mu.Lock()
 			s.told = append(s.told, last)
 			s.mu.Unlock()
 			action = map[string]any{"answer": strings.SplitN(last, "\n", 2)[0]}
 		}
 		content, _ := json.Marshal(action)
-		enc := json.NewEncoder(w)
-		msg := map[string]any{"role": "assistant", "content": string(content)}
-		enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z", "message": msg, "done": false})
-		enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-			"message": map[string]any{"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
-			"prompt_eval_count": 10, "eval_count": 5})
-	default:
-		http.NotFound(w, r)
-	}
+		return string(content)
+	})
 }
 
 func (s *scriptedOllama) results() []string {
