@@ -58,8 +58,19 @@ func (d *DB) Run(ctx context.Context, idOrPrefix string) (engine.RunInfo, error)
 	return engine.RunInfo{}, fmt.Errorf("find run %q: %w", idOrPrefix, engine.ErrRunNotFound)
 }
 
-// Runs lists runs, newest first.
+// Runs lists runs, newest first, a page at a time (Limit, After).
 func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, error) {
+	query, args := runsQuery(q)
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return scanRuns(rows)
+}
+
+// runsQuery is the SQL of a listing. A top-level or children listing is a range of
+// runs_by_parent_created read in order, so a page costs its rows, not a sort of every run.
+func runsQuery(q engine.RunQuery) (string, []any) {
 	var where []string
 	var args []any
 	if len(q.Status) > 0 {
@@ -77,6 +88,10 @@ func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, err
 	if q.TopLevel {
 		where = append(where, "parent_run_id IS NULL")
 	}
+	if !q.After.IsZero() {
+		where = append(where, "(created_at, id) < (?, ?)")
+		args = append(args, ms(q.After.CreatedAt), q.After.ID)
+	}
 	query := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -86,11 +101,7 @@ func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, err
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := d.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return scanRuns(rows)
+	return query, args
 }
 
 func scanRuns(rows *sql.Rows) ([]engine.RunInfo, error) {
