@@ -62,7 +62,7 @@ func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error
 	if st.Status.Terminal() {
 		return st, false, nil
 	}
-	f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
+	f, err := e.flows.parse(st.Start.FlowPath, st.Start.Source)
 	if err != nil {
 		ev := Event{RunID: runID, Type: RunFailed, Time: e.clock.Now(), Status: RunStatusFailed,
 			Data: mustJSON(RunResultData{Error: "the flow recorded with the run no longer parses: " + err.Error()})}
