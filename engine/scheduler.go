@@ -278,7 +278,13 @@ func (r *runner) commit(ctx context.Context) error {
 	}
 	r.wrote = true
 	for _, ev := range events {
-		r.own[ev.Seq] = true
+		// An event right after the last one polled leaves no room for another process's
+		// event before it: move the poll past it rather than read it back (see poll).
+		if ev.Seq == r.polledSeq+1 {
+			r.polledSeq = ev.Seq
+		} else {
+			r.own[ev.Seq] = true
+		}
 		if ev.Seq > r.st.LastSeq {
 			r.st.LastSeq = ev.Seq
 		}
