@@ -129,3 +129,49 @@ func TestAJoinIsSkippedWhenOneOfItsNeedsFails(t *testing.T) {
 		}
 	}
 }
+
+// lattice is layers of width steps, each needing every step of the layer before: a DAG with
+// width^layers paths from its last step to its first layer.
+func lattice(layers, width int) string {
+	var sb strings.Builder
+	sb.WriteString("name: lattice\nsteps:\n")
+	for l := 0; l < layers; l++ {
+		for w := 0; w < width; w++ {
+			fmt.Fprintf(&sb, "  - id: l%d_%d\n    shell: ok\n", l, w)
+			if l > 0 {
+				needs := make([]string, width)
+				for i := range needs {
+					needs[i] = fmt.Sprintf("l%d_%d", l-1, i)
+				}
+				fmt.Fprintf(&sb, "    needs: [%s]\n", strings.Join(needs, ", "))
+			}
+		}
+	}
+	return sb.String()
+}
+
+func TestARunPausedBeforeADeepLatticeParksAtOnce(t *testing.T) {
+	// Parking asks of every pending step whether a wait holds it up; walking every path
+	// through 16 layers of 4 would take 4^16 steps.
+	s := memstore.New()
+	e, err := engine.New(engine.Options{Store: s, Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Register(flows.KindShell, &recorder{})
+	h := &harness{t: t, dir: t.TempDir(), store: s, eng: e}
+	ctx := context.Background()
+	id, err := e.Start(ctx, h.flow("f.yaml", lattice(16, 4)), map[string]any{}, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, e.Pause(ctx, id))
+	st, err := e.Execute(ctx, id)
+	if err != nil || st.Status != engine.RunStatusPaused {
+		t.Fatalf("run %v, %v; want paused", st.Status, err)
+	}
+	must(t, e.Continue(ctx, id))
+	if st, err = e.Execute(ctx, id); err != nil || st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("after continue: run %v, %v", st.Status, err)
+	}
+}

@@ -518,6 +518,7 @@ func (r *runner) handle(ctx context.Context, res stepResult) {
 // step or of a map step's item) is due later in this process.
 func (r *runner) finishOrPark() bool {
 	waiting, retrying, failed := false, false, []string{}
+	behindWait := map[string]bool{}
 	for _, s := range r.flow.Steps {
 		ss := r.st.Step(s.ID)
 		status := ss.Status
@@ -538,7 +539,7 @@ func (r *runner) finishOrPark() bool {
 		case StatusWaiting:
 			waiting = true
 		case StatusPending, StatusRunning, StatusInterrupted:
-			waiting = waiting || r.pendingBehindWait(s)
+			waiting = waiting || r.pendingBehindWait(s, behindWait)
 		case StatusFailed:
 			if !s.ContinueOnError {
 				failed = append(failed, s.ID)
@@ -575,13 +576,22 @@ func (r *runner) finishOrPark() bool {
 }
 
 // pendingBehindWait reports whether a not-yet-run step is held up (transitively) by a wait.
-func (r *runner) pendingBehindWait(s *flows.Step) bool {
+// seen remembers the answer for each step already asked about in this pass, so a DAG with
+// many paths between two steps (layers that each need all of the one before) is walked once
+// per edge, not once per path.
+func (r *runner) pendingBehindWait(s *flows.Step, seen map[string]bool) bool {
+	if behind, ok := seen[s.ID]; ok {
+		return behind
+	}
+	seen[s.ID] = false // a cycle cannot pass validation; this only stops re-entry
 	for _, n := range s.Needs {
 		ns := r.st.Step(n)
 		if ns.Status == StatusWaiting {
+			seen[s.ID] = true
 			return true
 		}
-		if dep := r.flow.StepByIndex(r.order, n); dep != nil && !ns.Status.Done() && r.pendingBehindWait(dep) {
+		if dep := r.flow.StepByIndex(r.order, n); dep != nil && !ns.Status.Done() && r.pendingBehindWait(dep, seen) {
+			seen[s.ID] = true
 			return true
 		}
 	}
