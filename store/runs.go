@@ -69,7 +69,8 @@ func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, err
 }
 
 // runsQuery is the SQL of a listing. A top-level or children listing is a range of
-// runs_by_parent_created read in order, so a page costs its rows, not a sort of every run.
+// runs_by_parent_created read in order, and a status listing one of runs_by_status_created
+// (sorted only when it names several statuses), so a page costs its rows, not every run.
 func runsQuery(q engine.RunQuery) (string, []any) {
 	var where []string
 	var args []any
@@ -85,7 +86,12 @@ func runsQuery(q engine.RunQuery) (string, []any) {
 		where = append(where, "parent_run_id = ?")
 		args = append(args, q.ParentID)
 	}
-	if q.TopLevel {
+	switch {
+	case q.TopLevel && len(q.Status) > 0:
+		// The unary + keeps the planner on runs_by_status_created: a status filter narrows
+		// more than "top-level" does, and reading the parent index would walk every run.
+		where = append(where, "+parent_run_id IS NULL")
+	case q.TopLevel:
 		where = append(where, "parent_run_id IS NULL")
 	}
 	if !q.After.IsZero() {
