@@ -28,6 +28,10 @@ test:
 # benchmarks need scripts/ollama-setup's server and model.
 bench:
 	$(GO) test -run '^$$' -bench DurableSteps -benchtime=3x ./store/
+	$(GO) test -run '^$$' -bench FanOutJoin -benchtime=1x ./store/
+	$(GO) test -run '^$$' -bench RunIndex -benchtime=3x ./store/
+	$(GO) test -run '^$$' -bench CommandSteps -benchtime=3x ./store/
+	cd benchmarks/dbos && $(GO) test -run '^$$' -bench Peers -benchtime=3x .
 	$(GO) test -run '^$$' -bench ModelLayer -benchtime=10x ./agents/model/
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./agents/
 	$(GO) test -run '^$$' -bench . ./ui/

@@ -69,6 +69,7 @@ type Engine struct {
 	execs map[flows.Kind]Executor
 
 	secrets secretBox // secret inputs of the runs this process started
+	flows   flowCache // flows started or advanced here, so advancing does not parse them again
 }
 
 // New builds an engine with the shell, run and flow executors registered.
@@ -161,6 +162,7 @@ func (e *Engine) Start(ctx context.Context, f *flows.Flow, inputs map[string]any
 		return "", fmt.Errorf("start run of %s: %w", f.Name, err)
 	}
 	e.bus.PublishEvents([]Event{ev})
+	e.flows.remember(f)
 	return id, nil
 }
 

@@ -45,13 +45,13 @@ func (commandExecutor) Prepare(s *flows.Step, data map[string]any) (string, erro
 func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) {
 	var cmd *exec.Cmd
 	if x.Step.Kind == flows.KindShell {
-		cmd = exec.CommandContext(ctx, "sh", "-c", x.Input)
+		cmd = command(ctx, "sh", "-c", x.Input)
 	} else {
 		var argv []string
 		if err := json.Unmarshal([]byte(x.Input), &argv); err != nil || len(argv) == 0 {
 			return Result{}, Permanent(fmt.Errorf("run: input must be a JSON array of arguments: %q", x.Input))
 		}
-		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd = command(ctx, argv[0], argv[1:]...)
 	}
 	cmd.Dir = x.Flow.Dir
 	env, err := stepEnv(x)

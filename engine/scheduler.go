@@ -62,7 +62,7 @@ func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error
 	if st.Status.Terminal() {
 		return st, false, nil
 	}
-	f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
+	f, err := e.flows.parse(st.Start.FlowPath, st.Start.Source)
 	if err != nil {
 		ev := Event{RunID: runID, Type: RunFailed, Time: e.clock.Now(), Status: RunStatusFailed,
 			Data: mustJSON(RunResultData{Error: "the flow recorded with the run no longer parses: " + err.Error()})}
@@ -71,7 +71,7 @@ func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error
 	}
 	r := &runner{e: e, st: st, flow: f, runID: runID, active: map[string]context.CancelFunc{},
 		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
-		dirty: map[string]bool{}, scanAll: true, deferred: map[string]bool{},
+		dirty: map[string]bool{}, scanAll: true, ready: newReadiness(),
 		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
 		held: map[string]string{}}
 	for id, ss := range st.Steps {
@@ -135,8 +135,8 @@ type runner struct {
 	// Scheduling is incremental: only steps marked dirty (their needs, children or time
 	// changed) are looked at, so a 1,000-step run does not rescan 1,000 steps per step.
 	dirty      map[string]bool
-	scanAll    bool            // look at every step (start, timers, signals)
-	deferred   map[string]bool // ready but held back by the parallelism limit
+	scanAll    bool      // look at every step (start, timers, signals)
+	ready      readiness // unmet needs and steps the parallelism limit holds (ready.go)
 	dependents map[string][]string
 	order      map[string]int    // flow step id -> position in the file
 	cursor     map[string]int    // map step -> first child index not yet started
@@ -169,7 +169,7 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 		if !r.cancelling {
 			// Repeat until nothing changes: a skip or a finished map step can unblock steps
 			// listed before it.
-			for r.scanAll || len(r.dirty) > 0 {
+			for r.scanAll || len(r.dirty) > 0 || r.canUndefer() {
 				r.schedule()
 			}
 		}
@@ -239,12 +239,18 @@ func (r *runner) touch(ev Event) {
 	switch ev.Type {
 	case StepStarted:
 		delete(r.timed, ev.StepID)
+		r.settle(ev.StepID)
 		return
-	case StepSucceeded, StepFailed, StepSkipped, StepManual, StepInterrupted, StepWaiting, StepRetryRequested:
+	case StepManual, StepRetryRequested:
+		// These re-open other steps too (dependents skipped because of this one): the full
+		// scan recounts unmet needs from the state.
+		r.scanAll = true
+	case StepSucceeded, StepFailed, StepSkipped, StepInterrupted, StepWaiting:
 	default:
 		return
 	}
 	id := ev.StepID
+	r.settle(id)
 	if ss, ok := r.st.Steps[id]; ok && (ss.Status == StatusRetrying || ss.Status == StatusWaiting) {
 		r.timed[id] = true
 	} else {
@@ -272,7 +278,13 @@ func (r *runner) commit(ctx context.Context) error {
 	}
 	r.wrote = true
 	for _, ev := range events {
-		r.own[ev.Seq] = true
+		// An event right after the last one polled leaves no room for another process's
+		// event before it: move the poll past it rather than read it back (see poll).
+		if ev.Seq == r.polledSeq+1 {
+			r.polledSeq = ev.Seq
+		} else {
+			r.own[ev.Seq] = true
+		}
 		if ev.Seq > r.st.LastSeq {
 			r.st.LastSeq = ev.Seq
 		}
@@ -309,7 +321,9 @@ func (r *runner) schedule() {
 	if full {
 		todo = r.flow.Steps
 		r.scanAll = false
+		r.recount()
 	} else {
+		r.undefer()
 		for id := range r.dirty {
 			if s := r.flow.StepByIndex(r.order, id); s != nil {
 				todo = append(todo, s)
@@ -323,7 +337,7 @@ func (r *runner) schedule() {
 		delete(r.held, s.ID)
 		switch ss.Status {
 		case StatusPending:
-			if !r.needsDone(s) {
+			if !r.needsDone(s.ID) {
 				continue
 			}
 			if reason := r.blocked(s); reason != "" {
@@ -385,22 +399,13 @@ func (r *runner) busy(id string) bool {
 	return false
 }
 
-func (r *runner) needsDone(s *flows.Step) bool {
-	for _, n := range s.Needs {
-		if !r.st.Step(n).Status.Done() {
-			return false
-		}
-	}
-	return true
-}
-
 // blocked returns why a step cannot run because of a step it needs, or "".
 func (r *runner) blocked(s *flows.Step) string {
 	for _, n := range s.Needs {
 		ns := r.st.Step(n)
 		switch ns.Status {
 		case StatusFailed:
-			if dep := r.flow.StepByID(n); dep == nil || !dep.ContinueOnError {
+			if dep := r.flow.StepByIndex(r.order, n); dep == nil || !dep.ContinueOnError {
 				return needsPrefix + n + ", which failed"
 			}
 		case StatusSkipped:
@@ -413,7 +418,7 @@ func (r *runner) blocked(s *flows.Step) string {
 // start queues an attempt of a step (or map child) if the parallelism limit allows.
 func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
 	if len(r.active)+len(r.queued) >= r.e.parallel {
-		r.deferred[s.ID] = true
+		r.deferStep(s.ID)
 		return false
 	}
 	exec, ok := r.e.executor(s.Kind)
@@ -472,10 +477,6 @@ func (r *runner) handle(ctx context.Context, res stepResult) {
 		cancel()
 		delete(r.active, id)
 	}
-	for d := range r.deferred {
-		r.dirty[d] = true
-	}
-	clear(r.deferred)
 	r.flushLive(true, id)
 	dur := r.e.clock.Now().Sub(res.started)
 	d := StepResultData{Output: res.res.Output, ExitCode: res.res.ExitCode, StderrTail: res.res.StderrTail,
@@ -517,6 +518,7 @@ func (r *runner) handle(ctx context.Context, res stepResult) {
 // step or of a map step's item) is due later in this process.
 func (r *runner) finishOrPark() bool {
 	waiting, retrying, failed := false, false, []string{}
+	behindWait := map[string]bool{}
 	for _, s := range r.flow.Steps {
 		ss := r.st.Step(s.ID)
 		status := ss.Status
@@ -537,7 +539,7 @@ func (r *runner) finishOrPark() bool {
 		case StatusWaiting:
 			waiting = true
 		case StatusPending, StatusRunning, StatusInterrupted:
-			waiting = waiting || r.pendingBehindWait(s)
+			waiting = waiting || r.pendingBehindWait(s, behindWait)
 		case StatusFailed:
 			if !s.ContinueOnError {
 				failed = append(failed, s.ID)
@@ -574,13 +576,22 @@ func (r *runner) finishOrPark() bool {
 }
 
 // pendingBehindWait reports whether a not-yet-run step is held up (transitively) by a wait.
-func (r *runner) pendingBehindWait(s *flows.Step) bool {
+// seen remembers the answer for each step already asked about in this pass, so a DAG with
+// many paths between two steps (layers that each need all of the one before) is walked once
+// per edge, not once per path.
+func (r *runner) pendingBehindWait(s *flows.Step, seen map[string]bool) bool {
+	if behind, ok := seen[s.ID]; ok {
+		return behind
+	}
+	seen[s.ID] = false // a cycle cannot pass validation; this only stops re-entry
 	for _, n := range s.Needs {
 		ns := r.st.Step(n)
 		if ns.Status == StatusWaiting {
+			seen[s.ID] = true
 			return true
 		}
-		if dep := r.flow.StepByID(n); dep != nil && !ns.Status.Done() && r.pendingBehindWait(dep) {
+		if dep := r.flow.StepByIndex(r.order, n); dep != nil && !ns.Status.Done() && r.pendingBehindWait(dep, seen) {
+			seen[s.ID] = true
 			return true
 		}
 	}

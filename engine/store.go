@@ -34,7 +34,22 @@ type RunQuery struct {
 	ParentID string // only children of this run
 	TopLevel bool   // only runs without a parent
 	Limit    int
+	// After continues a listing after the last run of the previous page: only runs older than
+	// it (created earlier, or at the same millisecond with a smaller id).
+	After RunCursor
 }
+
+// RunCursor marks a position in a listing, newest first: the run a page ended with.
+type RunCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Cursor returns the position just after r in a listing.
+func (r RunInfo) Cursor() RunCursor { return RunCursor{CreatedAt: r.CreatedAt, ID: r.ID} }
+
+// IsZero reports whether the cursor is unset (the listing starts at the newest run).
+func (c RunCursor) IsZero() bool { return c.ID == "" }
 
 // EventLog appends and reads run events. Append is atomic: all events commit or none, and
 // they get increasing Seq values (written back into the slice).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -29,11 +30,11 @@ func compileExpr(s string) (*vm.Program, error) {
 func Eval(s string, env map[string]any) (any, error) {
 	p, err := compileExpr(s)
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %s", s, oneLine(err.Error()))
+		return nil, fmt.Errorf("expression %q: %s", clip(s), exprError(s, err))
 	}
 	v, err := expr.Run(p, env)
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %s", s, oneLine(err.Error()))
+		return nil, fmt.Errorf("expression %q: %s", clip(s), exprError(s, err))
 	}
 	return v, nil
 }
@@ -53,6 +54,9 @@ func EvalBool(s string, env map[string]any) (bool, error) {
 
 // EvalList evaluates a map: expression: a list, or a string holding a JSON array.
 func EvalList(s string, env map[string]any) ([]any, error) {
+	if list, ok := literalList(s); ok {
+		return list, nil
+	}
 	v, err := Eval(s, env)
 	if err != nil {
 		return nil, err
@@ -63,7 +67,7 @@ func EvalList(s string, env map[string]any) ([]any, error) {
 	case string:
 		var list []any
 		if err := json.Unmarshal([]byte(strings.TrimSpace(t)), &list); err != nil {
-			return nil, fmt.Errorf("expression %q gave a string that is not a JSON list: %.80q", s, t)
+			return nil, fmt.Errorf("expression %q gave a string that is not a JSON list: %.80q", clip(s), t)
 		}
 		return list, nil
 	}
@@ -74,7 +78,49 @@ func EvalList(s string, env map[string]any) ([]any, error) {
 			return list, nil
 		}
 	}
-	return nil, fmt.Errorf("expression %q gave %T, want a list", s, v)
+	return nil, fmt.Errorf("expression %q gave %T, want a list", clip(s), v)
+}
+
+// literalList returns the items of a map: expression that is a JSON array literal. It needs
+// no compiling, and must not be compiled: expr-lang refuses an expression of more than
+// 10,000 nodes, so a literal list of 10,000 items would fail. Its items are what the
+// compiled expression would give once recorded in the log (numbers as float64).
+func literalList(s string) ([]any, bool) {
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "[") {
+		return nil, false
+	}
+	var list []any
+	if json.Unmarshal([]byte(t), &list) != nil {
+		return nil, false
+	}
+	return list, true
+}
+
+// maxQuoted is how many bytes of an expression or template a message quotes.
+const maxQuoted = 80
+
+// clip shortens an expression or template quoted in a message to its start and its length,
+// so a 10,000-item literal does not make a 150 KB message.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted - 20
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+}
+
+// exprError is an expr-lang error on one line. For a long expression it keeps the message
+// and its line:column, not the copy of the source with a caret under it that expr appends.
+func exprError(s string, err error) string {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 && len(s) > maxQuoted {
+		msg = msg[:i]
+	}
+	return oneLine(msg)
 }
 
 // exprRefs compiles an expression and returns the member chains it reads from the top-level
@@ -91,7 +137,7 @@ func exprRefs(s string) ([][]string, error) {
 
 func compileTree(s string) (ast.Node, error) {
 	if _, err := compileExpr(s); err != nil {
-		return nil, fmt.Errorf("%s", oneLine(err.Error()))
+		return nil, fmt.Errorf("%s", exprError(s, err))
 	}
 	p, _ := compileExpr(s)
 	return p.Node(), nil

@@ -49,7 +49,7 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 		if s.When != "" {
 			chk.expression(s.When, "when")
 		}
-		if s.Map != "" {
+		if _, literal := literalList(s.Map); s.Map != "" && !literal {
 			chk.expression(s.Map, "map")
 		}
 		switch s.Kind {
@@ -241,7 +241,7 @@ func (c *refChecker) template(t string) {
 	}
 	refs, err := templateRefs(t)
 	if err != nil {
-		c.r.at(c.at(), "%s: bad template %q: %s", c.where(), t, err)
+		c.r.at(c.at(), "%s: bad template %q: %s", c.where(), clip(t), err)
 		return
 	}
 	for _, ref := range refs {
@@ -252,7 +252,7 @@ func (c *refChecker) template(t string) {
 func (c *refChecker) expression(e, what string) {
 	refs, err := exprRefs(e)
 	if err != nil {
-		c.r.at(c.at(), "%s: bad %s expression %q: %s", c.where(), what, e, err)
+		c.r.at(c.at(), "%s: bad %s expression %q: %s", c.where(), what, clip(e), err)
 		return
 	}
 	for _, ref := range refs {

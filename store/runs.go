@@ -58,8 +58,20 @@ func (d *DB) Run(ctx context.Context, idOrPrefix string) (engine.RunInfo, error)
 	return engine.RunInfo{}, fmt.Errorf("find run %q: %w", idOrPrefix, engine.ErrRunNotFound)
 }
 
-// Runs lists runs, newest first.
+// Runs lists runs, newest first, a page at a time (Limit, After).
 func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, error) {
+	query, args := runsQuery(q)
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return scanRuns(rows)
+}
+
+// runsQuery is the SQL of a listing. A top-level or children listing is a range of
+// runs_by_parent_created read in order, and a status listing one of runs_by_status_created
+// (sorted only when it names several statuses), so a page costs its rows, not every run.
+func runsQuery(q engine.RunQuery) (string, []any) {
 	var where []string
 	var args []any
 	if len(q.Status) > 0 {
@@ -74,8 +86,17 @@ func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, err
 		where = append(where, "parent_run_id = ?")
 		args = append(args, q.ParentID)
 	}
-	if q.TopLevel {
+	switch {
+	case q.TopLevel && len(q.Status) > 0:
+		// The unary + keeps the planner on runs_by_status_created: a status filter narrows
+		// more than "top-level" does, and reading the parent index would walk every run.
+		where = append(where, "+parent_run_id IS NULL")
+	case q.TopLevel:
 		where = append(where, "parent_run_id IS NULL")
+	}
+	if !q.After.IsZero() {
+		where = append(where, "(created_at, id) < (?, ?)")
+		args = append(args, ms(q.After.CreatedAt), q.After.ID)
 	}
 	query := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {
@@ -86,11 +107,7 @@ func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, err
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	rows, err := d.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return scanRuns(rows)
+	return query, args
 }
 
 func scanRuns(rows *sql.Rows) ([]engine.RunInfo, error) {

@@ -181,12 +181,14 @@ type Model struct {
 	exec *executions
 	tail engine.Tail
 
-	runID   string
-	flow    *flows.Flow
-	state   *engine.State
-	runs    []engine.RunInfo
-	tailSeq int64 // the log position polled so far; 0 until the first run listing
-	tailSet bool
+	runID string
+	flow  *flows.Flow
+	state *engine.State
+	runs  []engine.RunInfo
+	// loadingMore is set while a next page of runs is being read, so one is read at a time.
+	loadingMore bool
+	tailSeq     int64 // the log position polled so far; 0 until the first run listing
+	tailSet     bool
 
 	// boxes keeps the panes' bordered boxes between frames. Copies of the model share it,
 	// which is safe because Bubble Tea calls View from one goroutine (see paneCache).
@@ -225,7 +227,7 @@ func New(o Options) Model {
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor, LoadFlows(m.opts.Dir), m.frameTick()}
 	if m.opts.Store != nil {
-		cmds = append(cmds, loadRuns(m.opts.Store))
+		cmds = append(cmds, loadRuns(m.opts.Store, len(m.runs)))
 	}
 	if m.sub != nil {
 		cmds = append(cmds, m.waitNotices())
@@ -300,7 +302,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.chat.AppendNotices(msg.notices)
 		cmds := []tea.Cmd{m.waitNotices()}
 		if refresh && m.opts.Store != nil {
-			cmds = append(cmds, loadRuns(m.opts.Store))
+			cmds = append(cmds, loadRuns(m.opts.Store, len(m.runs)))
 		}
 		return m, tea.Batch(cmds...)
 	case pollTickMsg:
@@ -324,7 +326,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmds := []tea.Cmd{m.pollTick()}
 		if refresh && m.opts.Store != nil {
-			cmds = append(cmds, loadRuns(m.opts.Store))
+			cmds = append(cmds, loadRuns(m.opts.Store, len(m.runs)))
 		}
 		return m, tea.Batch(cmds...)
 	case runsMsg:
@@ -332,7 +334,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(msg.err)
 			return m, nil
 		}
+		if msg.after {
+			m.loadingMore = false
+			msg.runs = appendNewRuns(m.runs, msg.runs)
+		}
 		m.runs = msg.runs
+		m.sidebar.SetMore(msg.more)
 		if !m.tailSet {
 			for _, r := range msg.runs {
 				m.tailSeq = max(m.tailSeq, r.LastSeq)
@@ -341,6 +348,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.sidebar.SetRuns(msg.runs, m.now)
 		return m, nil
+	case MoreRunsMsg:
+		if m.opts.Store == nil || m.loadingMore || len(m.runs) == 0 {
+			return m, nil
+		}
+		m.loadingMore = true
+		return m, loadMoreRuns(m.opts.Store, m.runs[len(m.runs)-1].Cursor())
 	case FlowsLoadedMsg:
 		m.sidebar, _ = m.sidebar.Update(msg)
 		return m, nil
@@ -375,7 +388,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.setInfo(msg.note)
 		return m, tea.Batch(loadRun(m.opts.Store, msg.runID), executeRun(m.exec, m.opts.Engine, msg.runID),
-			loadRuns(m.opts.Store))
+			loadRuns(m.opts.Store, len(m.runs)))
 	case execDoneMsg:
 		switch {
 		case errors.Is(msg.err, engine.ErrLeased):

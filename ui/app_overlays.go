@@ -243,7 +243,7 @@ func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		if msg.err != nil {
 			return cmd, true
 		}
-		return tea.Batch(cmd, executeChat(m.exec, m.opts.Engine, m.opts.Store, msg.runID, m.chatStop), loadRuns(m.opts.Store)), true
+		return tea.Batch(cmd, executeChat(m.exec, m.opts.Engine, m.opts.Store, msg.runID, m.chatStop), loadRuns(m.opts.Store, len(m.runs))), true
 	case tea.PasteMsg:
 		if m.focus != focusChat {
 			return nil, false

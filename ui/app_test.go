@@ -60,7 +60,7 @@ func newTestAppWith(t *testing.T, w, h int, files map[string]string) *testApp {
 	t.Cleanup(a.m.Shutdown)
 	a.send(tea.WindowSizeMsg{Width: w, Height: h})
 	a.send(LoadFlows(dir)())
-	a.send(loadRuns(st)())
+	a.send(loadRuns(st, 0)())
 	return a
 }
 

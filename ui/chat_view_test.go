@@ -124,7 +124,7 @@ func newChatApp(t *testing.T, w, h int, m model.Model, opts func(*Options)) *cha
 	t.Cleanup(a.m.Shutdown)
 	a.send(tea.WindowSizeMsg{Width: w, Height: h})
 	a.send(LoadFlows(dir)())
-	a.send(loadRuns(st)())
+	a.send(loadRuns(st, 0)())
 	a.spawn(waitNotices(a.m.sub, a.m.exec.stop))
 	return a
 }

@@ -38,8 +38,10 @@ type (
 		err    error
 	}
 	runsMsg struct {
-		runs []engine.RunInfo
-		err  error
+		runs  []engine.RunInfo
+		more  bool // the listing was cut at its limit: older runs may follow
+		after bool // a next page, to append, not the newest runs
+		err   error
 	}
 	runLoadedMsg struct {
 		runID  string
@@ -103,12 +105,44 @@ func tailLog(t engine.Tail, seq int64) tea.Cmd {
 	}
 }
 
-func loadRuns(s Store) tea.Cmd {
+// runsPage is how many runs the sidebar reads at a time: it pages through older runs as the
+// cursor reaches the end instead of reading every run at start-up.
+const runsPage = 100
+
+// loadRuns reads the newest limit top-level runs.
+func loadRuns(s Store, limit int) tea.Cmd {
+	limit = max(limit, runsPage)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		runs, err := s.Runs(ctx, engine.RunQuery{TopLevel: true, Limit: 200})
-		return runsMsg{runs: runs, err: err}
+		runs, err := s.Runs(ctx, engine.RunQuery{TopLevel: true, Limit: limit})
+		return runsMsg{runs: runs, more: len(runs) == limit, err: err}
+	}
+}
+
+// appendNewRuns appends a next page to the runs listed, leaving out runs already there (a
+// reload that raced with the page may have listed them).
+func appendNewRuns(runs, page []engine.RunInfo) []engine.RunInfo {
+	seen := make(map[string]bool, len(runs))
+	for _, r := range runs {
+		seen[r.ID] = true
+	}
+	out := append([]engine.RunInfo(nil), runs...)
+	for _, r := range page {
+		if !seen[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// loadMoreRuns reads the page of top-level runs older than after.
+func loadMoreRuns(s Store, after engine.RunCursor) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		runs, err := s.Runs(ctx, engine.RunQuery{TopLevel: true, Limit: runsPage, After: after})
+		return runsMsg{runs: runs, more: len(runs) == runsPage, after: true, err: err}
 	}
 }
 

@@ -36,6 +36,10 @@ type RunSelectedMsg struct{ RunID string }
 // AgentOpenedMsg asks the app to open a chat with an agent of the sidebar.
 type AgentOpenedMsg struct{ Entry FlowEntry }
 
+// MoreRunsMsg asks the app for the next page of older runs: the cursor reached the last run
+// listed and the listing said more may follow.
+type MoreRunsMsg struct{}
+
 // FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
 type FlowSelectedMsg struct{ Entry FlowEntry }
 
@@ -119,6 +123,7 @@ type RunsListModel struct {
 	flows []FlowEntry
 	runs  []engine.RunInfo
 	now   time.Time
+	more  bool // older runs than those listed may exist (SetMore)
 
 	filter    string
 	filtering bool
@@ -156,6 +161,10 @@ func (m *RunsListModel) SetRuns(runs []engine.RunInfo, now time.Time) {
 		m.clamp()
 	}
 }
+
+// SetMore says whether older runs than those listed may exist; the sidebar asks for them
+// (MoreRunsMsg) when the cursor reaches the last run.
+func (m *RunsListModel) SetMore(more bool) { m.more = more }
 
 // Capturing reports whether the filter is being typed, so the app keeps its own keys quiet.
 func (m RunsListModel) Capturing() bool { return m.filtering }
@@ -241,7 +250,7 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Down):
 			m.cursor++
 			m.clamp()
-			return m, m.selectionCmd()
+			return m, tea.Batch(m.selectionCmd(), m.moreCmd())
 		case key.Matches(msg, m.Keys.Open):
 			if id := m.SelectedRun(); id != "" {
 				return m, func() tea.Msg { return RunSelectedMsg{RunID: id} }
@@ -258,6 +267,15 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// moreCmd asks for older runs when the cursor is within a screen of the last one listed and
+// more may exist, so the next page is there before the cursor gets to the end.
+func (m RunsListModel) moreCmd() tea.Cmd {
+	if !m.more || m.filter != "" || len(m.items)-1-m.cursor > max(m.h, 1) {
+		return nil
+	}
+	return func() tea.Msg { return MoreRunsMsg{} }
 }
 
 func (m RunsListModel) selectionCmd() tea.Cmd {

@@ -164,3 +164,49 @@ func firstFrame(b *testing.B, m ui.Model, ready func(screen string) bool) ui.Mod
 	}
 	return m
 }
+
+// BenchmarkUIStartupWith100000Runs measures the workbench's first frame listing the runs on a
+// database holding 100,000 runs (store.SeedRuns) and on an empty one, interleaved in the same
+// run; each also has one real run of the workspace's flow, the newest, which the frame must
+// show. It reports both and their ratio, which should stay near 1: the sidebar reads one
+// page of runs through an index, whatever the database holds.
+//
+//	go test -run '^$' -bench UIStartupWith100000 -benchtime 10x ./cmd/tandem/
+func BenchmarkUIStartupWith100000Runs(b *testing.B) {
+	const seeded = 100_000
+	src := "name: bench\nsteps:\n  - id: a\n    shell: 'true'\n  - id: b\n    needs: [a]\n    shell: 'true'\n"
+	workspace := func(runs int) (dir, path string) {
+		dir = b.TempDir()
+		path = filepath.Join(dir, ".tandem", "tandem.db")
+		if err := os.WriteFile(filepath.Join(dir, "bench.yaml"), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		db, err := store.Open(context.Background(), path, store.Options{Synchronous: store.SyncNormal})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.SeedRuns(context.Background(), runs, time.Now().Add(-time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		seedRuns(b, path, filepath.Join(dir, "bench.yaml"), 1)
+		return dir, path
+	}
+	emptyDir, emptyPath := workspace(0)
+	fullDir, fullPath := workspace(seeded)
+	b.ResetTimer()
+
+	var empty, full time.Duration
+	for i := 0; i < b.N; i++ {
+		_, e := startupOnce(b, emptyPath, emptyDir)
+		_, f := startupOnce(b, fullPath, fullDir)
+		empty += e
+		full += f
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(full.Microseconds())/n/1e3, "ms/first_frame_100k")
+	b.ReportMetric(float64(empty.Microseconds())/n/1e3, "baseline_ms/first_frame_empty")
+	b.ReportMetric(float64(full)/float64(max(empty, 1)), "x_baseline")
+}

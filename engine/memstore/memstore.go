@@ -147,6 +147,9 @@ func (s *Store) Runs(_ context.Context, q engine.RunQuery) ([]engine.RunInfo, er
 		if q.TopLevel && r.info.ParentRunID != "" {
 			continue
 		}
+		if !q.After.IsZero() && !olderThan(r.info, q.After) {
+			continue
+		}
 		out = append(out, r.withLease())
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -211,4 +214,12 @@ func contains(list []engine.RunStatus, s engine.RunStatus) bool {
 		}
 	}
 	return false
+}
+
+// olderThan reports whether r comes after the cursor in a newest-first listing.
+func olderThan(r engine.RunInfo, c engine.RunCursor) bool {
+	if !r.CreatedAt.Equal(c.CreatedAt) {
+		return r.CreatedAt.Before(c.CreatedAt)
+	}
+	return r.ID < c.ID
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,6 +127,30 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		lim, _ := s.Runs(ctx, engine.RunQuery{Limit: 2})
 		if len(lim) != 2 {
 			t.Fatalf("limit = %v", ids(lim))
+		}
+	})
+
+	t.Run("runs page newest first from a cursor", func(t *testing.T) {
+		s := newStore(t)
+		// Two runs share each creation time, so the cursor must break ties by id.
+		for i := 0; i < 7; i++ {
+			create(t, s, fmt.Sprintf("r%d", i), t0.Add(time.Duration(i/2)*time.Second))
+		}
+		var got []string
+		q := engine.RunQuery{TopLevel: true, Limit: 3}
+		for page := 0; page < 5; page++ {
+			runs, err := s.Runs(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) == 0 {
+				break
+			}
+			got = append(got, ids(runs)...)
+			q.After = runs[len(runs)-1].Cursor()
+		}
+		if want := "r6 r5 r4 r3 r2 r1 r0"; strings.Join(got, " ") != want {
+			t.Fatalf("pages = %v, want %s", got, want)
 		}
 	})
 
