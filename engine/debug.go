@@ -32,12 +32,12 @@ func (e *Engine) Skip(ctx context.Context, runID, stepID, output string) error {
 	runID = st.ID
 	now := e.clock.Now()
 	owner := e.owner + ":skip"
-	ok, err := e.store.AcquireLease(ctx, runID, owner, now, now.Add(e.lease))
+	lease, ok, err := e.store.AcquireLease(ctx, runID, owner, now, now.Add(e.lease))
 	if err != nil {
 		return fmt.Errorf("skip %s in run %s: %w", stepID, runID, err)
 	}
 	if ok {
-		defer func() { _ = e.store.ReleaseLease(context.WithoutCancel(ctx), runID, owner) }()
+		defer func() { _ = e.store.ReleaseLease(context.WithoutCancel(ctx), lease) }()
 	} else if s.Status != StatusFailed && s.Status != StatusSkipped {
 		// The advancing process may start or resolve this step at any moment.
 		return fmt.Errorf("skip %s in run %s: %w; pause it (tandem pause %s) and skip the step once the run is paused",
@@ -52,6 +52,9 @@ func (e *Engine) Skip(ctx context.Context, runID, stepID, output string) error {
 		Data: mustJSON(StepManualData{Output: output})}}
 	if st.Status != RunStatusRunning {
 		events = append(events, Event{RunID: runID, Type: RunResumed, Time: now, Status: RunStatusRunning})
+	}
+	if ok {
+		return e.appendFenced(ctx, lease, events)
 	}
 	return e.append(ctx, events)
 }

@@ -405,21 +405,23 @@ func TestSkipWaitsForTheRunToStopUnlessTheStepIsFinished(t *testing.T) {
 		t.Fatalf("status %s", st.Status)
 	}
 	// While another process advances a run, a step it may still start is refused ...
-	lease := func(id string) {
+	lease := func(id string) engine.Lease {
 		now := engine.RealClock.Now()
-		if ok, err := h.store.AcquireLease(ctx, id, "elsewhere:1", now, now.Add(time.Hour)); err != nil || !ok {
+		l, ok, err := h.store.AcquireLease(ctx, id, "elsewhere:1", now, now.Add(time.Hour))
+		if err != nil || !ok {
 			t.Fatalf("lease: %v %v", ok, err)
 		}
+		return l
 	}
 	fresh := h.start(chainFlow, nil)
 	lease(fresh)
 	if err := h.eng.Skip(ctx, fresh, "s1", "x"); !errors.Is(err, engine.ErrLeased) {
 		t.Fatalf("skipping a pending step of a leased run: err = %v, want ErrLeased", err)
 	}
-	lease(id)
+	held := lease(id)
 	// ... a failed step, which no process runs again, is not.
 	must(t, h.eng.Skip(ctx, id, "bad", "fine"))
-	must(t, h.store.ReleaseLease(ctx, id, "elsewhere:1"))
+	must(t, h.store.ReleaseLease(ctx, held))
 	if st := h.execute(id); st.Status != engine.RunStatusSucceeded || st.Steps["later"].Output != "later" {
 		t.Fatalf("after the skip: %s %q", st.Status, st.Steps["later"].Output)
 	}
@@ -592,7 +594,7 @@ type leaseHook struct {
 	once   sync.Once
 }
 
-func (l *leaseHook) AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (bool, error) {
+func (l *leaseHook) AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (engine.Lease, bool, error) {
 	if strings.HasSuffix(owner, l.suffix) {
 		l.once.Do(l.before)
 	}

@@ -220,12 +220,12 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	now := e.clock.Now()
 	events := []Event{{RunID: runID, Type: CancelRequested, Time: now}}
 	// Take the lease briefly: if nobody holds it, nobody will see the request, so finish it here.
-	ok, err := e.store.AcquireLease(ctx, runID, e.owner+":cancel", now, now.Add(e.lease))
+	lease, ok, err := e.store.AcquireLease(ctx, runID, e.owner+":cancel", now, now.Add(e.lease))
 	if err != nil {
 		return fmt.Errorf("cancel run %s: %w", runID, err)
 	}
 	if ok {
-		defer func() { _ = e.store.ReleaseLease(context.WithoutCancel(ctx), runID, e.owner+":cancel") }()
+		defer func() { _ = e.store.ReleaseLease(context.WithoutCancel(ctx), lease) }()
 		for _, id := range st.StepIDs() {
 			s := st.Steps[id]
 			if s.Status == StatusRunning || s.Status == StatusWaiting || s.Status == StatusRetrying {
@@ -235,6 +235,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 		}
 		events = append(events, Event{RunID: runID, Type: RunCancelled, Time: now, Status: RunStatusCancelled,
 			Data: mustJSON(RunResultData{Error: "cancelled"})})
+		return e.appendFenced(ctx, lease, events)
 	}
 	return e.append(ctx, events)
 }
@@ -255,6 +256,15 @@ func (e *Engine) Signal(ctx context.Context, runID, event string, data []byte) e
 
 func (e *Engine) append(ctx context.Context, events []Event) error {
 	if err := e.store.Append(ctx, events); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	e.bus.PublishEvents(events)
+	return nil
+}
+
+// appendFenced appends events while holding the run's lease l.
+func (e *Engine) appendFenced(ctx context.Context, l Lease, events []Event) error {
+	if err := e.store.AppendFenced(ctx, l, events); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	e.bus.PublishEvents(events)

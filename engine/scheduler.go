@@ -20,56 +20,52 @@ func (e *Engine) Execute(ctx context.Context, runID string) (*State, error) {
 	return st, err
 }
 
-// advance is Execute that also reports whether it wrote anything to the log.
-func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error) {
+// advanceOnce takes the run's lease, re-reads its log and advances it until it finishes,
+// parks or ctx ends, then releases the lease. It returns the runner it used (nil when it got
+// no lease) so advance can look for news that arrived while it parked.
+func (e *Engine) advanceOnce(ctx context.Context, runID string) (*State, *runner, error) {
 	info, err := e.store.Run(ctx, runID)
 	if err != nil {
-		return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
+		return nil, nil, fmt.Errorf("execute run %s: %w", runID, err)
 	}
 	runID = info.ID
-	now := e.clock.Now()
-	ok, err := e.store.AcquireLease(ctx, runID, e.owner, now, now.Add(e.lease))
+	lease, err := e.takeRun(ctx, info)
 	if err != nil {
-		return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
-	}
-	if !ok && ownerDead(info.LeaseOwner) {
-		// The process holding the lease is gone (killed, crashed): take over at once rather
-		// than wait for the lease to expire.
-		ok, err = e.store.TakeLease(ctx, runID, info.LeaseOwner, e.owner, now.Add(e.lease))
-		if err != nil {
-			return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
-		}
-	}
-	if !ok {
-		return nil, false, fmt.Errorf("execute run %s: %w (%s, until %s)", runID, ErrLeased, info.LeaseOwner, info.LeaseUntil.Format(time.TimeOnly))
+		return nil, nil, err
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); e.keepLease(runCtx, runID, cancel) }()
+	go func() { defer wg.Done(); e.keepLease(runCtx, lease, cancel) }()
 	defer func() {
 		cancel(nil)
 		wg.Wait()
-		_ = e.store.ReleaseLease(context.WithoutCancel(ctx), runID, e.owner)
+		_ = e.store.ReleaseLease(context.WithoutCancel(ctx), lease)
 	}()
 
+	// Read the log only now that the lease is held: whatever happened before it, this
+	// process's earlier reads included, may be stale.
 	events, err := e.store.Events(ctx, runID, 0)
 	if err != nil {
-		return nil, false, fmt.Errorf("execute run %s: %w", runID, err)
+		return nil, nil, fmt.Errorf("execute run %s: %w", runID, err)
 	}
 	st := Fold(events)
 	if st.Status.Terminal() {
-		return st, false, nil
+		return st, nil, nil
 	}
 	f, err := e.flows.parse(st.Start.FlowPath, st.Start.Source)
 	if err != nil {
 		ev := Event{RunID: runID, Type: RunFailed, Time: e.clock.Now(), Status: RunStatusFailed,
 			Data: mustJSON(RunResultData{Error: "the flow recorded with the run no longer parses: " + err.Error()})}
 		st.Apply(ev)
-		return st, true, e.append(ctx, []Event{ev})
+		if err := e.store.AppendFenced(ctx, lease, []Event{ev}); err != nil {
+			return nil, nil, fmt.Errorf("execute run %s: %w", runID, err)
+		}
+		e.bus.PublishEvents([]Event{ev})
+		return st, nil, nil
 	}
-	r := &runner{e: e, st: st, flow: f, runID: runID, active: map[string]context.CancelFunc{},
+	r := &runner{e: e, st: st, flow: f, runID: runID, lease: lease, active: map[string]context.CancelFunc{},
 		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
 		dirty: map[string]bool{}, scanAll: true, ready: newReadiness(),
 		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
@@ -86,28 +82,12 @@ func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error
 		}
 	}
 	st, err = r.loop(runCtx)
-	return st, r.wrote, err
-}
-
-// keepLease renews the run's lease until ctx ends; losing it stops the run.
-func (e *Engine) keepLease(ctx context.Context, runID string, stop context.CancelCauseFunc) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.clock.After(e.lease / 3):
-		}
-		now := e.clock.Now()
-		ok, err := e.store.AcquireLease(ctx, runID, e.owner, now, now.Add(e.lease))
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil || !ok {
-			e.log.Error("lost run lease", "run", runID, "err", err)
-			stop(ErrLeased)
-			return
-		}
+	if errors.Is(err, ErrFenced) {
+		// Another process owns the run now; what this runner believes is not the run's state.
+		r.wrote = false
+		return nil, r, fmt.Errorf("execute run %s: %w", runID, err)
 	}
+	return st, r, err
 }
 
 type stepResult struct {
@@ -124,6 +104,7 @@ type runner struct {
 	st      *State
 	flow    *flows.Flow
 	runID   string
+	lease   Lease // every commit is fenced by it
 	active  map[string]context.CancelFunc
 	results chan stepResult
 	pending []Event
@@ -266,14 +247,15 @@ func (r *runner) touch(ev Event) {
 	}
 }
 
-// commit appends the queued events in one transaction and publishes them.
+// commit appends the queued events in one transaction, on condition that the runner still
+// holds the run's lease, and publishes them.
 func (r *runner) commit(ctx context.Context) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
 	events := r.pending
 	r.pending = nil
-	if err := r.e.store.Append(context.WithoutCancel(ctx), events); err != nil {
+	if err := r.e.store.AppendFenced(context.WithoutCancel(ctx), r.lease, events); err != nil {
 		return fmt.Errorf("commit %d events of run %s: %w", len(events), r.runID, err)
 	}
 	r.wrote = true
@@ -613,11 +595,15 @@ func (r *runner) finishCancelled() {
 // interrupt stops every running step, records them as interrupted and the run as
 // interrupted, so a later resume continues from there.
 func (r *runner) interrupt(ctx context.Context) (*State, error) {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrFenced) {
+		// The run is another process's now: stop the steps and write nothing.
+		return r.abort(ctx, cause)
+	}
 	for len(r.active) > 0 {
 		r.handle(ctx, <-r.results)
 	}
 	r.flushLive(false, "")
-	cause := context.Cause(ctx)
 	msg := "interrupted; resume with: tandem resume " + r.runID
 	if errors.Is(cause, ErrLeased) {
 		msg = "lost the run's lease to another process"

@@ -51,10 +51,19 @@ func (r RunInfo) Cursor() RunCursor { return RunCursor{CreatedAt: r.CreatedAt, I
 // IsZero reports whether the cursor is unset (the listing starts at the newest run).
 func (c RunCursor) IsZero() bool { return c.ID == "" }
 
+// ErrFenced is returned by AppendFenced and RenewLease when the lease they name is no longer
+// the run's: another process took the run over, so this one must stop without writing.
+var ErrFenced = errors.New("lost the run's lease to another process")
+
 // EventLog appends and reads run events. Append is atomic: all events commit or none, and
 // they get increasing Seq values (written back into the slice).
 type EventLog interface {
+	// Append writes requests any process may make (signals, cancel and debug requests).
 	Append(ctx context.Context, events []Event) error
+	// AppendFenced is Append by the process advancing a run: in the same transaction it checks
+	// that l is still the run's lease (same owner, same epoch), and otherwise writes nothing and
+	// returns ErrFenced. Every event must belong to l.RunID.
+	AppendFenced(ctx context.Context, l Lease, events []Event) error
 	Events(ctx context.Context, runID string, afterSeq int64) ([]Event, error)
 }
 
@@ -65,15 +74,30 @@ type RunIndex interface {
 	Runs(ctx context.Context, q RunQuery) ([]RunInfo, error)
 }
 
+// Lease is the right to advance one run, as one holder took it. Epoch grows every time the
+// lease is taken (not when it is renewed), so it is a fencing token: once anyone else has
+// taken the run, an older holder's renewals and fenced appends are refused, even after the
+// new holder released it again.
+type Lease struct {
+	RunID string
+	Owner string
+	Epoch int64
+}
+
 // Leaser gives one process at a time the right to advance a run. A lease expires at `until`
 // unless renewed, so a crashed owner's runs can be taken over.
 type Leaser interface {
-	// AcquireLease takes or renews the lease when it is free, expired at now, or already
-	// owner's, and makes it last until `until`.
-	AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (bool, error)
-	ReleaseLease(ctx context.Context, runID, owner string) error
-	// TakeLease moves the lease from `from` (a dead owner) to owner, if from still holds it.
-	TakeLease(ctx context.Context, runID, from, owner string, until time.Time) (bool, error)
+	// AcquireLease takes the lease when it is free or expired at now (a live lease is refused,
+	// whoever holds it), under a new epoch, and makes it last until `until`.
+	AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (Lease, bool, error)
+	// RenewLease extends l to `until` if it is still the run's lease (even expired, as long as
+	// nobody took it since); otherwise it reports false.
+	RenewLease(ctx context.Context, l Lease, until time.Time) (bool, error)
+	// ReleaseLease frees l if it is still the run's lease.
+	ReleaseLease(ctx context.Context, l Lease) error
+	// TakeLease moves the lease from `from` (a dead owner) to owner under a new epoch, if from
+	// still holds it.
+	TakeLease(ctx context.Context, runID, from, owner string, until time.Time) (Lease, bool, error)
 }
 
 // Store is everything the engine needs from persistence.

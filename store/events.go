@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,21 +19,52 @@ func (d *DB) Append(ctx context.Context, events []engine.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
-		ins := tx.StmtContext(ctx, d.insertEvent)
-		defer ins.Close()
-		for i := range events {
-			e := &events[i]
-			res, err := ins.ExecContext(ctx, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
-			if err != nil {
-				return fmt.Errorf("append %s to run %s: %w", e.Type, e.RunID, err)
-			}
-			if e.Seq, err = res.LastInsertId(); err != nil {
-				return fmt.Errorf("append events: %w", err)
-			}
+	return d.write(ctx, func(tx *sql.Tx) error { return appendEvents(ctx, tx, d.insertEvent, events) })
+}
+
+// AppendFenced is Append on condition that l is still the run's lease, checked in the same
+// transaction; otherwise it writes nothing and returns engine.ErrFenced.
+func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.Event) error {
+	for _, e := range events {
+		if e.RunID != l.RunID {
+			return fmt.Errorf("append %s to run %s under the lease of run %s: events of another run", e.Type, e.RunID, l.RunID)
 		}
-		return updateRuns(ctx, tx, events)
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		var owner sql.NullString
+		var epoch int64
+		err := tx.QueryRowContext(ctx, `SELECT lease_owner, lease_epoch FROM runs WHERE id = ?`, l.RunID).Scan(&owner, &epoch)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("append to run %s: %w", l.RunID, err)
+		}
+		if owner.String != l.Owner || epoch != l.Epoch {
+			return fmt.Errorf("append to run %s as %s: %w", l.RunID, l.Owner, engine.ErrFenced)
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		return appendEvents(ctx, tx, d.insertEvent, events)
 	})
+}
+
+// appendEvents inserts events in tx, assigns their Seq and moves the run index.
+func appendEvents(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, events []engine.Event) error {
+	ins := tx.StmtContext(ctx, insert)
+	defer ins.Close()
+	for i := range events {
+		e := &events[i]
+		res, err := ins.ExecContext(ctx, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
+		if err != nil {
+			return fmt.Errorf("append %s to run %s: %w", e.Type, e.RunID, err)
+		}
+		if e.Seq, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+	}
+	return updateRuns(ctx, tx, events)
 }
 
 // updateRuns moves the index rows of the runs whose status the events change. Events that

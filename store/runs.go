@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -133,16 +134,47 @@ func scanRuns(rows *sql.Rows) ([]engine.RunInfo, error) {
 	return out, nil
 }
 
-// AcquireLease takes or renews a run's lease.
-func (d *DB) AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (bool, error) {
+// AcquireLease takes a free or expired lease of a run under a new epoch.
+func (d *DB) AcquireLease(ctx context.Context, runID, owner string, now, until time.Time) (engine.Lease, bool, error) {
+	return d.takeLease(ctx, runID, owner, until, `lease_owner IS NULL OR lease_until < ?`, ms(now))
+}
+
+// TakeLease moves a lease from a dead owner to owner under a new epoch, if from still holds it.
+func (d *DB) TakeLease(ctx context.Context, runID, from, owner string, until time.Time) (engine.Lease, bool, error) {
+	return d.takeLease(ctx, runID, owner, until, `lease_owner = ?`, from)
+}
+
+// takeLease sets a new owner and epoch where cond (one parameter, arg) holds.
+func (d *DB) takeLease(ctx context.Context, runID, owner string, until time.Time, cond string, arg any) (engine.Lease, bool, error) {
+	l := engine.Lease{RunID: runID, Owner: owner}
 	var ok bool
 	err := d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ?
-			WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)`,
-			owner, ms(until), runID, owner, ms(now))
+		err := tx.QueryRowContext(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1
+			WHERE id = ? AND (`+cond+`) RETURNING lease_epoch`, owner, ms(until), runID, arg).Scan(&l.Epoch)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("lease run %s: %w", runID, err)
 		}
+		ok = true
+		return nil
+	})
+	if err != nil || !ok {
+		return engine.Lease{}, false, err
+	}
+	return l, true, nil
+}
+
+// RenewLease extends l if nobody took the run's lease since.
+func (d *DB) RenewLease(ctx context.Context, l engine.Lease, until time.Time) (bool, error) {
+	var ok bool
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?`,
+			ms(until), l.RunID, l.Owner, l.Epoch)
+		if err != nil {
+			return fmt.Errorf("renew lease of run %s: %w", l.RunID, err)
+		}
 		n, err := res.RowsAffected()
 		ok = n == 1
 		return err
@@ -150,31 +182,16 @@ func (d *DB) AcquireLease(ctx context.Context, runID, owner string, now, until t
 	return ok, err
 }
 
-// ReleaseLease gives a lease up if owner holds it.
-func (d *DB) ReleaseLease(ctx context.Context, runID, owner string) error {
+// ReleaseLease gives l up if it is still the run's lease.
+func (d *DB) ReleaseLease(ctx context.Context, l engine.Lease) error {
 	return d.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`, runID, owner)
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = NULL, lease_until = NULL
+			WHERE id = ? AND lease_owner = ? AND lease_epoch = ?`, l.RunID, l.Owner, l.Epoch)
 		if err != nil {
-			return fmt.Errorf("release lease of run %s: %w", runID, err)
+			return fmt.Errorf("release lease of run %s: %w", l.RunID, err)
 		}
 		return nil
 	})
-}
-
-// TakeLease moves a lease from a dead owner to owner, if from still holds it.
-func (d *DB) TakeLease(ctx context.Context, runID, from, owner string, until time.Time) (bool, error) {
-	var ok bool
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ? WHERE id = ? AND lease_owner = ?`,
-			owner, ms(until), runID, from)
-		if err != nil {
-			return fmt.Errorf("take lease of run %s: %w", runID, err)
-		}
-		n, err := res.RowsAffected()
-		ok = n == 1
-		return err
-	})
-	return ok, err
 }
 
 func nullable(s string) any {

@@ -27,6 +27,7 @@ type run struct {
 	info       engine.RunInfo
 	leaseOwner string
 	leaseUntil time.Time
+	leaseEpoch int64
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -54,6 +55,29 @@ func (s *Store) CreateRun(_ context.Context, info engine.RunInfo, first engine.E
 func (s *Store) Append(_ context.Context, events []engine.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendLocked(events)
+}
+
+// AppendFenced adds events atomically if l is still the run's lease.
+func (s *Store) AppendFenced(_ context.Context, l engine.Lease, events []engine.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[l.RunID]
+	if !ok {
+		return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
+	}
+	for _, e := range events {
+		if e.RunID != l.RunID {
+			return fmt.Errorf("append %s to run %s under the lease of run %s: events of another run", e.Type, e.RunID, l.RunID)
+		}
+	}
+	if r.leaseOwner != l.Owner || r.leaseEpoch != l.Epoch {
+		return fmt.Errorf("append to run %s as %s: %w", l.RunID, l.Owner, engine.ErrFenced)
+	}
+	return s.appendLocked(events)
+}
+
+func (s *Store) appendLocked(events []engine.Event) error {
 	if s.FailAppend != nil {
 		return s.FailAppend
 	}
@@ -164,41 +188,57 @@ func (s *Store) Runs(_ context.Context, q engine.RunQuery) ([]engine.RunInfo, er
 	return out, nil
 }
 
-// AcquireLease takes or renews a lease.
-func (s *Store) AcquireLease(_ context.Context, runID, owner string, now, until time.Time) (bool, error) {
+// AcquireLease takes a free or expired lease under a new epoch.
+func (s *Store) AcquireLease(_ context.Context, runID, owner string, now, until time.Time) (engine.Lease, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.runs[runID]
 	if !ok {
+		return engine.Lease{}, false, nil
+	}
+	if r.leaseOwner != "" && !r.leaseUntil.Before(now) {
+		return engine.Lease{}, false, nil
+	}
+	return r.take(owner, until), true, nil
+}
+
+// RenewLease extends a lease nobody took since.
+func (s *Store) RenewLease(_ context.Context, l engine.Lease, until time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[l.RunID]
+	if !ok || r.leaseOwner != l.Owner || r.leaseEpoch != l.Epoch {
 		return false, nil
 	}
-	if r.leaseOwner != "" && r.leaseOwner != owner && !r.leaseUntil.Before(now) {
-		return false, nil
-	}
-	r.leaseOwner, r.leaseUntil = owner, until
+	r.leaseUntil = until
 	return true, nil
 }
 
 // TakeLease moves a lease from a dead owner.
-func (s *Store) TakeLease(_ context.Context, runID, from, owner string, until time.Time) (bool, error) {
+func (s *Store) TakeLease(_ context.Context, runID, from, owner string, until time.Time) (engine.Lease, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.runs[runID]
 	if !ok || r.leaseOwner != from {
-		return false, nil
+		return engine.Lease{}, false, nil
 	}
-	r.leaseOwner, r.leaseUntil = owner, until
-	return true, nil
+	return r.take(owner, until), true, nil
 }
 
 // ReleaseLease gives a lease up.
-func (s *Store) ReleaseLease(_ context.Context, runID, owner string) error {
+func (s *Store) ReleaseLease(_ context.Context, l engine.Lease) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r, ok := s.runs[runID]; ok && r.leaseOwner == owner {
+	if r, ok := s.runs[l.RunID]; ok && r.leaseOwner == l.Owner && r.leaseEpoch == l.Epoch {
 		r.leaseOwner, r.leaseUntil = "", time.Time{}
 	}
 	return nil
+}
+
+func (r *run) take(owner string, until time.Time) engine.Lease {
+	r.leaseEpoch++
+	r.leaseOwner, r.leaseUntil = owner, until
+	return engine.Lease{RunID: r.info.ID, Owner: owner, Epoch: r.leaseEpoch}
 }
 
 func (r *run) withLease() engine.RunInfo {

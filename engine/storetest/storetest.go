@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,80 +171,7 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 	})
 
-	t.Run("a lease excludes other owners until it expires", func(t *testing.T) {
-		s := newStore(t)
-		create(t, s, "r1", t0)
-		if ok, err := s.AcquireLease(ctx, "r1", "a", t0, t0.Add(10*time.Second)); !ok || err != nil {
-			t.Fatalf("first acquire = %v, %v", ok, err)
-		}
-		if ok, _ := s.AcquireLease(ctx, "r1", "b", t0.Add(5*time.Second), t0.Add(15*time.Second)); ok {
-			t.Fatal("b took a live lease")
-		}
-		if ok, _ := s.AcquireLease(ctx, "r1", "a", t0.Add(5*time.Second), t0.Add(15*time.Second)); !ok {
-			t.Fatal("a could not renew its own lease")
-		}
-		if ok, _ := s.AcquireLease(ctx, "r1", "b", t0.Add(16*time.Second), t0.Add(30*time.Second)); !ok {
-			t.Fatal("b could not take an expired lease")
-		}
-		if err := s.ReleaseLease(ctx, "r1", "a"); err != nil {
-			t.Fatal(err)
-		}
-		if ok, _ := s.AcquireLease(ctx, "r1", "a", t0.Add(17*time.Second), t0.Add(30*time.Second)); ok {
-			t.Fatal("a's release freed b's lease")
-		}
-		if err := s.ReleaseLease(ctx, "r1", "b"); err != nil {
-			t.Fatal(err)
-		}
-		if ok, _ := s.AcquireLease(ctx, "r1", "a", t0.Add(17*time.Second), t0.Add(30*time.Second)); !ok {
-			t.Fatal("a could not take a released lease")
-		}
-	})
-
-	t.Run("a dead owner's lease can be taken over, a live one's only by its holder", func(t *testing.T) {
-		s := newStore(t)
-		create(t, s, "r1", t0)
-		if ok, _ := s.AcquireLease(ctx, "r1", "dead", t0, t0.Add(time.Hour)); !ok {
-			t.Fatal("acquire")
-		}
-		info, _ := s.Run(ctx, "r1")
-		if info.LeaseOwner != "dead" || !info.LeaseUntil.Equal(t0.Add(time.Hour)) {
-			t.Fatalf("lease not visible in the run: %+v", info)
-		}
-		if ok, _ := s.TakeLease(ctx, "r1", "someone-else", "me", t0.Add(time.Hour)); ok {
-			t.Fatal("took a lease from an owner that does not hold it")
-		}
-		if ok, _ := s.TakeLease(ctx, "r1", "dead", "me", t0.Add(time.Hour)); !ok {
-			t.Fatal("could not take the dead owner's lease")
-		}
-		if ok, _ := s.AcquireLease(ctx, "r1", "dead", t0, t0.Add(time.Hour)); ok {
-			t.Fatal("the old owner got the lease back")
-		}
-	})
-
-	t.Run("concurrent leasers never both win", func(t *testing.T) {
-		s := newStore(t)
-		create(t, s, "r1", t0)
-		var wg sync.WaitGroup
-		wins := make(chan string, 8)
-		for i := 0; i < 8; i++ {
-			wg.Add(1)
-			go func(owner string) {
-				defer wg.Done()
-				if ok, err := s.AcquireLease(ctx, "r1", owner, t0, t0.Add(time.Minute)); err == nil && ok {
-					wins <- owner
-				}
-			}(fmt.Sprint("w", i))
-		}
-		wg.Wait()
-		close(wins)
-		n := 0
-		for range wins {
-			n++
-		}
-		if n != 1 {
-			t.Fatalf("%d owners got the lease", n)
-		}
-	})
+	runLeases(t, newStore, create)
 
 	t.Run("events since a seq span every run", func(t *testing.T) {
 		s := newStore(t)
