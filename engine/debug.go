@@ -226,11 +226,28 @@ func (e *Engine) release(ctx context.Context, runID string, typ EventType, verb 
 	if err != nil {
 		return err
 	}
-	ev := Event{RunID: st.ID, Type: typ, Time: e.clock.Now()}
+	runID = st.ID
+	now := e.clock.Now()
+	ev := Event{RunID: runID, Type: typ, Time: now}
+	owner := e.owner + ":" + verb
+	lease, ok, err := e.store.AcquireLease(ctx, runID, owner, now, now.Add(e.lease))
+	if err != nil {
+		return fmt.Errorf("%s run %s: %w", verb, runID, err)
+	}
+	if !ok {
+		// The process advancing the run reads its log after it parks, so it applies this.
+		return e.append(ctx, []Event{ev})
+	}
+	defer func() { _ = e.store.ReleaseLease(context.WithoutCancel(ctx), lease) }()
+	// Nobody advances the run now: read it again, since it may have parked since the first
+	// read, and list it running again if it is parked, so a worker finds it.
+	if st, _, err = e.debugTarget(ctx, runID, verb); err != nil {
+		return err
+	}
 	if st.Status == RunStatusPaused {
 		ev.Status = RunStatusRunning
 	}
-	return e.append(ctx, []Event{ev})
+	return e.appendFenced(ctx, lease, []Event{ev})
 }
 
 // debugTarget reads a run a debug control applies to, with its flow when the recorded source

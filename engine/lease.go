@@ -32,7 +32,8 @@ func (e *Engine) advance(ctx context.Context, runID string) (*State, bool, error
 			// news, so it applies it.
 			return last, wrote, nil
 		}
-		if err != nil || r == nil || st.Status.Terminal() || ctx.Err() != nil {
+		// A run that ended is looked at again too: a retry may have come while it ended.
+		if err != nil || r == nil || ctx.Err() != nil {
 			return st, wrote, err
 		}
 		last = st

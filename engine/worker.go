@@ -22,9 +22,9 @@ type Worker struct {
 
 // Pass advances each candidate run once and reports how many changed.
 func (w *Worker) Pass(ctx context.Context) (int, error) {
-	// Paused runs are looked at too: a continue that raced with the run parking leaves it
-	// listed paused though its log says go on; advancing a run that still holds writes nothing.
-	runs, err := w.Engine.store.Runs(ctx, RunQuery{Status: []RunStatus{RunStatusRunning, RunStatusWaiting, RunStatusPaused}})
+	// Paused runs need a continue, which lists them running again (Engine.Continue), or is
+	// applied by the process parking them (Engine.advance); either way they are not looked at.
+	runs, err := w.Engine.store.Runs(ctx, RunQuery{Status: []RunStatus{RunStatusRunning, RunStatusWaiting}})
 	if err != nil {
 		return 0, fmt.Errorf("worker: list runs: %w", err)
 	}

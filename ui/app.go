@@ -392,7 +392,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case execDoneMsg:
 		switch {
 		case errors.Is(msg.err, engine.ErrLeased):
-			m.setInfo("run " + msg.runID + " is advanced by another process")
+			m.setInfo("run " + msg.runID + " is advanced by another process, which applies it")
 		case msg.err != nil && !errors.Is(msg.err, engine.ErrRunFinished):
 			m.setStatus(msg.err)
 		}

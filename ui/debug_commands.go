@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -22,26 +21,12 @@ type runDiffMsg struct {
 	err  error
 }
 
-// leaseWait bounds how long a control waits for this process's own execution of a run to
-// park before advancing it: a continue pressed while the run is parking would otherwise find
-// the lease still held and leave the run parked.
-const leaseWait = time.Second
-
-// executeAfter advances a run after a debug control. A run whose lease stays held past
-// leaseWait is being advanced elsewhere, and that process applies the control.
-func executeAfter(ctx context.Context, e *engine.Engine, runID string) tea.Msg {
-	deadline := time.Now().Add(leaseWait)
-	for {
-		_, err := e.Execute(ctx, runID)
-		if !errors.Is(err, engine.ErrLeased) || time.Now().After(deadline) {
-			return execDoneMsg{runID: runID, err: err}
-		}
-		select {
-		case <-ctx.Done():
-			return execDoneMsg{runID: runID, err: err}
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+// advanceAfter advances a run after a debug control. When another process holds the run,
+// Execute reports ErrLeased and that process applies the control: it reads the log again
+// after it parks (engine.Engine.Execute), so nothing here needs to wait or retry.
+func advanceAfter(ctx context.Context, e *engine.Engine, runID string) tea.Msg {
+	_, err := e.Execute(ctx, runID)
+	return execDoneMsg{runID: runID, err: err}
 }
 
 // pauseRun holds a run: running steps finish and nothing new starts. Whoever advances the
@@ -61,7 +46,7 @@ func continueRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
 		if err := e.Continue(ctx, runID); err != nil {
 			return infoMsg{err: err}
 		}
-		return executeAfter(ctx, e, runID)
+		return advanceAfter(ctx, e, runID)
 	})
 }
 
@@ -71,7 +56,7 @@ func stepRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
 		if err := e.StepOnce(ctx, runID); err != nil {
 			return infoMsg{err: err}
 		}
-		return executeAfter(ctx, e, runID)
+		return advanceAfter(ctx, e, runID)
 	})
 }
 
@@ -94,7 +79,7 @@ func skipStep(x *executions, e *engine.Engine, runID, stepID, output string) tea
 		if err := e.Skip(ctx, runID, stepID, output); err != nil {
 			return infoMsg{err: err}
 		}
-		return executeAfter(ctx, e, runID)
+		return advanceAfter(ctx, e, runID)
 	})
 }
 
@@ -117,7 +102,7 @@ func signalRun(x *executions, e *engine.Engine, runID, event string, data []byte
 		if err := e.Signal(ctx, runID, event, data); err != nil {
 			return infoMsg{err: err}
 		}
-		return executeAfter(ctx, e, runID)
+		return advanceAfter(ctx, e, runID)
 	})
 }
 
