@@ -54,8 +54,10 @@ func (r *runner) scheduleChildren(s *flows.Step, ss *StepState, full bool) {
 		id := ChildID(s.ID, i)
 		c := r.st.Step(id)
 		switch c.Status {
-		case StatusPending, StatusInterrupted:
+		case StatusPending:
 			r.start(s, c, false)
+		case StatusInterrupted: // the cut attempt again, under its key
+			r.start(s, c, true)
 		case StatusRetrying:
 			if !now.Before(c.RetryAt) {
 				r.start(s, c, false)

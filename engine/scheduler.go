@@ -352,8 +352,10 @@ func (r *runner) schedule() {
 				r.stepping = false
 			}
 		case StatusInterrupted:
+			// Cut by Ctrl-C, SIGTERM or a shutdown: run the same attempt again, under the
+			// same idempotency key, as after a crash.
 			if r.gate(s) {
-				r.start(s, ss, false)
+				r.start(s, ss, true)
 				r.stepping = false
 			}
 		case StatusRunning:
