@@ -83,12 +83,23 @@ func (c *common) openRun(ctx context.Context, ref string) (*env, engine.RunInfo,
 
 // open wires the store, the logger and the engine with every step executor this binary has.
 func (c *common) open(ctx context.Context) (*env, error) {
-	db, err := store.Open(ctx, c.db, store.Options{Synchronous: strings.ToUpper(c.sync)})
+	sync := strings.ToUpper(c.sync)
+	if sync != store.SyncFull && sync != store.SyncNormal {
+		return nil, usagef("--sync %s: want FULL or NORMAL", c.sync)
+	}
+	var lease time.Duration
+	if v := os.Getenv("TANDEM_LEASE"); v != "" {
+		var err error
+		if lease, err = time.ParseDuration(v); err != nil || lease <= 0 {
+			return nil, usagef("TANDEM_LEASE=%s: want a positive duration such as 15s", v)
+		}
+	}
+	db, err := store.Open(ctx, c.db, store.Options{Synchronous: sync})
 	if err != nil {
 		return nil, err
 	}
 	logger, closeLog := openLog(filepath.Dir(c.db))
-	eng, err := engine.New(engine.Options{Store: db, Parallel: c.parallel, Logger: logger})
+	eng, err := engine.New(engine.Options{Store: db, Parallel: c.parallel, Logger: logger, Lease: lease})
 	if err != nil {
 		_ = db.Close()
 		closeLog()

@@ -51,6 +51,10 @@ func main() {
 func mainCode(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed stdout (tandem run f.yaml | head -1) must not kill a process advancing a run:
+	// with SIGPIPE handled, writes to it fail and the run goes on. Handled, not ignored, so
+	// step processes still start with the default action.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	name := "ui"
 	if len(args) > 0 {

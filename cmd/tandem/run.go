@@ -120,6 +120,11 @@ func execute(ctx context.Context, e *env, id string, jsonOut bool, header string
 	st, err := e.engine.Execute(ctx, id)
 	close(done)
 	<-printed
+	if errors.Is(err, engine.ErrFenced) {
+		fmt.Fprintf(os.Stderr, "tandem: run %s was taken over by another process while this one was stopped past its lease; "+
+			"this one stopped its steps and wrote nothing more; follow the run with: tandem show %s\n", id, id)
+		return exitError{code: exitFailed}
+	}
 	if st == nil {
 		return err
 	}

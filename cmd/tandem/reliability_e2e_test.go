@@ -1,0 +1,207 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// gatedFlow's first step records its attempt key, then holds until the test writes "open".
+const gatedFlow = `
+name: gated
+steps:
+  - id: a
+    shell: 'echo "a $TANDEM_IDEMPOTENCY_KEY" >> effects.log; while [ ! -f open ]; do sleep 0.02; done; echo a'
+  - id: b
+    needs: [a]
+    shell: 'echo "b $TANDEM_IDEMPOTENCY_KEY" >> effects.log; echo b'
+`
+
+// effectLines returns effects.log's lines.
+func effectLines(w *workspace) []string {
+	b, _ := os.ReadFile(filepath.Join(w.dir, "effects.log"))
+	return strings.Fields(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", "="))
+}
+
+// eventually polls cond until it holds, failing the test after a minute.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within a minute", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startRun starts `tandem run FILE` in the background and returns it with its run id.
+func startRun(t *testing.T, w *workspace, env []string, file string) (*exec.Cmd, string, *strings.Builder) {
+	t.Helper()
+	c := w.cmd(context.Background(), "run", file)
+	c.Env = append(c.Env, env...)
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	c.Stderr = &errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Process.Kill() })
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() {
+		t.Fatalf("no first line: %s", errb.String())
+	}
+	id := firstLineRunID(t, sc.Text())
+	go func() { // keep reading so the process never blocks on a full pipe
+		for sc.Scan() {
+		}
+	}()
+	return c, id, &errb
+}
+
+type logEvent struct {
+	Seq    int64  `json:"seq"`
+	Type   string `json:"type"`
+	StepID string `json:"step_id"`
+}
+
+func runEvents(t *testing.T, w *workspace, id string) []logEvent {
+	t.Helper()
+	out, errOut, code := w.tandem("events", id, "--json")
+	if code != 0 {
+		t.Fatalf("events: %s", errOut)
+	}
+	var evs []logEvent
+	if err := json.Unmarshal([]byte(out), &evs); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func TestCLIARunStoppedPastItsLeaseWritesNothingAfterAWorkerFinishedIt(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("gated.yaml", gatedFlow)
+	c, id, stderr := startRun(t, w, []string{"TANDEM_LEASE=1s"}, "gated.yaml")
+	eventually(t, "step a starting", func() bool { return len(effectLines(w)) == 1 })
+
+	// Ctrl-Z, a VM pause: the process stops; its step keeps going and finishes.
+	if err := c.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Process.Signal(syscall.SIGCONT) }()
+	w.write("open", "")
+	eventually(t, "the stopped run's lease expiring", func() bool {
+		out, _, _ := w.tandem("runs", "--json")
+		var runs []struct {
+			LeaseUntil time.Time `json:"lease_until"`
+		}
+		_ = json.Unmarshal([]byte(out), &runs)
+		return len(runs) == 1 && time.Now().After(runs[0].LeaseUntil.Add(100*time.Millisecond))
+	})
+	if out, errOut, code := w.tandem("worker", "--until-idle"); code != 0 {
+		t.Fatalf("worker: exit %d\n%s\n%s", code, out, errOut)
+	}
+	before := runEvents(t, w, id)
+	if last := before[len(before)-1]; last.Type != "run_succeeded" {
+		t.Fatalf("the worker left the run at %s", last.Type)
+	}
+
+	if err := c.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "taken over by another process") {
+		t.Errorf("the woken process: %v, stderr %q; want exit 1 saying the run was taken over", err, stderr.String())
+	}
+	after := runEvents(t, w, id)
+	if len(after) != len(before) {
+		t.Errorf("the woken process appended %+v after the run's terminal event", after[len(before):])
+	}
+	want := []string{"a=" + id + "/a/1", "a=" + id + "/a/1", "b=" + id + "/b/1"}
+	if got := effectLines(w); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("side effects %v, want %v: the step in flight once more under its key, the rest once", got, want)
+	}
+}
+
+func TestCLIInterruptThenResumeRerunsTheCutAttemptUnderItsKey(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := newWorkspace(t)
+			w.write("gated.yaml", gatedFlow)
+			c, id, stderr := startRun(t, w, nil, "gated.yaml")
+			eventually(t, "step a starting", func() bool { return len(effectLines(w)) == 1 })
+			if err := c.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			var ee *exec.ExitError
+			if err := c.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Fatalf("exit = %v, want 130\n%s", err, stderr.String())
+			}
+			w.write("open", "")
+			if out, errOut, code := w.tandem("resume", id); code != 0 {
+				t.Fatalf("resume: exit %d\n%s\n%s", code, out, errOut)
+			}
+			want := []string{"a=" + id + "/a/1", "a=" + id + "/a/1", "b=" + id + "/b/1"}
+			if got := effectLines(w); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("side effects %v, want %v: the cut attempt runs again under its key", got, want)
+			}
+		})
+	}
+}
+
+func TestCLIAClosedStdoutDoesNotStopTheRun(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("gated.yaml", gatedFlow)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := w.cmd(context.Background(), "run", "gated.yaml")
+	c.Stdout = pw
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Process.Kill() })
+	_ = pw.Close()
+	// What `| head -1` does: read the first line, then go away.
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := firstLineRunID(t, line)
+	_ = pr.Close()
+	w.write("open", "")
+	err = c.Wait()
+	if err != nil {
+		t.Errorf("tandem run with its stdout closed: %v, want exit 0", err)
+	}
+	out, _, _ := w.tandem("show", id, "--json")
+	if !strings.Contains(out, `"status": "succeeded"`) {
+		t.Fatalf("the run did not finish once its stdout closed:\n%s", out)
+	}
+}
+
+func TestCLIAnUnknownSyncModeIsAUsageError(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("ok.yaml", "name: ok\nsteps:\n  - id: a\n    shell: echo a\n")
+	for _, args := range [][]string{{"run", "ok.yaml", "--sync", "FAST"}, {"runs", "--sync", "FAST"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, errOut, code := w.tandem(args...)
+			if code != 2 || !strings.Contains(errOut, "FULL or NORMAL") {
+				t.Fatalf("exit %d, stderr %q; want 2 naming the modes", code, errOut)
+			}
+		})
+	}
+}
