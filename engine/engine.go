@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -44,7 +43,7 @@ type Options struct {
 	Clock    Clock
 	NewID    func() string // run ids; default: time-sortable random ids
 	Parallel int           // concurrent steps per run; default runtime.NumCPU()
-	Owner    string        // lease owner name; default host:pid
+	Owner    string        // lease owner name; default host:pid@identity (owner.go)
 	Lease    time.Duration // lease length; default 15s, renewed at a third of it
 	Logger   *slog.Logger
 	// PollEvery is how often a running run checks its log for cancel requests and signals
@@ -92,8 +91,7 @@ func New(o Options) (*Engine, error) {
 		e.parallel = runtime.NumCPU()
 	}
 	if e.owner == "" {
-		host, _ := os.Hostname()
-		e.owner = fmt.Sprintf("%s:%d", host, os.Getpid())
+		e.owner = processOwner()
 	}
 	if e.lease <= 0 {
 		e.lease = 15 * time.Second
