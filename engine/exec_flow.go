@@ -93,15 +93,24 @@ func (e *Engine) RunChild(ctx context.Context, c ChildRun) (ChildResult, error) 
 	if c.Suffix != "" {
 		id += "." + c.Suffix
 	}
-	if _, err := e.store.Run(ctx, id); errors.Is(err, ErrRunNotFound) {
+	info, err := e.store.Run(ctx, id)
+	if err == nil && info.ID != id {
+		err = ErrRunNotFound // a prefix of another child's id (an agent's tool calls)
+	}
+	switch {
+	case errors.Is(err, ErrRunNotFound):
 		if err := e.checkNesting(ctx, c.ParentRunID, f.Name); err != nil {
 			return ChildResult{}, err
 		}
 		if _, err := e.Start(ctx, f, inputs, StartOptions{ParentRunID: c.ParentRunID, ParentStepID: c.ParentStepID, RunID: id}); err != nil {
 			return ChildResult{}, err
 		}
-	} else if err != nil {
+	case err != nil:
 		return ChildResult{}, err
+	case info.ParentRunID != c.ParentRunID || info.ParentStepID != c.ParentStepID || info.FlowName != f.Name:
+		// Resuming means finding the same child; anything else is another step's run.
+		return ChildResult{}, Permanent(fmt.Errorf("sub-flow run %s exists but belongs to step %s of run %s (flow %s), not to step %s (flow %s)",
+			id, info.ParentStepID, info.ParentRunID, info.FlowName, c.ParentStepID, f.Name))
 	}
 	st, err := e.Execute(ctx, id)
 	if err != nil {

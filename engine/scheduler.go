@@ -698,8 +698,10 @@ func (r *runner) startCancel() {
 
 func idemKey(run, step string, attempt int) string { return run + "/" + step + "/" + itoa(attempt) }
 
+// childRunID derives a sub-flow's run id from its parent's run, step and attempt. A map item
+// "a[1]" becomes "a~1": step ids never hold "~", so it cannot meet a step named "a-1".
 func childRunID(run, step string, attempt int) string {
-	return run + "." + strings.NewReplacer("[", "-", "]", "").Replace(step) + "." + itoa(attempt)
+	return run + "." + strings.NewReplacer("[", "~", "]", "").Replace(step) + "." + itoa(attempt)
 }
 
 func maxAttempts(s *flows.Step) int {
