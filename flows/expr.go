@@ -39,6 +39,16 @@ func Eval(s string, env map[string]any) (any, error) {
 	return v, nil
 }
 
+// checkBool reports an expression whose type is known without run data and is not a boolean
+// (when: 42). Syntax errors are left to the reference check, which reports them already.
+func checkBool(s string) error {
+	if _, err := expr.Compile(s); err != nil {
+		return nil
+	}
+	_, err := expr.Compile(s, expr.AsBool())
+	return err
+}
+
 // EvalBool evaluates an expression that must yield true or false.
 func EvalBool(s string, env map[string]any) (bool, error) {
 	v, err := Eval(s, env)

@@ -62,6 +62,7 @@ func TestEveryProblemIsReportedInOnePassWithItsPosition(t *testing.T) {
 		`testdata/bad.yaml:18:28: max_attempts must be at least 1`,
 		`testdata/bad.yaml:18:40: backoff must be a duration`,
 		`testdata/bad.yaml:19:5: step "e": bad when expression`,
+		`testdata/bad.yaml:22:5: step "f": when must be true or false, but "42" cannot be: expected bool, but got int`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)

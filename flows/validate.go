@@ -48,6 +48,9 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 		}
 		if s.When != "" {
 			chk.expression(s.When, "when")
+			if err := checkBool(s.When); err != nil {
+				r.at(s.Pos, "step %q: when must be true or false, but %q cannot be: %s", s.ID, s.When, oneLine(err.Error()))
+			}
 		}
 		if _, literal := literalList(s.Map); s.Map != "" && !literal {
 			chk.expression(s.Map, "map")
