@@ -154,6 +154,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	if err := d.refuseNewerSchema(ctx, names); err != nil {
+		return err
+	}
 	for _, name := range names {
 		base := filepath.Base(name)
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
@@ -167,6 +170,29 @@ func (d *DB) migrate(ctx context.Context) error {
 		if err := d.applyMigration(ctx, version, base, string(body)); err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
+	}
+	return nil
+}
+
+// ErrSchemaNewer is returned by Open for a database a newer tandem has migrated: this binary
+// does not know its tables and must not write to them.
+var ErrSchemaNewer = errors.New("the database was written by a newer tandem")
+
+// refuseNewerSchema fails when the database records a migration this binary does not ship.
+func (d *DB) refuseNewerSchema(ctx context.Context, names []string) error {
+	known := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err == nil && v > known {
+			known = v
+		}
+	}
+	var have sql.NullInt64
+	if err := d.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if have.Valid && int(have.Int64) > known {
+		return fmt.Errorf("%w (schema version %d, this binary knows up to %d); use that tandem, or upgrade this one",
+			ErrSchemaNewer, have.Int64, known)
 	}
 	return nil
 }

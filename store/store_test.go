@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"tandem/engine"
@@ -53,5 +56,30 @@ func TestOpenRejectsUnknownSynchronousMode(t *testing.T) {
 	_, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), store.Options{Synchronous: "OFF"})
 	if err == nil {
 		t.Fatal("synchronous=OFF accepted")
+	}
+}
+
+func TestOpenRefusesADatabaseANewerTandemMigrated(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What a later tandem leaves behind: a migration this binary does not ship.
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	_, err = store.Open(ctx, path, store.Options{})
+	if !errors.Is(err, store.ErrSchemaNewer) || !strings.Contains(err.Error(), "9999") {
+		t.Fatalf("open: err = %v, want ErrSchemaNewer naming version 9999", err)
 	}
 }
