@@ -49,6 +49,9 @@ type Options struct {
 	// PollEvery is how often a running run checks its log for cancel requests and signals
 	// written by other processes; default 500ms.
 	PollEvery time.Duration
+	// LiveOutputLimit is how many bytes of live stdout/stderr per step attempt the log keeps;
+	// default DefaultLiveOutputLimit. The step's result keeps its output either way.
+	LiveOutputLimit int
 }
 
 // Engine advances runs. It is safe for concurrent use; each run is advanced by one goroutine
@@ -62,6 +65,7 @@ type Engine struct {
 	owner     string
 	lease     time.Duration
 	pollEvery time.Duration
+	liveLimit int
 	log       *slog.Logger
 
 	mu    sync.RWMutex
@@ -77,7 +81,7 @@ func New(o Options) (*Engine, error) {
 		return nil, errors.New("new engine: a store is required")
 	}
 	e := &Engine{store: o.Store, bus: o.Bus, clock: o.Clock, newID: o.NewID, parallel: o.Parallel,
-		owner: o.Owner, lease: o.Lease, pollEvery: o.PollEvery, log: o.Logger, execs: map[flows.Kind]Executor{}}
+		owner: o.Owner, lease: o.Lease, pollEvery: o.PollEvery, liveLimit: o.LiveOutputLimit, log: o.Logger, execs: map[flows.Kind]Executor{}}
 	if e.bus == nil {
 		e.bus = NewBus()
 	}
@@ -95,6 +99,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if e.lease <= 0 {
 		e.lease = 15 * time.Second
+	}
+	if e.liveLimit <= 0 {
+		e.liveLimit = DefaultLiveOutputLimit
 	}
 	if e.pollEvery <= 0 {
 		e.pollEvery = 500 * time.Millisecond

@@ -24,7 +24,7 @@ type commandExecutor struct{}
 const stderrTailBytes = 4096
 
 // maxOutputBytes caps the stdout kept as a step's output.
-const maxOutputBytes = 8 << 20
+const maxOutputBytes = 1 << 20
 
 func (commandExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
 	if s.Kind == flows.KindShell {
@@ -76,6 +76,9 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
 	res := Result{Output: mask(trimOutput(stdout.String())), StderrTail: mask(stderr.String())}
+	if n := stdout.dropped(); n > 0 {
+		res.Output += fmt.Sprintf("\n[tandem: output cut at %s; %d more bytes were not kept]", byteSize(maxOutputBytes), n)
+	}
 	if cmd.ProcessState != nil {
 		code := cmd.ProcessState.ExitCode()
 		res.ExitCode = &code
@@ -140,6 +143,7 @@ type capture struct {
 	limit    int
 	keepTail bool
 	buf      []byte
+	cut      int // bytes beyond limit that were not kept
 }
 
 func (c *capture) Write(p []byte) (int, error) {
@@ -148,15 +152,26 @@ func (c *capture) Write(p []byte) (int, error) {
 	if c.emit != nil {
 		c.emit(c.stream, string(p))
 	}
+	if !c.keepTail {
+		// Keep the head: stop copying once full, and count what is left out.
+		room := max(c.limit-len(c.buf), 0)
+		keep := min(room, len(p))
+		c.buf = append(c.buf, p[:keep]...)
+		c.cut += len(p) - keep
+		return len(p), nil
+	}
 	c.buf = append(c.buf, p...)
 	if len(c.buf) > c.limit {
-		if c.keepTail {
-			c.buf = append(c.buf[:0], c.buf[len(c.buf)-c.limit:]...)
-		} else {
-			c.buf = c.buf[:c.limit]
-		}
+		c.buf = append(c.buf[:0], c.buf[len(c.buf)-c.limit:]...)
 	}
 	return len(p), nil
+}
+
+// dropped is how many bytes a head capture left out.
+func (c *capture) dropped() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cut
 }
 
 func (c *capture) String() string {

@@ -128,17 +128,7 @@ type runner struct {
 	own       map[int64]bool // seqs this runner wrote, to tell them from other processes' events
 	polledSeq int64
 
-	liveMu sync.Mutex
-	live   []liveRecord // output chunks and trace records not yet in the log
-}
-
-type liveRecord struct {
-	stepID  string
-	attempt int
-	stream  string // for output chunks
-	text    string
-	kind    string // for trace records
-	data    any
+	live liveBuffer // output chunks and trace records not yet in the log (live.go)
 }
 
 func (r *runner) loop(ctx context.Context) (*State, error) {
