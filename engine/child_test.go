@@ -51,3 +51,46 @@ func TestAnExistingChildRunOfAnotherStepIsNotReused(t *testing.T) {
 		t.Fatalf("status %s, sub %+v: the step must refuse another step's child run", st.Status, st.Steps["sub"].LastAttempt())
 	}
 }
+
+func TestAJoinAnyStepMergesTheBranchThatRan(t *testing.T) {
+	const src = `
+name: choice
+inputs:
+  pick: { type: string, default: a }
+steps:
+  - id: a
+    when: inputs.pick == "a"
+    shell: echo A
+  - id: b
+    when: inputs.pick == "b"
+    shell: echo B
+  - id: merge
+    needs: [a, b]
+    join: any
+    shell: echo "merged {{ .steps.a.output }}{{ .steps.b.output }}"
+  - id: every
+    needs: [a, b]
+    shell: echo every
+`
+	tests := []struct {
+		pick, merge, output, every string
+	}{
+		{"a", "succeeded", "merged A", "skipped"},
+		{"b", "succeeded", "merged B", "skipped"},
+		{"neither", "skipped", "", "skipped"},
+	}
+	for _, tt := range tests {
+		t.Run("picking "+tt.pick, func(t *testing.T) {
+			h := newHarness(t)
+			st := h.run(h.flow("choice.yaml", src), map[string]string{"pick": tt.pick})
+			if st.Status != engine.RunStatusSucceeded {
+				t.Fatalf("run %s: %s", st.Status, st.Error)
+			}
+			m := st.Step("merge")
+			if string(m.Status) != tt.merge || m.Output != tt.output || string(st.Step("every").Status) != tt.every {
+				t.Fatalf("merge %s %q (%s), every %s; want merge %s %q, every %s",
+					m.Status, m.Output, m.SkipReason, st.Step("every").Status, tt.merge, tt.output, tt.every)
+			}
+		})
+	}
+}

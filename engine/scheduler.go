@@ -375,6 +375,9 @@ func (r *runner) busy(id string) bool {
 
 // blocked returns why a step cannot run because of a step it needs, or "".
 func (r *runner) blocked(s *flows.Step) string {
+	if s.Join == flows.JoinAny {
+		return r.blockedAny(s)
+	}
 	for _, n := range s.Needs {
 		ns := r.st.Step(n)
 		switch ns.Status {

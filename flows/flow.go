@@ -104,12 +104,26 @@ type ApprovalSpec struct {
 	Timeout time.Duration
 }
 
+// Join says when a step with several needs may run.
+type Join string
+
+// Joins.
+const (
+	// JoinAll runs a step once every need succeeded (or failed with continue_on_error); a need
+	// that failed or was skipped skips it.
+	JoinAll Join = "all"
+	// JoinAny runs a step once every need is finished and at least one succeeded: the merge
+	// after an exclusive choice made with when:. It is skipped only when none succeeded.
+	JoinAny Join = "any"
+)
+
 // Step is one node of a flow's DAG.
 type Step struct {
 	ID          string
 	Description string
 	Kind        Kind
 	Needs       []string
+	Join        Join   // how the needs combine: JoinAll (the default) or JoinAny
 	When        string // expression; false skips the step
 	Map         string // expression yielding a list; the step runs once per item
 	Retry       Retry

@@ -15,7 +15,7 @@ import (
 var (
 	flowKeys     = []string{"name", "description", "inputs", "outputs", "steps"}
 	inputKeys    = []string{"type", "default", "description", "required", "enum", "secret"}
-	stepKeys     = []string{"id", "description", "needs", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "wait", "sleep", "approval"}
+	stepKeys     = []string{"id", "description", "needs", "join", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "wait", "sleep", "approval"}
 	kindKeys     = []string{"shell", "run", "flow", "llm", "agent", "wait", "sleep", "approval"}
 	retryKeys    = []string{"max_attempts", "backoff", "max_backoff"}
 	llmKeys      = []string{"model", "system", "prompt", "schema", "options", "think"}
@@ -236,6 +236,13 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 			s.Description = r.str(v, "description")
 		case "needs":
 			s.Needs = r.strList(v, "needs")
+		case "join":
+			switch j := Join(r.str(v, "join")); j {
+			case JoinAll, JoinAny:
+				s.Join = j
+			default:
+				r.at(pos(v), "join must be all or any, not %q", j)
+			}
 		case "when":
 			s.When = r.str(v, "when")
 		case "map":

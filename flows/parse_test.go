@@ -63,6 +63,8 @@ func TestEveryProblemIsReportedInOnePassWithItsPosition(t *testing.T) {
 		`testdata/bad.yaml:18:40: backoff must be a duration`,
 		`testdata/bad.yaml:19:5: step "e": bad when expression`,
 		`testdata/bad.yaml:22:5: step "f": when must be true or false, but "42" cannot be: expected bool, but got int`,
+		`testdata/bad.yaml:25:5: step "g" has join: any but 1 needs; it merges two or more branches`,
+		`testdata/bad.yaml:31:11: join must be all or any, not "some"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)

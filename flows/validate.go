@@ -32,6 +32,11 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 			}
 		}
 	}
+	for _, s := range f.Steps {
+		if s.Join == JoinAny && len(s.Needs) < 2 {
+			r.at(s.Pos, "step %q has join: any but %d needs; it merges two or more branches", s.ID, len(s.Needs))
+		}
+	}
 	reportCycles(r, f, byID)
 	inputs := map[string]bool{}
 	for _, in := range f.Inputs {

@@ -231,13 +231,17 @@ func (m *DAGModel) nodes() []layoutNode {
 				needs = append(needs, n)
 			}
 		}
+		kind := string(s.Kind)
+		if s.Join == flows.JoinAny {
+			kind += " any" // a merge: it runs when one of its needs succeeded
+		}
 		if c := children(s.ID); c != nil {
 			for _, id := range c {
-				out = append(out, layoutNode{id: id, kind: string(s.Kind), needs: needs})
+				out = append(out, layoutNode{id: id, kind: kind, needs: needs})
 			}
 			continue
 		}
-		out = append(out, layoutNode{id: s.ID, kind: string(s.Kind), needs: needs})
+		out = append(out, layoutNode{id: s.ID, kind: kind, needs: needs})
 	}
 	return out
 }

@@ -56,6 +56,14 @@ func diamondFlow() *flows.Flow {
 	}}
 }
 
+// mergeFlow is an exclusive choice of two branches merged by a join: any step.
+func mergeFlow() *flows.Flow {
+	f := diamondFlow()
+	f.Name = "merge"
+	f.Steps[3].Join = flows.JoinAny
+	return f
+}
+
 func fanOutFlow() *flows.Flow {
 	f := &flows.Flow{Name: "fanout", Steps: []*flows.Step{step("start", flows.KindShell)}}
 	var leaves []string
@@ -160,6 +168,7 @@ func TestDAGView(t *testing.T) {
 		keys  []string
 	}{
 		{"diamond", diamondFlow(), diamondState, 120, 12, nil},
+		{"merge_after_a_choice", mergeFlow(), diamondState, 120, 12, nil},
 		{"diamond_selection_moves_right", diamondFlow(), diamondState, 120, 12, []string{"right", "down", "right"}},
 		{"fanout", fanOutFlow(), fanState, 150, 30, nil},
 		{"fanout_map_expanded", fanOutFlow(), fanState, 150, 30, []string{"right", "down", "down", "down", "down", "down", "enter"}},

@@ -283,11 +283,25 @@ func TestRealModelExampleTriageRoutesEachTicketToItsProcess(t *testing.T) {
 			t.Fatalf("%s: child runs %v, want one succeeded %s run\n%s", tc.ticket, kids, tc.process, trace)
 		}
 	}
-	// Each process flow's side effect happened once.
+	// Each process flow's side effect happened once, and the common notify step after it,
+	// a join: any of the three branches, once per ticket.
 	log, err := os.ReadFile(filepath.Join(w.dir, "triage", "out", "actions.log"))
-	for _, want := range []string{"refund issued to maya@", "support case opened for tom@", "account updated for lee@"} {
-		if err != nil || strings.Count(string(log), want) != 1 {
-			t.Fatalf("actions.log should have one %q line: %v\n%s", want, err, log)
+	var actions, notices []string
+	for _, l := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+		if strings.Contains(l, "/notify/1 customer notified: ") {
+			notices = append(notices, l)
+		} else {
+			actions = append(actions, l)
+		}
+	}
+	for i, want := range []struct{ action, customer string }{
+		{"refund issued to maya@", "maya@"}, {"support case opened for tom@", "tom@"}, {"account updated for lee@", "lee@"},
+	} {
+		if err != nil || strings.Count(strings.Join(actions, "\n"), want.action) != 1 {
+			t.Fatalf("actions.log should have one %q line: %v\n%s", want.action, err, log)
+		}
+		if len(notices) != 3 || !strings.Contains(notices[i], want.customer) {
+			t.Fatalf("actions.log should have one notice to %s after its process:\n%s", want.customer, log)
 		}
 	}
 }
