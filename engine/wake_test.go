@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -127,5 +128,39 @@ func TestAContinueThatRacesWithTheParkIsFoundByAWorker(t *testing.T) {
 	must(t, err)
 	if st.Status != engine.RunStatusSucceeded {
 		t.Fatalf("a worker left the continued run %s", st.Status)
+	}
+}
+
+func TestAWorkerResumesInterruptedRunsOnlyWhenAsked(t *testing.T) {
+	for _, sc := range stores {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := sc.open(t)
+			dir := t.TempDir()
+			e := process(t, s, engine.RealClock, "cli")
+			id := startRun(t, e, dir, gatedFlow, nil)
+			sub := e.Bus().Subscribe(id)
+			defer sub.Close()
+			cut, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { _, err := e.Execute(cut, id); done <- err }()
+			waitForEvent(t, sub, engine.StepStarted, "a")
+			stop() // Ctrl-C
+			if err := receive(t, done, "the interrupted Execute"); !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupt: %v", err)
+			}
+			must(t, os.WriteFile(filepath.Join(dir, "open"), nil, 0o644))
+			worker := process(t, s, engine.RealClock, "worker")
+			must(t, (&engine.Worker{Engine: worker}).UntilIdle(ctx))
+			if info, _ := s.Run(ctx, id); info.Status != engine.RunStatusInterrupted {
+				t.Fatalf("a worker not asked to resumed the interrupted run: %s", info.Status)
+			}
+			must(t, (&engine.Worker{Engine: worker, ResumeInterrupted: true}).UntilIdle(ctx))
+			st, err := worker.State(ctx, id)
+			must(t, err)
+			if st.Status != engine.RunStatusSucceeded || st.Steps["a"].LastAttempt().Key != id+"/a/1" {
+				t.Fatalf("after --resume-interrupted: %s, a's last key %s (want the cut attempt's)", st.Status, st.Steps["a"].LastAttempt().Key)
+			}
+		})
 	}
 }

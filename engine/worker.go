@@ -18,13 +18,21 @@ type Worker struct {
 	Concurrency int
 	// OnError receives errors advancing a run (the worker goes on).
 	OnError func(runID string, err error)
+	// ResumeInterrupted makes the worker resume interrupted runs too (Ctrl-C, SIGTERM, a
+	// quit workbench). By default it leaves them to an explicit tandem resume: a person
+	// stopped them.
+	ResumeInterrupted bool
 }
 
 // Pass advances each candidate run once and reports how many changed.
 func (w *Worker) Pass(ctx context.Context) (int, error) {
 	// Paused runs need a continue, which lists them running again (Engine.Continue), or is
 	// applied by the process parking them (Engine.advance); either way they are not looked at.
-	runs, err := w.Engine.store.Runs(ctx, RunQuery{Status: []RunStatus{RunStatusRunning, RunStatusWaiting}})
+	statuses := []RunStatus{RunStatusRunning, RunStatusWaiting}
+	if w.ResumeInterrupted {
+		statuses = append(statuses, RunStatusInterrupted)
+	}
+	runs, err := w.Engine.store.Runs(ctx, RunQuery{Status: statuses})
 	if err != nil {
 		return 0, fmt.Errorf("worker: list runs: %w", err)
 	}

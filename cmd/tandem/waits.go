@@ -112,6 +112,7 @@ func runWorker(ctx context.Context, args []string) error {
 	untilIdle := fs.Bool("until-idle", false, "advance everything that can advance now, then exit")
 	poll := fs.Duration("poll", time.Second, "how often to look for work")
 	runs := fs.Int("runs", 4, "runs advanced at once")
+	resumeInterrupted := fs.Bool("resume-interrupted", false, "also resume runs stopped by Ctrl-C or SIGTERM (by default only tandem resume does)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func runWorker(ctx context.Context, args []string) error {
 			}
 		}
 	}()
-	w := &engine.Worker{Engine: e.engine, Concurrency: *runs, OnError: func(id string, err error) {
+	w := &engine.Worker{Engine: e.engine, Concurrency: *runs, ResumeInterrupted: *resumeInterrupted, OnError: func(id string, err error) {
 		e.log.Error("advance run", "run", id, "err", err)
 		fmt.Fprintf(stderr, "run %s: %v\n", id, err)
 	}}
