@@ -87,6 +87,9 @@ steps:
 				t.Fatalf("run %s: %s", st.Status, st.Error)
 			}
 			m := st.Step("merge")
+			if e := st.Step("every"); e.SkipCause != engine.SkipNeed || len(e.SkipNeeds) == 0 {
+				t.Errorf("every was skipped with cause %q, needs %v; want need, naming the skipped branch", e.SkipCause, e.SkipNeeds)
+			}
 			if string(m.Status) != tt.merge || m.Output != tt.output || string(st.Step("every").Status) != tt.every {
 				t.Fatalf("merge %s %q (%s), every %s; want merge %s %q, every %s",
 					m.Status, m.Output, m.SkipReason, st.Step("every").Status, tt.merge, tt.output, tt.every)

@@ -163,8 +163,21 @@ type Tokens struct {
 
 // StepSkippedData is the payload of StepSkipped.
 type StepSkippedData struct {
-	Reason string `json:"reason"`
+	Reason string    `json:"reason"` // for people
+	Cause  SkipCause `json:"cause,omitempty"`
+	// Needs are the needs that caused a SkipNeed skip: a retry or a manual output of one of
+	// them re-opens the step.
+	Needs []string `json:"needs,omitempty"`
 }
+
+// SkipCause says why a step was skipped.
+type SkipCause string
+
+// Skip causes.
+const (
+	SkipNeed SkipCause = "need" // a step it needs failed or was skipped (join: any: none succeeded)
+	SkipWhen SkipCause = "when" // its when: expression was false
+)
 
 // StepWaitingData is the payload of StepWaiting.
 type StepWaitingData struct {

@@ -313,7 +313,7 @@ func (r *runner) schedule() {
 				continue
 			}
 			if reason := r.blocked(s); reason != "" {
-				r.add(Event{Type: StepSkipped, StepID: s.ID, Data: mustJSON(StepSkippedData{Reason: reason})})
+				r.add(Event{Type: StepSkipped, StepID: s.ID, Data: mustJSON(StepSkippedData{Reason: reason, Cause: SkipNeed, Needs: r.blockers(s)})})
 				continue
 			}
 			if s.When != "" {
@@ -323,7 +323,7 @@ func (r *runner) schedule() {
 					continue
 				}
 				if !ok {
-					r.add(Event{Type: StepSkipped, StepID: s.ID, Data: mustJSON(StepSkippedData{Reason: "when is false: " + s.When})})
+					r.add(Event{Type: StepSkipped, StepID: s.ID, Data: mustJSON(StepSkippedData{Reason: "when is false: " + s.When, Cause: SkipWhen})})
 					continue
 				}
 			}

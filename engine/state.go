@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ type StepState struct {
 	Attempts   []Attempt        `json:"attempts"`
 	Output     string           `json:"output,omitempty"`
 	SkipReason string           `json:"skip_reason,omitempty"`
+	SkipCause  SkipCause        `json:"skip_cause,omitempty"`
+	SkipNeeds  []string         `json:"skip_needs,omitempty"` // the needs a SkipNeed skip was for
 	Waiting    *StepWaitingData `json:"waiting,omitempty"`
 	ChildRunID string           `json:"child_run_id,omitempty"`
 	Items      int              `json:"items,omitempty"` // map steps
@@ -90,6 +93,8 @@ type State struct {
 	// Signals are external events not yet consumed by a step, oldest first.
 	Signals         []SignalData `json:"signals,omitempty"`
 	CancelRequested bool         `json:"cancel_requested,omitempty"`
+	// Undecodable lists events whose payload could not be read; the fold went on without them.
+	Undecodable []UndecodableEvent `json:"undecodable,omitempty"`
 
 	// Debug controls. Paused holds new step starts; StepBudget is how many more may start
 	// while paused (step mode). Breakpoints hold the run before a step starts; HeldAt are the
@@ -133,7 +138,7 @@ func (s *State) Apply(e Event) {
 		s.ID = e.RunID
 		s.Status = RunStatusRunning
 		s.StartedAt = e.Time
-		_ = e.Decode(&s.Start)
+		s.decode(e, &s.Start)
 	case RunResumed:
 		s.Status = RunStatusRunning
 		s.EndedAt = time.Time{}
@@ -143,7 +148,7 @@ func (s *State) Apply(e Event) {
 		s.Status = RunStatusWaiting
 	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
 		var d RunResultData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		s.Status = map[EventType]RunStatus{RunSucceeded: RunStatusSucceeded, RunFailed: RunStatusFailed,
 			RunCancelled: RunStatusCancelled, RunInterrupted: RunStatusInterrupted}[e.Type]
 		s.Output, s.Error, s.EndedAt = d.Output, d.Error, e.Time
@@ -151,12 +156,12 @@ func (s *State) Apply(e Event) {
 		s.CancelRequested = true
 	case SignalReceived:
 		var d SignalData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		d.Seq = e.Seq
 		s.Signals = append(s.Signals, d)
 	case StepStarted:
 		var d StepStartedData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		st := s.Step(e.StepID)
 		st.Status = StatusRunning
 		st.Waiting = nil
@@ -187,7 +192,7 @@ func (s *State) Apply(e Event) {
 			Status: StatusRunning, StartedAt: e.Time})
 	case StepSucceeded, StepFailed, StepInterrupted:
 		var d StepResultData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		st := s.Step(e.StepID)
 		status := map[EventType]StepStatus{StepSucceeded: StatusSucceeded, StepFailed: StatusFailed,
 			StepInterrupted: StatusInterrupted}[e.Type]
@@ -220,23 +225,28 @@ func (s *State) Apply(e Event) {
 		}
 	case StepSkipped:
 		var d StepSkippedData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		st := s.Step(e.StepID)
-		st.Status, st.SkipReason = StatusSkipped, d.Reason
+		st.Status, st.SkipReason, st.SkipCause, st.SkipNeeds = StatusSkipped, d.Reason, d.Cause, d.Needs
+		if st.SkipCause == "" && strings.HasPrefix(d.Reason, needsPrefix) {
+			st.SkipCause = SkipNeed // logs written before causes were typed; SkipNeeds unknown
+		} else if st.SkipCause == "" && strings.HasPrefix(d.Reason, "when ") {
+			st.SkipCause = SkipWhen
+		}
 	case StepWaiting:
 		var d StepWaitingData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		st := s.Step(e.StepID)
 		st.Status, st.Waiting = StatusWaiting, &d
 	case StepRetryRequested:
 		var d StepRetryData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		s.resetForRetry(e.StepID, d.Input)
 		s.Step(e.StepID).Failures = 0
 		s.Step(e.StepID).Manual = false
 	case StepManual:
 		var d StepManualData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		st := s.Step(e.StepID)
 		st.Status, st.Output, st.Manual, st.Waiting = StatusSucceeded, d.Output, true, nil
 		s.applyManual(e)
@@ -259,11 +269,40 @@ func (s *State) applyManual(e Event) {
 			p.Status = StatusRunning
 		}
 	}
+	s.reopenDependents(e.StepID)
+}
+
+// reopenDependents makes the steps skipped because of id (and, in turn, the steps skipped
+// because of those) pending again: id is about to have a result they may run on. Steps
+// skipped for other reasons, or because of other steps, stay skipped.
+func (s *State) reopenDependents(id string) {
 	for _, c := range s.Steps {
-		if c.Status == StatusSkipped && strings.HasPrefix(c.SkipReason, needsPrefix) {
-			c.Status, c.SkipReason = StatusPending, ""
+		if c.Status != StatusSkipped || c.SkipCause != SkipNeed {
+			continue
 		}
+		// A skip folded from an older log does not name its needs: re-open it as before.
+		if len(c.SkipNeeds) > 0 && !slices.Contains(c.SkipNeeds, id) {
+			continue
+		}
+		c.Status, c.SkipReason, c.SkipCause, c.SkipNeeds = StatusPending, "", "", nil
+		s.reopenDependents(c.ID)
 	}
+}
+
+// decode decodes an event's payload into v; a payload this binary cannot read is listed in
+// the state (Undecodable) instead of being silently ignored.
+func (s *State) decode(e Event, v any) {
+	if err := e.Decode(v); err != nil {
+		s.Undecodable = append(s.Undecodable, UndecodableEvent{Seq: e.Seq, Type: e.Type, StepID: e.StepID, Error: err.Error()})
+	}
+}
+
+// UndecodableEvent is an event whose payload the binary could not decode when folding.
+type UndecodableEvent struct {
+	Seq    int64     `json:"seq"`
+	Type   EventType `json:"type"`
+	StepID string    `json:"step_id,omitempty"`
+	Error  string    `json:"error"`
 }
 
 // applyDebug folds the debug-control events.
@@ -288,7 +327,7 @@ func (s *State) applyDebug(e Event) {
 		s.unpark()
 	case BreakpointSet:
 		var d BreakpointData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		if d.On {
 			s.Breakpoints[e.StepID] = true
 		} else {
@@ -298,7 +337,7 @@ func (s *State) applyDebug(e Event) {
 		s.HeldAt[e.StepID] = true
 	case RunPaused:
 		var d RunPausedData
-		_ = e.Decode(&d)
+		s.decode(e, &d)
 		s.Status, s.HoldReason = RunStatusPaused, d.Reason
 	}
 }
@@ -337,15 +376,12 @@ func (s *State) resetForRetry(id, input string) {
 			p.Status = StatusRunning
 		}
 	}
-	for cid, c := range s.Steps {
+	for _, c := range s.Steps {
 		if c.Parent == id && (c.Status == StatusFailed || c.Status == StatusSkipped || c.Status == StatusInterrupted) {
 			c.Status = StatusPending
 		}
-		if c.Status == StatusSkipped && strings.HasPrefix(c.SkipReason, needsPrefix) {
-			c.Status, c.SkipReason = StatusPending, ""
-		}
-		_ = cid
 	}
+	s.reopenDependents(id)
 	if s.Status.Terminal() || s.Status == RunStatusInterrupted {
 		s.Status = RunStatusRunning
 	}

@@ -162,6 +162,9 @@ func runShow(ctx context.Context, args []string) error {
 		b, _ := json.Marshal(st.Start.Inputs)
 		fmt.Fprintf(stdout, "inputs: %s\n", b)
 	}
+	for _, u := range st.Undecodable {
+		fmt.Printf("unreadable: event %d (%s %s) could not be decoded and is left out of this state: %s\n", u.Seq, u.Type, u.StepID, u.Error)
+	}
 	for _, id := range order {
 		s := st.Step(id)
 		fmt.Fprintf(stdout, "\n%s %s  %s", stepIcon(s.Status), id, s.Status)
