@@ -112,13 +112,22 @@ func (c *common) open(ctx context.Context) (*env, error) {
 		closeLog()
 		return nil, usageError{err}
 	}
-	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: ollama, DefaultModel: model.DefaultModel()})
+	stalls, err := model.StallTimeoutsFromEnvironment()
+	if err != nil {
+		_ = db.Close()
+		closeLog()
+		return nil, usageError{err}
+	}
+	// A server that accepts a call and then goes quiet fails the attempt (retryable)
+	// instead of holding the step forever.
+	guarded := model.WithStallTimeouts(ollama, stalls)
+	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: guarded, DefaultModel: model.DefaultModel()})
 	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.allowMCP}
 	if c.allowShell {
 		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
 	}
 	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Tools: tools,
-		Runner: &agents.Runner{Model: ollama, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
+		Runner: &agents.Runner{Model: guarded, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
 	stopTelemetry := startTelemetry(ctx, eng, logger)
 	return &env{db: db, engine: eng, log: logger, close: func() { stopTelemetry(); _ = db.Close(); closeLog() }}, nil
 }

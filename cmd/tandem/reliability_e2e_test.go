@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,5 +206,46 @@ func TestCLIAnUnknownSyncModeIsAUsageError(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 naming the modes", code, errOut)
 			}
 		})
+	}
+}
+
+func TestCLIAModelServerThatNeverAnswersFailsTheStepRetryably(t *testing.T) {
+	// It accepts the call and then says nothing, like a wedged server.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // then the server notices when the client goes
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	w := newWorkspace(t)
+	w.write("ask.yaml", "name: ask\nsteps:\n  - id: ask\n    llm: { model: smollm2:135m, prompt: hello }\n    retry: { max_attempts: 2, backoff: 10ms }\n")
+	c := w.cmd(context.Background(), "run", "ask.yaml")
+	c.Env = append(c.Env, "OLLAMA_HOST="+srv.URL, "TANDEM_MODEL_HEADER_TIMEOUT=300ms")
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, out.String())
+	}
+	id := firstLineRunID(t, out.String())
+	show, _, _ := w.tandem("show", id, "--json")
+	var got struct {
+		Steps []struct {
+			Attempts []struct {
+				Error string `json:"error"`
+			} `json:"attempts"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(show), &got); err != nil || len(got.Steps) != 1 {
+		t.Fatalf("show: %v\n%s", err, show)
+	}
+	attempts := got.Steps[0].Attempts
+	if len(attempts) != 2 {
+		t.Fatalf("%d attempts, want 2: a stall is retryable", len(attempts))
+	}
+	for _, a := range attempts {
+		if !strings.Contains(a.Error, "no reply from the model server within 300ms") {
+			t.Fatalf("attempt error %q, want the header timeout", a.Error)
+		}
 	}
 }
