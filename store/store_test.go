@@ -83,3 +83,41 @@ func TestOpenRefusesADatabaseANewerTandemMigrated(t *testing.T) {
 		t.Fatalf("open: err = %v, want ErrSchemaNewer naming version 9999", err)
 	}
 }
+
+func TestIntegrityCheckFindsADamagedIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := db.CheckIntegrity(ctx); err != nil || len(problems) != 0 {
+		t.Fatalf("a fresh database: %v, %v", problems, err)
+	}
+	_ = db.Close()
+	// Damage it the way a bad disk or a careless hand would: an index that disagrees with
+	// its table.
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO runs (id, flow_name, flow_path, status, created_at, updated_at) VALUES ('r1', 'f', '/f', 'running', 0, 0)`,
+		`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_schema SET sql = 'CREATE INDEX runs_by_status ON runs (flow_name)' WHERE name = 'runs_by_status'`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_ = raw.Close()
+	db, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	problems, err := db.CheckIntegrity(ctx)
+	if err != nil || len(problems) == 0 {
+		t.Fatalf("a damaged index went unreported: %v, %v", problems, err)
+	}
+}

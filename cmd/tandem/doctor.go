@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"tandem/agents/model"
+	"tandem/store"
 )
 
 func init() {
@@ -28,10 +30,15 @@ type check struct {
 func runDoctor(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	jsonOut := fs.Bool("json", false, "print JSON")
+	dbPath := os.Getenv("TANDEM_DB")
+	if dbPath == "" {
+		dbPath = store.DefaultPath
+	}
+	fs.StringVar(&dbPath, "db", dbPath, "database file to check (env TANDEM_DB)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	checks := doctorChecks(ctx)
+	checks := append(doctorChecks(ctx), databaseCheck(ctx, dbPath))
 	failed := false
 	for _, c := range checks {
 		failed = failed || !c.OK
@@ -56,6 +63,33 @@ func runDoctor(ctx context.Context, args []string) error {
 		return exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// databaseCheck opens the workspace's database, if there is one, and runs SQLite's
+// integrity check over it.
+func databaseCheck(ctx context.Context, path string) check {
+	c := check{Name: "database"}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		c.OK, c.Info = true, "none yet at "+path+" (the first run creates it)"
+		return c
+	}
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		c.Info, c.Fix = err.Error(), "check the file's permissions and the tandem version that wrote it"
+		return c
+	}
+	defer db.Close()
+	problems, err := db.CheckIntegrity(ctx)
+	switch {
+	case err != nil:
+		c.Info = err.Error()
+	case len(problems) > 0:
+		c.Info = fmt.Sprintf("%s is damaged: %s (%d problems)", path, problems[0], len(problems))
+		c.Fix = "restore it from a backup, or copy out what is readable with sqlite3 " + path + " .recover"
+	default:
+		c.OK, c.Info = true, path+": integrity ok"
+	}
+	return c
 }
 
 func doctorChecks(ctx context.Context) []check {

@@ -40,3 +40,19 @@ func TestDoctorSaysHowToGetAMissingModel(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
+
+func TestDoctorChecksTheDatabaseIntegrity(t *testing.T) {
+	w := newWorkspace(t)
+	out, _, _ := w.tandem("doctor")
+	if !strings.Contains(out, "✓ database") || !strings.Contains(out, "none yet") {
+		t.Fatalf("before any run:\n%s", out)
+	}
+	w.write("ok.yaml", "name: ok\nsteps:\n  - id: a\n    shell: echo a\n")
+	if _, errOut, code := w.tandem("run", "ok.yaml"); code != 0 {
+		t.Fatalf("run: %s", errOut)
+	}
+	out, _, _ = w.tandem("doctor")
+	if !strings.Contains(out, "✓ database") || !strings.Contains(out, "integrity ok") {
+		t.Fatalf("after a run:\n%s", out)
+	}
+}
