@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"tandem/flows"
 )
@@ -76,6 +77,11 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
 	res := Result{Output: mask(trimOutput(stdout.String())), StderrTail: mask(stderr.String())}
+	if !utf8.ValidString(res.Output) {
+		// The log is JSON text: say so instead of letting the encoder replace bytes unseen.
+		res.Output = strings.ToValidUTF8(res.Output, "\uFFFD") +
+			"\n[tandem: the output was not UTF-8 text; its invalid bytes were replaced with \uFFFD]"
+	}
 	if n := stdout.dropped(); n > 0 {
 		res.Output += fmt.Sprintf("\n[tandem: output cut at %s; %d more bytes were not kept]", byteSize(maxOutputBytes), n)
 	}

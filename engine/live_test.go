@@ -72,3 +72,12 @@ steps:
 		t.Fatalf("output of %d bytes ends %q: a cut output must say so", len(out), out[max(len(out)-100, 0):])
 	}
 }
+
+func TestAStepOutputThatIsNotUTF8SaysSo(t *testing.T) {
+	h := newHarness(t)
+	st := h.run(h.flow("bin.yaml", "name: bin\nsteps:\n  - id: bin\n    shell: printf 'ok\\377\\376'\n"), nil)
+	out := st.Steps["bin"].Output
+	if !strings.HasPrefix(out, "ok\uFFFD") || !strings.Contains(out, "[tandem: the output was not UTF-8 text") {
+		t.Fatalf("output %q: bytes that are not text must not be replaced silently", out)
+	}
+}
