@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"tandem/engine"
-	"tandem/engine/memstore"
 )
 
 // laterClock is the wall clock shifted by d: a process that sees every lease as expired.
@@ -33,8 +32,13 @@ steps:
 `
 
 func TestARunnerStoppedPastItsLeaseWritesNothingOnceTakenOver(t *testing.T) {
+	for _, sc := range stores {
+		t.Run(sc.name, func(t *testing.T) { stoppedPastLease(t, sc.open(t)) })
+	}
+}
+
+func stoppedPastLease(t *testing.T, s engine.Store) {
 	ctx := context.Background()
-	s := memstore.New()
 	dir := t.TempDir()
 	// The first process's lease is long, so only fencing (not a renewal) can stop it.
 	stale, err := engine.New(engine.Options{Store: s, Owner: "stale", Lease: time.Hour, PollEvery: 10 * time.Millisecond})
@@ -85,8 +89,13 @@ func TestARunnerStoppedPastItsLeaseWritesNothingOnceTakenOver(t *testing.T) {
 }
 
 func TestARunnerThatLosesItsLeaseKillsItsStepsAndWritesNothing(t *testing.T) {
+	for _, sc := range stores {
+		t.Run(sc.name, func(t *testing.T) { losesItsLease(t, sc.open(t)) })
+	}
+}
+
+func losesItsLease(t *testing.T, s engine.Store) {
 	ctx := context.Background()
-	s := memstore.New()
 	dir := t.TempDir()
 	e, err := engine.New(engine.Options{Store: s, Owner: "stale", Lease: 300 * time.Millisecond, PollEvery: 10 * time.Millisecond})
 	must(t, err)
