@@ -179,6 +179,9 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 			r.scanAll = true
 		case <-poll.C:
 			if err := r.poll(ctx); err != nil {
+				if ctx.Err() != nil {
+					return r.interrupt(ctx) // the read was cut by the stop, not a broken store
+				}
 				return r.abort(ctx, err)
 			}
 		case <-flush.C:
