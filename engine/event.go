@@ -4,6 +4,7 @@ package engine
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -206,7 +207,47 @@ type BreakpointData struct {
 
 // RunPausedData is the payload of RunPaused.
 type RunPausedData struct {
-	Reason string `json:"reason"` // "paused", "step mode" or "breakpoint at STEP"
+	Reason string    `json:"reason"` // for people: "paused", "step mode" or "breakpoint at STEP"
+	Cause  HoldCause `json:"cause,omitempty"`
+	Step   string    `json:"step,omitempty"` // HoldBreakpoint: the step it is held before
+}
+
+// HoldCause says what holds a paused run.
+type HoldCause string
+
+// Hold causes.
+const (
+	HoldPause      HoldCause = "pause"      // a pause request
+	HoldStepMode   HoldCause = "step_mode"  // step mode spent its budget
+	HoldBreakpoint HoldCause = "breakpoint" // a breakpoint before a step
+)
+
+// Hold is why the debug controls keep a run from going on.
+type Hold struct {
+	Cause HoldCause `json:"cause"`
+	Step  string    `json:"step,omitempty"`
+}
+
+// String says it for people.
+func (h Hold) String() string {
+	switch h.Cause {
+	case HoldStepMode:
+		return "step mode"
+	case HoldBreakpoint:
+		return "breakpoint at " + h.Step
+	}
+	return "paused"
+}
+
+// holdFromReason reads a hold from a RunPaused written before causes were typed.
+func holdFromReason(reason string) Hold {
+	switch {
+	case reason == "step mode":
+		return Hold{Cause: HoldStepMode}
+	case strings.HasPrefix(reason, "breakpoint at "):
+		return Hold{Cause: HoldBreakpoint, Step: strings.TrimPrefix(reason, "breakpoint at ")}
+	}
+	return Hold{Cause: HoldPause}
 }
 
 // RunResultData is the payload of RunSucceeded, RunFailed, RunCancelled and RunInterrupted.

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -76,5 +77,36 @@ func TestAPayloadTheFoldCannotReadIsReportedInTheState(t *testing.T) {
 	})
 	if len(st.Undecodable) != 1 || st.Undecodable[0].Seq != 7 || st.Undecodable[0].Type != engine.StepSucceeded || st.Undecodable[0].Error == "" {
 		t.Fatalf("undecodable = %+v, want the step_succeeded at seq 7 with its error", st.Undecodable)
+	}
+}
+
+func TestAHoldIsFoldedWithItsCause(t *testing.T) {
+	tests := []struct {
+		name string
+		data engine.RunPausedData
+		want engine.Hold
+	}{
+		{"a typed breakpoint", engine.RunPausedData{Reason: "breakpoint at s2", Cause: engine.HoldBreakpoint, Step: "s2"}, engine.Hold{Cause: engine.HoldBreakpoint, Step: "s2"}},
+		{"step mode from an older log", engine.RunPausedData{Reason: "step mode"}, engine.Hold{Cause: engine.HoldStepMode}},
+		{"a breakpoint from an older log", engine.RunPausedData{Reason: "breakpoint at s3"}, engine.Hold{Cause: engine.HoldBreakpoint, Step: "s3"}},
+		{"a pause from an older log", engine.RunPausedData{Reason: "paused"}, engine.Hold{Cause: engine.HoldPause}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := engine.Fold([]engine.Event{foldEvent(engine.RunPaused, "", tt.data)})
+			if got := (engine.Hold{Cause: st.HoldCause, Step: st.HoldStep}); got != tt.want || st.HoldReason != tt.want.String() {
+				t.Fatalf("hold %+v (%q), want %+v (%q)", got, st.HoldReason, tt.want, tt.want.String())
+			}
+		})
+	}
+}
+
+func TestARunHeldAtABreakpointRecordsTheTypedHold(t *testing.T) {
+	h := newHarness(t)
+	id := h.start(chainFlow, nil)
+	must(t, h.eng.SetBreakpoint(context.Background(), id, "s3", true))
+	st := h.execute(id)
+	if st.HoldCause != engine.HoldBreakpoint || st.HoldStep != "s3" {
+		t.Fatalf("held %s at %q, want a breakpoint at s3", st.HoldCause, st.HoldStep)
 	}
 }

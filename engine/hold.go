@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"strings"
 
 	"tandem/flows"
 )
@@ -24,19 +23,19 @@ func (r *runner) gate(s *flows.Step) bool {
 		r.stepping = true
 		return true
 	case st.Paused:
-		r.held[s.ID] = "paused"
+		r.held[s.ID] = Hold{Cause: HoldPause}
 		if st.Stepping {
-			r.held[s.ID] = "step mode"
+			r.held[s.ID] = Hold{Cause: HoldStepMode}
 		}
 		return false
 	case st.Breakpoints[s.ID] && !st.Passed[s.ID]:
 		if !st.HeldAt[s.ID] {
 			r.add(Event{Type: BreakpointHit, StepID: s.ID})
 		}
-		r.held[s.ID] = "breakpoint at " + s.ID
+		r.held[s.ID] = Hold{Cause: HoldBreakpoint, Step: s.ID}
 		return false
 	case len(st.HeldAt) > 0:
-		r.held[s.ID] = "breakpoint at " + sortedKeys(st.HeldAt)[0]
+		r.held[s.ID] = Hold{Cause: HoldBreakpoint, Step: sortedKeys(st.HeldAt)[0]}
 		return false
 	}
 	return true
@@ -48,21 +47,21 @@ func (r *runner) parkHeld(retrying bool) bool {
 	if len(r.held) == 0 && !retrying {
 		return false
 	}
-	reason := "paused"
+	hold := Hold{Cause: HoldPause}
 	if r.st.Stepping {
-		reason = "step mode"
+		hold = Hold{Cause: HoldStepMode}
 	}
 	for _, s := range r.flow.Steps { // name the first breakpoint in flow order
-		if why, ok := r.held[s.ID]; ok && strings.HasPrefix(why, "breakpoint") {
-			reason = why
+		if h, ok := r.held[s.ID]; ok && h.Cause == HoldBreakpoint {
+			hold = h
 			break
 		}
 	}
 	if len(r.held) == 0 && len(r.st.HeldAt) > 0 {
-		reason = "breakpoint at " + sortedKeys(r.st.HeldAt)[0]
+		hold = Hold{Cause: HoldBreakpoint, Step: sortedKeys(r.st.HeldAt)[0]}
 	}
-	if r.st.Status != RunStatusPaused || r.st.HoldReason != reason {
-		r.add(Event{Type: RunPaused, Status: RunStatusPaused, Data: mustJSON(RunPausedData{Reason: reason})})
+	if r.st.Status != RunStatusPaused || r.st.HoldCause != hold.Cause || r.st.HoldStep != hold.Step {
+		r.add(Event{Type: RunPaused, Status: RunStatusPaused, Data: mustJSON(RunPausedData{Reason: hold.String(), Cause: hold.Cause, Step: hold.Step})})
 	}
 	return true
 }

@@ -69,7 +69,7 @@ func (e *Engine) advanceOnce(ctx context.Context, runID string) (*State, *runner
 		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
 		dirty: map[string]bool{}, scanAll: true, ready: newReadiness(),
 		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
-		held: map[string]string{}}
+		held: map[string]Hold{}}
 	for id, ss := range st.Steps {
 		if ss.Status == StatusRetrying || ss.Status == StatusWaiting {
 			r.timed[id] = true
@@ -119,11 +119,11 @@ type runner struct {
 	scanAll    bool      // look at every step (start, timers, signals)
 	ready      readiness // unmet needs and steps the parallelism limit holds (ready.go)
 	dependents map[string][]string
-	order      map[string]int    // flow step id -> position in the file
-	cursor     map[string]int    // map step -> first child index not yet started
-	timed      map[string]bool   // steps retrying or waiting: the only ones with a due time
-	held       map[string]string // ready steps the debug controls hold, with why (hold.go)
-	stepping   bool              // the start being queued spends the step-mode budget
+	order      map[string]int  // flow step id -> position in the file
+	cursor     map[string]int  // map step -> first child index not yet started
+	timed      map[string]bool // steps retrying or waiting: the only ones with a due time
+	held       map[string]Hold // ready steps the debug controls hold, with why (hold.go)
+	stepping   bool            // the start being queued spends the step-mode budget
 
 	own       map[int64]bool // seqs this runner wrote, to tell them from other processes' events
 	polledSeq int64

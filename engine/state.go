@@ -106,7 +106,9 @@ type State struct {
 	HeldAt      map[string]bool `json:"held_at,omitempty"`
 	Passed      map[string]bool `json:"passed,omitempty"`
 	HoldReason  string          `json:"hold_reason,omitempty"`
-	Stepping    bool            `json:"stepping,omitempty"` // paused by step mode, not a pause
+	HoldCause   HoldCause       `json:"hold_cause,omitempty"`
+	HoldStep    string          `json:"hold_step,omitempty"` // HoldBreakpoint: the step held before
+	Stepping    bool            `json:"stepping,omitempty"`  // paused by step mode, not a pause
 }
 
 // Fold builds a run's state from its events.
@@ -143,7 +145,7 @@ func (s *State) Apply(e Event) {
 		s.Status = RunStatusRunning
 		s.EndedAt = time.Time{}
 		s.CancelRequested = false
-		s.HoldReason = ""
+		s.HoldReason, s.HoldCause, s.HoldStep = "", "", ""
 	case RunWaiting:
 		s.Status = RunStatusWaiting
 	case RunSucceeded, RunFailed, RunCancelled, RunInterrupted:
@@ -338,7 +340,11 @@ func (s *State) applyDebug(e Event) {
 	case RunPaused:
 		var d RunPausedData
 		s.decode(e, &d)
-		s.Status, s.HoldReason = RunStatusPaused, d.Reason
+		h := Hold{Cause: d.Cause, Step: d.Step}
+		if h.Cause == "" {
+			h = holdFromReason(d.Reason)
+		}
+		s.Status, s.HoldReason, s.HoldCause, s.HoldStep = RunStatusPaused, d.Reason, h.Cause, h.Step
 	}
 }
 
@@ -347,7 +353,7 @@ func (s *State) unpark() {
 	if s.Status == RunStatusPaused {
 		s.Status = RunStatusRunning
 	}
-	s.HoldReason = ""
+	s.HoldReason, s.HoldCause, s.HoldStep = "", "", ""
 }
 
 // startedDebug folds what a step start means for the debug controls: a breakpoint passed or
