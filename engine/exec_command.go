@@ -54,6 +54,9 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 		}
 		cmd = command(ctx, argv[0], argv[1:]...)
 	}
+	if x.Resumed {
+		killLeftovers(x.Key) // what the cut attempt left behind must not run alongside this one
+	}
 	cmd.Dir = x.Flow.Dir
 	env, err := stepEnv(x)
 	if err != nil {

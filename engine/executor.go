@@ -22,6 +22,9 @@ type StepRun struct {
 	StepID  string // "each[3]" for map children
 	Attempt int
 	Key     string // idempotency key run/step/attempt
+	// Resumed is set when this attempt runs again an attempt a crash or a stop cut short:
+	// what that attempt left running must be gone first.
+	Resumed bool
 	Step    *flows.Step
 	Flow    *flows.Flow
 	Input   string         // from Prepare, or a person's edited input on retry

@@ -434,7 +434,7 @@ func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
 	}
 	r.add(Event{Type: StepStarted, StepID: ss.ID, Attempt: n, Data: mustJSON(d)})
 	stepID := ss.ID
-	r.queued = append(r.queued, &StepRun{RunID: r.runID, StepID: stepID, Attempt: n, Key: d.Key, Step: s,
+	r.queued = append(r.queued, &StepRun{RunID: r.runID, StepID: stepID, Attempt: n, Key: d.Key, Resumed: resumed, Step: s,
 		Flow: r.flow, Input: input, Data: data,
 		Emit:  func(stream, text string) { r.emit(stepID, n, stream, text) },
 		Trace: func(kind string, v any) { r.trace(stepID, n, kind, v) }})

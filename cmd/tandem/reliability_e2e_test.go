@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -247,5 +249,39 @@ func TestCLIAModelServerThatNeverAnswersFailsTheStepRetryably(t *testing.T) {
 		if !strings.Contains(a.Error, "no reply from the model server within 300ms") {
 			t.Fatalf("attempt error %q, want the header timeout", a.Error)
 		}
+	}
+}
+
+func TestCLIResumeKillsWhatTheCutAttemptLeftInTheBackground(t *testing.T) {
+	w := newWorkspace(t)
+	// The first attempt leaves a grandchild behind; the step then waits to be let go.
+	w.write("bg.yaml", `
+name: bg
+steps:
+  - id: a
+    shell: 'if [ ! -f spawned ]; then touch spawned; sh -c "echo \$\$ > leftover.pid; sleep 30; echo late >> effects.log" & fi; echo "a $TANDEM_IDEMPOTENCY_KEY" >> effects.log; while [ ! -f open ]; do sleep 0.02; done'
+`)
+	c, id, _ := startRun(t, w, nil, "bg.yaml")
+	var pid int
+	eventually(t, "the grandchild starting", func() bool {
+		b, _ := os.ReadFile(filepath.Join(w.dir, "leftover.pid"))
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid > 0 && len(effectLines(w)) == 1
+	})
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("the grandchild died with tandem (%v): nothing to test", err)
+	}
+	w.write("open", "")
+	if out, errOut, code := w.tandem("resume", id); code != 0 {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, out, errOut)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err == nil && !strings.Contains(string(stat), ") Z") {
+		t.Fatalf("the cut attempt's grandchild %d still runs after the resumed attempt finished: %s", pid, stat)
 	}
 }
