@@ -62,7 +62,7 @@ const (
 type AppKeyMap struct {
 	Focus, FocusBack key.Binding
 	Run, Retry       key.Binding
-	Cancel           key.Binding
+	Resume, Cancel   key.Binding
 	Approve, Reject  key.Binding
 	Detail, Chat     key.Binding
 	Help, Quit       key.Binding
@@ -79,6 +79,7 @@ var DefaultAppKeyMap = AppKeyMap{
 	FocusBack: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
 	Run:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run flow")),
 	Retry:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "retry step")),
+	Resume:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "resume run")),
 	Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
 	Approve:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
 	Reject:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
@@ -143,7 +144,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 	}
 	return append(h.pane.FullHelp(),
 		[]key.Binding{h.app.Focus, h.app.FocusBack, h.app.Help, h.app.Quit},
-		[]key.Binding{h.app.Run, h.app.Retry, h.app.Cancel, h.app.Approve, h.app.Reject},
+		[]key.Binding{h.app.Run, h.app.Retry, h.app.Resume, h.app.Cancel, h.app.Approve, h.app.Reject},
 		[]key.Binding{h.app.Detail, h.app.Chat, h.app.Diff},
 		[]key.Binding{h.app.Pause, h.app.Step, h.app.Breakpoint, h.app.Signal},
 		[]key.Binding{h.app.EditRetry, h.app.Skip, h.app.Fork})
@@ -540,6 +541,15 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		}
 		m.setInfo("retrying " + step.ID)
 		return retryStep(m.exec, m.opts.Engine, m.runID, step.ID, ""), true
+	case key.Matches(k, m.keys.Resume):
+		// Runs stopped by Ctrl-C, SIGTERM or a quit workbench wait for a person to go on;
+		// the cut attempts run again under their keys.
+		if m.state == nil || m.state.Status != engine.RunStatusInterrupted {
+			m.setStatus(errors.New("open an interrupted run to resume it"))
+			return nil, true
+		}
+		m.setInfo("resuming " + m.runID)
+		return executeRun(m.exec, m.opts.Engine, m.runID), true
 	case key.Matches(k, m.keys.Cancel):
 		if m.state == nil || m.state.Status.Terminal() {
 			m.setStatus(errors.New("no unfinished run is open"))

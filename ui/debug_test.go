@@ -489,3 +489,19 @@ func TestAppKeysLeaveThePanesTheirOwn(t *testing.T) {
 		}
 	}
 }
+
+func TestAnInterruptedRunResumesWithU(t *testing.T) {
+	a := newTestAppWith(t, 120, 24, map[string]string{"two.yaml": twoSteps})
+	id := a.startOnly()
+	cut, stop := context.WithCancel(context.Background())
+	stop() // the process advancing it was stopped at once (Ctrl-C)
+	if st, _ := a.eng.Execute(cut, id); st == nil || st.Status != engine.RunStatusInterrupted {
+		t.Fatalf("setting up an interrupted run: %+v", st)
+	}
+	a.send(RunSelectedMsg{RunID: id})
+	a.drain()
+	a.wantStatus(engine.RunStatusInterrupted)
+	a.keys("u")
+	a.drain()
+	a.wantStatus(engine.RunStatusSucceeded)
+}
