@@ -101,13 +101,19 @@ func TestIntegrityCheckFindsADamagedIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var index string // any index over runs: the migrations decide which there are
+	if err := raw.QueryRowContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL LIMIT 1`).Scan(&index); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
 		`INSERT INTO runs (id, flow_name, flow_path, status, created_at, updated_at) VALUES ('r1', 'f', '/f', 'running', 0, 0)`,
 		`PRAGMA writable_schema = ON`,
-		`UPDATE sqlite_schema SET sql = 'CREATE INDEX runs_by_status ON runs (flow_name)' WHERE name = 'runs_by_status'`,
+		`UPDATE sqlite_schema SET sql = 'CREATE INDEX ` + index + ` ON runs (flow_name)' WHERE name = '` + index + `'`,
 	} {
-		if _, err := raw.ExecContext(ctx, q); err != nil {
+		if res, err := raw.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
+		} else if n, _ := res.RowsAffected(); strings.HasPrefix(q, "UPDATE") && n != 1 {
+			t.Fatalf("%s changed %d rows, want 1", q, n)
 		}
 	}
 	_ = raw.Close()
