@@ -1,0 +1,428 @@
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"gopkg.in/yaml.v3"
+
+	"tandem/engine"
+	"tandem/flows"
+)
+
+// Runner runs suites on an engine: each cell is a child run of the eval run, and each
+// cell's result is recorded in the eval run's log before the next report reads it.
+type Runner struct {
+	Engine *engine.Engine
+	// Parallel is how many cells run at once; default 1.
+	Parallel int
+	// WorkDir holds each cell's fresh workspace copy and agent file; default a tandem-eval
+	// directory under the system's temporary directory. It must not be under a .tandem
+	// directory (agent file tools refuse those).
+	WorkDir string
+	// Progress, when set, is called after each cell is recorded (from several goroutines
+	// when Parallel > 1, one call at a time).
+	Progress func(CellResult)
+
+	mu sync.Mutex // serialises advancing the eval run and Progress calls
+}
+
+// Options override a suite's plan.
+type Options struct {
+	Models []string
+	Repeat int
+}
+
+// CellResult is one cell's scored run, as the eval run records it.
+type CellResult struct {
+	Cell           string    `json:"cell"`
+	Case           string    `json:"case"`
+	Model          string    `json:"model"`
+	Repeat         int       `json:"repeat"`
+	RunID          string    `json:"run_id"`
+	Pass           bool      `json:"pass"`
+	Status         string    `json:"status"`
+	Error          string    `json:"error,omitempty"`
+	EndReason      string    `json:"end_reason,omitempty"`
+	Turns          int       `json:"turns"`
+	Tokens         int       `json:"tokens"`
+	Seconds        float64   `json:"seconds"`
+	ToolCalls      int       `json:"tool_calls"`
+	ToolErrors     int       `json:"tool_errors"`
+	InvalidActions int       `json:"invalid_actions"`
+	Outcomes       []Outcome `json:"outcomes"`
+}
+
+// Start records a new eval run of the suite and runs it.
+func (r *Runner) Start(ctx context.Context, s *Suite, o Options) (*Report, error) {
+	cells := Plan(s, o.Models, o.Repeat)
+	f, err := evalFlow(s, cells)
+	if err != nil {
+		return nil, err
+	}
+	models := make([]any, 0, len(o.Models))
+	for _, m := range o.Models {
+		models = append(models, m)
+	}
+	id, err := r.Engine.Start(ctx, f, map[string]any{"suite": s.Path, "source": string(s.Source),
+		"models": models, "repeat": o.Repeat}, engine.StartOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("start eval of %s: %w", s.Name, err)
+	}
+	return r.run(ctx, id, s, cells)
+}
+
+// Resume finishes an eval run a crash or Ctrl-C cut short: recorded cells are kept, a cell
+// whose case run had started resumes that run, and the rest run.
+func (r *Runner) Resume(ctx context.Context, evalRunID string) (*Report, error) {
+	info, err := r.Engine.Store().Run(ctx, evalRunID)
+	if err != nil {
+		return nil, fmt.Errorf("resume eval %s: %w", evalRunID, err)
+	}
+	st, err := r.Engine.State(ctx, info.ID)
+	if err != nil {
+		return nil, fmt.Errorf("resume eval %s: %w", evalRunID, err)
+	}
+	s, o, err := suiteOf(st)
+	if err != nil {
+		return nil, fmt.Errorf("resume eval %s: %w", info.ID, err)
+	}
+	return r.run(ctx, info.ID, s, Plan(s, o.Models, o.Repeat))
+}
+
+// suiteOf re-parses the suite an eval run recorded, with the plan options it ran with.
+func suiteOf(st *engine.State) (*Suite, Options, error) {
+	in := st.Start.Inputs
+	path, _ := in["suite"].(string)
+	src, _ := in["source"].(string)
+	if path == "" || src == "" {
+		return nil, Options{}, errors.New("not an eval run (it records no suite)")
+	}
+	s, err := Parse(path, []byte(src))
+	if err != nil {
+		return nil, Options{}, fmt.Errorf("parse recorded suite: %w", err)
+	}
+	var o Options
+	if ms, ok := in["models"].([]any); ok {
+		for _, m := range ms {
+			if name, ok := m.(string); ok {
+				o.Models = append(o.Models, name)
+			}
+		}
+	}
+	if n, ok := in["repeat"].(float64); ok {
+		o.Repeat = int(n)
+	}
+	return s, o, nil
+}
+
+func (r *Runner) run(ctx context.Context, evalID string, s *Suite, cells []Cell) (*Report, error) {
+	// Park every cell's wait step (or, on resume, see which are recorded).
+	st, err := r.Engine.Execute(ctx, evalID)
+	if err != nil {
+		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(r.Parallel, 1))
+	for _, c := range cells {
+		if ss, ok := st.Steps[c.ID]; ok && ss.Status == engine.StatusSucceeded {
+			continue
+		}
+		g.Go(func() error {
+			res, err := r.runCell(gctx, evalID, s, c)
+			if err != nil {
+				return err
+			}
+			return r.record(gctx, evalID, res)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return LoadReport(ctx, r.Engine, evalID)
+}
+
+// record signals a cell's result to the eval run and advances it, so the result is in the
+// log (and the eval run's DAG) before the next cell reports.
+func (r *Runner) record(ctx context.Context, evalID string, res CellResult) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode result of %s: %w", res.Cell, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.Engine.Signal(ctx, evalID, cellEvent(res.Cell), b); err != nil {
+		return fmt.Errorf("record %s: %w", res.Cell, err)
+	}
+	if _, err := r.Engine.Execute(ctx, evalID); err != nil {
+		return fmt.Errorf("advance eval run %s: %w", evalID, err)
+	}
+	if r.Progress != nil {
+		r.Progress(res)
+	}
+	return nil
+}
+
+func (r *Runner) workDir(evalID, cellID string) string {
+	base := r.WorkDir
+	if base == "" {
+		base = filepath.Join(os.TempDir(), "tandem-eval")
+	}
+	return filepath.Join(base, evalID, cellID)
+}
+
+// runCell runs (or resumes) one cell's case run and scores it.
+func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (CellResult, error) {
+	dir := r.workDir(evalID, c.ID)
+	child := engine.ChildRun{ParentRunID: evalID, ParentStepID: c.ID, Attempt: 1}
+	_, err := r.Engine.Store().Run(ctx, caseRunID(evalID, c.ID))
+	fresh := errors.Is(err, engine.ErrRunNotFound)
+	if err != nil && !fresh {
+		return CellResult{}, fmt.Errorf("look up case run of %s: %w", c.ID, err)
+	}
+	ws, err := r.workspace(s, c, dir, fresh)
+	if err != nil {
+		return CellResult{}, err
+	}
+	if s.Agent != nil {
+		path, err := writeAgentCopy(s.Agent, c.Model, ws, dir)
+		if err != nil {
+			return CellResult{}, err
+		}
+		child.Source, child.Path = engine.AgentFlow(path, s.Agent.Name)
+		child.Typed = map[string]any{"prompt": c.Case.Prompt, "session": ""}
+	} else {
+		child.Path, child.Source, child.Typed = s.Target, s.Flow.Source, c.Case.Inputs
+		if c.Case.Workspace != "" {
+			child.Path = filepath.Join(ws, filepath.Base(s.Target))
+		}
+	}
+	res, runErr := r.Engine.RunChild(ctx, child)
+	if ctx.Err() != nil {
+		return CellResult{}, fmt.Errorf("run case %s: %w", c.ID, context.Cause(ctx))
+	}
+	if res.RunID == "" {
+		return CellResult{}, fmt.Errorf("run case %s: %w", c.ID, runErr)
+	}
+	o, err := Observe(ctx, r.Engine, res.RunID)
+	if err != nil {
+		return CellResult{}, err
+	}
+	o.Workspace = ws
+	if o.Model == "" {
+		o.Model = c.Model
+	}
+	j := &runJudge{r: r, evalID: evalID, cell: c, suite: s}
+	out := CellResult{Cell: c.ID, Case: c.Case.ID, Model: c.Model, Repeat: c.Repeat, RunID: res.RunID,
+		Status: o.Status, Error: o.Error, EndReason: o.EndReason, Turns: o.Turns, Tokens: o.Tokens,
+		Seconds: o.Duration.Seconds(), ToolCalls: len(o.ToolCalls), InvalidActions: o.InvalidActions,
+		Outcomes: Score(ctx, c.Case, o, j)}
+	if ctx.Err() != nil {
+		return CellResult{}, fmt.Errorf("score case %s: %w", c.ID, context.Cause(ctx))
+	}
+	for _, tc := range o.ToolCalls {
+		if tc.Error {
+			out.ToolErrors++
+		}
+	}
+	out.Pass = true
+	for _, oc := range out.Outcomes {
+		out.Pass = out.Pass && oc.Pass
+	}
+	return out, nil
+}
+
+// caseRunID is the id RunChild gives a cell's case run (run.step.attempt).
+func caseRunID(evalID, cellID string) string { return evalID + "." + cellID + ".1" }
+
+// workspace prepares where a cell's run works: a fresh copy of the case's fixture (for a
+// flow, over a copy of the flow's directory, so its steps run in the copy), or the target's
+// own directory. A resumed case run keeps the copy it had.
+func (r *Runner) workspace(s *Suite, c Cell, dir string, fresh bool) (string, error) {
+	if c.Case.Workspace == "" {
+		if s.Agent != nil {
+			return s.Agent.Workspace, nil
+		}
+		return s.Flow.Dir, nil
+	}
+	ws := filepath.Join(dir, "ws")
+	if !fresh {
+		if _, err := os.Stat(ws); err == nil {
+			return ws, nil
+		}
+	}
+	if err := os.RemoveAll(ws); err != nil {
+		return "", fmt.Errorf("clear workspace of %s: %w", c.ID, err)
+	}
+	if s.Flow != nil {
+		if err := copyTree(s.Flow.Dir, ws); err != nil {
+			return "", fmt.Errorf("copy flow directory for %s: %w", c.ID, err)
+		}
+	}
+	if err := copyTree(c.Case.Workspace, ws); err != nil {
+		return "", fmt.Errorf("copy workspace for %s: %w", c.ID, err)
+	}
+	return ws, nil
+}
+
+// writeAgentCopy writes the agent file a cell runs: the agent as written, with the cell's
+// model and workspace, and its flow and agent tools pointing at their files by absolute path
+// (the copy lives elsewhere).
+func writeAgentCopy(a *flows.Agent, model, ws, dir string) (string, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(a.Source, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return "", fmt.Errorf("copy agent %s: its file no longer parses", a.Name)
+	}
+	root := doc.Content[0]
+	set := func(key string, v *yaml.Node) {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == key {
+				root.Content[i+1] = v
+				return
+			}
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
+	}
+	scalar := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.DoubleQuotedStyle} }
+	if model != "" {
+		set("model", scalar(model))
+	}
+	set("workspace", scalar(ws))
+	if len(a.Tools) > 0 {
+		tools := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, t := range a.Tools {
+			name := t.Name
+			if t.Kind != "builtin" {
+				name = t.Kind + ":" + t.Path
+			}
+			tools.Content = append(tools.Content, scalar(name))
+		}
+		set("tools", tools)
+	}
+	b, err := yaml.Marshal(&doc)
+	if err != nil {
+		return "", fmt.Errorf("copy agent %s: %w", a.Name, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("copy agent %s: %w", a.Name, err)
+	}
+	path := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return "", fmt.Errorf("copy agent %s: %w", a.Name, err)
+	}
+	return path, nil
+}
+
+// copyTree copies the regular files and directories under src into dst, skipping tandem's
+// own state (.tandem) and symlinks.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir() && d.Name() == ".tandem":
+			return filepath.SkipDir
+		case d.IsDir():
+			return os.MkdirAll(target, 0o700)
+		case !d.Type().IsRegular():
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm()|0o600)
+	})
+}
+
+// runJudge asks a model for a verdict as a run of its own, a child of the eval run.
+type runJudge struct {
+	r      *Runner
+	evalID string
+	cell   Cell
+	suite  *Suite
+	n      int
+}
+
+var verdictSchema = map[string]any{"type": "object", "required": []any{"verdict", "reason"},
+	"properties": map[string]any{
+		"verdict": map[string]any{"type": "string", "enum": []any{"pass", "fail"}},
+		"reason":  map[string]any{"type": "string"}}}
+
+// judgeFlow is the one-step flow a judge runs: an llm: call constrained to a verdict.
+func judgeFlow(model string) []byte {
+	schema, _ := json.Marshal(verdictSchema)
+	return fmt.Appendf(nil, `name: judge
+description: "grade an answer against a rubric"
+inputs:
+  rubric: { type: string }
+  question: { type: string }
+  answer: { type: string }
+steps:
+  - id: verdict
+    llm:
+      model: %s
+      system: "You grade an assistant's answer against a rubric. Reply with JSON: verdict is pass when the answer meets the rubric and fail when it does not; reason says why in one sentence."
+      prompt: "Rubric: {{ .inputs.rubric }}\n\nQuestion: {{ .inputs.question }}\n\nAnswer: {{ .inputs.answer }}"
+      schema: %s
+      options: { temperature: 0 }
+`, quote(model), schema)
+}
+
+func (j *runJudge) Judge(ctx context.Context, x Expectation, c *Case, o Observation) (Verdict, error) {
+	j.n++
+	model := x.Model
+	if model == "" {
+		model = j.suite.JudgeModel
+	}
+	if model == "" {
+		model = o.Model
+	}
+	question := c.Prompt
+	if question == "" {
+		question = compactJSON(c.Inputs)
+	}
+	res, err := j.r.Engine.RunChild(ctx, engine.ChildRun{ParentRunID: j.evalID, ParentStepID: j.cell.ID, Attempt: 1,
+		Path: filepath.Join(j.suite.Dir, ".judge.yaml"), Source: judgeFlow(model), Suffix: fmt.Sprintf("judge%d", j.n),
+		Typed: map[string]any{"rubric": x.Rubric, "question": question, "answer": o.Answer}})
+	v := Verdict{RunID: res.RunID}
+	if err != nil {
+		return v, err
+	}
+	// The flow's output is {"verdict": ...}: the step's JSON, as text or decoded.
+	var out map[string]any
+	if err := json.Unmarshal([]byte(res.Output), &out); err != nil {
+		return v, fmt.Errorf("read verdict of run %s: %w", res.RunID, err)
+	}
+	raw := out["verdict"]
+	if text, ok := raw.(string); ok {
+		if err := json.Unmarshal([]byte(text), &raw); err != nil {
+			return v, fmt.Errorf("read verdict of run %s: %w", res.RunID, err)
+		}
+	}
+	m, _ := raw.(map[string]any)
+	verdict, _ := m["verdict"].(string)
+	reason, _ := m["reason"].(string)
+	if verdict != "pass" && verdict != "fail" {
+		return v, fmt.Errorf("run %s gave no verdict: %s", res.RunID, clip(res.Output, 120))
+	}
+	v.Pass, v.Reason = verdict == "pass", reason
+	return v, nil
+}
+
