@@ -219,7 +219,7 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (
 		o.Model = c.Model
 	}
 	j := &runJudge{r: r, evalID: evalID, cell: c, suite: s}
-	out := CellResult{Cell: c.ID, Case: c.Case.ID, Model: c.Model, Repeat: c.Repeat, RunID: res.RunID,
+	out := CellResult{Cell: c.ID, Case: c.Case.ID, Model: o.Model, Repeat: c.Repeat, RunID: res.RunID,
 		Status: o.Status, Error: o.Error, EndReason: o.EndReason, Turns: o.Turns, Tokens: o.Tokens,
 		Seconds: o.Duration.Seconds(), ToolCalls: len(o.ToolCalls), InvalidActions: o.InvalidActions,
 		Outcomes: Score(ctx, c.Case, o, j)}
