@@ -169,12 +169,19 @@ func (r *Runner) record(ctx context.Context, evalID string, res CellResult) erro
 	return nil
 }
 
-func (r *Runner) workDir(evalID, cellID string) string {
+func (r *Runner) base() string {
 	base := r.WorkDir
 	if base == "" {
 		base = filepath.Join(os.TempDir(), "tandem-eval")
 	}
-	return filepath.Join(base, evalID, cellID)
+	if abs, err := filepath.Abs(base); err == nil {
+		return abs
+	}
+	return base
+}
+
+func (r *Runner) workDir(evalID, cellID string) string {
+	return filepath.Join(r.base(), evalID, cellID)
 }
 
 // runCell runs (or resumes) one cell's case run and scores it.
@@ -251,7 +258,10 @@ func (r *Runner) workspace(s *Suite, c Cell, dir string, fresh bool) (string, er
 		}
 		return s.Flow.Dir, nil
 	}
-	ws := filepath.Join(dir, "ws")
+	ws, err := filepath.Abs(filepath.Join(dir, "ws"))
+	if err != nil {
+		return "", fmt.Errorf("workspace of %s: %w", c.ID, err)
+	}
 	if !fresh {
 		if _, err := os.Stat(ws); err == nil {
 			return ws, nil
@@ -261,11 +271,11 @@ func (r *Runner) workspace(s *Suite, c Cell, dir string, fresh bool) (string, er
 		return "", fmt.Errorf("clear workspace of %s: %w", c.ID, err)
 	}
 	if s.Flow != nil {
-		if err := copyTree(s.Flow.Dir, ws); err != nil {
+		if err := copyTree(s.Flow.Dir, ws, r.base()); err != nil {
 			return "", fmt.Errorf("copy flow directory for %s: %w", c.ID, err)
 		}
 	}
-	if err := copyTree(c.Case.Workspace, ws); err != nil {
+	if err := copyTree(c.Case.Workspace, ws, r.base()); err != nil {
 		return "", fmt.Errorf("copy workspace for %s: %w", c.ID, err)
 	}
 	return ws, nil
@@ -320,9 +330,13 @@ func writeAgentCopy(a *flows.Agent, model, ws, dir string) (string, error) {
 }
 
 // copyTree copies the regular files and directories under src into dst, skipping tandem's
-// own state (.tandem) and symlinks.
-func copyTree(src, dst string) error {
+// own state (.tandem), symlinks, and the work directory skip when it lies inside src (so a
+// work directory under the flow's own is not copied into itself).
+func copyTree(src, dst, skip string) error {
 	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if p == skip || p == dst {
+			return filepath.SkipDir
+		}
 		if err != nil {
 			return err
 		}
