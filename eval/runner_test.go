@@ -254,6 +254,16 @@ func TestAnEvalCutShortResumesWithoutRerunningFinishedCases(t *testing.T) {
 	if got := calls.Load() - before; got != 2 {
 		t.Fatalf("resume asked the model %d times, want 2 (the finished case is not re-run)", got)
 	}
+	events, _ := h.store.Events(context.Background(), evalID, 0)
+	recorded := 0
+	for _, ev := range events {
+		if ev.Type == engine.SignalReceived {
+			recorded++
+		}
+	}
+	if recorded != 3 {
+		t.Fatalf("the eval run recorded %d results for 3 cells", recorded)
+	}
 }
 
 func TestAFlowTargetRunsInAFreshCopyOfItsDirectory(t *testing.T) {

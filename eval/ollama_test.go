@@ -1,0 +1,79 @@
+package eval_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tandem/agents"
+	"tandem/agents/model"
+	"tandem/engine"
+	"tandem/engine/memstore"
+	"tandem/eval"
+	"tandem/flows"
+	"tandem/internal/ollamatest"
+)
+
+func TestMain(m *testing.M) { ollamatest.Main(m) }
+
+// The research example's agent on a real ollama serve with SmolLM2-135M: the prompt hands it
+// its first action, which it copies, so the tool call is scored as made; the judge is a real
+// schema-constrained call in a run of its own, whatever it decides.
+func TestARealModelIsEvaluatedAndJudged(t *testing.T) {
+	srv := ollamatest.Start(t)
+	o, err := model.NewOllama(srv.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memstore.New()
+	e, err := engine.New(engine.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: o, Caps: o, DefaultModel: srv.Model}})
+	e.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: srv.Model})
+	target, err := filepath.Abs("../examples/content/researcher.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`name: real
+target: %s
+models: [%s]
+cases:
+  - id: tides
+    input: >-
+      Topic: tides. The notes on it are corpus/tides.txt. Start with
+      {"arguments": {"path": "corpus/tides.txt"}, "tool": "read_file"}
+    expect:
+      - tool_called: { name: read_file, args: { path: corpus/tides.txt } }
+      - tool_not_called: write_file
+      - judge: { rubric: "The answer says something about tides." }
+`, target, srv.Model)
+	s, err := eval.Parse(filepath.Join(t.TempDir(), "suite.yaml"), []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &eval.Runner{Engine: e, WorkDir: t.TempDir()}
+	rep, err := r.Start(context.Background(), s, eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Cells[0]
+	if c.Model != srv.Model || c.Status != string(engine.RunStatusSucceeded) || c.Turns < 2 || c.Tokens == 0 || c.ToolCalls == 0 {
+		t.Fatalf("cell = %+v", c)
+	}
+	if !c.Outcomes[0].Pass || !c.Outcomes[1].Pass {
+		t.Fatalf("tool expectations = %+v", c.Outcomes)
+	}
+	j := c.Outcomes[2]
+	if j.JudgeRunID == "" || strings.HasPrefix(j.Detail, "judge:") {
+		t.Fatalf("the judge gave no verdict: %+v", j)
+	}
+	st, err := e.State(context.Background(), j.JudgeRunID)
+	if err != nil || st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("judge run = %+v %v", st, err)
+	}
+	t.Logf("judge: pass=%v reason=%q", j.Pass, j.Detail)
+}
