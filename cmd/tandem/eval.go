@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
 	"tandem/eval"
 	"tandem/flows"
@@ -29,6 +30,7 @@ func runEval(ctx context.Context, args []string) error {
 	parallel := fs.Int("parallel", 1, "cases run at once")
 	work := fs.String("work", "", "directory for each run's fresh workspace copy (default: under the system temp dir)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON")
+	junit := fs.String("junit", "", "also write the results as JUnit XML to this file")
 	pos, err := interspersed(fs, args)
 	if err != nil {
 		return err
@@ -101,6 +103,11 @@ func runEval(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, rep); err != nil {
+			return err
+		}
+	}
 	if *jsonOut {
 		err = printJSON(rep)
 	} else {
@@ -111,6 +118,21 @@ func runEval(ctx context.Context, args []string) error {
 	}
 	if rep.Failed() {
 		return exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func writeJUnit(path string, rep *eval.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	if err := eval.WriteJUnit(f, rep); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write junit: %w", err)
 	}
 	return nil
 }

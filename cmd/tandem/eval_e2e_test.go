@@ -45,7 +45,8 @@ cases:
 	first = strings.TrimSuffix(first, "):")
 
 	// The model now answers at once, without reading the file.
-	out, errOut, code = w.tandem("eval", "suite.yaml", "--work", work, "--json")
+	junit := filepath.Join(w.dir, "eval.xml")
+	out, errOut, code = w.tandem("eval", "suite.yaml", "--work", work, "--json", "--junit", junit)
 	var rep struct {
 		RunID string `json:"run_id"`
 		Cells []struct {
@@ -62,6 +63,9 @@ cases:
 	}
 	if o := rep.Cells[0].Outcomes[1]; o.Pass || !strings.HasPrefix(o.Expect, "tool_called read_file") {
 		t.Fatalf("outcomes = %+v", rep.Cells[0].Outcomes)
+	}
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `<failure message="1 of 3 expectations failed">`) {
+		t.Fatalf("junit file: %v\n%s", err, b)
 	}
 	// The case run is an ordinary run: its trace is there to read.
 	if out, _, code := w.tandem("trace", rep.Cells[0].RunID); code != 0 || !strings.Contains(out, "8421") {
