@@ -299,7 +299,9 @@ func writeAgentCopy(a *flows.Agent, model, ws, dir string) (string, error) {
 		}
 		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
 	}
-	scalar := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.DoubleQuotedStyle} }
+	scalar := func(s string) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.DoubleQuotedStyle}
+	}
 	if model != "" {
 		set("model", scalar(model))
 	}
@@ -439,4 +441,3 @@ func (j *runJudge) Judge(ctx context.Context, x Expectation, c *Case, o Observat
 	v.Pass, v.Reason = verdict == "pass", reason
 	return v, nil
 }
-
