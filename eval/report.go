@@ -88,14 +88,23 @@ func LoadReport(ctx context.Context, e *engine.Engine, evalRunID string) (*Repor
 	}
 	rep := &Report{RunID: info.ID, Suite: strings.TrimPrefix(st.Start.FlowName, evalFlowPrefix),
 		Status: string(st.Status), Started: st.StartedAt}
+	// A result is recorded once its signal is in the log; the wait step that holds it may not
+	// be resolved yet (the eval was cut short before its last pass).
+	signalled := map[string]string{}
+	for _, sig := range st.Signals {
+		signalled[sig.Event] = string(sig.Data)
+	}
 	for _, step := range f.Steps {
-		ss, ok := st.Steps[step.ID]
-		if !ok || ss.Status != engine.StatusSucceeded {
+		out, ok := signalled[cellEvent(step.ID)]
+		if ss, done := st.Steps[step.ID]; done && ss.Status == engine.StatusSucceeded {
+			out, ok = ss.Output, true
+		}
+		if !ok {
 			rep.Pending = append(rep.Pending, step.ID)
 			continue
 		}
 		var c CellResult
-		if err := json.Unmarshal([]byte(ss.Output), &c); err != nil {
+		if err := json.Unmarshal([]byte(out), &c); err != nil {
 			return nil, fmt.Errorf("read eval %s: cell %s: %w", info.ID, step.ID, err)
 		}
 		rep.Cells = append(rep.Cells, c)

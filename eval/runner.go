@@ -123,7 +123,7 @@ func suiteOf(st *engine.State) (*Suite, Options, error) {
 }
 
 func (r *Runner) run(ctx context.Context, evalID string, s *Suite, cells []Cell) (*Report, error) {
-	// Park every cell's wait step (or, on resume, see which are recorded).
+	// Park every cell's wait step (on resume: resolve the results recorded before the cut).
 	st, err := r.Engine.Execute(ctx, evalID)
 	if err != nil {
 		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
@@ -145,11 +145,15 @@ func (r *Runner) run(ctx context.Context, evalID string, s *Suite, cells []Cell)
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if _, err := r.Engine.Execute(ctx, evalID); err != nil {
+		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
+	}
 	return LoadReport(ctx, r.Engine, evalID)
 }
 
-// record signals a cell's result to the eval run and advances it, so the result is in the
-// log (and the eval run's DAG) before the next cell reports.
+// record signals a cell's result to the eval run: once the signal is in the log the result
+// is durable (a resumed eval resolves it and does not run the cell again). The eval run's
+// wait steps are resolved when the run ends, in one pass, rather than after every cell.
 func (r *Runner) record(ctx context.Context, evalID string, res CellResult) error {
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -159,9 +163,6 @@ func (r *Runner) record(ctx context.Context, evalID string, res CellResult) erro
 	defer r.mu.Unlock()
 	if err := r.Engine.Signal(ctx, evalID, cellEvent(res.Cell), b); err != nil {
 		return fmt.Errorf("record %s: %w", res.Cell, err)
-	}
-	if _, err := r.Engine.Execute(ctx, evalID); err != nil {
-		return fmt.Errorf("advance eval run %s: %w", evalID, err)
 	}
 	if r.Progress != nil {
 		r.Progress(res)
