@@ -373,3 +373,20 @@ func (r *reporter) expectation(n *yaml.Node) (Expectation, bool) {
 	}
 	return x, len(r.diags) == before
 }
+
+// IsSuite reports whether a file looks like an eval suite (a target beside cases) rather
+// than a flow or an agent, so tandem validate can check either.
+func IsSuite(path string) bool {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var probe map[string]any
+	if yaml.Unmarshal(src, &probe) != nil {
+		return false
+	}
+	_, target := probe["target"]
+	_, cases := probe["cases"]
+	_, steps := probe["steps"]
+	return target && cases && !steps
+}

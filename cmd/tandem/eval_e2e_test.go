@@ -96,4 +96,7 @@ func TestEvalRejectsABadSuiteWithPositionsAndRunsNothing(t *testing.T) {
 	if _, err := os.Stat(w.db); !os.IsNotExist(err) {
 		t.Fatalf("a bad suite opened the database: %v", err)
 	}
+	if _, errOut, code := w.tandem("validate", "suite.yaml"); code != 2 || !strings.Contains(errOut, `suite.yaml:7:9: unknown expectation "contians"`) {
+		t.Fatalf("validate: exit %d\n%s", code, errOut)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"tandem/eval"
 	"tandem/flows"
 )
 
@@ -35,6 +36,25 @@ func runValidate(_ context.Context, args []string) error {
 	problems := []problem{}
 	errorsFound := false
 	for _, path := range pos {
+		if eval.IsSuite(path) {
+			s, err := eval.Load(path)
+			var diags flows.Diagnostics
+			switch {
+			case errors.As(err, &diags):
+				for _, d := range diags {
+					problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg, "error"})
+					if !*jsonOut {
+						fmt.Fprintln(stderr, d.Error())
+					}
+				}
+				errorsFound = true
+			case err != nil:
+				return err
+			case !*jsonOut:
+				fmt.Fprintf(stdout, "%s: ok (eval suite %s, %d cases)\n", path, s.Name, len(s.Cases))
+			}
+			continue
+		}
 		f, a, err := flows.LoadAny(path)
 		var diags flows.Diagnostics
 		switch {
