@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -311,12 +312,16 @@ func writeAgentCopy(a *flows.Agent, model, ws, dir string) (string, error) {
 		tools := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, t := range a.Tools {
 			name := t.Name
-			if t.Kind != "builtin" {
+			if t.Kind == "flow" || t.Kind == "agent" {
 				name = t.Kind + ":" + t.Path
 			}
 			tools.Content = append(tools.Content, scalar(name))
 		}
 		set("tools", tools)
+	}
+	if len(a.MCP) > 0 {
+		// Servers may come from an mcp.yaml beside the agent, which the copy is not.
+		set("mcp", mcpNode(a.MCP, scalar))
 	}
 	b, err := yaml.Marshal(&doc)
 	if err != nil {
@@ -330,6 +335,52 @@ func writeAgentCopy(a *flows.Agent, model, ws, dir string) (string, error) {
 		return "", fmt.Errorf("copy agent %s: %w", a.Name, err)
 	}
 	return path, nil
+}
+
+// mcpNode writes an agent's resolved MCP servers back as an mcp: mapping.
+func mcpNode(servers map[string]flows.MCPServer, scalar func(string) *yaml.Node) *yaml.Node {
+	names := make([]string, 0, len(servers))
+	for name := range servers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := &yaml.Node{Kind: yaml.MappingNode}
+	for _, name := range names {
+		srv := servers[name]
+		spec := &yaml.Node{Kind: yaml.MappingNode}
+		add := func(k string, v *yaml.Node) { spec.Content = append(spec.Content, scalar(k), v) }
+		if srv.Command != "" {
+			add("command", scalar(srv.Command))
+			args := &yaml.Node{Kind: yaml.SequenceNode}
+			for _, a := range srv.Args {
+				args.Content = append(args.Content, scalar(a))
+			}
+			add("args", args)
+		}
+		if len(srv.Env) > 0 {
+			env := &yaml.Node{Kind: yaml.MappingNode}
+			keys := make([]string, 0, len(srv.Env))
+			for k := range srv.Env {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				env.Content = append(env.Content, scalar(k), scalar(srv.Env[k]))
+			}
+			add("env", env)
+		}
+		if srv.URL != "" {
+			add("url", scalar(srv.URL))
+		}
+		if srv.Trusted {
+			add("trusted", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+		}
+		if srv.Timeout > 0 {
+			add("timeout", scalar(srv.Timeout.String()))
+		}
+		out.Content = append(out.Content, scalar(name), spec)
+	}
+	return out
 }
 
 // copyTree copies the regular files and directories under src into dst, skipping tandem's
