@@ -273,7 +273,9 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.DoubleQuotedStyle} }
+func str(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.DoubleQuotedStyle}
+}
 
 // key is a mapping key; plain, as a person would write it.
 func key(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }

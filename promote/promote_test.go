@@ -17,7 +17,9 @@ import (
 	"tandem/promote"
 )
 
-func reply(text string) model.FakeReply { return model.FakeReply{Deltas: []model.Delta{{Content: text}}} }
+func reply(text string) model.FakeReply {
+	return model.FakeReply{Deltas: []model.Delta{{Content: text}}}
+}
 
 // record runs an agent the way tandem ask does and returns the run's id.
 func record(t *testing.T, e *engine.Engine, agentPath, prompt string) string {
