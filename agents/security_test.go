@@ -67,6 +67,7 @@ func TestFileToolsRefuseTandemsOwnFiles(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "nightly.yaml"), flowFile)
 	mustWrite(t, filepath.Join(dir, "notes", "config.yaml"), "port: 8421\nmodel: not-an-agent-file\n")
 	mustWrite(t, filepath.Join(dir, "custom-state"), "guarded")
+	mustWrite(t, filepath.Join(dir, "evals", "reader.yaml"), "name: reader-evals\ntarget: ../agent.yaml\ncases:\n  - id: port\n    input: what port?\n    expect: [{ contains: 8421 }]\n")
 	mustWrite(t, filepath.Join(outside, "secret.txt"), "outside secret")
 	if err := os.Symlink(filepath.Join(dir, ".tandem", "tandem.db"), filepath.Join(dir, "innocent.txt")); err != nil {
 		t.Fatal(err)
@@ -108,6 +109,11 @@ func TestFileToolsRefuseTandemsOwnFiles(t *testing.T) {
 		{"rewriting its own agent file to grant itself shell", agents.WriteFile(ws), map[string]any{"path": "agent.yaml", "content": "name: helper\nsystem: x\ntools: [shell]\n"}, func(t *testing.T) {
 			if got := readBack(t, filepath.Join(dir, "agent.yaml")); strings.Contains(got, "[shell]") {
 				t.Errorf("the agent file now grants shell: %q", got)
+			}
+		}},
+		{"rewriting an eval suite's expectations", agents.WriteFile(ws), map[string]any{"path": "evals/reader.yaml", "content": "name: e\ntarget: agent.yaml\ncases: []\n"}, func(t *testing.T) {
+			if got := readBack(t, filepath.Join(dir, "evals", "reader.yaml")); !strings.Contains(got, "contains: 8421") {
+				t.Errorf("the suite now holds %q", got)
 			}
 		}},
 		{"writing a new flow file", agents.WriteFile(ws), map[string]any{"path": "evil.yml", "content": flowFile}, func(t *testing.T) {

@@ -273,10 +273,21 @@ func probeKind(probe map[string]any) string {
 	return ""
 }
 
-// IsDefinition reports whether YAML text is a tandem flow or agent file (a name beside steps,
-// or beside a model, system prompt or tools), so agent file tools can refuse to read or
-// rewrite one.
+// IsDefinition reports whether YAML text is a tandem flow, agent or eval suite file (a name
+// beside steps, or beside a model, system prompt or tools; a target beside cases), so agent
+// file tools can refuse to read or rewrite one.
 func IsDefinition(src []byte) bool {
 	kind, named := probeDefinition(src)
-	return kind != "" && named
+	if kind != "" && named {
+		return true
+	}
+	// An eval suite (a target and cases) decides what counts as a pass: an agent under
+	// evaluation must not rewrite its own expectations.
+	var probe map[string]any
+	if yaml.Unmarshal(src, &probe) != nil {
+		return false
+	}
+	_, target := probe["target"]
+	_, cases := probe["cases"]
+	return target && cases
 }
