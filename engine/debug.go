@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 
 	"tandem/flows"
@@ -86,15 +88,17 @@ func (e *Engine) skipTarget(ctx context.Context, runID, stepID string) (*State, 
 // ForkOptions change how a forked run starts.
 type ForkOptions struct {
 	// Inputs override the source run's inputs by name; strings are typed by the flow's
-	// declared inputs. The outputs reused from the source are kept even so.
+	// declared inputs. A step that reads an input whose value changes runs again, and so
+	// does everything after it; the other steps before the fork step keep their outputs.
 	Inputs map[string]any
 }
 
 // Fork starts a new run of the source run's flow (as recorded with it) that reuses the
 // committed outputs of every step that is neither stepID nor downstream of it (through needs),
 // recorded as StepSucceeded events with ReusedFrom set, so they never run again. stepID and
-// everything after it run fresh when the new run is executed. Steps the source run had not
-// completed successfully run fresh too.
+// everything after it run fresh when the new run is executed, and so does every step that
+// reads an input o changes, with everything after it (ForkRerun). Steps the source run had
+// not completed successfully run fresh too.
 func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) (string, error) {
 	info, err := e.store.Run(ctx, runID)
 	if err != nil {
@@ -120,6 +124,8 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 			given[in.Name] = e.secrets.value(info.ID, in.Name)
 		}
 	}
+	// The source's inputs as its steps saw them, to tell which inputs the fork changes.
+	before, berr := flows.CoerceInputs(f, given)
 	for k, v := range o.Inputs {
 		given[k] = v
 	}
@@ -127,7 +133,13 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 	if err != nil {
 		return "", fmt.Errorf("fork run %s: %w: %v", info.ID, ErrInvalidInputs, err)
 	}
-	rerun := downstream(f, stepID)
+	var changed []string
+	for k := range o.Inputs {
+		if berr != nil || !reflect.DeepEqual(before[k], inputs[k]) {
+			changed = append(changed, k)
+		}
+	}
+	rerun := ForkRerun(f, stepID, changed)
 	id := e.newID()
 	inputs, secrets := redactSecrets(f, inputs)
 	e.secrets.put(id, secrets)
@@ -163,9 +175,28 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 	return id, nil
 }
 
-// downstream returns stepID and every step that needs it, directly or not.
-func downstream(f *flows.Flow, stepID string) map[string]bool {
-	out := map[string]bool{stepID: true}
+// ForkRerun returns the steps a fork of a run of f from stepID runs again rather than
+// reuses: stepID, every step whose templates, when: or map: read an input named in changed,
+// and every step that needs one of those, directly or not. A step reusing an output made
+// from an input the fork changed would show a result the fork's inputs never produce.
+func ForkRerun(f *flows.Flow, stepID string, changed []string) map[string]bool {
+	seeds := []string{stepID}
+	if len(changed) > 0 {
+		for _, s := range f.Steps {
+			if s.InputsAll || slices.ContainsFunc(s.InputRefs, func(in string) bool { return slices.Contains(changed, in) }) {
+				seeds = append(seeds, s.ID)
+			}
+		}
+	}
+	return downstream(f, seeds...)
+}
+
+// downstream returns the seeds and every step that needs one of them, directly or not.
+func downstream(f *flows.Flow, seeds ...string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range seeds {
+		out[id] = true
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, s := range f.Steps {

@@ -635,3 +635,87 @@ func TestAPauseCancelsStepPressesNotYetUsed(t *testing.T) {
 		t.Fatalf("after two step presses and a pause: budget %d, paused %v, holding %v", st.StepBudget, st.Paused, st.Holding())
 	}
 }
+
+// commitsFlow lists the files of some commits in a step before the one a fork starts from:
+// files reads inputs.commits, so its output is stale when commits changes.
+const commitsFlow = `
+name: review
+inputs:
+  commits: { type: string, default: "a1" }
+  tone: { type: string, default: "dry" }
+steps:
+  - id: files
+    shell: 'echo files >> effects.log; echo "files of {{ .inputs.commits }}"'
+  - id: stats
+    shell: 'echo stats >> effects.log; echo "42 lines"'
+  - id: gate
+    needs: [stats]
+    when: 'inputs.tone != "none"'
+    shell: 'echo gate >> effects.log; echo open'
+  - id: summary
+    needs: [files]
+    shell: 'echo summary >> effects.log; echo "summary of {{ .steps.files.output }}"'
+  - id: report
+    needs: [summary]
+    shell: 'echo report >> effects.log; echo "{{ .steps.summary.output }}, {{ .inputs.tone }}"'
+`
+
+func TestForkRerunsTheStepsThatReadAChangedInput(t *testing.T) {
+	tests := []struct {
+		name     string
+		inputs   map[string]any
+		rerun    []string // besides report, the fork step
+		wantFile string
+	}{
+		{"a changed input re-runs the steps reading it and everything after them",
+			map[string]any{"commits": "b2"}, []string{"files", "summary"}, "files of b2"},
+		{"an input read by when: re-runs its step",
+			map[string]any{"tone": "none"}, []string{"gate"}, "files of a1"},
+		{"an input given with its old value changes nothing",
+			map[string]any{"commits": "a1"}, nil, "files of a1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			src := h.run(h.flow("review.yaml", commitsFlow), nil)
+			if src.Status != engine.RunStatusSucceeded {
+				t.Fatalf("source run: %s %s", src.Status, src.Error)
+			}
+			forkID, err := h.eng.Fork(context.Background(), src.ID, "report", engine.ForkOptions{Inputs: tt.inputs})
+			must(t, err)
+			fork := h.execute(forkID)
+			if fork.Status != engine.RunStatusSucceeded {
+				t.Fatalf("fork: %s %s", fork.Status, fork.Error)
+			}
+			rerun := map[string]bool{"report": true}
+			for _, id := range tt.rerun {
+				rerun[id] = true
+			}
+			want := map[string]int{}
+			for _, id := range []string{"files", "stats", "gate", "summary", "report"} {
+				s := fork.Steps[id]
+				want[id] = 1
+				if rerun[id] {
+					want[id] = 2
+					if s.ReusedFrom != "" {
+						t.Errorf("%s was reused from the source; want it run again", id)
+					}
+				} else if s.ReusedFrom != src.ID {
+					t.Errorf("%s: reused from %q, status %s; want the source's output", id, s.ReusedFrom, s.Status)
+				}
+			}
+			if tt.inputs["tone"] == "none" {
+				want["gate"] = 1 // re-evaluated: its when: is now false, so it is skipped, not run
+				if s := fork.Steps["gate"]; s.Status != engine.StatusSkipped {
+					t.Errorf("gate is %s; want it skipped by its when:", s.Status)
+				}
+			}
+			if got := h.effects(); !maps.Equal(got, want) {
+				t.Errorf("effects = %v, want %v", got, want)
+			}
+			if got := fork.Steps["files"].Output; got != tt.wantFile {
+				t.Errorf("files output %q, want %q", got, tt.wantFile)
+			}
+		})
+	}
+}

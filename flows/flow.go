@@ -148,6 +148,11 @@ type Step struct {
 	// the engine gives a step only the outputs it uses; RefsAll when it reads .steps whole.
 	Refs    []string
 	RefsAll bool
+	// InputRefs are the inputs the step's templates and expressions read (set by
+	// validation), so a fork with a changed input re-runs the steps that read it;
+	// InputsAll when it reads .inputs whole or through a variable the check cannot follow.
+	InputRefs []string
+	InputsAll bool
 }
 
 // StepByIndex returns the step with that id using a prepared id -> index map, or nil.

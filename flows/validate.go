@@ -252,6 +252,11 @@ func (c *refChecker) template(t string) {
 		c.r.at(c.at(), "%s: bad template %q: %s", c.where(), clip(t), err)
 		return
 	}
+	// $ reaches the top-level data from inside range and with, where the walk does not
+	// follow references: count such a template as reading every input.
+	if c.step != nil && strings.Contains(t, "$") && strings.Contains(t, "inputs") {
+		c.step.InputsAll = true
+	}
 	for _, ref := range refs {
 		c.check(ref, ".")
 	}
@@ -271,6 +276,13 @@ func (c *refChecker) expression(e, what string) {
 func (c *refChecker) check(ref []string, dot string) {
 	switch ref[0] {
 	case "inputs":
+		if c.step != nil {
+			if len(ref) < 2 {
+				c.step.InputsAll = true
+			} else if !contains(c.step.InputRefs, ref[1]) {
+				c.step.InputRefs = append(c.step.InputRefs, ref[1])
+			}
+		}
 		if len(ref) > 1 && !c.inputs[ref[1]] {
 			c.r.at(c.at(), "%s uses %sinputs.%s, but the flow has no input %q%s", c.where(), dot, ref[1], ref[1], suggest(ref[1], keys(c.inputs)))
 		}
