@@ -200,8 +200,11 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		res.PromptTokens += resp.Usage.PromptTokens
 		res.OutputTokens += resp.Usage.OutputTokens
 		tr.Trace("usage", map[string]any{"turn": turn, "prompt_tokens": resp.Usage.PromptTokens, "output_tokens": resp.Usage.OutputTokens,
-			"eval_ms": resp.Usage.EvalDuration.Milliseconds(), "tokens_per_second": resp.Usage.TokensPerSecond()})
+			"eval_ms": resp.Usage.EvalDuration.Milliseconds(), "tokens_per_second": resp.Usage.TokensPerSecond(), "done_reason": resp.DoneReason})
 		if err != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				r.saveStopped(ctx, t, msgs, resp.Message)
+			}
 			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && a.Timeout > 0 {
 				return r.stop(tr, res, EndBudget, fmt.Sprintf("timeout %s reached", a.Timeout))
 			}

@@ -279,6 +279,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case frameTickMsg:
 		m.now = msg.now
 		m.dag, _ = m.dag.Update(FrameMsg{Now: msg.now})
+		if m.chatOpened() {
+			m.chat.SetNow(msg.now)
+		}
 		if m.quitting {
 			return m, nil
 		}

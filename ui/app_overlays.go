@@ -199,6 +199,7 @@ func (m *Model) openChat(e FlowEntry) tea.Cmd {
 	if m.chatOpened() && m.chat.Agent() == e.Path {
 		return nil
 	}
+	m.now = m.opts.Now()
 	m.chat = NewChat(m.theme, e, m.now)
 	m.resize()
 	return tea.Batch(m.chat.Init(), listModels(m.opts.Models), listSessions(m.opts.Sessions))
@@ -233,6 +234,8 @@ func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	case ChatSendMsg:
 		m.chatStop, m.chatStopped = make(chan struct{}), false
 		return startChat(m.exec, m.opts.Engine, msg), true
+	case ChatModelsWantedMsg:
+		return listModels(m.opts.Models), true
 	case ChatStopMsg:
 		m.stopChat()
 		return nil, true

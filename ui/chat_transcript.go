@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -46,6 +47,12 @@ type chatTurn struct {
 	failed   bool
 	rendered []string // cached lines of a finished turn
 	renderW  int
+
+	// What the waiting indicator reads while the reply is on its way.
+	sentAt time.Time // the prompt was sent
+	genAt  time.Time // its first token arrived; zero while the model loads and reads
+	tokens int       // tokens (streamed chunks) of the current model call
+	tool   string    // the tool running, between model calls
 }
 
 func (t *chatTurn) add(kind uint8, text string) {
@@ -90,6 +97,11 @@ func (m *ChatModel) AppendNotices(ns []engine.Notice) {
 			case "content":
 				t.content += d.Text
 			}
+			if t.genAt.IsZero() {
+				t.genAt = m.now
+			}
+			t.tokens++ // Ollama streams about a token a chunk
+			t.tool = ""
 			changed = true
 		}
 		if e := n.Event; e != nil && e.RunID == m.runID && e.Seq > t.seq {
@@ -127,7 +139,17 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 		}
 		data, _ := d.Data.(map[string]any)
 		switch d.Kind {
+		case "turn":
+			t.genAt, t.tokens, t.tool = time.Time{}, 0, ""
+			return false
+		case "usage":
+			if r, _ := data["done_reason"].(string); r == "length" {
+				t.add(partNote, "✂ the reply was cut at the token limit (raise options.num_predict in the agent file)")
+				return true
+			}
+			return false
 		case "tool_call":
+			t.tool, _ = data["name"].(string)
 			args, _ := json.Marshal(data["arguments"])
 			t.add(partToolCall, fmt.Sprintf("▸ %v %s", data["name"], args))
 		case "tool_result":
@@ -277,14 +299,21 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 		case partContent:
 			// A JSON action of the fallback tool-calling mode: the call shows as its own
 			// line, an answer as its text.
+			// A reply stopped mid-action keeps the shape it had while streaming.
 			shown, ok := actionText(text)
-			if !ok && !t.done {
+			if !ok {
 				shown, ok = partialAction(text)
 			}
 			if !ok {
 				shown = text
 			}
-			if shown == "" {
+			if strings.TrimSpace(shown) == "" {
+				continue
+			}
+			if t.done { // finished text is markdown, rendered once per width (md caches it)
+				for _, l := range m.md.render(cleanText(shown), max(m.w-2, 1), m.theme.Dark) {
+					lines = append(lines, "  "+l)
+				}
 				continue
 			}
 			for _, l := range strings.Split(shown, "\n") {
@@ -404,6 +433,9 @@ func historyTurns(msgs []model.Message) []*chatTurn {
 			}
 			t.add(partThinking, msg.Thinking)
 			t.add(partContent, msg.Content)
+			if msg.Stopped {
+				t.status = "stopped"
+			}
 			for _, c := range msg.ToolCalls {
 				args, _ := json.Marshal(c.Arguments)
 				t.add(partToolCall, fmt.Sprintf("▸ %s %s", c.Name, args))
@@ -419,4 +451,33 @@ func historyTurns(msgs []model.Message) []*chatTurn {
 
 func oneLine(s string, n int) string {
 	return clip(strings.Join(strings.Fields(s), " "), n)
+}
+
+// waiting says what the reply on its way is doing, for the chat's note line: the model
+// loading and reading the prompt, then generating (tokens, tokens a second, elapsed), or a
+// tool running between model calls.
+func (m ChatModel) waiting() string {
+	t := m.lastTurn()
+	if t == nil || t.done {
+		return "replying…"
+	}
+	since := func(at time.Time) string {
+		if at.IsZero() || m.now.Before(at) {
+			return "0.0s"
+		}
+		return fmt.Sprintf("%.1fs", m.now.Sub(at).Seconds())
+	}
+	switch {
+	case t.tool != "":
+		return fmt.Sprintf("running %s · %s", t.tool, since(t.sentAt))
+	case t.runID == "":
+		return "starting the run · " + since(t.sentAt)
+	case t.genAt.IsZero():
+		return fmt.Sprintf("%s: loading the model, reading the prompt · %s", m.modelName(), since(t.sentAt))
+	}
+	rate := ""
+	if d := m.now.Sub(t.genAt).Seconds(); d > 0.2 && t.tokens > 1 {
+		rate = fmt.Sprintf(" · %.1f tok/s", float64(t.tokens-1)/d)
+	}
+	return fmt.Sprintf("%s: generating · %d tokens%s · %s", m.modelName(), t.tokens, rate, since(t.sentAt))
 }

@@ -74,6 +74,10 @@ type ChatStopMsg struct{}
 // ChatClosedMsg tells the app the chat was left.
 type ChatClosedMsg struct{}
 
+// ChatModelsWantedMsg asks the app to list the model server's models again: the chat
+// sends it when its model list opens, so a model pulled since shows.
+type ChatModelsWantedMsg struct{}
+
 // ChatSessionMsg asks the app to load a session's conversation into the chat; the chat
 // sends nothing until it arrives (as a chatHistoryMsg), so the two never interleave.
 type ChatSessionMsg struct{ Name string }
@@ -100,8 +104,10 @@ type ChatModel struct {
 	session string
 	model   string // "" for the agent's own
 	models  []string
-	all     []SessionInfo // every session; the list shows this agent's
-	now     time.Time
+	all     []SessionInfo   // every session; the list shows this agent's
+	now     time.Time       // the app's clock, moved on every frame (SetNow)
+	used    map[string]bool // session names this chat has used, so a new one never repeats
+	md      *markdownCache  // replies rendered as markdown, by text and width
 
 	picker chatPicker
 	pick   int
@@ -138,18 +144,42 @@ func NewChat(theme Theme, agent FlowEntry, now time.Time) ChatModel {
 	ta.Focus()
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{}
-	m := ChatModel{Keys: DefaultChatKeyMap, agent: agent, now: now, input: ta, vp: vp, loading: true}
-	m.session = newSessionName(agent, now)
+	m := ChatModel{Keys: DefaultChatKeyMap, agent: agent, now: now, input: ta, vp: vp, loading: true,
+		used: map[string]bool{}, md: newMarkdownCache()}
+	m.session = m.newSessionName()
 	if agent.AgentDef != nil && agent.AgentDef.Memory == "session" {
 		m.session = agent.Name
 	}
+	m.used[m.session] = true
 	m.SetTheme(theme)
 	return m
 }
 
-func newSessionName(agent FlowEntry, now time.Time) string {
-	return fmt.Sprintf("chat-%s-%s", unsafeFileChars.ReplaceAllString(agent.Name, "_"), now.Format("20060102-150405"))
+// newSessionName names a new session after the agent and the time, with a counter when
+// that name is taken (by this chat or a stored session): two new sessions in one second
+// stay two sessions.
+func (m ChatModel) newSessionName() string {
+	base := fmt.Sprintf("chat-%s-%s", unsafeFileChars.ReplaceAllString(m.agent.Name, "_"), m.now.Format("20060102-150405"))
+	taken := func(name string) bool {
+		if m.used[name] {
+			return true
+		}
+		for _, s := range m.all {
+			if s.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	name := base
+	for i := 2; taken(name); i++ {
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+	return name
 }
+
+// SetNow moves the chat's clock: session ages and the waiting indicator read it.
+func (m *ChatModel) SetNow(t time.Time) { m.now = t }
 
 // SetTheme changes the view's styles.
 func (m *ChatModel) SetTheme(t Theme) {
@@ -286,7 +316,7 @@ func (m ChatModel) key(k tea.KeyPressMsg) (ChatModel, tea.Cmd) {
 			return m, nil
 		}
 		m.input.Reset()
-		m.turns = append(m.turns, &chatTurn{prompt: prompt})
+		m.turns = append(m.turns, &chatTurn{prompt: prompt, sentAt: m.now})
 		m.asking, m.stopping, m.runID = true, false, ""
 		m.setNote("", false)
 		m.render()
@@ -301,7 +331,7 @@ func (m ChatModel) key(k tea.KeyPressMsg) (ChatModel, tea.Cmd) {
 			}
 		}
 		m.Keys.pickerOpen = true
-		return m, nil
+		return m, func() tea.Msg { return ChatModelsWantedMsg{} }
 	case key.Matches(k, m.Keys.Sessions):
 		if m.asking {
 			m.setNote("wait for the reply (or ctrl+c) before switching sessions", true)
@@ -388,8 +418,9 @@ func (m ChatModel) pickerKey(k tea.KeyPressMsg) ChatModel {
 			if s.Name != m.session {
 				m.session = s.Name
 				if s.Name == "" {
-					m.session = newSessionName(m.agent, m.now)
+					m.session = m.newSessionName()
 				}
+				m.used[m.session] = true
 				m.turns, m.loading = nil, s.Name != ""
 				m.setNote("session "+m.session, false)
 				m.render()
@@ -441,7 +472,7 @@ func (m ChatModel) View() string {
 	case note == "" && m.asking && m.stopping:
 		note = "stopping the reply…"
 	case note == "" && m.asking:
-		note = "replying… ctrl+c stops"
+		note = m.waiting() + " · ctrl+c stops"
 	}
 	note = fitText(note, m.w)
 	rows = append(rows, style.Render(note)+strings.Repeat(" ", max(0, m.w-ansi.StringWidth(note))))

@@ -38,6 +38,9 @@ type Message struct {
 	Thinking  string     `json:"thinking,omitempty"`
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 	ToolName  string     `json:"tool_name,omitempty"` // role tool: which tool answered
+	// Stopped marks an assistant reply cut short on purpose (ctrl+c in the chat): what it
+	// said so far, kept in the session. It is not sent to the model.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // Tool is a function the model may call, with a JSON schema for its arguments.
