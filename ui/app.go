@@ -37,6 +37,9 @@ type Options struct {
 	// ManualNotices leaves reading the engine's bus to the caller, who feeds the model the
 	// notices (tests); by default a command waits on the bus and is re-issued after each batch.
 	ManualNotices bool
+	// Who is the name approvals and rejections made here are recorded with, as the CLI
+	// records them ($USER, else the account name); cmd/tandem sets it.
+	Who string
 	// Approvals, when set, is the broker the engine's agents ask before a tool that needs
 	// approval runs (shell); the workbench asks the person in place and answers. The
 	// workbench closes it when it shuts down, denying what is still pending.
@@ -166,13 +169,17 @@ type Model struct {
 	form    FormModel
 	diff    RunDiffModel
 	ask     ApprovalPromptModel // under the body, with the keys, while a tool call waits for an answer
+	confirm ConfirmModel        // above the status bar, with the keys, while a key that changes a run asks
 	help    help.Model
 	focus   focus
 	back    focus // the pane to return to when an overlay closes
 
-	// formFlow is the flow a run-inputs form starts; formRun the run a signal form signals.
-	formFlow *flows.Flow
-	formRun  string
+	// formFlow is the flow a run-inputs form starts; formRun the run a signal form signals
+	// or a fork form forks, at formStep, from the fields formFields as they were prefilled.
+	formFlow   *flows.Flow
+	formRun    string
+	formStep   string
+	formFields []FormField
 
 	// chatStop stops the chat's reply on its way when closed (ctrl+c in the chat).
 	chatStop    chan struct{}
@@ -213,7 +220,7 @@ func New(o Options) Model {
 	}
 	t := NewTheme(true)
 	m := Model{opts: o, keys: DefaultAppKeyMap, theme: t,
-		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), ask: NewApprovalPrompt(t), help: help.New(),
+		sidebar: NewRunsList(t), dag: NewDAG(t), trace: NewTrace(t), detail: NewStepDetail(t), ask: NewApprovalPrompt(t), confirm: NewConfirm(t), help: help.New(),
 		exec: newExecutions(), boxes: newPaneCache(), now: o.Now()}
 	if o.Engine != nil {
 		m.sub = o.Engine.Bus().Subscribe("")
@@ -450,10 +457,15 @@ func (m *Model) openRun(msg runLoadedMsg) {
 
 func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
+	if m.confirm.Asking() { // a key that changes a run waits for its answer
+		m.confirm, cmd = m.confirm.Update(k)
+		return *m, cmd
+	}
 	// A view taking text keeps its keys while a tool call waits for an answer: the person
 	// moves to the prompt first, so a "y" typed in a message never allows a command.
-	typing := m.focus == focusChat || m.focus == focusEditor || m.focus == focusForm ||
-		(m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing())
+	capturing := (m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing()) ||
+		(m.focus == focusDAG && m.dag.Capturing())
+	typing := m.focus == focusChat || m.focus == focusEditor || m.focus == focusForm || capturing
 	toPrompt := !typing || m.ask.Focused() || key.Matches(k, m.ask.Keys.Focus)
 	switch {
 	case m.ask.Asking() && toPrompt && k.String() != "ctrl+c": // ctrl+c still stops a reply or quits
@@ -464,11 +476,14 @@ func (m *Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.chat, cmd = m.chat.Update(k)
 		return *m, cmd
 	case (m.focus == focusEditor || m.focus == focusForm) && k.String() != "ctrl+c": // they take text
-		return *m, m.updateOverlay(k)
+		cmd = m.updateOverlay(k)
+		if m.focus == focusForm && m.form.Purpose() == FormFork && m.state != nil && m.formFlow != nil {
+			m.form.SetNote(forkPlan(m.formFlow, m.state, m.formStep, forkChanges(m.formFields, m.form.Values())))
+		}
+		return *m, cmd
 	case (m.focus == focusDetail || m.focus == focusDiff) && !key.Matches(k, m.keys.Quit, m.keys.Help):
 		return *m, m.updateOverlay(k)
 	}
-	capturing := (m.focus == focusSidebar && m.sidebar.Capturing()) || (m.focus == focusTrace && m.trace.Capturing())
 	if !capturing || k.String() == "ctrl+c" {
 		if cmd, ok := m.appKey(k); ok {
 			return *m, cmd
@@ -521,16 +536,26 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		e, _ := m.sidebar.SelectedFlow()
 		return m.openChat(e), true
 	case key.Matches(k, m.keys.Run):
-		f := m.flow
-		if e, ok := m.sidebar.SelectedFlow(); ok && m.focus == focusSidebar {
-			if e.Flow == nil {
-				m.setStatus(fmt.Errorf("%s cannot run: %s", e.Name, firstLine(e.Err)))
-				return nil, true
-			}
-			f = e.Flow
+		// The flow under the sidebar cursor, whichever pane has the keys: the form's title
+		// and the status bar name it.
+		e, ok := m.sidebar.SelectedFlow()
+		switch {
+		case !ok && m.sidebar.SelectedRun() != "":
+			m.setStatus(fmt.Errorf("the sidebar cursor is on run %s, not a flow: move it to the flow to run", shortID(m.sidebar.SelectedRun())))
+			return nil, true
+		case !ok:
+			m.setStatus(errors.New("no flow selected: move the sidebar cursor to a flow to run it"))
+			return nil, true
+		case e.AgentDef != nil:
+			m.setStatus(fmt.Errorf("%s is an agent: enter or C chats with it", e.Name))
+			return nil, true
+		case e.Flow == nil:
+			m.setStatus(fmt.Errorf("%s cannot run: %s", e.Name, firstLine(e.Err)))
+			return nil, true
 		}
-		if f == nil || f.Source == nil {
-			m.setStatus(errors.New("select a flow in the sidebar to run it"))
+		f := e.Flow
+		if f.Source == nil {
+			m.setStatus(fmt.Errorf("%s has no source to run", e.Name))
 			return nil, true
 		}
 		if len(f.Inputs) > 0 {
@@ -542,8 +567,7 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setStatus(errors.New("select a failed, interrupted or skipped step to retry it"))
 			return nil, true
 		}
-		m.setInfo("retrying " + step.ID)
-		return retryStep(m.exec, m.opts.Engine, m.runID, step.ID, ""), true
+		return m.askConfirm(confirmRetry, step.ID, fmt.Sprintf("retry %s of run %s?", step.ID, shortID(m.runID)), false), true
 	case key.Matches(k, m.keys.Resume):
 		// Runs stopped by Ctrl-C, SIGTERM or a quit workbench wait for a person to go on;
 		// the cut attempts run again under their keys.
@@ -558,15 +582,9 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setStatus(errors.New("no unfinished run is open"))
 			return nil, true
 		}
-		return cancelRun(m.exec, m.opts.Engine, m.runID), true
+		return m.askConfirm(confirmCancel, "", fmt.Sprintf("cancel run %s of %s?", shortID(m.runID), m.state.Start.FlowName), false), true
 	case key.Matches(k, m.keys.Approve), key.Matches(k, m.keys.Reject):
-		if step == nil || step.Status != engine.StatusWaiting || step.Waiting == nil || step.Waiting.Kind != "approval" {
-			m.setStatus(errors.New("select a step waiting for approval"))
-			return nil, true
-		}
-		ok := key.Matches(k, m.keys.Approve)
-		m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + step.ID)
-		return approve(m.exec, m.opts.Engine, m.runID, step.ID, ok, m.now), true
+		return m.decideKey(key.Matches(k, m.keys.Approve)), true
 	}
 	return m.debugKey(k, step)
 }
@@ -588,6 +606,7 @@ func (m *Model) setTheme(t Theme) {
 	m.trace.SetTheme(t)
 	m.detail.SetTheme(t)
 	m.ask.SetTheme(t)
+	m.confirm.SetTheme(t)
 	switch m.focus { // the others are made anew, in the theme of the day, when they open
 	case focusEditor:
 		m.editor.SetTheme(t)
@@ -635,6 +654,7 @@ func (m *Model) helpHeight() int {
 func (m *Model) resize() {
 	m.help.SetWidth(m.w)
 	m.ask.SetWidth(m.w - 2)
+	m.confirm.SetWidth(m.w)
 	s, d, t, _ := m.panes()
 	m.sidebar.SetSize(s[0]-2, s[1]-2)
 	m.dag.SetSize(d[0]-2, d[1]-2)
@@ -659,7 +679,9 @@ func (m *Model) overlaySize() [2]int { return [2]int{m.w, m.bodyHeight()} }
 
 // bodyHeight is the height of the panes or the overlay: the terminal less the status and
 // help bars and the approval prompt.
-func (m *Model) bodyHeight() int { return max(m.h-1-m.helpHeight()-m.askHeight(), 3) }
+func (m *Model) bodyHeight() int {
+	return max(m.h-1-m.helpHeight()-m.askHeight()-m.confirmHeight(), 3)
+}
 
 func (m Model) helpKeys() helpKeys {
 	var pane help.KeyMap
@@ -689,6 +711,9 @@ func (m Model) helpKeys() helpKeys {
 		} else {
 			app.Pause.SetHelp(app.Pause.Help().Key, "pause")
 		}
+	}
+	if m.confirm.Asking() {
+		return helpKeys{pane: m.confirm.Keys, app: app, focus: m.focus, asking: true}
 	}
 	if m.ask.Asking() {
 		return helpKeys{pane: m.ask.Keys, app: app, focus: m.focus, asking: true}
@@ -745,6 +770,9 @@ func (m Model) render() string {
 	if m.ask.Asking() {
 		sc.bar(m.askBox())
 	}
+	if m.confirm.Asking() {
+		sc.bar(m.confirm.View())
+	}
 	sc.bar(m.statusBar())
 	sc.bar(m.help.View(m.helpKeys()))
 	return sc.String()
@@ -758,8 +786,12 @@ func (m Model) statusBar() string {
 		if !st.EndedAt.IsZero() {
 			end = st.EndedAt
 		}
+		hold := holdStatus(st)
+		if w := waitingOn(st); w != "" {
+			hold += ", " + w
+		}
 		left = fmt.Sprintf(" %s %s  %s  %s  %s  tokens %d/%d ", statusIcon(string(st.Status), 0), st.Start.FlowName,
-			shortID(st.ID), holdStatus(st), formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
+			shortID(st.ID), hold, formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
 	} else if m.flow != nil {
 		left = " " + m.flow.Name + "  (not run; r runs it) "
 	} else {

@@ -25,12 +25,7 @@ func (m *Model) debugKey(k tea.KeyPressMsg, st *engine.StepState) (tea.Cmd, bool
 	case key.Matches(k, m.keys.Diff):
 		return m.openDiff(), true
 	case key.Matches(k, m.keys.Fork):
-		if m.state == nil || id == "" {
-			m.setStatus(errors.New("open a run and select the step to fork it from"))
-			return nil, true
-		}
-		m.setInfo(fmt.Sprintf("forking %s at %s", m.runID, id))
-		return forkRun(m.exec, m.opts.Engine, m.runID, id), true
+		return m.forkKey(id), true
 	case key.Matches(k, m.keys.EditRetry):
 		if st == nil || !retryable(st.Status) {
 			m.setStatus(errors.New("select a failed, interrupted, skipped or succeeded step to retry it with an edited input"))

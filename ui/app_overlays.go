@@ -45,7 +45,7 @@ func (m *Model) closeOverlay() { m.focus = m.back }
 // it ran f (to run it again with a change), else with their defaults.
 func (m *Model) openInputsForm(f *flows.Flow) tea.Cmd {
 	var prev map[string]any
-	if m.state != nil && f == m.flow {
+	if m.state != nil && m.flow != nil && (f == m.flow || f.Path == m.flow.Path) {
 		prev = m.state.Start.Inputs
 	}
 	m.formFlow = f
@@ -117,6 +117,11 @@ func (m *Model) debugOverlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 			m.closeOverlay()
 			m.setInfo(fmt.Sprintf("sending %q to %s", event, m.formRun))
 			return signalRun(m.exec, m.opts.Engine, m.formRun, event, data), true
+		}
+		if msg.Purpose == FormFork {
+			m.closeOverlay()
+			m.setInfo(fmt.Sprintf("forking %s at %s", m.formRun, m.formStep))
+			return forkRun(m.exec, m.opts.Engine, m.formRun, m.formStep, forkChanges(m.formFields, msg.Values)), true
 		}
 		f := m.formFlow
 		inputs, err := resolveFormInputs(f, msg.Values)
@@ -223,6 +228,9 @@ func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		return cmd, true
 	}
 	if cmd, ok := m.debugOverlayMsg(msg); ok {
+		return cmd, true
+	}
+	if cmd, ok := m.confirmMsg(msg); ok {
 		return cmd, true
 	}
 	switch msg := msg.(type) {

@@ -130,6 +130,10 @@ func TestAppRetriesAFailedStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.press("R")
+	if s := a.screen(); !strings.Contains(s, "retry look of run run1?") {
+		t.Fatalf("R did not ask before retrying:\n%s", s)
+	}
+	a.press("enter")
 	a.drain()
 	s := a.screen()
 	if !strings.Contains(s, "✓ look shell · 2") || !strings.Contains(s, "found") {

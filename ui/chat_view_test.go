@@ -371,7 +371,7 @@ func TestAppStepDetail(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(a.dir, "ok.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a.press("R")
+	a.press("R", "enter")
 	a.drain()
 	a.press("d")
 	s := a.screen()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -257,10 +256,9 @@ func cancelRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
 }
 
 // approve answers a waiting approval step and advances the run.
-func approve(x *executions, e *engine.Engine, runID, stepID string, ok bool, now time.Time) tea.Cmd {
+func approve(x *executions, e *engine.Engine, runID, stepID string, d engine.ApprovalData) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		who := os.Getenv("USER")
-		data, _ := json.Marshal(engine.ApprovalData{Approved: ok, Who: who, When: now, Comment: "from the workbench"})
+		data, _ := json.Marshal(d)
 		if err := e.Signal(ctx, runID, engine.ApprovalEvent(stepID), data); err != nil {
 			return execDoneMsg{runID: runID, err: fmt.Errorf("answer %s: %w", stepID, err)}
 		}

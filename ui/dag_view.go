@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"tandem/engine"
 	"tandem/flows"
@@ -17,6 +18,7 @@ import (
 type DAGKeyMap struct {
 	Up, Down, Left, Right key.Binding
 	Expand                key.Binding
+	Search                key.Binding // type a step id to jump to it
 }
 
 // DefaultDAGKeyMap is the DAG view's default keymap.
@@ -26,11 +28,12 @@ var DefaultDAGKeyMap = DAGKeyMap{
 	Left:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous layer")),
 	Right:  key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next layer")),
 	Expand: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "expand/collapse map")),
+	Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "find step")),
 }
 
 // ShortHelp implements help.KeyMap.
 func (k DAGKeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Expand}
+	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Expand, k.Search}
 }
 
 // FullHelp implements help.KeyMap.
@@ -88,6 +91,10 @@ type DAGModel struct {
 
 	cache    *renderCache // shared by copies of the model, so View can fill it
 	styleTab []inline
+
+	// searching is set while a step id is typed after /; every key goes to the query.
+	searching bool
+	query     string
 }
 
 // NewDAG returns an empty DAG view.
@@ -375,7 +382,14 @@ func (m DAGModel) Update(msg tea.Msg) (DAGModel, tea.Cmd) {
 			return m, nil
 		}
 		prev := m.sel
+		if m.searching {
+			m.searchKey(msg)
+			return m, m.moved(prev, false)
+		}
 		switch {
+		case key.Matches(msg, m.Keys.Search):
+			m.searching, m.query = true, ""
+			return m, nil
 		case key.Matches(msg, m.Keys.Up):
 			m.moveRow(-1)
 		case key.Matches(msg, m.Keys.Down):
@@ -387,17 +401,69 @@ func (m DAGModel) Update(msg tea.Msg) (DAGModel, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Expand):
 			m.toggle()
 		}
-		if m.sel != prev {
-			m.paint(prev, false)
-			m.paint(m.sel, false)
-			m.scrollToSelection()
-		}
-		if m.sel != prev || key.Matches(msg, m.Keys.Expand) {
-			sel := StepSelectedMsg{RunID: m.runID, StepID: m.Selected()}
-			return m, func() tea.Msg { return sel }
-		}
+		return m, m.moved(prev, key.Matches(msg, m.Keys.Expand))
 	}
 	return m, nil
+}
+
+// moved repaints after the selection moved from prev and tells the app which step is
+// selected (also when always).
+func (m *DAGModel) moved(prev int, always bool) tea.Cmd {
+	if m.sel != prev {
+		m.paint(prev, false)
+		m.paint(m.sel, false)
+		m.scrollToSelection()
+	}
+	if m.sel == prev && !always {
+		return nil
+	}
+	sel := StepSelectedMsg{RunID: m.runID, StepID: m.Selected()}
+	return func() tea.Msg { return sel }
+}
+
+// Capturing reports whether a step id is being typed, so the app keeps its keys quiet.
+func (m DAGModel) Capturing() bool { return m.searching }
+
+// searchKey edits the query and selects the first step whose id contains it; enter keeps
+// the selection, esc ends the search too.
+func (m *DAGModel) searchKey(k tea.KeyPressMsg) {
+	switch k.String() {
+	case "enter", "esc":
+		m.searching, m.query = false, ""
+		return
+	case "backspace":
+		if r := []rune(m.query); len(r) > 0 {
+			m.query = string(r[:len(r)-1])
+		}
+	default:
+		if k.Text == "" {
+			return
+		}
+		m.query += k.Text
+	}
+	q := strings.ToLower(m.query)
+	for i, n := range m.layout.nodes {
+		if q != "" && strings.Contains(strings.ToLower(n.id), q) {
+			m.sel = i
+			return
+		}
+	}
+}
+
+// Select selects the step id when it is in the graph, and reports whether it is.
+func (m *DAGModel) Select(id string) bool {
+	if m.layout == nil {
+		return false
+	}
+	for i, n := range m.layout.nodes {
+		if n.id == id {
+			prev := m.sel
+			m.sel = i
+			m.moved(prev, false)
+			return true
+		}
+	}
+	return false
 }
 
 // toggle expands a collapsed map step into its children, or collapses the map the selected
@@ -484,6 +550,24 @@ func (m DAGModel) View() string {
 		return place(m.w, m.h, m.theme.Dim.Render("no flow selected"))
 	}
 	k := [5]int{m.version, m.x0, m.y0, m.w, m.h}
+	if m.searching { // the query takes the bottom row
+		view := m.window(k)
+		if i := strings.LastIndexByte(view, '\n'); i >= 0 {
+			view = view[:i+1]
+		} else {
+			view = ""
+		}
+		q := fitText("/"+m.query, m.w)
+		if m.query != "" && !strings.Contains(strings.ToLower(m.Selected()), strings.ToLower(m.query)) {
+			q = fitText("/"+m.query+"  (no step matches)", m.w)
+		}
+		return view + m.theme.Accent.Render(q) + strings.Repeat(" ", max(0, m.w-ansi.StringWidth(q)))
+	}
+	return m.window(k)
+}
+
+// window renders the visible part of the graph, cached by k.
+func (m DAGModel) window(k [5]int) string {
 	if s, ok := m.cache.get(k); ok {
 		return s
 	}

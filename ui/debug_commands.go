@@ -83,11 +83,12 @@ func skipStep(x *executions, e *engine.Engine, runID, stepID, output string) tea
 	})
 }
 
-// forkRun starts a new run from a step, reusing the outputs of the steps before it; the app
+// forkRun starts a new run from a step with inputs changed, reusing the outputs of the steps
+// before it that the change does not touch (engine.ForkRerun); the app
 // opens and executes it as it does a started run.
-func forkRun(x *executions, e *engine.Engine, runID, stepID string) tea.Cmd {
+func forkRun(x *executions, e *engine.Engine, runID, stepID string, inputs map[string]any) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		id, err := e.Fork(ctx, runID, stepID, engine.ForkOptions{})
+		id, err := e.Fork(ctx, runID, stepID, engine.ForkOptions{Inputs: inputs})
 		if err != nil {
 			return runStartedMsg{err: err}
 		}

@@ -229,6 +229,8 @@ func TestDebugForkReusesEarlierOutputsAndOpensTheNewRun(t *testing.T) {
 	a.wantStatus(engine.RunStatusSucceeded)
 	first := a.m.runID
 	a.keys("l", "F") // fork at shout
+	a.wantScreen("fork run1 at shout? reuses greet · runs shout")
+	a.keys("enter")
 	a.drain()
 	if a.m.runID == first {
 		t.Fatalf("the fork was not opened: still on %s", first)

@@ -48,6 +48,7 @@ type FormPurpose int
 const (
 	FormRunInputs FormPurpose = iota // a flow's inputs, to start a run
 	FormSignal                       // an event and its data, to signal a run
+	FormFork                         // a run's inputs, changed to fork it
 )
 
 // FormField is one labelled line of a form.
@@ -80,6 +81,7 @@ type FormModel struct {
 	inputs  []textinput.Model
 	focus   int
 	err     string
+	note    string // what submitting will do, kept up to date by the app
 	w, h    int
 }
 
@@ -132,6 +134,18 @@ func (m *FormModel) SetError(msg string) {
 	}
 }
 
+// SetNote shows what submitting the values will do, under the fields.
+func (m *FormModel) SetNote(s string) { m.note = s }
+
+// Values returns the fields' values by name, as they are now.
+func (m FormModel) Values() map[string]string {
+	out := map[string]string{}
+	for i, f := range m.fields {
+		out[f.Name] = m.inputs[i].Value()
+	}
+	return out
+}
+
 // Err returns the message SetError showed, "" when none.
 func (m FormModel) Err() string { return m.err }
 
@@ -182,10 +196,7 @@ func (m FormModel) Update(msg tea.Msg) (FormModel, tea.Cmd) {
 }
 
 func (m FormModel) submit() tea.Cmd {
-	done := FormSubmittedMsg{Purpose: m.purpose, Values: map[string]string{}}
-	for i, f := range m.fields {
-		done.Values[f.Name] = m.inputs[i].Value()
-	}
+	done := FormSubmittedMsg{Purpose: m.purpose, Values: m.Values()}
 	return func() tea.Msg { return done }
 }
 
@@ -209,6 +220,10 @@ func (m FormModel) View() string {
 		}
 		b.WriteString("\n  ")
 		b.WriteString(m.inputs[i].View())
+	}
+	if m.note != "" {
+		b.WriteString("\n\n")
+		b.WriteString(m.theme.Dim.Render(ansi.Hardwrap(ansi.Wordwrap(m.note, m.w, " ,"), m.w, true)))
 	}
 	if m.err != "" {
 		b.WriteString("\n\n")

@@ -50,7 +50,8 @@ func runUI(ctx context.Context, args []string) error {
 	w := &engine.Worker{Engine: e.engine, OnError: func(id string, err error) {
 		e.log.Error("advance run", "run", id, "err", err)
 	}}
-	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals}
+	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals,
+		Who: approver()}
 	if o, err := model.FromEnvironment(); err == nil {
 		opts.Models = o
 	}

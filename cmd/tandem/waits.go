@@ -82,13 +82,7 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 	if !ok || s.Waiting == nil || s.Waiting.Kind != string(flows.KindApproval) {
 		return usagef("step %s of run %s is not waiting for an approval (tandem inbox lists what is)", pos[1], info.ID)
 	}
-	who := os.Getenv("USER")
-	if who == "" {
-		if u, err := user.Current(); err == nil {
-			who = u.Username
-		}
-	}
-	data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: *comment, Who: who, When: time.Now().UTC()})
+	data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: *comment, Who: approver(), When: time.Now().UTC()})
 	if err := e.engine.Signal(ctx, info.ID, engine.ApprovalEvent(pos[1]), data); err != nil {
 		return err
 	}
@@ -102,6 +96,18 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 	}
 	fmt.Fprintf(stdout, "%s %s of run %s; the run is %s\n", done, pos[1], info.ID, st.Status)
 	return nil
+}
+
+// approver is who an approval or rejection is recorded as, here and in the workbench: $USER,
+// else the account's name.
+func approver() string {
+	if who := os.Getenv("USER"); who != "" {
+		return who
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 func runWorker(ctx context.Context, args []string) error {

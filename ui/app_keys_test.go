@@ -1,0 +1,119 @@
+package ui
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"tandem/engine"
+)
+
+const reviewFlow = "name: review\nsteps:\n  - id: draft\n    shell: echo text\n  - id: assist\n    needs: [draft]\n    shell: echo helped\n  - id: gate\n    needs: [assist]\n    approval: { prompt: \"ship it\" }\n  - id: publish\n    needs: [gate]\n    shell: echo published\n"
+
+// reviewApp runs the review flow until it waits for the gate's approval.
+func reviewApp(t *testing.T) *testApp {
+	t.Helper()
+	a := newTestAppWith(t, 120, 24, map[string]string{"review.yaml": reviewFlow, "two.yaml": twoSteps})
+	a.m.opts.Who = "ada"
+	a.press("r") // review is first
+	a.drain()
+	a.wantStatus(engine.RunStatusWaiting)
+	return a
+}
+
+func TestRRunsTheFlowUnderTheSidebarCursor(t *testing.T) {
+	a := newTestAppWith(t, 120, 24, map[string]string{"review.yaml": reviewFlow, "two.yaml": twoSteps})
+	a.press("j", "r") // two
+	a.drain()
+	a.wantStatus(engine.RunStatusSucceeded)
+	first := a.m.runID
+	// The DAG has the keys and the open run is of two; the cursor is on review: r runs review.
+	a.keys("shift+tab", "k", "tab")
+	if a.m.focus != focusDAG {
+		t.Fatalf("focus %d, want the DAG", a.m.focus)
+	}
+	a.press("r")
+	a.drain()
+	if a.m.runID == first || a.m.state.Start.FlowName != "review" {
+		t.Fatalf("r ran %s (run %s), want review", a.m.state.Start.FlowName, a.m.runID)
+	}
+	// With the cursor on a run, r says so and starts nothing.
+	a.keys("shift+tab", "j", "j")
+	if a.m.sidebar.SelectedRun() == "" {
+		t.Fatal("the cursor is not on a run")
+	}
+	before := a.m.runID
+	a.press("r")
+	a.drain()
+	if a.m.runID != before || !strings.Contains(a.m.status, "not a flow") {
+		t.Fatalf("r on a run: opened %s, status %q", a.m.runID, a.m.status)
+	}
+}
+
+func TestLettersTypedInTheDAGNeverChangeTheRun(t *testing.T) {
+	a := reviewApp(t)
+	a.keys("tab") // the trace; back to the DAG
+	a.keys("shift+tab")
+	if a.m.focus != focusDAG {
+		t.Fatalf("focus %d, want the DAG", a.m.focus)
+	}
+	seq := a.m.state.LastSeq
+	a.typeText("/assist")
+	a.drain()
+	if a.m.state.LastSeq != seq || a.m.confirm.Asking() {
+		t.Fatalf("typing /assist changed the run (seq %d -> %d) or asked %v", seq, a.m.state.LastSeq, a.m.confirm.Asking())
+	}
+	if got := a.m.dag.Selected(); got != "assist" {
+		t.Errorf("the search selected %q, want assist", got)
+	}
+	a.keys("enter")
+	if a.m.dag.Capturing() {
+		t.Fatal("enter did not end the search")
+	}
+	a.wantStatus(engine.RunStatusWaiting)
+}
+
+func TestApproveAsksAndRecordsTheCommentAndWho(t *testing.T) {
+	a := reviewApp(t)
+	a.wantScreen("waits on gate (approval)")
+	// The selected step is not the gate: a moves to it and asks.
+	a.press("a")
+	if got := a.m.dag.Selected(); got != "gate" {
+		t.Fatalf("a selected %q, want the waiting gate", got)
+	}
+	a.wantScreen("approve gate of run run1?", "comment:")
+	a.wantStatus(engine.RunStatusWaiting)
+	a.typeText("looks good")
+	a.press("enter")
+	a.drain()
+	a.wantStatus(engine.RunStatusSucceeded)
+	var d engine.ApprovalData
+	if err := json.Unmarshal([]byte(a.step("gate").Output), &d); err != nil {
+		t.Fatalf("gate output %q: %v", a.step("gate").Output, err)
+	}
+	if !d.Approved || d.Who != "ada" || d.Comment != "looks good" || d.When.Location().String() != "UTC" {
+		t.Fatalf("approval recorded as %+v", d)
+	}
+}
+
+func TestRejectCanBeDeclined(t *testing.T) {
+	a := reviewApp(t)
+	a.press("x")
+	a.wantScreen("reject gate of run run1?")
+	a.press("y", "esc") // y is a comment here, not an answer
+	a.drain()
+	a.wantStatus(engine.RunStatusWaiting)
+	if a.m.confirm.Asking() {
+		t.Fatal("esc did not close the question")
+	}
+}
+
+func TestCancelAsksFirst(t *testing.T) {
+	a := reviewApp(t)
+	a.press("c")
+	a.wantScreen("cancel run run1 of review?")
+	a.wantStatus(engine.RunStatusWaiting)
+	a.press("enter")
+	a.drain()
+	a.wantStatus(engine.RunStatusCancelled)
+}
