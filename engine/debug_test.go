@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -717,5 +718,15 @@ func TestForkRerunsTheStepsThatReadAChangedInput(t *testing.T) {
 				t.Errorf("files output %q, want %q", got, tt.wantFile)
 			}
 		})
+	}
+}
+
+func TestDiffInputsListsOnlyTheInputsThatDiffer(t *testing.T) {
+	a := &engine.State{Start: engine.RunStartedData{Inputs: map[string]any{"commits": "a1", "n": float64(3), "same": true}}}
+	b := &engine.State{Start: engine.RunStartedData{Inputs: map[string]any{"commits": "b2", "n": float64(3), "same": true, "extra": "x"}}}
+	got := engine.DiffInputs(a, b)
+	want := []engine.InputDiff{{Name: "commits", A: `"a1"`, B: `"b2"`}, {Name: "extra", A: "", B: `"x"`}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("DiffInputs = %+v, want %+v", got, want)
 	}
 }

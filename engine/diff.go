@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -144,4 +146,42 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// InputDiff is one input whose value differs between two runs, each as JSON ("" when the
+// run has no such input).
+type InputDiff struct {
+	Name string `json:"name"`
+	A    string `json:"a"`
+	B    string `json:"b"`
+}
+
+// DiffInputs lists the inputs whose values differ between two runs, by name: what a reader
+// of a run diff needs first, since most differing steps follow from them.
+func DiffInputs(a, b *State) []InputDiff {
+	names := map[string]bool{}
+	for _, st := range []*State{a, b} {
+		for k := range st.Start.Inputs {
+			names[k] = true
+		}
+	}
+	text := func(st *State, k string) string {
+		v, ok := st.Start.Inputs[k]
+		if !ok {
+			return ""
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(raw)
+	}
+	var out []InputDiff
+	for k := range names {
+		if va, vb := text(a, k), text(b, k); va != vb {
+			out = append(out, InputDiff{Name: k, A: va, B: vb})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

@@ -117,3 +117,43 @@ func TestCancelAsksFirst(t *testing.T) {
 	a.drain()
 	a.wantStatus(engine.RunStatusCancelled)
 }
+
+const commitsFlow = "name: commits\ninputs:\n  commits: { type: string, default: a1 }\nsteps:\n  - id: files\n    shell: echo files of {{ .inputs.commits }}\n  - id: stats\n    shell: echo 42\n  - id: summary\n    needs: [files, stats]\n    shell: echo summary\n"
+
+func TestForkFormShowsThePlanAndRerunsWhatReadsAChangedInput(t *testing.T) {
+	a := newTestAppWith(t, 120, 24, map[string]string{"commits.yaml": commitsFlow})
+	a.press("r")
+	a.keys("ctrl+s") // the form, with its default
+	a.drain()
+	a.wantStatus(engine.RunStatusSucceeded)
+	first := a.m.runID
+	if !a.m.dag.Select("summary") {
+		t.Fatal("no summary step in the DAG")
+	}
+	a.keys("F")
+	if a.m.focus != focusForm {
+		t.Fatalf("F did not open the inputs form: focus %d, status %q", a.m.focus, a.m.status)
+	}
+	a.wantScreen("fork run1 at summary with these inputs", "› a1", "reuses files, stats · runs summary")
+	a.keys("ctrl+u")
+	a.typeText("b2")
+	a.wantScreen("reuses stats · runs files, summary")
+	a.keys("ctrl+s")
+	a.drain()
+	if a.m.runID == first {
+		t.Fatal("the fork was not opened")
+	}
+	a.wantStatus(engine.RunStatusSucceeded)
+	if s := a.step("files"); s.ReusedFrom != "" || s.Output != "files of b2" {
+		t.Errorf("files: reused from %q, output %q; want it run again with b2", s.ReusedFrom, s.Output)
+	}
+	if s := a.step("stats"); s.ReusedFrom != first {
+		t.Errorf("stats was not reused (from %q)", s.ReusedFrom)
+	}
+	if got := a.m.state.Start.Inputs["commits"]; got != "b2" {
+		t.Errorf("the fork's commits = %v", got)
+	}
+	// Compared with its source, the changed input comes first.
+	a.keys("D", "enter")
+	a.wantScreen(`input commits: A "b2" · B "a1"`)
+}

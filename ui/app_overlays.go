@@ -139,6 +139,7 @@ func (m *Model) debugOverlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	case runDiffMsg:
 		if m.focus == focusDiff {
 			m.diff.SetDiff(msg.b, msg.rows, msg.err)
+			m.diff.SetInputs(msg.inputs)
 		}
 		return nil, true
 	case tea.PasteMsg:

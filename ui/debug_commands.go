@@ -17,8 +17,9 @@ import (
 // runDiffMsg carries the two runs a run diff compares, read from the store.
 type runDiffMsg struct {
 	a, b string
-	rows []engine.StepDiff
-	err  error
+	rows   []engine.StepDiff
+	inputs []engine.InputDiff
+	err    error
 }
 
 // advanceAfter advances a run after a debug control. When another process holds the run,
@@ -123,6 +124,6 @@ func loadRunDiff(s Store, a, b string) tea.Cmd {
 			}
 			states[i] = engine.Fold(evs)
 		}
-		return runDiffMsg{a: a, b: b, rows: engine.DiffRuns(states[0], states[1])}
+		return runDiffMsg{a: a, b: b, rows: engine.DiffRuns(states[0], states[1]), inputs: engine.DiffInputs(states[0], states[1])}
 	}
 }

@@ -57,6 +57,7 @@ type RunDiffModel struct {
 	pick    int
 
 	runB   string
+	inputs []engine.InputDiff // the inputs that differ, shown first
 	rows   []engine.StepDiff
 	sel    int
 	top    int // the first table row shown
@@ -107,6 +108,9 @@ func (m *RunDiffModel) SetDiff(runB string, rows []engine.StepDiff, err error) {
 	}
 	m.selectRow(m.sel)
 }
+
+// SetInputs shows the inputs that differ between the runs, above the steps.
+func (m *RunDiffModel) SetInputs(in []engine.InputDiff) { m.inputs = in }
 
 // Rows returns the comparison shown, one row per step.
 func (m RunDiffModel) Rows() []engine.StepDiff { return m.rows }
@@ -214,6 +218,12 @@ func (m RunDiffModel) View() string {
 	if m.err != "" {
 		add(m.theme.Error.Render(pad(m.err)))
 		return strings.Join(lines, "\n")
+	}
+	if len(m.inputs) == 0 {
+		add(m.theme.Dim.Render(pad("inputs: the same")))
+	}
+	for _, in := range m.inputs {
+		add(m.theme.Accent.Render(pad(fmt.Sprintf("input %s: A %s · B %s", in.Name, cleanText(in.A), cleanText(in.B)))))
 	}
 	idW := len("step")
 	for _, r := range m.rows {

@@ -248,14 +248,30 @@ func runDiff(ctx context.Context, args []string) error {
 	}
 	a, b := states[0], states[1]
 	diffs := engine.DiffRuns(a, b)
+	inputs := engine.DiffInputs(a, b)
 	if *jsonOut {
+		if inputs == nil {
+			inputs = []engine.InputDiff{}
+		}
 		return printJSON(struct {
-			A     string            `json:"a"`
-			B     string            `json:"b"`
-			Steps []engine.StepDiff `json:"steps"`
-		}{a.ID, b.ID, diffs})
+			A      string             `json:"a"`
+			B      string             `json:"b"`
+			Inputs []engine.InputDiff `json:"inputs"` // only those that differ
+			Steps  []engine.StepDiff  `json:"steps"`
+		}{a.ID, b.ID, inputs, diffs})
 	}
 	fmt.Fprintf(stdout, "A %s  %s %s\nB %s  %s %s\n\n", a.ID, statusIcon(a.Status), a.Status, b.ID, statusIcon(b.Status), b.Status)
+	if len(inputs) > 0 { // first: most differing steps follow from them
+		iw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(iw, "INPUT\tA\tB")
+		for _, d := range inputs {
+			fmt.Fprintf(iw, "%s\t%s\t%s\n", d.Name, d.A, d.B)
+		}
+		if err := iw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tA\tB\tCOMPARED")
 	differ := 0

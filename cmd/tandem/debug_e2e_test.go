@@ -55,16 +55,24 @@ func TestCLIDebugForkDiffAndSkip(t *testing.T) {
 			t.Errorf("diff output lacks %q:\n%s", want, out)
 		}
 	}
+	// The differing inputs come first.
+	if i, j := strings.Index(out, `word   "alpha"  "beta"`), strings.Index(out, "STEP"); i < 0 || j < i {
+		t.Errorf("diff does not show the differing input before the steps:\n%s", out)
+	}
 	out, _, code = w.tandem("diff", a, b, "--json")
 	var d struct {
-		A, B  string
-		Steps []struct {
+		A, B   string
+		Inputs []struct{ Name, A, B string }
+		Steps  []struct {
 			Step  string `json:"step"`
 			Equal bool   `json:"equal"`
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &d); err != nil || code != 0 || d.A != a || d.B != b || len(d.Steps) != 3 {
 		t.Fatalf("diff --json: %v exit %d\n%s", err, code, out)
+	}
+	if len(d.Inputs) != 1 || d.Inputs[0].Name != "word" || d.Inputs[0].A != `"alpha"` || d.Inputs[0].B != `"beta"` {
+		t.Errorf("diff --json inputs = %+v", d.Inputs)
 	}
 	for _, s := range d.Steps {
 		if s.Equal != (s.Step == "fetch") {
@@ -152,5 +160,23 @@ func TestCLIDebugBreakStepAndContinue(t *testing.T) {
 		if got := countEffects(t, w); got[step] != 2 {
 			t.Fatalf("after step %d: %v", i+1, got)
 		}
+	}
+}
+
+func TestCLIForkRerunsAStepThatReadsAChangedInput(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("debug.yaml", debugFlow)
+	out, errOut, code := w.tandem("run", "debug.yaml")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errOut)
+	}
+	a := firstLineRunID(t, out)
+	// Forked at report, after check: check reads inputs.word, so it runs again; fetch does not.
+	out, errOut, code = w.tandem("fork", a, "report", "-i", "word=gamma")
+	if code != 0 || !strings.Contains(out, "report: data-gamma") {
+		t.Fatalf("fork: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, want := countEffects(t, w), map[string]int{"fetch": 1, "check": 2, "report": 2}; !maps.Equal(got, want) {
+		t.Fatalf("effects after the fork = %v, want %v", got, want)
 	}
 }
