@@ -16,7 +16,7 @@ import (
 
 // runDiffMsg carries the two runs a run diff compares, read from the store.
 type runDiffMsg struct {
-	a, b string
+	a, b   string
 	rows   []engine.StepDiff
 	inputs []engine.InputDiff
 	err    error
