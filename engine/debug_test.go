@@ -730,3 +730,25 @@ func TestDiffInputsListsOnlyTheInputsThatDiffer(t *testing.T) {
 		t.Fatalf("DiffInputs = %+v, want %+v", got, want)
 	}
 }
+
+func TestABreakpointGivenAtStartHoldsTheRunBeforeItsFirstStep(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	f := h.flow("chain.yaml", chainFlow)
+	if _, err := h.eng.Start(ctx, f, map[string]any{}, engine.StartOptions{Breakpoints: []string{"nope"}}); !errors.Is(err, engine.ErrStepNotFound) {
+		t.Fatalf("a breakpoint at an unknown step: %v, want ErrStepNotFound", err)
+	}
+	id, err := h.eng.Start(ctx, f, map[string]any{"word": "alpha"}, engine.StartOptions{Breakpoints: []string{"s1"}})
+	must(t, err)
+	st := h.execute(id)
+	if st.Status != engine.RunStatusPaused || st.HoldReason != "breakpoint at s1" || !st.Breakpoints["s1"] {
+		t.Fatalf("run is %s (%q), want paused before s1", st.Status, st.HoldReason)
+	}
+	if got := h.effects(); got["s1"] != 0 {
+		t.Fatalf("s1 ran past its breakpoint: %v", got)
+	}
+	must(t, h.eng.Continue(ctx, id))
+	if st := h.execute(id); st.Status != engine.RunStatusSucceeded {
+		t.Fatalf("after continue: %s %s", st.Status, st.Error)
+	}
+}

@@ -146,11 +146,19 @@ type StartOptions struct {
 	ParentRunID  string
 	ParentStepID string
 	RunID        string // use this id instead of a new one (child runs use derived ids)
+	// Breakpoints are steps of f to hold the run before, recorded with its start so they
+	// hold from the first step whoever executes it.
+	Breakpoints []string
 }
 
 // Start records a new run of f with resolved inputs and returns its id. It does not execute
 // anything: call Execute. The flow must already be valid (flows.Load validates).
 func (e *Engine) Start(ctx context.Context, f *flows.Flow, inputs map[string]any, o StartOptions) (string, error) {
+	for _, b := range o.Breakpoints {
+		if f.StepByID(b) == nil {
+			return "", fmt.Errorf("start run of %s: breakpoint at %s: %w (steps: %s)", f.Name, b, ErrStepNotFound, strings.Join(flowStepIDs(f, nil), ", "))
+		}
+	}
 	id := o.RunID
 	if id == "" {
 		id = e.newID()
@@ -159,7 +167,7 @@ func (e *Engine) Start(ctx context.Context, f *flows.Flow, inputs map[string]any
 	inputs, secrets := redactSecrets(f, inputs)
 	e.secrets.put(id, secrets)
 	data := RunStartedData{FlowName: f.Name, FlowPath: f.Path, Source: string(f.Source), Inputs: inputs,
-		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID}
+		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, Breakpoints: o.Breakpoints}
 	ev := Event{RunID: id, Type: RunStarted, Time: now, Data: mustJSON(data), Status: RunStatusRunning}
 	info := RunInfo{ID: id, FlowName: f.Name, FlowPath: f.Path, Status: RunStatusRunning,
 		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, CreatedAt: now, UpdatedAt: now}

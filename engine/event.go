@@ -115,6 +115,8 @@ type RunStartedData struct {
 	// ForkedFrom names the run whose outputs this run reuses, with the step it was forked at.
 	ForkedFrom     string `json:"forked_from,omitempty"`
 	ForkedFromStep string `json:"forked_from_step,omitempty"`
+	// Breakpoints are set before these steps from the start, as if by BreakpointSet.
+	Breakpoints []string `json:"breakpoints,omitempty"`
 }
 
 // StepStartedData is the payload of StepStarted.

@@ -141,6 +141,14 @@ func (s *State) Apply(e Event) {
 		s.Status = RunStatusRunning
 		s.StartedAt = e.Time
 		s.decode(e, &s.Start)
+		if len(s.Start.Breakpoints) > 0 {
+			if s.Breakpoints == nil {
+				s.Breakpoints, s.HeldAt, s.Passed = map[string]bool{}, map[string]bool{}, map[string]bool{}
+			}
+			for _, id := range s.Start.Breakpoints {
+				s.Breakpoints[id] = true
+			}
+		}
 	case RunResumed:
 		s.Status = RunStatusRunning
 		s.EndedAt = time.Time{}

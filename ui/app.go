@@ -181,6 +181,11 @@ type Model struct {
 	formStep   string
 	formFields []FormField
 
+	// breaks are the breakpoints set with B on the DAG of the flow at path breaksFor before
+	// it has a run; r starts it with them.
+	breaks    map[string]bool
+	breaksFor string
+
 	// chatStop stops the chat's reply on its way when closed (ctrl+c in the chat).
 	chatStop    chan struct{}
 	chatStopped bool
@@ -306,7 +311,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				detail = detail || (n.Event.RunID == m.runID && n.Event.StepID == m.detail.Step())
 			}
 		}
-		m.dag.SetState(m.state, m.now)
+		m.dag.SetState(m.dagState(), m.now)
 		if detail {
 			m.refreshDetail()
 		}
@@ -332,7 +337,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			refresh = m.apply(e) || refresh
 		}
 		if len(msg.events) > 0 {
-			m.dag.SetState(m.state, m.now)
+			m.dag.SetState(m.dagState(), m.now)
 			m.refreshDetail()
 		}
 		cmds := []tea.Cmd{m.pollTick()}
@@ -371,7 +376,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case FlowSelectedMsg:
 		if msg.Entry.Flow != nil && (m.runID == "" || m.state == nil) {
 			m.flow = msg.Entry.Flow
-			m.dag.SetRun("", m.flow, nil, m.now)
+			m.dag.SetRun("", m.flow, m.dagState(), m.now)
 		}
 		return m, nil
 	case RunSelectedMsg:
@@ -561,7 +566,7 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		if len(f.Inputs) > 0 {
 			return m.openInputsForm(f), true
 		}
-		return startRun(m.exec, m.opts.Engine, f, map[string]any{}), true
+		return startRun(m.exec, m.opts.Engine, f, map[string]any{}, m.takeBreaks(f)), true
 	case key.Matches(k, m.keys.Retry):
 		if step == nil || !(step.Status == engine.StatusFailed || step.Status == engine.StatusInterrupted || step.Status == engine.StatusSkipped) {
 			m.setStatus(errors.New("select a failed, interrupted or skipped step to retry it"))

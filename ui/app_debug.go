@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"tandem/engine"
+	"tandem/flows"
 )
 
 // The debug controls' keys: pause and continue, step once, breakpoints, an edited retry, a
@@ -64,6 +65,9 @@ func (m *Model) debugKey(k tea.KeyPressMsg, st *engine.StepState) (tea.Cmd, bool
 	default:
 		return nil, false
 	}
+	if key.Matches(k, m.keys.Breakpoint) && m.state == nil && m.flow != nil {
+		return m.previewBreakpoint(id), true
+	}
 	if m.state == nil || m.state.Status.Terminal() {
 		m.setStatus(fmt.Errorf("open an unfinished run to %s it", verb))
 		return nil, true
@@ -91,6 +95,59 @@ func (m *Model) debugKey(k tea.KeyPressMsg, st *engine.StepState) (tea.Cmd, bool
 		}
 		return m.openSignalForm(event), true
 	}
+}
+
+// previewBreakpoint sets or clears a breakpoint before step id of the flow previewed in the
+// DAG (no run yet): r starts the flow with them recorded at its start.
+func (m *Model) previewBreakpoint(id string) tea.Cmd {
+	if id == "" || m.flow.StepByID(id) == nil {
+		m.setStatus(errors.New("select a step in the DAG to set a breakpoint before it"))
+		return nil
+	}
+	if m.breaksFor != m.flow.Path {
+		m.breaksFor, m.breaks = m.flow.Path, map[string]bool{}
+	}
+	m.breaks[id] = !m.breaks[id]
+	if !m.breaks[id] {
+		delete(m.breaks, id)
+	}
+	m.dag.SetState(m.dagState(), m.now)
+	if len(m.breaks) == 0 {
+		m.setInfo("no breakpoints: r runs " + m.flow.Name + " straight through")
+	} else {
+		ids := make([]string, 0, len(m.breaks))
+		for id := range m.breaks {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		m.setInfo(fmt.Sprintf("r runs %s holding before %s", m.flow.Name, strings.Join(ids, ", ")))
+	}
+	return nil
+}
+
+// takeBreaks returns the breakpoints set before a run of f, in f's step order, and clears
+// them: they belong to the run about to start.
+func (m *Model) takeBreaks(f *flows.Flow) []string {
+	if f == nil || m.breaksFor != f.Path {
+		return nil
+	}
+	var out []string
+	for _, s := range f.Steps {
+		if m.breaks[s.ID] {
+			out = append(out, s.ID)
+		}
+	}
+	m.breaks, m.breaksFor = nil, ""
+	return out
+}
+
+// dagState is what the DAG draws: the open run's state, or for a flow not yet run, one
+// with only the breakpoints set before its run.
+func (m *Model) dagState() *engine.State {
+	if m.state != nil || m.flow == nil || m.breaksFor != m.flow.Path || len(m.breaks) == 0 {
+		return m.state
+	}
+	return &engine.State{Steps: map[string]*engine.StepState{}, Breakpoints: m.breaks}
 }
 
 // retryable reports whether a step may be retried with an edited input.

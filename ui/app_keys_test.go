@@ -157,3 +157,19 @@ func TestForkFormShowsThePlanAndRerunsWhatReadsAChangedInput(t *testing.T) {
 	a.keys("D", "enter")
 	a.wantScreen(`input commits: A "b2" · B "a1"`)
 }
+
+func TestBreakpointsSetOnAFlowsPreviewHoldItsRun(t *testing.T) {
+	a := newTestAppWith(t, 120, 24, map[string]string{"two.yaml": twoSteps})
+	a.press("j", "k") // select two: its DAG previews
+	a.keys("tab", "l", "B")
+	a.wantScreen("r runs two holding before second", "● break")
+	a.keys("r")
+	a.drain()
+	a.wantStatus(engine.RunStatusPaused)
+	if a.step("first").Status != engine.StatusSucceeded || a.step("second").Status != engine.StatusPending {
+		t.Fatalf("first %s, second %s; want the run held before second", a.step("first").Status, a.step("second").Status)
+	}
+	if got := a.m.state.Start.Breakpoints; len(got) != 1 || got[0] != "second" {
+		t.Fatalf("the run started with breakpoints %v", got)
+	}
+}

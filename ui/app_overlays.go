@@ -130,7 +130,7 @@ func (m *Model) debugOverlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 			return nil, true
 		}
 		m.closeOverlay()
-		return startRun(m.exec, m.opts.Engine, f, inputs), true
+		return startRun(m.exec, m.opts.Engine, f, inputs, m.takeBreaks(f)), true
 	case RunDiffPickedMsg:
 		if m.opts.Store == nil {
 			return nil, true

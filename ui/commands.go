@@ -220,9 +220,9 @@ func (x *executions) shutdown() {
 }
 
 // startRun starts a run of f with inputs resolved by flows.ResolveInputs.
-func startRun(x *executions, e *engine.Engine, f *flows.Flow, inputs map[string]any) tea.Cmd {
+func startRun(x *executions, e *engine.Engine, f *flows.Flow, inputs map[string]any, breaks []string) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		id, err := e.Start(ctx, f, inputs, engine.StartOptions{})
+		id, err := e.Start(ctx, f, inputs, engine.StartOptions{Breakpoints: breaks})
 		return runStartedMsg{runID: id, err: err}
 	})
 }

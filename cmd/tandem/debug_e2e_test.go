@@ -180,3 +180,27 @@ func TestCLIForkRerunsAStepThatReadsAChangedInput(t *testing.T) {
 		t.Fatalf("effects after the fork = %v, want %v", got, want)
 	}
 }
+
+func TestCLIRunWithABreakpointHoldsBeforeTheStep(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("debug.yaml", debugFlow)
+	if _, errOut, code := w.tandem("run", "debug.yaml", "--break", "nope"); code != 2 || !strings.Contains(errOut, "fetch, check, report") {
+		t.Fatalf("--break at an unknown step: exit %d %s", code, errOut)
+	}
+	out, errOut, code := w.tandem("run", "debug.yaml", "--break", "check", "--break", "report")
+	if code != 0 || !strings.Contains(out, "paused (breakpoint at check)") {
+		t.Fatalf("run --break: exit %d\n%s%s", code, out, errOut)
+	}
+	id := firstLineRunID(t, out)
+	if got := countEffects(t, w); got["check"] != 0 || got["fetch"] != 1 {
+		t.Fatalf("effects = %v, want fetch only", got)
+	}
+	out, _, code = w.tandem("continue", id)
+	if code != 0 || !strings.Contains(out, "paused (breakpoint at report)") {
+		t.Fatalf("continue to the second breakpoint: exit %d\n%s", code, out)
+	}
+	out, _, code = w.tandem("continue", id)
+	if code != 0 || !strings.Contains(out, "succeeded") {
+		t.Fatalf("continue: exit %d\n%s", code, out)
+	}
+}

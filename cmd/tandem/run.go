@@ -28,10 +28,12 @@ func runRun(ctx context.Context, args []string) error {
 	c.registerParallel(fs)
 	var inputs multiFlag
 	fs.Var(&inputs, "i", "input `key=value` (repeatable)")
+	var breaks multiFlag
+	fs.Var(&breaks, "break", "hold the run before `STEP` from its start (repeatable); tandem continue RUN goes on")
 	jsonOut := fs.Bool("json", false, "print the final run state as JSON instead of progress")
 	detach := fs.Bool("detach", false, "record the run and return; a `tandem worker` runs it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tandem run FILE [-i key=value]... [flags]")
+		fmt.Fprintln(stderr, "usage: tandem run FILE [-i key=value]... [--break STEP]... [flags]")
 		fs.PrintDefaults()
 	}
 	pos, err := interspersed(fs, args)
@@ -77,7 +79,10 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	defer e.close()
-	id, err := e.engine.Start(ctx, f, resolved, engine.StartOptions{})
+	id, err := e.engine.Start(ctx, f, resolved, engine.StartOptions{Breakpoints: breaks})
+	if errors.Is(err, engine.ErrStepNotFound) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
