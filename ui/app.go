@@ -792,8 +792,12 @@ func (m Model) statusBar() string {
 			end = st.EndedAt
 		}
 		hold := holdStatus(st)
-		if w := waitingOn(st); w != "" {
-			hold += ", " + w
+		switch w := waitingOn(st); {
+		case w == "":
+		case st.Status == engine.RunStatusWaiting:
+			hold += " " + w
+		default:
+			hold += " · waiting " + w
 		}
 		left = fmt.Sprintf(" %s %s  %s  %s  %s  tokens %d/%d ", statusIcon(string(st.Status), 0), st.Start.FlowName,
 			shortID(st.ID), hold, formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)

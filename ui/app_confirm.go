@@ -106,8 +106,8 @@ func approvalSteps(st *engine.State) []string {
 	return out
 }
 
-// waitingOn names what a waiting run waits on for the status bar: "waits on review
-// (approval)", or "" when no step waits.
+// waitingOn names what a run waits on for the status bar: "on review (approval)", or ""
+// when no step waits.
 func waitingOn(st *engine.State) string {
 	if st == nil || st.Status.Terminal() {
 		return ""
@@ -127,7 +127,7 @@ func waitingOn(st *engine.State) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return "waits on " + strings.Join(parts, ", ")
+	return "on " + strings.Join(parts, ", ")
 }
 
 // forkKey opens the fork of the open run from the selected step: the inputs form prefilled

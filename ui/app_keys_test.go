@@ -75,7 +75,7 @@ func TestLettersTypedInTheDAGNeverChangeTheRun(t *testing.T) {
 
 func TestApproveAsksAndRecordsTheCommentAndWho(t *testing.T) {
 	a := reviewApp(t)
-	a.wantScreen("waits on gate (approval)")
+	a.wantScreen("waiting on gate (approval)")
 	// The selected step is not the gate: a moves to it and asks.
 	a.press("a")
 	if got := a.m.dag.Selected(); got != "gate" {

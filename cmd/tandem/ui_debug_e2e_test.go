@@ -60,7 +60,8 @@ func barRunID(screen string) string {
 // TestUIE2EDebugControlsInARealTerminal drives the debug keys of the workbench in tmux:
 // the inputs form refuses a bad integer, p pauses a running run and continues it, s runs one
 // step, B sets a breakpoint the run stops at, ! answers a wait, S skips a failed step with
-// an output written in $EDITOR (ctrl+e), F forks the run and D compares the two.
+// an output written in $EDITOR (ctrl+e), F forks the run (its form shows which steps are
+// reused) and D compares the two.
 func TestUIE2EDebugControlsInARealTerminal(t *testing.T) {
 	requireTmux(t)
 	w := newWorkspace(t)
@@ -141,6 +142,8 @@ func TestUIE2EDebugControlsInARealTerminal(t *testing.T) {
 	// The note names the fork before the fork is loaded, while the bar still shows the first
 	// run (succeeded too), so the wait is for the bar to show the fork itself.
 	s.keys("F")
+	s.waitForText("at done with these inputs", "› 7", "reuses take, pack, pay, ship, seen · runs done")
+	s.keys("C-s")
 	var fork string
 	s.waitFor("the note naming the fork", func(scr string) bool {
 		_, note, ok := strings.Cut(scr, "forked run ")
@@ -156,7 +159,7 @@ func TestUIE2EDebugControlsInARealTerminal(t *testing.T) {
 	s.keys("D")
 	s.waitForText("compare run "+fork+" of order", first)
 	s.keys("Enter")
-	s.waitForText("0 of 6 steps differ", "same")
+	s.waitForText("0 of 6 steps differ", "inputs: the same")
 	// Escape alone: followed at once by q, the terminal would read them as alt+q.
 	s.keys("Escape")
 	s.waitForText("Flows", "Runs")
