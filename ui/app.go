@@ -372,12 +372,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, loadMoreRuns(m.opts.Store, m.runs[len(m.runs)-1].Cursor())
 	case FlowsLoadedMsg:
 		m.sidebar, _ = m.sidebar.Update(msg)
+		if e, ok := m.sidebar.SelectedFlow(); ok { // preview what the cursor starts on
+			m.preview(e)
+		}
 		return m, nil
 	case FlowSelectedMsg:
-		if msg.Entry.Flow != nil && (m.runID == "" || m.state == nil) {
-			m.flow = msg.Entry.Flow
-			m.dag.SetRun("", m.flow, m.dagState(), m.now)
-		}
+		m.preview(msg.Entry)
 		return m, nil
 	case RunSelectedMsg:
 		if m.opts.Store == nil {

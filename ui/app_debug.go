@@ -141,6 +141,16 @@ func (m *Model) takeBreaks(f *flows.Flow) []string {
 	return out
 }
 
+// preview shows the flow of sidebar entry e in the DAG while no run is open; an agent or
+// a file that does not parse shows nothing, so r and the status bar never name another.
+func (m *Model) preview(e FlowEntry) {
+	if m.runID != "" && m.state != nil {
+		return
+	}
+	m.flow = e.Flow
+	m.dag.SetRun("", m.flow, m.dagState(), m.now)
+}
+
 // dagState is what the DAG draws: the open run's state, or for a flow not yet run, one
 // with only the breakpoints set before its run.
 func (m *Model) dagState() *engine.State {

@@ -362,7 +362,8 @@ func TestDebugDiffListsDifferingSteps(t *testing.T) {
 
 func TestDebugKeysRefuseWithoutARun(t *testing.T) {
 	a := newTestApp(t, 120, 24)
-	for _, k := range []string{"p", "s", "B", "e", "S", "F", "!", "D"} {
+	// B is left out: on a flow not yet run it marks a step for the run r starts.
+	for _, k := range []string{"p", "s", "e", "S", "F", "!", "D"} {
 		a.m.status = ""
 		a.keys(k)
 		if a.m.status == "" || a.m.statusOK {
