@@ -234,7 +234,7 @@ func TestRealModelExampleContentPipelinePublishesAfterApproval(t *testing.T) {
 	}
 
 	out, errOut, code = w.tandem("approve", id, "review", "--comment", "ship it")
-	if code != 0 || !strings.Contains(out, "the run is succeeded") {
+	if code != 0 || !strings.Contains(out, "the run has succeeded") {
 		t.Fatalf("approve: exit %d\n%s\n%s", code, out, errOut)
 	}
 	r = showExample(t, w, id)
@@ -251,7 +251,7 @@ func TestRealModelExampleContentPipelinePublishesAfterApproval(t *testing.T) {
 		}
 		id := firstLineRunID(t, out)
 		out, errOut, code = w.tandem("reject", id, "review", "--comment", "too short")
-		if code != 0 || !strings.Contains(out, "rejected review") || !strings.Contains(out, "the run is succeeded") {
+		if code != 0 || !strings.Contains(out, "rejected review") || !strings.Contains(out, "the run has succeeded") {
 			t.Fatalf("reject: exit %d\n%s\n%s", code, out, errOut)
 		}
 		if st := showExample(t, w, id).State.Steps["publish"].Status; st != "skipped" {

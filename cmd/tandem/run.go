@@ -169,12 +169,28 @@ func printEnd(st *engine.State, took time.Duration) {
 		}
 	case engine.RunStatusWaiting:
 		fmt.Fprintf(stdout, "run %s is waiting:\n", st.ID)
+		worker := false // a wait that only a worker passing by resolves (a timer, a signal)
 		for _, id := range st.StepIDs() {
-			if s := st.Steps[id]; s.Status == engine.StatusWaiting && s.Waiting != nil {
-				fmt.Fprintf(stdout, "  %s: %s\n", id, waitText(*s.Waiting))
+			s := st.Steps[id]
+			if s.Status != engine.StatusWaiting || s.Waiting == nil {
+				continue
+			}
+			fmt.Fprintf(stdout, "  %s: %s\n", id, waitText(*s.Waiting))
+			switch s.Waiting.Kind {
+			case "approval":
+				fmt.Fprintf(stdout, "    answer it: tandem approve %s %s [--comment TEXT] (or tandem reject %s %s)\n", st.ID, id, st.ID, id)
+			case "sleep":
+				worker = true
+			default:
+				if len(s.Waiting.Events) > 0 {
+					fmt.Fprintf(stdout, "    send it: tandem signal %s %s, then tandem resume %s\n", st.ID, s.Waiting.Events[0], st.ID)
+				}
+				worker = true
 			}
 		}
-		fmt.Fprintf(stdout, "it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
+		if worker {
+			fmt.Fprintf(stdout, "it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
+		}
 	case engine.RunStatusInterrupted:
 		fmt.Fprintf(stdout, "run %s interrupted after %s; resume with: tandem resume %s\n", st.ID, short, st.ID)
 	case engine.RunStatusPaused:

@@ -94,8 +94,19 @@ func runDecide(ctx context.Context, args []string, approved bool) error {
 	if err != nil {
 		return fmt.Errorf("advance run %s after the decision (it is recorded; tandem resume %s goes on): %w", info.ID, info.ID, err)
 	}
-	fmt.Fprintf(stdout, "%s %s of run %s; the run is %s\n", done, pos[1], info.ID, st.Status)
+	fmt.Fprintf(stdout, "%s %s of run %s; the run %s\n", done, pos[1], info.ID, statusPhrase(st.Status))
 	return nil
+}
+
+// statusPhrase says how a run stands in a sentence: "has succeeded", "is waiting".
+func statusPhrase(s engine.RunStatus) string {
+	switch s {
+	case engine.RunStatusSucceeded, engine.RunStatusFailed:
+		return "has " + string(s)
+	case engine.RunStatusCancelled, engine.RunStatusInterrupted:
+		return "was " + string(s)
+	}
+	return "is " + string(s)
 }
 
 // approver is who an approval or rejection is recorded as, here and in the workbench: $USER,

@@ -29,6 +29,10 @@ steps:
 		t.Fatalf("run: exit %d\n%s", code, out)
 	}
 	id := firstLineRunID(t, out)
+	// The message names the command that answers this wait, not a worker.
+	if !strings.Contains(out, "answer it: tandem approve "+id+" review") || strings.Contains(out, "tandem worker") {
+		t.Fatalf("run does not say how to answer the approval:\n%s", out)
+	}
 	out, _, _ = w.tandem("inbox", "--json")
 	var items []map[string]any
 	if err := json.Unmarshal([]byte(out), &items); err != nil || len(items) != 1 || items[0]["step_id"] != "review" || items[0]["prompt"] != "Publish Tides?" {
@@ -41,7 +45,7 @@ steps:
 	c := w.cmd(context.Background(), "approve", id, "review", "--comment", "ship it")
 	c.Env = append(c.Env, "USER=ana")
 	b, err := c.CombinedOutput()
-	if err != nil || !strings.Contains(string(b), "the run is succeeded") {
+	if err != nil || !strings.Contains(string(b), "the run has succeeded") {
 		t.Fatalf("approve: %v\n%s", err, b)
 	}
 	out, _, _ = w.tandem("show", id, "--json")
