@@ -237,8 +237,10 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 	s.keys("BTab", "j", "r")
 	s.waitForText("✗ wobble shell", "first-attempt-fails")
 
-	// R retries the selected failed step, and the second attempt succeeds.
+	// R asks, then retries the selected failed step, and the second attempt succeeds.
 	s.keys("R")
+	s.waitForText("retry wobble of run")
+	s.keys("Enter")
 	s.waitFor("wobble's second attempt and flaky succeeded", func(scr string) bool {
 		return strings.Contains(scr, "✓ wobble shell · 2") && strings.Contains(scr, "recovered-on-retry") &&
 			runSucceeded(scr, "flaky")
