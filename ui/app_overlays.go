@@ -240,6 +240,12 @@ func (m *Model) overlayMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	case StepDetailClosedMsg, ChatClosedMsg:
 		m.focus = m.back
 		return nil, true
+	case ChatOpenRunMsg: // the chat stays as it is, for C to come back to
+		m.focus = focusTrace
+		if m.opts.Store == nil {
+			return nil, true
+		}
+		return loadRun(m.opts.Store, msg.RunID), true
 	case ChatSendMsg:
 		m.chatStop, m.chatStopped = make(chan struct{}), false
 		return startChat(m.exec, m.opts.Engine, msg), true

@@ -191,3 +191,24 @@ func TestChatListsTheModelsAgainWhenTheListOpens(t *testing.T) {
 		t.Fatal("opening the model list did not ask for the models")
 	}
 }
+
+func TestChatCtrlTOpensTheReplysRunInThePanes(t *testing.T) {
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{Deltas: []model.Delta{{Content: `{"tool": "read_file", "arguments": {"path": "notes.txt"}}`}}},
+		{Deltas: []model.Delta{{Content: `{"answer": "milk"}`}}},
+	}}
+	a := newChatApp(t, 120, 30, fake, nil)
+	a.openChat()
+	a.ask("notes?")
+	a.until("the reply ends", func() bool { return !a.m.chat.Busy() })
+	run := a.m.chat.lastTurn().runID
+	a.press("ctrl+t")
+	a.until("the reply's run opens", func() bool { return a.m.runID == run && a.m.focus == focusTrace })
+	if s := a.screen(); !strings.Contains(s, "buy milk") {
+		t.Fatalf("the trace does not show the tool's result:\n%s", s)
+	}
+	a.press("C") // back to the same chat
+	if a.m.focus != focusChat || !strings.Contains(a.chatScreen(), "› notes?") {
+		t.Fatalf("C did not return to the chat:\n%s", a.chatScreen())
+	}
+}

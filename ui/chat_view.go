@@ -22,6 +22,7 @@ type ChatKeyMap struct {
 	Send, Newline    key.Binding
 	Stop, Leave      key.Binding
 	Model, Sessions  key.Binding
+	Trace            key.Binding // the last reply's run, in the panes: its tool results in full
 	PageUp, PageDown key.Binding
 	Up, Down, Pick   key.Binding // in a list
 	ClosePicker      key.Binding
@@ -36,6 +37,7 @@ var DefaultChatKeyMap = ChatKeyMap{
 	Leave:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "leave chat")),
 	Model:       key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "model")),
 	Sessions:    key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "sessions")),
+	Trace:       key.NewBinding(key.WithKeys("ctrl+t"), key.WithHelp("ctrl+t", "reply's trace")),
 	PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "scroll up")),
 	PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "scroll down")),
 	Up:          key.NewBinding(key.WithKeys("up", "ctrl+p"), key.WithHelp("↑", "up")),
@@ -57,7 +59,7 @@ func (k ChatKeyMap) FullHelp() [][]key.Binding {
 	if k.pickerOpen {
 		return [][]key.Binding{k.ShortHelp()}
 	}
-	return [][]key.Binding{{k.Send, k.Newline, k.Stop, k.Leave}, {k.Model, k.Sessions, k.PageUp, k.PageDown}}
+	return [][]key.Binding{{k.Send, k.Newline, k.Stop, k.Leave}, {k.Model, k.Sessions, k.Trace, k.PageUp, k.PageDown}}
 }
 
 // ChatSendMsg asks the app to run the agent on a prompt: a one-step run, like `tandem ask`.
@@ -70,6 +72,10 @@ type ChatSendMsg struct {
 
 // ChatStopMsg asks the app to stop the reply that is streaming.
 type ChatStopMsg struct{}
+
+// ChatOpenRunMsg asks the app to leave the chat for the panes with a reply's run open, where
+// its trace shows every tool call and result in full.
+type ChatOpenRunMsg struct{ RunID string }
 
 // ChatClosedMsg tells the app the chat was left.
 type ChatClosedMsg struct{}
@@ -302,6 +308,14 @@ func (m ChatModel) key(k tea.KeyPressMsg) (ChatModel, tea.Cmd) {
 		return m, func() tea.Msg { return ChatStopMsg{} }
 	case key.Matches(k, m.Keys.Leave):
 		return m, func() tea.Msg { return ChatClosedMsg{} }
+	case key.Matches(k, m.Keys.Trace):
+		for i := len(m.turns) - 1; i >= 0; i-- {
+			if id := m.turns[i].runID; id != "" {
+				return m, func() tea.Msg { return ChatOpenRunMsg{RunID: id} }
+			}
+		}
+		m.setNote("no reply has a run yet: send a message first", false)
+		return m, nil
 	case key.Matches(k, m.Keys.Send):
 		prompt := strings.TrimSpace(m.input.Value())
 		if prompt == "" {
