@@ -37,6 +37,9 @@ type Options struct {
 	// ManualNotices leaves reading the engine's bus to the caller, who feeds the model the
 	// notices (tests); by default a command waits on the bus and is re-issued after each batch.
 	ManualNotices bool
+	// Server, when set, is the model server the status bar reports on: checked at start
+	// and again when a step fails.
+	Server ModelServer
 	// Who is the name approvals and rejections made here are recorded with, as the CLI
 	// records them ($USER, else the account name); cmd/tandem sets it.
 	Who string
@@ -207,6 +210,8 @@ type Model struct {
 	// which is safe because Bubble Tea calls View from one goroutine (see paneCache).
 	boxes *paneCache
 
+	server serverState
+
 	w, h     int
 	now      time.Time
 	status   string
@@ -251,7 +256,7 @@ func (m Model) Init() tea.Cmd {
 	if m.opts.Worker != nil {
 		cmds = append(cmds, runWorker(m.exec, m.opts.Worker))
 	}
-	cmds = append(cmds, m.waitApprovals())
+	cmds = append(cmds, m.waitApprovals(), checkServer(m.opts.Server))
 	return tea.Batch(cmds...)
 }
 
@@ -298,14 +303,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.frameTick()
+	case serverMsg:
+		m.serverMsgUpdate(msg)
+		if msg.err != nil {
+			m.setStatus(msg.err)
+		}
+		return m, nil
 	case noticesMsg:
 		var refresh, detail bool
+		var check tea.Cmd
 		for _, n := range msg.notices {
 			if n.Delta != nil {
 				m.trace.AppendDelta(*n.Delta)
 			}
 			if n.Event != nil {
 				refresh = m.apply(*n.Event) || refresh
+				if check == nil {
+					check = m.recheckServer(*n.Event)
+				}
 				// Tokens alone leave the detail as it is: re-wrapping a long output per batch
 				// would stall the loop.
 				detail = detail || (n.Event.RunID == m.runID && n.Event.StepID == m.detail.Step())
@@ -316,7 +331,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.refreshDetail()
 		}
 		m.chat.AppendNotices(msg.notices)
-		cmds := []tea.Cmd{m.waitNotices()}
+		cmds := []tea.Cmd{m.waitNotices(), check}
 		if refresh && m.opts.Store != nil {
 			cmds = append(cmds, loadRuns(m.opts.Store, len(m.runs)))
 		}
@@ -810,6 +825,7 @@ func (m Model) statusBar() string {
 	if right != "" {
 		right = " " + firstLine(right) + " "
 	}
+	right = m.serverBadge() + right // first, so a long note is cut before it
 	room := m.w - ansi.StringWidth(left)
 	right = fitText(right, max(room, 0))
 	gap := strings.Repeat(" ", max(0, room-ansi.StringWidth(right)))

@@ -53,7 +53,7 @@ func runUI(ctx context.Context, args []string) error {
 	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals,
 		Who: approver()}
 	if o, err := model.FromEnvironment(); err == nil {
-		opts.Models = o
+		opts.Models, opts.Server = o, o
 	}
 	m := ui.New(opts)
 	final, err := tea.NewProgram(m, tea.WithContext(ctx)).Run()
