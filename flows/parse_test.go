@@ -175,3 +175,37 @@ func TestAgentFilesAreValidatedLikeFlows(t *testing.T) {
 		t.Errorf("LoadAny(agent) = %v %v %v", f, ag, err)
 	}
 }
+
+func TestValidationRecordsTheInputsEachStepReads(t *testing.T) {
+	src := `name: refs
+inputs:
+  a: { type: string, default: x }
+  b: { type: string, default: y }
+steps:
+  - id: shell_vars
+    shell: 'for i in 1 2; do echo $i {{ .inputs.a }}; done'
+  - id: when_b
+    when: 'inputs.b != ""'
+    shell: echo hi
+  - id: whole
+    shell: 'echo {{ json .inputs }}'
+  - id: dollar
+    approval: { prompt: '{{ with .inputs.a }}{{ $.inputs.b }}{{ end }}' }
+  - id: none
+    shell: echo none
+`
+	f, err := Parse("refs.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		refs string
+		all  bool
+	}{"shell_vars": {"a", false}, "when_b": {"b", false}, "whole": {"", true}, "dollar": {"a", true}, "none": {"", false}}
+	for _, s := range f.Steps {
+		w := want[s.ID]
+		if got := strings.Join(s.InputRefs, ","); got != w.refs || s.InputsAll != w.all {
+			t.Errorf("%s: InputRefs %q, InputsAll %v; want %q, %v", s.ID, got, s.InputsAll, w.refs, w.all)
+		}
+	}
+}

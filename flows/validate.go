@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -254,13 +255,17 @@ func (c *refChecker) template(t string) {
 	}
 	// $ reaches the top-level data from inside range and with, where the walk does not
 	// follow references: count such a template as reading every input.
-	if c.step != nil && strings.Contains(t, "$") && strings.Contains(t, "inputs") {
+	if c.step != nil && dollarAction.MatchString(t) && strings.Contains(t, "inputs") {
 		c.step.InputsAll = true
 	}
 	for _, ref := range refs {
 		c.check(ref, ".")
 	}
 }
+
+// dollarAction matches a template action that uses a variable ($ or $x); a shell's own $var
+// outside the actions does not count.
+var dollarAction = regexp.MustCompile(`\{\{[^}]*\$`)
 
 func (c *refChecker) expression(e, what string) {
 	refs, err := exprRefs(e)
