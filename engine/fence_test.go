@@ -25,7 +25,7 @@ const gatedFlow = `
 name: gated
 steps:
   - id: a
-    shell: 'echo "a $TANDEM_IDEMPOTENCY_KEY" >> effects.log; while [ ! -f open ]; do sleep 0.01; done; echo a'
+    shell: 'echo "a $TANDEM_IDEMPOTENCY_KEY" >> effects.log; echo started; while [ ! -f open ]; do sleep 0.01; done; echo a'
   - id: b
     needs: [a]
     shell: 'echo "b $TANDEM_IDEMPOTENCY_KEY" >> effects.log; echo b'
@@ -48,7 +48,7 @@ func stoppedPastLease(t *testing.T, s engine.Store) {
 	defer sub.Close()
 	staleDone := make(chan error, 1)
 	go func() { _, err := stale.Execute(ctx, id); staleDone <- err }()
-	waitForEvent(t, sub, engine.StepStarted, "a")
+	waitForOutput(t, sub, "a") // its side effect is written
 
 	// The stale process is stopped (Ctrl-Z, a VM pause) past its lease; a worker whose clock
 	// is past the lease takes the run over and re-runs the step in flight.
@@ -60,7 +60,8 @@ func stoppedPastLease(t *testing.T, s engine.Store) {
 	go func() { _, err := worker.Execute(ctx, id); workerDone <- err }()
 	waitForEvent(t, wsub, engine.StepStarted, "a")
 
-	// Both attempts of a finish; the stale process wakes with a result to record.
+	// The worker's attempt finishes (the stale one finishes too, or the worker killed it as a
+	// leftover of the cut attempt); the stale process wakes with a result to record.
 	must(t, os.WriteFile(filepath.Join(dir, "open"), nil, 0o644))
 	if err := receive(t, staleDone, "the stale Execute"); !errors.Is(err, engine.ErrFenced) {
 		t.Fatalf("stale Execute: err = %v, want ErrFenced", err)
@@ -135,6 +136,24 @@ steps:
 	must(t, err)
 	if len(after) != len(before) {
 		t.Errorf("the runner wrote %v after losing its lease", after[len(before):])
+	}
+}
+
+// waitForOutput waits for the first live output of a step.
+func waitForOutput(t *testing.T, sub *engine.Subscription, step string) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case <-sub.Ready():
+		case <-deadline:
+			t.Fatalf("no output from step %s within a minute", step)
+		}
+		for _, n := range sub.Next() {
+			if n.Delta != nil && n.Delta.StepID == step {
+				return
+			}
+		}
 	}
 }
 
