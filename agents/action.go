@@ -2,6 +2,7 @@ package agents
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -10,34 +11,41 @@ import (
 // not parse): the reply is constrained by Ollama's `format` to a JSON action, either
 // {"tool": NAME, "arguments": {...}} with that tool's own argument schema, or
 // {"answer": ...} matching the output schema. Grammar-constrained decoding makes even a
-// 135M model produce a well-formed action.
+// 135M model produce a well-formed action, provided the schema agrees with the prompt
+// (keys in the order the prompt shows, see schema_order.go) and leaves no string unbounded
+// (bound.go).
 
-// actionSchema is the JSON schema of one action.
+// actionSchema is the JSON schema of one action, as maps (see encodeAction for the form
+// sent to the model).
 func actionSchema(tools []Tool, answer map[string]any) map[string]any {
 	if answer == nil {
 		answer = map[string]any{"type": "string"}
 	}
 	branches := make([]any, 0, len(tools)+1)
 	for _, t := range tools {
-		params := t.Parameters
-		if params == nil {
-			params = map[string]any{"type": "object"}
-		}
 		branches = append(branches, map[string]any{
 			"type": "object",
 			"properties": map[string]any{
 				"tool":      map[string]any{"type": "string", "enum": []any{t.Name}},
-				"arguments": params,
+				"arguments": toolParams(t),
 			},
 			"required": []any{"tool", "arguments"},
 		})
 	}
-	branches = append(branches, map[string]any{
-		"type":       "object",
-		"properties": map[string]any{"answer": answer},
-		"required":   []any{"answer"},
-	})
+	branches = append(branches, answerSchema(answer))
 	return map[string]any{"anyOf": branches}
+}
+
+// toolParams is a tool's argument schema for this turn.
+func toolParams(t Tool) map[string]any {
+	params := t.Parameters
+	if t.TurnParameters != nil {
+		params = t.TurnParameters()
+	}
+	if params == nil {
+		params = map[string]any{"type": "object"}
+	}
+	return params
 }
 
 // answerSchema only allows {"answer": ...}.
@@ -48,6 +56,30 @@ func answerSchema(answer map[string]any) map[string]any {
 	return map[string]any{"type": "object", "properties": map[string]any{"answer": answer}, "required": []any{"answer"}}
 }
 
+// encodeAction renders an action schema for Ollama's `format`: each branch's free strings
+// bounded to chars (0: unbounded) and its keys in declared order (when ordered is false,
+// Go's sorted map order, as before the fix; kept for the ablation benchmark).
+func encodeAction(schema map[string]any, chars int, keepOrder bool) json.RawMessage {
+	if chars > 0 {
+		if branches, ok := schema["anyOf"].([]any); ok {
+			bounded := make([]any, len(branches))
+			for i, b := range branches {
+				m, _ := b.(map[string]any)
+				bounded[i] = boundStrings(m, chars)
+			}
+			schema = map[string]any{"anyOf": bounded}
+		} else {
+			schema = boundStrings(schema, chars)
+		}
+	}
+	var v any = schema
+	if keepOrder {
+		v = ordered(schema)
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
 // action is a parsed fallback reply.
 type action struct {
 	Tool      string
@@ -55,11 +87,20 @@ type action struct {
 	Answer    json.RawMessage // set for answers
 }
 
-// parseAction reads a fallback reply. It accepts the two documented shapes.
+// errCut marks a reply that stopped inside its JSON: at num_predict, or aborted by the
+// server (Ollama ends a reply that repeats one token 30 times).
+var errCut = errors.New("the reply stopped before its JSON object was complete")
+
+// parseAction reads a fallback reply. It accepts the two documented shapes. A reply that
+// is a prefix of a JSON object wraps errCut.
 func parseAction(content string) (action, error) {
 	var raw map[string]json.RawMessage
 	text := strings.TrimSpace(content)
 	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		var syn *json.SyntaxError
+		if text == "" || (strings.HasPrefix(text, "{") && (errors.As(err, &syn) && syn.Offset >= int64(len(text)) || err.Error() == "unexpected end of JSON input")) {
+			return action{}, fmt.Errorf("%w (%d characters)", errCut, len(text))
+		}
 		return action{}, fmt.Errorf("the reply is not a JSON object: %v", err)
 	}
 	if a, ok := raw["answer"]; ok {
@@ -90,16 +131,54 @@ func answerText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// fallbackInstructions tells the model how to act when its replies are constrained.
+// fallbackInstructions tells the model how to act when its replies are constrained: each
+// tool as the exact JSON to send, keys in the order the grammar writes them.
 func fallbackInstructions(tools []Tool) string {
 	var b strings.Builder
-	b.WriteString("\n\nYou act by replying with one JSON object.\n")
-	b.WriteString(`To use a tool: {"tool": "<name>", "arguments": {...}}. To finish: {"answer": ...}.` + "\nTools:\n")
+	b.WriteString("\n\nYou act by replying with one JSON object and nothing else.\nTo use a tool, send exactly one of these, with your values:\n")
 	for _, t := range tools {
-		params, _ := json.Marshal(t.Parameters)
-		fmt.Fprintf(&b, "- %s: %s Arguments: %s\n", t.Name, t.Description, params)
+		fmt.Fprintf(&b, "- %s", t.Name)
+		if t.Description != "" {
+			fmt.Fprintf(&b, " (%s)", strings.TrimSuffix(t.Description, "."))
+		}
+		fmt.Fprintf(&b, ": %s\n", exampleCall(t))
 	}
+	b.WriteString(`When you know the answer, send {"answer": "<your answer>"}.` + "\n")
 	return b.String()
+}
+
+// exampleCall is a tool call as JSON with a placeholder for each argument, such as
+// {"tool": "read_file", "arguments": {"path": "<file path>"}}.
+func exampleCall(t Tool) string {
+	params := t.Parameters
+	props, _ := params["properties"].(map[string]any)
+	args := make([]string, 0, len(props))
+	for _, name := range propertyNames(params) {
+		p, _ := props[name].(map[string]any)
+		hint, _ := p["description"].(string)
+		if hint == "" {
+			hint, _ = p["type"].(string)
+		}
+		if hint == "" {
+			hint = "value"
+		}
+		val := quote("<" + hint + ">")
+		switch p["type"] {
+		case "number", "integer", "boolean":
+			val = "<" + hint + ">"
+		}
+		args = append(args, quote(name)+": "+val)
+	}
+	return fmt.Sprintf(`{"tool": %s, "arguments": {%s}}`, quote(t.Name), strings.Join(args, ", "))
+}
+
+// quote writes s as a JSON string that a person can read (no \u003c for <).
+func quote(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // looksLikeToolCall spots a native-mode reply that tried to call a tool in text (a broken

@@ -58,6 +58,8 @@ type Runner struct {
 	DefaultModel string
 	// ForceFallback uses the constrained JSON action even for models with native tools.
 	ForceFallback bool
+
+	legacy legacy // fixes switched off, for the ablation benchmark only
 }
 
 // Task is one agent run.
@@ -124,25 +126,22 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	if schema == nil {
 		schema = a.OutputSchema
 	}
+	tools := t.Tools
+	if r.legacy.freePaths {
+		tools = withoutTurnParameters(tools)
+	}
 	byName := map[string]Tool{}
-	defs := make([]model.Tool, 0, len(t.Tools))
-	for _, tool := range t.Tools {
+	for _, tool := range tools {
 		byName[tool.Name] = tool
-		defs = append(defs, tool.Definition())
 	}
-	native := false
-	switch {
-	case len(t.Tools) == 0 || r.ForceFallback || a.ToolCalling == "fallback":
-	case a.ToolCalling == "native":
-		native = true
-	case r.Caps != nil:
-		if c, err := r.Caps.Capabilities(ctx, name); err == nil {
-			native = c.Tools
-		}
-	}
+	native, modeWhy := r.chooseMode(ctx, a, name, len(tools))
 	system := a.System
-	if len(t.Tools) > 0 && !native {
-		system += fallbackInstructions(t.Tools)
+	if len(tools) > 0 && !native {
+		if r.legacy.sortedKeys {
+			system += legacyFallbackInstructions(tools)
+		} else {
+			system += fallbackInstructions(tools)
+		}
 	}
 	if schema != nil {
 		s, _ := json.Marshal(schema)
@@ -166,29 +165,38 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		numCtx = 2048
 	}
 	msgs = trimToContext(msgs, numCtx, tr)
-	tr.Trace("start", map[string]any{"agent": a.Name, "model": name, "mode": modeName(native, len(t.Tools)), "tools": toolNames(t.Tools),
-		"max_turns": a.MaxTurns, "max_tokens": a.MaxTokens, "prompt": t.Prompt})
+	tr.Trace("start", map[string]any{"agent": a.Name, "model": name, "mode": modeName(native, len(tools)), "mode_reason": modeWhy,
+		"tools": toolNames(tools), "max_turns": a.MaxTurns, "max_tokens": a.MaxTokens, "prompt": t.Prompt})
 
 	res := Result{}
 	guard := newLoopGuard()
 	repair := false
 	forceAnswer := false // a repeated call: the next fallback turn may only answer
+	var retry retryState // invalid fallback replies in a row, and how to sample the next
+	baseOpts := model.OptionsFrom(a.Options)
 	for turn := 1; turn <= max(a.MaxTurns, 1); turn++ {
 		res.Turns = turn
-		fallback := len(t.Tools) > 0 && (!native || repair)
-		req := model.Request{Model: name, Messages: msgs, Options: model.OptionsFrom(a.Options), Think: a.Think}
+		fallback := len(tools) > 0 && (!native || repair)
+		req := model.Request{Model: name, Messages: msgs, Options: retry.options(baseOpts), Think: a.Think}
+		chars := 0
+		if !r.legacy.freeStrings {
+			chars = retry.chars(stringBudget(baseOpts.NumPredict))
+		}
 		switch {
 		case fallback && forceAnswer:
-			req.Format, _ = json.Marshal(answerSchema(schema))
+			req.Format = encodeAction(answerSchema(schema), chars, !r.legacy.sortedKeys)
 			tr.Trace("force_answer", map[string]any{"turn": turn, "reason": "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
-			req.Format, _ = json.Marshal(actionSchema(t.Tools, schema))
+			req.Format = encodeAction(actionSchema(tools, schema), chars, !r.legacy.sortedKeys)
 		case native:
-			req.Tools = defs
+			req.Tools = definitions(tools)
 		case schema != nil:
 			req.Format, _ = json.Marshal(schema)
 		}
-		tr.Trace("turn", map[string]any{"turn": turn, "mode": modeName(!fallback && native, len(t.Tools)), "messages": len(msgs)})
+		if retry.n > 0 {
+			tr.Trace("retry", retry.record(turn, req.Options, chars))
+		}
+		tr.Trace("turn", map[string]any{"turn": turn, "mode": modeName(!fallback && native, len(tools)), "messages": len(msgs)})
 		resp, err := r.Model.Chat(ctx, req, func(d model.Delta) {
 			if d.Thinking != "" {
 				tr.Emit("thinking", d.Thinking)
@@ -224,11 +232,20 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			act, perr := parseAction(content)
 			if perr != nil {
 				res.InvalidActions++
-				tr.Trace("invalid_action", map[string]any{"turn": turn, "error": perr.Error(), "content": clip(content, 500)})
-				msgs = append(msgs, model.Message{Role: "assistant", Content: content},
-					model.Message{Role: "user", Content: "That was not a valid action (" + perr.Error() + `). Reply with {"tool": ..., "arguments": {...}} or {"answer": ...}.`})
+				cut := resp.DoneReason == "length" || errors.Is(perr, errCut)
+				tr.Trace("invalid_action", map[string]any{"turn": turn, "error": perr.Error(), "content": clip(content, 500),
+					"done_reason": resp.DoneReason, "cut": cut})
+				if r.legacy.echoInvalid {
+					msgs = append(msgs, model.Message{Role: "assistant", Content: content},
+						model.Message{Role: "user", Content: "That was not a valid action (" + perr.Error() + `). Reply with {"tool": ..., "arguments": {...}} or {"answer": ...}.`})
+				} else {
+					// Asked again unchanged, a model at temperature 0 writes the same broken
+					// reply; the broken reply is left out and the next one sampled differently.
+					retry.failed(cut)
+				}
 				continue
 			}
+			retry = retryState{}
 			if act.Answer != nil {
 				answer, answered = answerText(act.Answer), true
 				if schema != nil {
@@ -239,6 +256,14 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			}
 		} else {
 			calls = resp.Message.ToolCalls
+			if len(calls) == 0 && native && !r.legacy.trustTemplate {
+				if c, ok := textToolCall(content, byName); ok {
+					c.ID = fmt.Sprintf("call_%d", turn)
+					calls = []model.ToolCall{c}
+					content = "" // the conversation shows it as the call it was
+					tr.Trace("text_tool_call", map[string]any{"turn": turn, "name": c.Name, "reason": "the reply is a call of a known tool written as text"})
+				}
+			}
 			if len(calls) == 0 {
 				if native && looksLikeToolCall(content) {
 					res.InvalidActions++
@@ -275,12 +300,14 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		results := r.callTools(ctx, byName, calls, turn, tr, &res)
 		newInfo := false
 		for i, c := range calls {
-			content := results[i]
-			if fallback {
-				// Small models answer sooner when reminded what finishing looks like.
-				content += "\n\n" + `If this answers the task, reply {"answer": ...} now; otherwise call another tool.`
+			switch {
+			case fallback && r.legacy.toolRole:
+				msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: results[i] + legacyHint})
+			case fallback:
+				msgs = append(msgs, resultTurn(c, results[i], t.Prompt))
+			default:
+				msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: results[i]})
 			}
-			msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: content})
 			if guard.result(c.Name, results[i]) {
 				newInfo = true
 			}

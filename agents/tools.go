@@ -21,6 +21,9 @@ type Tool struct {
 	Name        string
 	Description string
 	Parameters  map[string]any // JSON schema of the arguments
+	// TurnParameters, if set, gives the argument schema for the next turn: Parameters
+	// narrowed to what exists now (the paths of a small workspace).
+	TurnParameters func() map[string]any
 	// Call runs the tool. An error is shown to the model as the result; it never stops the
 	// agent.
 	Call func(ctx context.Context, args map[string]any) (string, error)
@@ -49,8 +52,13 @@ const maxReadBytes = 16 << 10
 
 // ReadFile reads a workspace file.
 func ReadFile(w Workspace) Tool {
+	params := pathParam("file path relative to the workspace")
 	return Tool{Name: "read_file", Description: "Read a text file from the workspace.",
-		Parameters: pathParam("file path relative to the workspace"),
+		Parameters: params,
+		TurnParameters: func() map[string]any {
+			files, _, ok := w.entries()
+			return pathEnumParams(params, files, ok)
+		},
 		Call: func(_ context.Context, args map[string]any) (string, error) {
 			b, err := w.readFile(str(args, "path"), maxReadBytes)
 			if err != nil {
@@ -65,9 +73,14 @@ func ReadFile(w Workspace) Tool {
 
 // ListDir lists a workspace directory.
 func ListDir(w Workspace) Tool {
+	params := map[string]any{"type": "object", "properties": map[string]any{
+		"path": map[string]any{"type": "string", "description": "directory relative to the workspace; . for the top"}}}
 	return Tool{Name: "list_dir", Description: "List the files in a workspace directory.",
-		Parameters: map[string]any{"type": "object", "properties": map[string]any{
-			"path": map[string]any{"type": "string", "description": "directory relative to the workspace; . for the top"}}},
+		Parameters: params,
+		TurnParameters: func() map[string]any {
+			_, dirs, ok := w.entries()
+			return pathEnumParams(params, dirs, ok)
+		},
 		Call: func(_ context.Context, args map[string]any) (string, error) {
 			entries, err := w.listDir(str(args, "path"))
 			if err != nil {

@@ -21,7 +21,9 @@ type FakeReply struct {
 	Deltas    []Delta // streamed in order; the message content is their concatenation
 	ToolCalls []ToolCall
 	Usage     Usage
-	Err       error // returned after the deltas (with Incomplete set)
+	// DoneReason is why the reply ended, as Ollama says it (stop, length); "" is stop.
+	DoneReason string
+	Err        error // returned after the deltas (with Incomplete set)
 }
 
 var _ Model = (*Fake)(nil)
@@ -64,7 +66,10 @@ func (f *Fake) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Resp
 	}
 	resp.Message.ToolCalls = reply.ToolCalls
 	resp.Usage = reply.Usage
-	resp.DoneReason = "stop"
+	resp.DoneReason = reply.DoneReason
+	if resp.DoneReason == "" {
+		resp.DoneReason = "stop"
+	}
 	if reply.Err != nil {
 		resp.Incomplete = true
 		return resp, reply.Err

@@ -102,6 +102,8 @@ type Capabilities struct {
 	Completion bool `json:"completion"`
 	Tools      bool `json:"tools"`
 	Thinking   bool `json:"thinking"`
+	// Parameters is the model's parameter count (0: unknown), from its reported size.
+	Parameters int64 `json:"parameters,omitempty"`
 }
 
 // Errors callers decide on. They are wrapped in *Error with the detail a person needs.
@@ -133,13 +135,18 @@ func Retryable(err error) bool {
 	return errors.Is(err, ErrUnreachable) || errors.Is(err, ErrStreamCut) || errors.Is(err, ErrServer)
 }
 
+// DefaultAgentModel is the model tandem uses unless told otherwise: Qwen2.5-Coder-0.5B-
+// Instruct, the smallest model here that carries a file name into a tool call and reads an
+// answer out of a tool result. scripts/ollama-setup installs it offline.
+const DefaultAgentModel = "qwen2.5-coder:0.5b"
+
 // DefaultModel is the model used when a flow or agent names none: $TANDEM_MODEL or
-// smollm2:135m.
+// DefaultAgentModel.
 func DefaultModel() string {
 	if m := os.Getenv("TANDEM_MODEL"); m != "" {
 		return m
 	}
-	return "smollm2:135m"
+	return DefaultAgentModel
 }
 
 func errorf(kind error, err error, format string, args ...any) *Error {

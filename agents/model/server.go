@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Capabilities reports what a model supports, asking the server once per model.
@@ -26,8 +28,36 @@ func (o *Ollama) Capabilities(ctx context.Context, name string) (Capabilities, e
 			c.Thinking = true
 		}
 	}
+	c.Parameters = parseParameterSize(show.Details.ParameterSize)
+	if c.Parameters == 0 {
+		if n, ok := show.ModelInfo["general.parameter_count"].(float64); ok {
+			c.Parameters = int64(n)
+		}
+	}
 	o.caps.Store(name, c)
 	return c, nil
+}
+
+// parseParameterSize reads Ollama's parameter_size ("134.52M", "494.03M", "1.5B", "7B");
+// 0 when it cannot.
+func parseParameterSize(s string) int64 {
+	s = strings.TrimSpace(strings.ToUpper(s))
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult = 1e3
+	case strings.HasSuffix(s, "M"):
+		mult = 1e6
+	case strings.HasSuffix(s, "B"):
+		mult = 1e9
+	case strings.HasSuffix(s, "T"):
+		mult = 1e12
+	}
+	n, err := strconv.ParseFloat(strings.TrimRight(s, "KMBT"), 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return int64(n * mult)
 }
 
 // LocalModel describes a model the server has.

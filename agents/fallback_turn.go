@@ -1,0 +1,95 @@
+package agents
+
+import (
+	"fmt"
+
+	"tandem/agents/model"
+)
+
+// retryTemperature is how a retry after an invalid reply samples: at temperature 0 the same
+// conversation gives the same broken reply, so the retry draws with some randomness, from a
+// seed derived from the agent's, to stay repeatable.
+const retryTemperature = 0.7
+
+// retryState counts the invalid fallback replies in a row and says how to sample the next.
+type retryState struct {
+	n    int // invalid replies in a row
+	cuts int // of which cut at num_predict or aborted
+}
+
+// failed records an invalid reply; cut says whether it stopped inside its JSON.
+func (s *retryState) failed(cut bool) {
+	s.n++
+	if cut {
+		s.cuts++
+	}
+}
+
+// options are the sampling options for the next request.
+func (s retryState) options(base model.Options) model.Options {
+	if s.n == 0 {
+		return base
+	}
+	o := base
+	temp := retryTemperature
+	if base.Temperature != nil && *base.Temperature > temp {
+		temp = *base.Temperature
+	}
+	seed := 1
+	if base.Seed != nil {
+		seed = *base.Seed
+	}
+	seed += 7919 * s.n
+	o.Temperature, o.Seed = &temp, &seed
+	return o
+}
+
+// chars is the string budget for the next request: halved for each cut reply, so a model
+// that ran out of tokens gets less room to ramble.
+func (s retryState) chars(budget int) int {
+	for i := 0; i < s.cuts && budget > 2*minStringChars; i++ {
+		budget /= 2
+	}
+	return budget
+}
+
+// record is the trace record of a retry.
+func (s retryState) record(turn int, o model.Options, chars int) map[string]any {
+	rec := map[string]any{"turn": turn, "attempt": s.n + 1, "string_budget": chars,
+		"reason": "the last reply was not a valid action; it is left out and the next one sampled differently"}
+	if o.Temperature != nil {
+		rec["temperature"] = *o.Temperature
+	}
+	if o.Seed != nil {
+		rec["seed"] = *o.Seed
+	}
+	return rec
+}
+
+// resultTurn gives a tool's result back to a fallback model as a user turn that restates
+// the task. A small model reads a user turn better than a tool message, and a hint such as
+// "if this answers the task, answer now" makes a 0.5B model write the next tool's name as
+// its answer; restating the task keeps it on the question.
+func resultTurn(c model.ToolCall, result, task string) model.Message {
+	return model.Message{Role: "user", Content: fmt.Sprintf("%s %s returned:\n%s\n\nTask: %s\nReply with the next JSON object.",
+		c.Name, argsJSON(c.Arguments), result, task)}
+}
+
+// definitions are the tools as the model sees them this turn.
+func definitions(tools []Tool) []model.Tool {
+	defs := make([]model.Tool, len(tools))
+	for i, t := range tools {
+		defs[i] = model.Tool{Name: t.Name, Description: t.Description, Parameters: toolParams(t)}
+	}
+	return defs
+}
+
+// withoutTurnParameters drops the per-turn schemas (the path enums), for the ablation.
+func withoutTurnParameters(tools []Tool) []Tool {
+	out := make([]Tool, len(tools))
+	for i, t := range tools {
+		t.TurnParameters = nil
+		out[i] = t
+	}
+	return out
+}

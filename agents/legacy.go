@@ -1,0 +1,35 @@
+package agents
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// legacy turns the small-model fixes off one at a time, to measure what each is worth (the
+// ablation in agents/agentbench_test.go). The zero value is the runtime as it is meant to
+// run; nothing outside this package's tests sets it.
+type legacy struct {
+	sortedKeys    bool // format schemas in Go's sorted key order; tools listed as schemas
+	freeStrings   bool // no maxLength on the action's strings
+	echoInvalid   bool // an invalid reply goes back with the error and is sampled the same way
+	toolRole      bool // results as tool messages with an "If this answers the task" hint
+	freePaths     bool // read_file and list_dir take any path string
+	trustTemplate bool // auto trusts the tools capability; a native call written as text is an answer
+}
+
+// legacyFallbackInstructions is the prompt before the fix: each tool with its argument
+// schema, and the action shapes in prose.
+func legacyFallbackInstructions(tools []Tool) string {
+	var b strings.Builder
+	b.WriteString("\n\nYou act by replying with one JSON object.\n")
+	b.WriteString(`To use a tool: {"tool": "<name>", "arguments": {...}}. To finish: {"answer": ...}.` + "\nTools:\n")
+	for _, t := range tools {
+		params, _ := json.Marshal(t.Parameters)
+		fmt.Fprintf(&b, "- %s: %s Arguments: %s\n", t.Name, t.Description, params)
+	}
+	return b.String()
+}
+
+// legacyHint is what followed each tool result before the fix.
+const legacyHint = "\n\n" + `If this answers the task, reply {"answer": ...} now; otherwise call another tool.`
