@@ -160,7 +160,11 @@ func printTraceRecord(w io.Writer, s traceStyle, kind string, m map[string]any) 
 		if inner, ok := m["usage"].(map[string]any); ok {
 			u = inner
 		}
-		fmt.Fprintf(w, "  %s[%v prompt + %v output tokens · %.1f tok/s]%s\n", s.dim, u["prompt_tokens"], u["output_tokens"], m["tokens_per_second"], s.reset)
+		ended := ""
+		if d, ok := m["done_reason"].(string); ok && d != "" {
+			ended = " · ended: " + d
+		}
+		fmt.Fprintf(w, "  %s[%v prompt + %v output tokens · %.1f tok/s%s]%s\n", s.dim, u["prompt_tokens"], u["output_tokens"], m["tokens_per_second"], ended, s.reset)
 	case "tool_call":
 		fmt.Fprintf(w, "  ┌ call %v %s\n", m["name"], j(m["arguments"]))
 	case "tool_result":

@@ -20,14 +20,20 @@ import (
 	"time"
 )
 
-// Model is the test model scripts/ollama-setup provides.
+// Model is the fast model scripts/ollama-setup provides, for tests of the mechanics (the
+// tool loop, streaming, guards) that must not wait on a larger model.
 const Model = "smollm2:135m"
+
+// AgentModel is tandem's default agent model (model.DefaultAgentModel), which
+// scripts/ollama-setup also provides: for tests and benchmarks of agents doing the task.
+const AgentModel = "qwen2.5-coder:0.5b"
 
 // Server is a running ollama serve.
 type Server struct {
 	Host   string // host:port, for OLLAMA_HOST
 	URL    string // http://host:port
 	Model  string
+	models string // the OLLAMA_MODELS directory
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has exited
 	log    *bytes.Buffer
@@ -77,6 +83,9 @@ func (s *Server) Stop() {
 	}
 }
 
+// Has reports whether the server has the model name (as scripts/ollama-setup imports it).
+func (s *Server) Has(name string) bool { return hasModel(s.models, name) }
+
 // Log is what the server printed so far (for failure messages).
 func (s *Server) Log() string { return s.log.String() }
 
@@ -103,7 +112,7 @@ func start() (*Server, string, error) {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	s := &Server{Host: host, URL: "http://" + host, Model: Model, cmd: cmd, exited: exited, log: &log}
+	s := &Server{Host: host, URL: "http://" + host, Model: Model, models: models, cmd: cmd, exited: exited, log: &log}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
