@@ -32,8 +32,9 @@ import (
 //
 // AGENTBENCH_MODELS (comma-separated; default: every model scripts/ollama-setup installs),
 // AGENTBENCH_MODES (default: fallback,native), AGENTBENCH_TASKS (task ids) narrow it;
-// AGENTBENCH_ABLATION=1 runs the default model in fallback mode with each fix alone and with
-// each fix left out.
+// AGENTBENCH_ABLATION=1 measures the fixes on the first model instead: in fallback mode with
+// each fix alone ("only", with a row of none) and each left out ("without"), and auto and
+// native mode with and without fix 5 ("mode"); a comma-separated list picks groups.
 
 // benchTask is one task of tasks.json.
 type benchTask struct {
@@ -294,20 +295,35 @@ func BenchmarkAgentTasks(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		var rows []benchRow
-		if os.Getenv("AGENTBENCH_ABLATION") == "1" {
+		if groups := os.Getenv("AGENTBENCH_ABLATION"); groups != "" {
+			group := func(g string) bool { return groups == "1" || strings.Contains(","+groups+",", ","+g+",") }
 			name := models[0]
-			rows = append(rows, runBenchRow(b, o, name, "fallback", "none", allOff(), tasks))
-			for _, a := range ablations {
-				only := allOff()
-				a.set(&only, false)
-				rows = append(rows, runBenchRow(b, o, name, "fallback", "only "+a.name, only, tasks))
+			if group("only") {
+				rows = append(rows, runBenchRow(b, o, name, "fallback", "none", allOff(), tasks))
+				for _, a := range ablations {
+					only := allOff()
+					a.set(&only, false)
+					rows = append(rows, runBenchRow(b, o, name, "fallback", "only "+a.name, only, tasks))
+				}
 			}
-			for _, a := range ablations {
-				var off legacy
-				a.set(&off, true)
-				rows = append(rows, runBenchRow(b, o, name, "fallback", "no "+a.name, off, tasks))
+			if group("without") {
+				for _, a := range ablations {
+					var off legacy
+					a.set(&off, true)
+					rows = append(rows, runBenchRow(b, o, name, "fallback", "no "+a.name, off, tasks))
+				}
 			}
-			rows = append(rows, runBenchRow(b, o, name, "fallback", "all", legacy{}, tasks))
+			if group("only") || group("without") {
+				rows = append(rows, runBenchRow(b, o, name, "fallback", "all", legacy{}, tasks))
+			}
+			if group("mode") {
+				// Fix 5: auto trusting the template (native, a call written as text is an
+				// answer), then native mode without and with calls written as text.
+				rows = append(rows, runBenchRow(b, o, name, "auto", "no size check", legacy{trustTemplate: true}, tasks))
+				rows = append(rows, runBenchRow(b, o, name, "auto", "all", legacy{}, tasks))
+				rows = append(rows, runBenchRow(b, o, name, "native", "no text calls", legacy{trustTemplate: true}, tasks))
+				rows = append(rows, runBenchRow(b, o, name, "native", "all", legacy{}, tasks))
+			}
 		} else {
 			for _, name := range models {
 				if !srv.Has(name) {

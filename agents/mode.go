@@ -38,3 +38,10 @@ func (r *Runner) chooseMode(ctx context.Context, a *flows.Agent, name string, to
 	}
 	return true, "the model's template supports tools"
 }
+
+// UsesFallback reports whether agent a, run on the model name, acts through the JSON
+// fallback (whose replies are actions, not text to stream to a person).
+func (r *Runner) UsesFallback(ctx context.Context, a *flows.Agent, name string) bool {
+	native, _ := r.chooseMode(ctx, a, name, len(a.Tools))
+	return len(a.Tools) > 0 && !native
+}

@@ -173,6 +173,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	repair := false
 	forceAnswer := false // a repeated call: the next fallback turn may only answer
 	var retry retryState // invalid fallback replies in a row, and how to sample the next
+	lastInvalid := ""    // why the last invalid reply was, for the end's detail
 	baseOpts := model.OptionsFrom(a.Options)
 	for turn := 1; turn <= max(a.MaxTurns, 1); turn++ {
 		res.Turns = turn
@@ -233,6 +234,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			if perr != nil {
 				res.InvalidActions++
 				cut := resp.DoneReason == "length" || errors.Is(perr, errCut)
+				lastInvalid = perr.Error()
 				tr.Trace("invalid_action", map[string]any{"turn": turn, "error": perr.Error(), "content": clip(content, 500),
 					"done_reason": resp.DoneReason, "cut": cut})
 				if r.legacy.echoInvalid {
@@ -319,7 +321,14 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		}
 	}
 	_ = r.save(ctx, t, msgs)
-	return r.stop(tr, res, EndMaxTurns, fmt.Sprintf("%d turns without an answer", a.MaxTurns))
+	detail := fmt.Sprintf("%d turns without an answer", a.MaxTurns)
+	switch {
+	case res.InvalidActions > 0 && lastInvalid != "":
+		detail += fmt.Sprintf(" (%d invalid actions; the last: %s)", res.InvalidActions, lastInvalid)
+	case res.InvalidActions > 0:
+		detail += fmt.Sprintf(" (%d invalid actions)", res.InvalidActions)
+	}
+	return r.stop(tr, res, EndMaxTurns, detail)
 }
 
 func (r *Runner) stop(tr Tracer, res Result, reason, detail string) (Result, error) {

@@ -175,8 +175,7 @@ func usesFallback(ctx context.Context, a *flows.Agent) bool {
 	if name == "" {
 		name = model.DefaultModel()
 	}
-	c, err := o.Capabilities(ctx, name)
-	return err != nil || !c.Tools
+	return (&agents.Runner{Caps: o}).UsesFallback(ctx, a, name)
 }
 
 func outputJSONOrText(s string) any {
