@@ -56,20 +56,32 @@ func answerSchema(answer map[string]any) map[string]any {
 	return map[string]any{"type": "object", "properties": map[string]any{"answer": answer}, "required": []any{"answer"}}
 }
 
-// encodeAction renders an action schema for Ollama's `format`: each branch's free strings
-// bounded to chars (0: unbounded) and its keys in declared order (when ordered is false,
-// Go's sorted map order, as before the fix; kept for the ablation benchmark).
-func encodeAction(schema map[string]any, chars int, keepOrder bool) json.RawMessage {
-	if chars > 0 {
-		if branches, ok := schema["anyOf"].([]any); ok {
-			bounded := make([]any, len(branches))
-			for i, b := range branches {
-				m, _ := b.(map[string]any)
-				bounded[i] = boundStrings(m, chars)
+// encodeAction renders an action schema for Ollama's `format`. Unless numPredict is
+// negative (the ablation's unbounded strings), each branch's free strings are bounded to
+// what a reply of numPredict tokens leaves them (see branchBudget), and a tool branch that
+// cannot fit is left out. With keepOrder the keys come in declared order; without, in Go's
+// sorted map order, as before the fix (kept for the ablation benchmark).
+func encodeAction(schema map[string]any, numPredict, shrink int, keepOrder bool) json.RawMessage {
+	if numPredict >= 0 {
+		branches, ok := schema["anyOf"].([]any)
+		if !ok {
+			branches = []any{schema}
+		}
+		bounded := make([]any, 0, len(branches))
+		for i, b := range branches {
+			m, _ := b.(map[string]any)
+			chars, fits := branchBudget(m, numPredict, shrink)
+			switch {
+			case fits:
+				bounded = append(bounded, boundStrings(m, chars))
+			case i == len(branches)-1: // the answer is always offered
+				bounded = append(bounded, boundStrings(m, minStringChars))
 			}
-			schema = map[string]any{"anyOf": bounded}
+		}
+		if len(bounded) == 1 {
+			schema, _ = bounded[0].(map[string]any)
 		} else {
-			schema = boundStrings(schema, chars)
+			schema = map[string]any{"anyOf": bounded}
 		}
 	}
 	var v any = schema

@@ -1,5 +1,7 @@
 package agents
 
+import "encoding/json"
+
 // A constrained reply that is still writing a string when it reaches num_predict is cut, and
 // a cut action does not parse. Small models ramble inside free strings (an answer, a path),
 // so every string the action schema leaves open gets a maxLength that fits the token budget:
@@ -7,23 +9,82 @@ package agents
 
 const (
 	// charsPerToken is a cautious estimate of how much text a token carries in a JSON
-	// string (English runs near four characters a token).
-	charsPerToken = 3
-	// actionOverheadTokens is what the JSON around the strings costs: keys, quotes, braces
-	// and the whitespace the grammar allows.
-	actionOverheadTokens = 24
-	// unboundedChars is the budget when num_predict is not set.
+	// string: English runs near four characters a token, but Qwen and SmolLM2 write each
+	// digit as a token of its own.
+	charsPerToken = 2
+	// skeletonCharsPerToken is the same for an action's keys, quotes and braces.
+	skeletonCharsPerToken = 2
+	// unboundedChars is the budget of one action's strings when num_predict is not set.
 	unboundedChars = 2000
-	// minStringChars keeps a bound usable when the budget is tiny.
-	minStringChars = 16
+	// minStringChars keeps a bound usable when the budget is tight.
+	minStringChars = 8
+	// minStringTokens is the least room a tool's branch must leave its strings to be
+	// offered at all.
+	minStringTokens = 8
 )
 
-// stringBudget is the characters the free strings of one action may use in total.
-func stringBudget(numPredict int) int {
+// branchBudget is the characters the free strings of one action branch may use in total
+// when a reply may be numPredict tokens long, or ok=false if the branch's JSON alone would
+// not fit. The cost of the JSON around the strings is estimated from its keys and fixed
+// values, plus a token of the whitespace the grammar allows around each of them (small
+// models pretty-print). shrink halves the budget that many times (after cut replies).
+func branchBudget(branch map[string]any, numPredict, shrink int) (chars int, ok bool) {
 	if numPredict <= 0 {
-		return unboundedChars
+		chars = unboundedChars
+	} else {
+		skeleton, positions := skeletonSize(branch)
+		left := numPredict - skeleton/skeletonCharsPerToken - positions
+		if left < minStringTokens {
+			return 0, false
+		}
+		chars = left * charsPerToken
 	}
-	return max((numPredict-actionOverheadTokens)*charsPerToken, minStringChars)
+	for i := 0; i < shrink && chars > 2*minStringChars; i++ {
+		chars /= 2
+	}
+	return chars, true
+}
+
+// skeletonSize estimates the characters of a schema's JSON without its free strings'
+// contents, and the places where whitespace may go.
+func skeletonSize(v any) (chars, positions int) {
+	s, ok := v.(map[string]any)
+	if !ok {
+		return 0, 0
+	}
+	if anyOf, ok := s["anyOf"].([]any); ok {
+		for _, b := range anyOf { // the costliest branch
+			c, p := skeletonSize(b)
+			if c+p > chars+positions {
+				chars, positions = c, p
+			}
+		}
+		return chars, positions
+	}
+	if enum, ok := s["enum"].([]any); ok {
+		for _, e := range enum {
+			b, _ := json.Marshal(e)
+			chars = max(chars, len(b))
+		}
+		return chars, 0
+	}
+	switch s["type"] {
+	case "object":
+		props, _ := s["properties"].(map[string]any)
+		chars, positions = 2, 2
+		for k, p := range props {
+			c, n := skeletonSize(p)
+			chars += len(k) + 5 + c // "k": ,
+			positions += 2 + n
+		}
+		return chars, positions
+	case "array":
+		c, n := skeletonSize(s["items"])
+		return 2 + c, 2 + n
+	case "string":
+		return 2, 0
+	}
+	return 8, 0 // a number or a boolean
 }
 
 // boundStrings returns a copy of schema in which every free string (no enum, const, pattern,

@@ -14,7 +14,7 @@ const retryTemperature = 0.7
 // retryState counts the invalid fallback replies in a row and says how to sample the next.
 type retryState struct {
 	n    int // invalid replies in a row
-	cuts int // of which cut at num_predict or aborted
+	cuts int // of which cut at num_predict or aborted: the strings' budget is halved as often
 }
 
 // failed records an invalid reply; cut says whether it stopped inside its JSON.
@@ -44,18 +44,9 @@ func (s retryState) options(base model.Options) model.Options {
 	return o
 }
 
-// chars is the string budget for the next request: halved for each cut reply, so a model
-// that ran out of tokens gets less room to ramble.
-func (s retryState) chars(budget int) int {
-	for i := 0; i < s.cuts && budget > 2*minStringChars; i++ {
-		budget /= 2
-	}
-	return budget
-}
-
 // record is the trace record of a retry.
-func (s retryState) record(turn int, o model.Options, chars int) map[string]any {
-	rec := map[string]any{"turn": turn, "attempt": s.n + 1, "string_budget": chars,
+func (s retryState) record(turn int, o model.Options) map[string]any {
+	rec := map[string]any{"turn": turn, "attempt": s.n + 1, "halved_string_budget": s.cuts,
 		"reason": "the last reply was not a valid action; it is left out and the next one sampled differently"}
 	if o.Temperature != nil {
 		rec["temperature"] = *o.Temperature

@@ -179,23 +179,23 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		res.Turns = turn
 		fallback := len(tools) > 0 && (!native || repair)
 		req := model.Request{Model: name, Messages: msgs, Options: retry.options(baseOpts), Think: a.Think}
-		chars := 0
-		if !r.legacy.freeStrings {
-			chars = retry.chars(stringBudget(baseOpts.NumPredict))
+		budget := baseOpts.NumPredict
+		if r.legacy.freeStrings {
+			budget = -1
 		}
 		switch {
 		case fallback && forceAnswer:
-			req.Format = encodeAction(answerSchema(schema), chars, !r.legacy.sortedKeys)
+			req.Format = encodeAction(answerSchema(schema), budget, retry.cuts, !r.legacy.sortedKeys)
 			tr.Trace("force_answer", map[string]any{"turn": turn, "reason": "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
-			req.Format = encodeAction(actionSchema(tools, schema), chars, !r.legacy.sortedKeys)
+			req.Format = encodeAction(actionSchema(tools, schema), budget, retry.cuts, !r.legacy.sortedKeys)
 		case native:
 			req.Tools = definitions(tools)
 		case schema != nil:
 			req.Format, _ = json.Marshal(schema)
 		}
 		if retry.n > 0 {
-			tr.Trace("retry", retry.record(turn, req.Options, chars))
+			tr.Trace("retry", retry.record(turn, req.Options))
 		}
 		tr.Trace("turn", map[string]any{"turn": turn, "mode": modeName(!fallback && native, len(tools)), "messages": len(msgs)})
 		resp, err := r.Model.Chat(ctx, req, func(d model.Delta) {

@@ -100,12 +100,13 @@ func TestTheActionSchemaWritesTheToolFirstAndArgumentsInDeclaredOrder(t *testing
 func TestFreeStringsAreBoundedByTheTokenBudget(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		name       string
-		numPredict int
-		answerMax  float64
+		name                 string
+		numPredict           int
+		answerMax, writeEach float64
 	}{
-		{"a budget of 100 tokens leaves 228 characters", 100, 228},
-		{"no budget still bounds the strings", 0, 2000},
+		// {"answer": ""} costs about 11 tokens: 89 are left, at two characters a token.
+		{"a budget of 100 tokens leaves the answer 178 characters", 100, 178, 56},
+		{"no budget still bounds the strings", 0, 2000, 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake, _, _, err := fallbackRun(t, dir, fmt.Sprintf("options: { num_predict: %d }\n", tc.numPredict), reply(`{"answer": "x"}`))
@@ -117,13 +118,23 @@ func TestFreeStringsAreBoundedByTheTokenBudget(t *testing.T) {
 			if ans["maxLength"] != tc.answerMax {
 				t.Fatalf("answer maxLength %v, want %v", ans["maxLength"], tc.answerMax)
 			}
-			// write_file has two free strings; they share the budget.
+			// write_file has two free strings; they share its budget.
 			wf := branch(t, f, "write_file")
-			if arg(wf, "content")["maxLength"] != tc.answerMax/2 || arg(wf, "path")["maxLength"] != tc.answerMax/2 {
-				t.Fatalf("write_file arguments not bounded: %v %v", arg(wf, "path"), arg(wf, "content"))
+			if arg(wf, "content")["maxLength"] != tc.writeEach || arg(wf, "path")["maxLength"] != tc.writeEach {
+				t.Fatalf("write_file arguments not bounded to %v: %v %v", tc.writeEach, arg(wf, "path"), arg(wf, "content"))
 			}
 		})
 	}
+	t.Run("a tool whose call cannot fit the budget is not offered", func(t *testing.T) {
+		fake, _, _, err := fallbackRun(t, dir, "options: { num_predict: 40 }\n", reply(`{"answer": "x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := string(fake.Calls()[0].Format)
+		if strings.Contains(f, "write_file") || !strings.Contains(f, `"answer"`) {
+			t.Fatalf("at 40 tokens the schema should offer no write_file but an answer: %s", f)
+		}
+	})
 }
 
 func TestACutReplyIsRetriedSampledDifferentlyAndNotEchoedBack(t *testing.T) {
