@@ -48,19 +48,20 @@ func TestRealAgentModelReadsTheFileTheTaskNamesAndAnswers(t *testing.T) {
 	r, name := realRunner(t, ollamatest.AgentModel)
 	dir := configWorkspace(t)
 	rec := &recorder{}
-	res, err := r.Run(context.Background(), agents.Task{Agent: realAgent(dir, name, 256), Prompt: "What is the port in config/app.toml?",
+	res, err := r.Run(context.Background(), agents.Task{Agent: realAgent(dir, name, 256), Prompt: "Who is on call this week according to team.txt?",
 		Tools: fileTools(dir), Tracer: rec})
-	if err != nil || !strings.Contains(res.Answer, "8080") || res.InvalidActions != 0 {
+	if err != nil || !strings.Contains(res.Answer, "Dana") || res.InvalidActions != 0 {
 		t.Fatalf("res %+v err %v, kinds %v", res, err, rec.kinds)
 	}
+	read := false
 	for i, k := range rec.kinds {
 		if k == "tool_call" {
 			args, _ := rec.records[i]["arguments"].(map[string]any)
-			if rec.records[i]["name"] != "read_file" || args["path"] != "config/app.toml" {
-				t.Fatalf("first call %v, want read_file config/app.toml", rec.records[i])
-			}
-			break
+			read = read || (rec.records[i]["name"] == "read_file" && args["path"] == "team.txt")
 		}
+	}
+	if !read {
+		t.Fatalf("the answer came without reading team.txt: %v", rec.records)
 	}
 }
 
