@@ -24,8 +24,9 @@ test:
 	$(GO) test -race -count=1 ./engine/... ./store/...
 	$(GO) test -count=1 -timeout 40m ./...
 
-# Every performance goal, each against a baseline measured in the same run. The model
-# benchmarks need scripts/ollama-setup's server and model.
+# Every performance goal, each against a baseline measured in the same run, and the agent
+# benchmark's table (BenchmarkAgentTasks: every installed model, both tool-calling modes).
+# The model benchmarks need scripts/ollama-setup's server and models.
 bench:
 	$(GO) test -run '^$$' -bench DurableSteps -benchtime=3x ./store/
 	$(GO) test -run '^$$' -bench FanOutJoin -benchtime=1x ./store/
@@ -33,7 +34,7 @@ bench:
 	$(GO) test -run '^$$' -bench CommandSteps -benchtime=3x ./store/
 	cd benchmarks/dbos && $(GO) test -run '^$$' -bench Peers -benchtime=3x .
 	$(GO) test -run '^$$' -bench ModelLayer -benchtime=10x ./agents/model/
-	$(GO) test -run '^$$' -bench . -benchtime=1x ./agents/
+	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 90m ./agents/
 	$(GO) test -run '^$$' -bench . ./ui/
 	$(GO) test -run '^$$' -bench . -benchtime=10x ./cmd/tandem/
 

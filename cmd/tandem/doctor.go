@@ -165,7 +165,7 @@ func runModels(ctx context.Context, args []string) error {
 		return printJSON(list)
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(stdout, "no local models: tandem models pull smollm2:135m")
+		fmt.Fprintln(stdout, "no local models: tandem models pull "+model.DefaultAgentModel+" (offline: bash scripts/ollama-setup)")
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

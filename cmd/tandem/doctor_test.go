@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"tandem/agents/model"
 )
 
 func TestDoctorSaysHowToStartAServerThatIsDown(t *testing.T) {
@@ -36,7 +38,7 @@ func TestDoctorSaysHowToGetAMissingModel(t *testing.T) {
 	t.Setenv("TANDEM_MODEL", "")
 	out, _, code := w.tandem("doctor")
 	if code != 1 || !strings.Contains(out, "✓ server") || !strings.Contains(out, "Ollama 0.17.4") ||
-		!strings.Contains(out, "ollama pull smollm2:135m") {
+		!strings.Contains(out, "ollama pull "+model.DefaultAgentModel) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }

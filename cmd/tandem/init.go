@@ -114,7 +114,7 @@ func printNextSteps(dir string) {
 	if dir != "." {
 		fmt.Fprintf(stdout, "  cd %s\n", dir)
 	}
-	fmt.Fprintln(stdout, "  tandem doctor                  # is Ollama up, is the model there? (TANDEM_MODEL, default smollm2:135m)")
+	fmt.Fprintln(stdout, "  tandem doctor                  # is Ollama up, is the model there? (TANDEM_MODEL, default qwen2.5-coder:0.5b)")
 	fmt.Fprintln(stdout, "  tandem run batch.yaml          # needs no model; then tandem signal RUN publish")
 	fmt.Fprintln(stdout, "  tandem run content.yaml        # then tandem inbox, tandem approve RUN review")
 	fmt.Fprintln(stdout, "  tandem run triage.yaml -i ticket=triage/tickets/technical.txt")

@@ -86,6 +86,19 @@ func (s *Server) Stop() {
 // Has reports whether the server has the model name (as scripts/ollama-setup imports it).
 func (s *Server) Has(name string) bool { return hasModel(s.models, name) }
 
+// Require skips the test (fails it when CI=true) unless the server has the model name.
+func (s *Server) Require(t testing.TB, name string) {
+	t.Helper()
+	if s.Has(name) {
+		return
+	}
+	msg := fmt.Sprintf("model %s is not in %s: run `bash scripts/ollama-setup`", name, s.models)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("ollama: %s (CI=true: a missing model is a failure)", msg)
+	}
+	t.Skip("ollama: " + msg)
+}
+
 // Log is what the server printed so far (for failure messages).
 func (s *Server) Log() string { return s.log.String() }
 
