@@ -11,7 +11,8 @@ import (
 )
 
 // The example workspace (examples/) as `tandem init` writes it, run end to end: the batch
-// pipeline needs no model; the others run on the real Ollama server with the small model.
+// pipeline needs no model; the others run on the real Ollama server with the default agent
+// model.
 
 // initExamples writes the example workspace into a fresh workspace with `tandem init`.
 func initExamples(t *testing.T) *workspace {
@@ -198,12 +199,14 @@ func TestExampleBatchRetriesAFlakyStepWaitsForPublishAndReports(t *testing.T) {
 	}
 }
 
-// startExampleModel points the CLI at the real Ollama server and the small model.
+// startExampleModel points the CLI at the real Ollama server and the default agent model,
+// the one a user of the examples gets.
 func startExampleModel(t *testing.T) *ollamatest.Server {
 	t.Helper()
 	srv := ollamatest.Start(t)
+	srv.Require(t, ollamatest.AgentModel)
 	t.Setenv("OLLAMA_HOST", srv.Host)
-	t.Setenv("TANDEM_MODEL", srv.Model)
+	t.Setenv("TANDEM_MODEL", ollamatest.AgentModel)
 	return srv
 }
 
