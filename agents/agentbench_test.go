@@ -151,7 +151,7 @@ func runBenchTask(tb testing.TB, o *model.Ollama, name, mode string, off legacy,
 	res, err := r.Run(context.Background(), Task{Agent: agent, Prompt: task.Prompt, Tools: []Tool{ReadFile(ws), ListDir(ws), WriteFile(ws)}, Tracer: tr})
 	sc := taskScore{ID: task.ID, Replies: tr.replies, End: res.EndReason, Took: time.Since(start)}
 	if err != nil && res.EndReason == EndError {
-		tb.Fatalf("%s on %s: %v", task.ID, name, err)
+		tb.Logf("%s on %s: %v", task.ID, name, err) // a failed task, not a failed benchmark
 	}
 	sc.Valid = max(tr.replies-res.InvalidActions, 0)
 	sc.FirstRight = firstRight(task, tr.first, res)

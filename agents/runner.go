@@ -210,6 +210,16 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		res.OutputTokens += resp.Usage.OutputTokens
 		tr.Trace("usage", map[string]any{"turn": turn, "prompt_tokens": resp.Usage.PromptTokens, "output_tokens": resp.Usage.OutputTokens,
 			"eval_ms": resp.Usage.EvalDuration.Milliseconds(), "tokens_per_second": resp.Usage.TokensPerSecond(), "done_reason": resp.DoneReason})
+		if err != nil && fallback && ctx.Err() == nil && errors.Is(err, model.ErrStreamCut) && !r.legacy.echoInvalid {
+			// Ollama ends a reply that repeats one token 30 times by closing the stream: for a
+			// constrained action that is a cut reply like any other, retried the same way.
+			res.InvalidActions++
+			lastInvalid = "the server aborted the reply: " + err.Error()
+			tr.Trace("invalid_action", map[string]any{"turn": turn, "error": lastInvalid, "content": clip(resp.Message.Content, 500),
+				"done_reason": "aborted", "cut": true})
+			retry.failed(true)
+			continue
+		}
 		if err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				r.saveStopped(ctx, t, msgs, resp.Message)

@@ -348,3 +348,20 @@ func TestTheTraceSaysWhyEachReplyEnded(t *testing.T) {
 		t.Fatalf("done reasons %v, want [length stop]", reasons)
 	}
 }
+
+func TestAStreamTheServerAbortsIsRetriedInFallbackMode(t *testing.T) {
+	dir := t.TempDir()
+	cut := &model.Error{Kind: model.ErrStreamCut, Msg: "the reply was cut"}
+	fake, rec, res, err := fallbackRun(t, dir, "",
+		model.FakeReply{Deltas: []model.Delta{{Content: `{"answer": "----`}}, Err: cut},
+		reply(`{"answer": "done"}`))
+	if err != nil || res.Answer != "done" || res.InvalidActions != 1 || len(fake.Calls()) != 2 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if o := fake.Calls()[1].Options; o.Temperature == nil || *o.Temperature == 0 {
+		t.Fatalf("the retry was sampled as before: %+v", o)
+	}
+	if rec.count("retry") != 1 {
+		t.Fatalf("trace kinds %v", rec.kinds)
+	}
+}
