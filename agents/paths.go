@@ -49,15 +49,14 @@ func (w Workspace) entries() (files, dirs []string, ok bool) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if _, err := w.resolve(rel, true); err != nil {
-			if d.IsDir() {
+		// Offer only what the tools would open: the workspace's policy refuses tandem's own
+		// files (its state, databases, flow and agent definitions) and links leading out.
+		if d.IsDir() {
+			if _, err := w.listDir(rel); err != nil {
 				return filepath.SkipDir
 			}
-			return nil
-		}
-		if d.IsDir() {
 			dirs = append(dirs, rel)
-		} else {
+		} else if _, err := w.readFile(rel, 4096); err == nil {
 			files = append(files, rel)
 		}
 		return nil

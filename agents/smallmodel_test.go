@@ -227,14 +227,15 @@ func TestReadAndListTakeTheirPathFromTheEntriesOfASmallWorkspace(t *testing.T) {
 		return string(b)
 	}
 	reqs := fake.Calls()
-	if got := enum(reqs[0], "read_file"); got != `["agent.yaml","config/app.toml"]` {
+	// Not offered: .tandem/ and the agent's own definition, which the workspace refuses.
+	if got := enum(reqs[0], "read_file"); got != `["config/app.toml"]` {
 		t.Errorf("read_file paths on turn 1: %s", got)
 	}
 	if got := enum(reqs[0], "list_dir"); got != `[".","config"]` {
 		t.Errorf("list_dir paths on turn 1: %s", got)
 	}
 	// Recomputed each turn: the file written on turn 1 can be read on turn 2.
-	if got := enum(reqs[1], "read_file"); got != `["agent.yaml","config/app.toml","next.txt"]` {
+	if got := enum(reqs[1], "read_file"); got != `["config/app.toml","next.txt"]` {
 		t.Errorf("read_file paths on turn 2: %s", got)
 	}
 	// write_file creates files: its path stays free.
