@@ -41,9 +41,9 @@ func TestAnAgentStepCallsAFlowToolThatRunsAsALinkedChildRun(t *testing.T) {
 		t.Fatalf("child runs = %+v %v", kids, err)
 	}
 	msgs := fake.Calls()[1].Messages
-	// The fallback appends a reminder of how to finish after the result itself.
-	if got := msgs[len(msgs)-1].Content; !strings.HasPrefix(got, `{"words":"3"}`+"\n") {
-		t.Fatalf("the tool result the model saw = %q", got)
+	// The fallback gives the result back as a user turn that names the call and restates the task.
+	if got := msgs[len(msgs)-1]; got.Role != "user" || !strings.HasPrefix(got.Content, `summarize {"text":"one two three"} returned:`+"\n"+`{"words":"3"}`+"\n") {
+		t.Fatalf("the tool result the model saw = %s %q", got.Role, got.Content)
 	}
 	// The trace is in the run's log.
 	events, _ := h.store.Events(context.Background(), st.ID, 0)
