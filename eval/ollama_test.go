@@ -3,6 +3,7 @@ package eval_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,8 +19,8 @@ import (
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
 
-// The research example's agent on a real ollama serve with SmolLM2-135M: the prompt hands it
-// its first action, which it copies, so the tool call is scored as made; the judge is a real
+// A research agent on a real ollama serve with SmolLM2-135M: the prompt hands it its first
+// action, which it copies, so the tool call is scored as made; the judge is a real
 // schema-constrained call in a run of its own, whatever it decides.
 func TestARealModelIsEvaluatedAndJudged(t *testing.T) {
 	srv := ollamatest.Start(t)
@@ -34,8 +35,16 @@ func TestARealModelIsEvaluatedAndJudged(t *testing.T) {
 	}
 	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: o, Caps: o, DefaultModel: srv.Model}})
 	e.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: srv.Model})
-	target, err := filepath.Abs("../examples/content/researcher.yaml")
-	if err != nil {
+	// The research example's agent with read_file alone (the example also has list_dir, which
+	// SmolLM2 then calls instead of copying the action), beside a copy of its notes.
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "corpus"), os.DirFS("../examples/content/corpus")); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "researcher.yaml")
+	agent := "name: researcher\nsystem: You are a research assistant. Read the notes with read_file, then answer with the facts from them.\n" +
+		"tools: [read_file]\ntool_calling: fallback\nmax_turns: 6\noptions: { temperature: 0, seed: 42, num_predict: 256 }\n"
+	if err := os.WriteFile(target, []byte(agent), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	src := fmt.Sprintf(`name: real
@@ -45,7 +54,7 @@ cases:
   - id: tides
     input: >-
       Topic: tides. The notes on it are corpus/tides.txt. Start with
-      {"arguments": {"path": "corpus/tides.txt"}, "tool": "read_file"}
+      {"tool": "read_file", "arguments": {"path": "corpus/tides.txt"}}
     expect:
       - tool_called: { name: read_file, args: { path: corpus/tides.txt } }
       - tool_not_called: write_file
