@@ -39,6 +39,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime=10x ./cmd/tandem/
 
 lint:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(STATICCHECK) ./...

@@ -10,8 +10,8 @@ import (
 	"sort"
 	"sync"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
-	"gopkg.in/yaml.v3"
 
 	"tandem/engine"
 	"tandem/flows"
