@@ -40,7 +40,7 @@ func Parse(path string, src []byte) (s *Suite, err error) {
 	if aerr != nil {
 		abs = path
 	}
-	r := &reporter{file: path}
+	r := newReporter(path)
 	defer func() {
 		// Input must never crash the parser; a bug here becomes a diagnostic.
 		if p := recover(); p != nil {
@@ -260,7 +260,7 @@ func (r *reporter) expectation(n *yaml.Node) (Expectation, bool) {
 	}
 	k, v := n.Content[0], n.Content[1]
 	x := Expectation{Kind: Kind(k.Value), Pos: pos(k)}
-	before := len(r.diags)
+	before := r.problems()
 	switch x.Kind {
 	case KindContains, KindEquals, KindEndReason:
 		x.Text = r.str(v, k.Value)
@@ -353,7 +353,7 @@ func (r *reporter) expectation(n *yaml.Node) (Expectation, bool) {
 		}
 	case KindMaxSeconds:
 		x.Limit = r.number(v, "max_seconds")
-		if x.Limit <= 0 && len(r.diags) == before {
+		if x.Limit <= 0 && r.problems() == before {
 			r.at(pos(v), "max_seconds must be more than 0")
 		}
 	case KindJudge:
@@ -371,7 +371,7 @@ func (r *reporter) expectation(n *yaml.Node) (Expectation, bool) {
 	default:
 		r.at(pos(k), "unknown expectation %q (one of %s)%s", k.Value, strings.Join(expectKinds, ", "), suggest(k.Value, expectKinds))
 	}
-	return x, len(r.diags) == before
+	return x, r.problems() == before
 }
 
 // IsSuite reports whether a file looks like an eval suite (a target beside cases) rather

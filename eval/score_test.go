@@ -19,7 +19,7 @@ func expect(t *testing.T, src string) Expectation {
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
 		t.Fatal(err)
 	}
-	r := &reporter{file: "t.yaml"}
+	r := newReporter("t.yaml")
 	x, ok := r.expectation(doc.Content[0])
 	if !ok {
 		t.Fatalf("%s: %v", src, r.err())
