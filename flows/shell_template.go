@@ -591,8 +591,7 @@ func rawRefs(root *parse.ListNode) [][]string {
 				refs = append(refs, x.Ident)
 			case *parse.ChainNode:
 				arg(x.Node)
-			case *parse.PipeNode:
-				pipe(x)
+			case *parse.PipeNode: // a raw anywhere in the action taints all it reads
 				for _, c := range x.Cmds {
 					for _, a := range c.Args {
 						arg(a)
