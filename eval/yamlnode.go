@@ -2,7 +2,6 @@ package eval
 
 import (
 	"regexp"
-	"slices"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -63,5 +62,3 @@ func (r *reporter) value(n *yaml.Node, what string) (any, bool) {
 	}
 	return flows.Normalize(v), true
 }
-
-func isOneOf(s string, list []string) bool { return slices.Contains(list, s) }
