@@ -77,16 +77,13 @@ type benchTracer struct {
 
 func (b *benchTracer) Emit(string, string) {}
 
-func (b *benchTracer) Trace(kind string, data any) {
-	m, _ := data.(map[string]any)
-	switch kind {
-	case "usage":
+func (b *benchTracer) Trace(rec Record) {
+	switch r := rec.(type) {
+	case Usage:
 		b.replies++
-	case "tool_call":
+	case ToolCall:
 		if b.first == nil {
-			name, _ := m["name"].(string)
-			args, _ := m["arguments"].(map[string]any)
-			b.first = &model.ToolCall{Name: name, Arguments: args}
+			b.first = &model.ToolCall{Name: r.Name, Arguments: r.Arguments}
 		}
 	}
 }

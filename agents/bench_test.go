@@ -122,7 +122,7 @@ func BenchmarkTurnOverhead(b *testing.B) {
 		}
 		rawT += time.Since(start)
 		start = time.Now()
-		if _, err := r.Run(ctx, Task{Agent: agent, Prompt: "Name a color.", Tracer: TracerFuncs{EmitFunc: func(string, string) {}, TraceFunc: func(string, any) {}}}); err != nil {
+		if _, err := r.Run(ctx, Task{Agent: agent, Prompt: "Name a color.", Tracer: TracerFuncs{EmitFunc: func(string, string) {}, TraceFunc: func(Record) {}}}); err != nil {
 			b.Fatal(err)
 		}
 		agentT += time.Since(start)

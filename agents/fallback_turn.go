@@ -45,16 +45,9 @@ func (s retryState) options(base model.Options) model.Options {
 }
 
 // record is the trace record of a retry.
-func (s retryState) record(turn int, o model.Options) map[string]any {
-	rec := map[string]any{"turn": turn, "attempt": s.n + 1, "halved_string_budget": s.cuts,
-		"reason": "the last reply was not a valid action; it is left out and the next one sampled differently"}
-	if o.Temperature != nil {
-		rec["temperature"] = *o.Temperature
-	}
-	if o.Seed != nil {
-		rec["seed"] = *o.Seed
-	}
-	return rec
+func (s retryState) record(turn int, o model.Options) Retry {
+	return Retry{Turn: turn, Attempt: s.n + 1, HalvedStringBudget: s.cuts, Temperature: o.Temperature, Seed: o.Seed,
+		Reason: "the last reply was not a valid action; it is left out and the next one sampled differently"}
 }
 
 // resultTurn gives a tool's result back to a fallback model as a user turn that restates

@@ -31,15 +31,19 @@ func (g *loopGuard) result(tool, out string) bool {
 	return true
 }
 
-// repeated reports whether any of these calls was already made with the same arguments.
-func (g *loopGuard) repeated(calls []model.ToolCall) bool {
+// repeated returns the calls that were already made with the same arguments.
+func (g *loopGuard) repeated(calls []model.ToolCall) []model.ToolCall {
+	var out []model.ToolCall
 	for _, c := range calls {
-		if g.calls[c.Name+" "+argsJSON(c.Arguments)] > 0 {
-			return true
+		if g.times(c) > 0 {
+			out = append(out, c)
 		}
 	}
-	return false
+	return out
 }
+
+// times is how often call c was made before.
+func (g *loopGuard) times(c model.ToolCall) int { return g.calls[c.Name+" "+argsJSON(c.Arguments)] }
 
 // turn records a turn's calls; it returns why to stop, or "".
 func (g *loopGuard) turn(calls []model.ToolCall, newInfo bool) string {
@@ -88,7 +92,7 @@ func trimToContext(msgs []model.Message, numCtx int, tr Tracer) []model.Message 
 		msgs = append(msgs[:i:i], msgs[i+1:]...)
 	}
 	if dropped := before - len(msgs); dropped > 0 {
-		tr.Trace("trimmed", map[string]any{"dropped_messages": dropped, "kept": len(msgs), "num_ctx": numCtx})
+		tr.Trace(Trimmed{DroppedMessages: dropped, Kept: len(msgs), NumCtx: numCtx})
 	}
 	return msgs
 }

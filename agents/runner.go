@@ -8,21 +8,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"tandem/agents/model"
 	"tandem/flows"
 )
 
-// Tracer receives what an agent does: live text (Emit) and structured records (Trace).
+// Tracer receives what an agent does: live text (Emit, on the streams content, thinking and
+// answer) and typed records (Trace).
 type Tracer interface {
 	Emit(stream, text string)
-	Trace(kind string, data any)
+	Trace(rec Record)
 }
 
 // TracerFuncs adapts two functions to a Tracer.
 type TracerFuncs struct {
 	EmitFunc  func(stream, text string)
-	TraceFunc func(kind string, data any)
+	TraceFunc func(rec Record)
 }
 
 // Emit calls EmitFunc.
@@ -33,9 +35,9 @@ func (t TracerFuncs) Emit(stream, text string) {
 }
 
 // Trace calls TraceFunc.
-func (t TracerFuncs) Trace(kind string, data any) {
+func (t TracerFuncs) Trace(rec Record) {
 	if t.TraceFunc != nil {
-		t.TraceFunc(kind, data)
+		t.TraceFunc(rec)
 	}
 }
 
@@ -157,7 +159,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			return Result{EndReason: EndError}, fmt.Errorf("load session %s: %w", t.Session, err)
 		}
 		msgs = append(msgs, history...)
-		tr.Trace("memory", map[string]any{"session": t.Session, "messages": len(history)})
+		tr.Trace(MemoryLoaded{Session: t.Session, Messages: len(history)})
 	}
 	msgs = append(msgs, model.Message{Role: "user", Content: t.Prompt})
 	numCtx := model.OptionsFrom(a.Options).NumCtx
@@ -165,8 +167,8 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		numCtx = 2048
 	}
 	msgs = trimToContext(msgs, numCtx, tr)
-	tr.Trace("start", map[string]any{"agent": a.Name, "model": name, "mode": modeName(native, len(tools)), "mode_reason": modeWhy,
-		"tools": toolNames(tools), "max_turns": a.MaxTurns, "max_tokens": a.MaxTokens, "prompt": t.Prompt})
+	tr.Trace(Start{Agent: a.Name, Model: name, Mode: modeName(native, len(tools)), ModeReason: modeWhy,
+		Tools: toolNames(tools), MaxTurns: a.MaxTurns, MaxTokens: a.MaxTokens, Prompt: t.Prompt})
 
 	res := Result{}
 	guard := newLoopGuard()
@@ -174,6 +176,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	forceAnswer := false // a repeated call: the next fallback turn may only answer
 	var retry retryState // invalid fallback replies in a row, and how to sample the next
 	lastInvalid := ""    // why the last invalid reply was, for the end's detail
+	var requests requestLog
 	baseOpts := model.OptionsFrom(a.Options)
 	for turn := 1; turn <= max(a.MaxTurns, 1); turn++ {
 		res.Turns = turn
@@ -186,7 +189,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		switch {
 		case fallback && forceAnswer:
 			req.Format = encodeAction(answerSchema(schema), budget, retry.cuts, !r.legacy.sortedKeys)
-			tr.Trace("force_answer", map[string]any{"turn": turn, "reason": "the last call repeated an earlier one; this turn may only answer"})
+			tr.Trace(ForceAnswer{Turn: turn, Reason: "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
 			req.Format = encodeAction(actionSchema(tools, schema), budget, retry.cuts, !r.legacy.sortedKeys)
 		case native:
@@ -195,28 +198,35 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			req.Format, _ = json.Marshal(schema)
 		}
 		if retry.n > 0 {
-			tr.Trace("retry", retry.record(turn, req.Options))
+			tr.Trace(retry.record(turn, req.Options))
 		}
-		tr.Trace("turn", map[string]any{"turn": turn, "mode": modeName(!fallback && native, len(tools)), "messages": len(msgs)})
+		tr.Trace(Turn{Turn: turn, Mode: modeName(!fallback && native, len(tools)), Messages: len(msgs)})
+		tr.Trace(requests.record(turn, req))
+		var stream answerStream
 		resp, err := r.Model.Chat(ctx, req, func(d model.Delta) {
 			if d.Thinking != "" {
-				tr.Emit("thinking", d.Thinking)
+				tr.Emit(string(KindThinking), d.Thinking)
 			}
 			if d.Content != "" {
-				tr.Emit("content", d.Content)
+				tr.Emit(string(KindContent), d.Content)
+				if fallback && schema == nil { // with a schema the answer is JSON, not text
+					if text := stream.feed(d.Content); text != "" {
+						tr.Emit(string(KindAnswer), text)
+					}
+				}
 			}
 		})
 		res.PromptTokens += resp.Usage.PromptTokens
 		res.OutputTokens += resp.Usage.OutputTokens
-		tr.Trace("usage", map[string]any{"turn": turn, "prompt_tokens": resp.Usage.PromptTokens, "output_tokens": resp.Usage.OutputTokens,
-			"eval_ms": resp.Usage.EvalDuration.Milliseconds(), "tokens_per_second": resp.Usage.TokensPerSecond(), "done_reason": resp.DoneReason})
+		tr.Trace(Usage{Turn: turn, PromptTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.OutputTokens,
+			EvalMS: resp.Usage.EvalDuration.Milliseconds(), TotalMS: resp.Usage.TotalDuration.Milliseconds(),
+			TokensPerSecond: resp.Usage.TokensPerSecond(), DoneReason: resp.DoneReason})
 		if err != nil && fallback && ctx.Err() == nil && errors.Is(err, model.ErrStreamCut) && !r.legacy.echoInvalid {
 			// Ollama ends a reply that repeats one token 30 times by closing the stream: for a
 			// constrained action that is a cut reply like any other, retried the same way.
 			res.InvalidActions++
 			lastInvalid = "the server aborted the reply: " + err.Error()
-			tr.Trace("invalid_action", map[string]any{"turn": turn, "error": lastInvalid, "content": clip(resp.Message.Content, 500),
-				"done_reason": "aborted", "cut": true})
+			tr.Trace(InvalidAction{Turn: turn, Error: lastInvalid, Content: clip(resp.Message.Content, 500), DoneReason: "aborted", Cut: true})
 			retry.failed(true)
 			continue
 		}
@@ -228,7 +238,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 				return r.stop(tr, res, EndBudget, fmt.Sprintf("timeout %s reached", a.Timeout))
 			}
 			res.EndReason, res.Detail = EndError, err.Error()
-			tr.Trace("end", res)
+			tr.Trace(End{res})
 			return res, err
 		}
 		if a.MaxTokens > 0 && res.PromptTokens+res.OutputTokens > a.MaxTokens {
@@ -245,8 +255,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 				res.InvalidActions++
 				cut := resp.DoneReason == "length" || errors.Is(perr, errCut)
 				lastInvalid = perr.Error()
-				tr.Trace("invalid_action", map[string]any{"turn": turn, "error": perr.Error(), "content": clip(content, 500),
-					"done_reason": resp.DoneReason, "cut": cut})
+				tr.Trace(InvalidAction{Turn: turn, Error: perr.Error(), Content: clip(content, 500), DoneReason: resp.DoneReason, Cut: cut})
 				if r.legacy.echoInvalid {
 					msgs = append(msgs, model.Message{Role: "assistant", Content: content},
 						model.Message{Role: "user", Content: "That was not a valid action (" + perr.Error() + `). Reply with {"tool": ..., "arguments": {...}} or {"answer": ...}.`})
@@ -273,14 +282,14 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 					c.ID = fmt.Sprintf("call_%d", turn)
 					calls = []model.ToolCall{c}
 					content = "" // the conversation shows it as the call it was
-					tr.Trace("text_tool_call", map[string]any{"turn": turn, "name": c.Name, "reason": "the reply is a call of a known tool written as text"})
+					tr.Trace(TextToolCall{Turn: turn, Name: c.Name, Reason: "the reply is a call of a known tool written as text"})
 				}
 			}
 			if len(calls) == 0 {
 				if native && looksLikeToolCall(content) {
 					res.InvalidActions++
 					repair = true
-					tr.Trace("repair", map[string]any{"turn": turn, "reason": "the reply looks like a tool call the server could not parse; asking again with the JSON action format", "content": clip(content, 500)})
+					tr.Trace(Repair{Turn: turn, Reason: "the reply looks like a tool call the server could not parse; asking again with the JSON action format", Content: clip(content, 500)})
 					continue
 				}
 				answer, answered = strings.TrimSpace(content), true
@@ -290,7 +299,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			if schema != nil {
 				if verr := flows.ValidateJSON(schema, answer); verr != nil {
 					res.InvalidActions++
-					tr.Trace("invalid_answer", map[string]any{"turn": turn, "error": verr.Error(), "answer": clip(answer, 500)})
+					tr.Trace(InvalidAnswer{Turn: turn, Error: verr.Error(), Answer: clip(answer, 500)})
 					msgs = append(msgs, model.Message{Role: "assistant", Content: content},
 						model.Message{Role: "user", Content: "Your answer " + verr.Error() + ". Answer again with JSON matching the schema."})
 					continue
@@ -301,7 +310,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			if err := r.save(ctx, t, msgs); err != nil {
 				return res, err
 			}
-			tr.Trace("end", res)
+			tr.Trace(End{res})
 			return res, nil
 		}
 		if fallback {
@@ -324,7 +333,11 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 				newInfo = true
 			}
 		}
-		forceAnswer = fallback && guard.repeated(calls)
+		repeated := guard.repeated(calls)
+		for _, c := range repeated {
+			tr.Trace(RepeatedCall{Turn: turn, Name: c.Name, Arguments: c.Arguments, Times: guard.times(c) + 1})
+		}
+		forceAnswer = fallback && len(repeated) > 0
 		if why := guard.turn(calls, newInfo); why != "" {
 			_ = r.save(ctx, t, msgs)
 			return r.stop(tr, res, EndLoopDetected, why)
@@ -343,7 +356,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 
 func (r *Runner) stop(tr Tracer, res Result, reason, detail string) (Result, error) {
 	res.EndReason, res.Detail = reason, detail
-	tr.Trace("end", res)
+	tr.Trace(End{res})
 	return res, &StoppedError{Result: res}
 }
 
@@ -371,19 +384,19 @@ func (r *Runner) callTools(ctx context.Context, byName map[string]Tool, calls []
 	var mu sync.Mutex
 	for i, c := range calls {
 		res.ToolCalls++
-		tr.Trace("tool_call", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "arguments": c.Arguments})
+		tr.Trace(ToolCall{Turn: turn, ID: c.ID, Name: c.Name, Arguments: c.Arguments})
 		tool, ok := byName[c.Name]
 		if !ok {
 			res.InvalidActions++
 			results[i] = fmt.Sprintf("error: there is no tool %q; tools: %s", c.Name, strings.Join(keys(byName), ", "))
-			tr.Trace("tool_result", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "error": true, "result": results[i], "size": len(results[i])})
+			tr.Trace(ToolResult{Turn: turn, ID: c.ID, Name: c.Name, Error: true, Result: results[i], Size: len(results[i])})
 			continue
 		}
 		if tool.Parameters != nil {
 			if err := flows.ValidateJSON(tool.Parameters, argsJSON(c.Arguments)); err != nil {
 				res.InvalidActions++
 				results[i] = "error: invalid arguments: " + err.Error() + ". Fix them and call again."
-				tr.Trace("tool_result", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "error": true, "invalid_arguments": true, "result": results[i], "size": len(results[i])})
+				tr.Trace(ToolResult{Turn: turn, ID: c.ID, Name: c.Name, Error: true, InvalidArguments: true, Result: results[i], Size: len(results[i])})
 				continue
 			}
 		}
@@ -398,13 +411,13 @@ func (r *Runner) callTools(ctx context.Context, byName map[string]Tool, calls []
 			}
 			size := len(out)
 			if size > maxResultChars {
-				out = out[:maxResultChars] + fmt.Sprintf("\n[truncated: %d of %d characters shown]", maxResultChars, size)
+				out = clipBytes(out, maxResultChars) + fmt.Sprintf("\n[truncated: %d of %d characters shown]", maxResultChars, size)
 			}
 			mu.Lock()
 			results[i] = out
 			mu.Unlock()
-			tr.Trace("tool_result", map[string]any{"turn": turn, "id": c.ID, "name": c.Name, "error": isErr, "result": clip(out, maxResultChars),
-				"size": size, "truncated": size > maxResultChars, "duration_ms": time.Since(start).Milliseconds()})
+			tr.Trace(ToolResult{Turn: turn, ID: c.ID, Name: c.Name, Error: isErr, Result: clip(out, maxResultChars),
+				Size: size, Truncated: size > maxResultChars, DurationMS: time.Since(start).Milliseconds()})
 		}(i, c, tool)
 	}
 	wg.Wait()
@@ -437,9 +450,22 @@ func keys(m map[string]Tool) []string {
 	return out
 }
 
+// clip cuts s to at most n bytes, marking the cut with "…".
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return clipBytes(s, n) + "…"
+}
+
+// clipBytes cuts s to at most n bytes, between characters: a cut inside a character would
+// leave invalid UTF-8 in the conversation, the trace and the terminal.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -2,6 +2,7 @@ package agents_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ type recorder struct {
 	mu      sync.Mutex
 	kinds   []string
 	records []map[string]any
+	typed   []agents.Record
 	text    strings.Builder
 }
 
@@ -31,11 +33,15 @@ func (r *recorder) Emit(stream, text string) {
 	}
 }
 
-func (r *recorder) Trace(kind string, data any) {
+func (r *recorder) Trace(rec agents.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.kinds = append(r.kinds, kind)
-	m, _ := data.(map[string]any)
+	r.kinds = append(r.kinds, string(rec.Kind()))
+	r.typed = append(r.typed, rec)
+	// Tests read fields by their logged names, the way a log's reader sees them.
+	var m map[string]any
+	b, _ := json.Marshal(rec)
+	_ = json.Unmarshal(b, &m)
 	r.records = append(r.records, m)
 }
 

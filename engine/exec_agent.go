@@ -90,7 +90,8 @@ func (x AgentExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error)
 	}
 	defer closeTools()
 	res, err := x.Runner.Run(ctx, agents.Task{Agent: a, Prompt: sr.Input, Schema: sr.Step.Agent.Schema,
-		Session: session, Tools: tools, Tracer: agents.TracerFuncs{EmitFunc: sr.Emit, TraceFunc: sr.Trace}})
+		Session: session, Tools: tools, Tracer: agents.TracerFuncs{EmitFunc: sr.Emit,
+			TraceFunc: func(rec agents.Record) { sr.Trace(string(rec.Kind()), rec) }}})
 	out := Result{Output: res.Answer, Tokens: &Tokens{Prompt: res.PromptTokens, Output: res.OutputTokens}}
 	if err != nil {
 		var stopped *agents.StoppedError
@@ -182,7 +183,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 					n := calls.Add(1)
 					res, err := e.RunChild(ctx, ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
 						Path: path, Typed: args, Suffix: fmt.Sprintf("tool%d", n)})
-					sr.Trace("child_run", map[string]any{"tool": ref.Name, "run_id": res.RunID})
+					sr.Trace(string(agents.KindChildRun), agents.ChildRun{Tool: ref.Name, RunID: res.RunID})
 					if err != nil {
 						return "", fmt.Errorf("flow %s (run %s): %w", f.Name, res.RunID, err)
 					}
@@ -207,7 +208,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 					src, fpath := AgentFlow(path, sub.Name)
 					res, err := e.RunChild(ctx, ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
 						Path: fpath, Source: src, Typed: map[string]any{"prompt": prompt, "session": ""}, Suffix: fmt.Sprintf("tool%d", n)})
-					sr.Trace("child_run", map[string]any{"tool": ref.Name, "run_id": res.RunID})
+					sr.Trace(string(agents.KindChildRun), agents.ChildRun{Tool: ref.Name, RunID: res.RunID})
 					if err != nil {
 						return "", fmt.Errorf("agent %s (run %s): %w", sub.Name, res.RunID, err)
 					}

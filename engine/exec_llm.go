@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/flows"
 )
@@ -52,7 +53,7 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
 		}
 		req.Format = b
 	}
-	sr.Trace("llm_request", map[string]any{"model": name, "messages": req.Messages, "schema": spec.Schema != nil})
+	sr.Trace(string(agents.KindLLMRequest), agents.LLMRequest{Model: name, Messages: req.Messages, Schema: spec.Schema != nil})
 	resp, err := x.Model.Chat(ctx, req, func(d model.Delta) {
 		if d.Thinking != "" {
 			sr.Emit("thinking", d.Thinking)
@@ -62,8 +63,8 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
 		}
 	})
 	tokens := &Tokens{Prompt: resp.Usage.PromptTokens, Output: resp.Usage.OutputTokens}
-	sr.Trace("llm_response", map[string]any{"model": name, "usage": resp.Usage, "done_reason": resp.DoneReason,
-		"incomplete": resp.Incomplete, "tokens_per_second": resp.Usage.TokensPerSecond()})
+	sr.Trace(string(agents.KindLLMResponse), agents.LLMResponse{Model: name, Usage: resp.Usage, DoneReason: resp.DoneReason,
+		Incomplete: resp.Incomplete, TokensPerSecond: resp.Usage.TokensPerSecond()})
 	res := Result{Output: strings.TrimSpace(resp.Message.Content), Tokens: tokens}
 	if err != nil {
 		if errors.Is(err, model.ErrModelNotFound) || errors.Is(err, model.ErrContextTooLong) {

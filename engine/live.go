@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"unicode/utf8"
@@ -85,10 +86,28 @@ func (r *runner) trace(stepID string, attempt int, kind string, data any) {
 	r.live.mu.Unlock()
 }
 
-// TraceData is the payload of StepTrace events.
+// TraceData is the payload of StepTrace events. Live (on the bus) Data is the value the
+// executor traced; read from the log it is the record's JSON, a json.RawMessage, for the
+// record's owner to decode (agents.Decode for agent and model records).
 type TraceData struct {
 	Kind string `json:"kind"`
 	Data any    `json:"data,omitempty"`
+}
+
+// UnmarshalJSON keeps Data as its JSON text.
+func (d *TraceData) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Kind string          `json:"kind"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	d.Kind, d.Data = raw.Kind, nil
+	if len(raw.Data) > 0 {
+		d.Data = raw.Data
+	}
+	return nil
 }
 
 // flushLive moves buffered records into the pending events. When a step has just finished

@@ -2,9 +2,9 @@ package eval
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
+	"tandem/agents"
 	"tandem/engine"
 )
 
@@ -38,51 +38,30 @@ func Observe(ctx context.Context, e *engine.Engine, runID string) (Observation, 
 		if ev.Type != engine.StepTrace {
 			continue
 		}
-		var rec struct {
-			Kind string          `json:"kind"`
-			Data json.RawMessage `json:"data"`
+		var d engine.TraceData
+		if err := ev.Decode(&d); err != nil {
+			return o, fmt.Errorf("read case run %s: event %d: %w", runID, ev.Seq, err)
 		}
-		if ev.Decode(&rec) != nil {
-			continue
+		rec, err := agents.Decode(d.Kind, d.Data)
+		if err != nil {
+			return o, fmt.Errorf("read case run %s: event %d: %w", runID, ev.Seq, err)
 		}
-		switch rec.Kind {
-		case "start":
-			var d struct{ Model string }
-			if json.Unmarshal(rec.Data, &d) == nil && o.Model == "" {
-				o.Model = d.Model
+		switch r := rec.(type) {
+		case agents.Start:
+			if o.Model == "" {
+				o.Model = r.Model
 			}
-		case "tool_call":
-			var d struct {
-				ID        string         `json:"id"`
-				Name      string         `json:"name"`
-				Arguments map[string]any `json:"arguments"`
+		case agents.ToolCall:
+			byID[ev.StepID+"/"+r.ID+"/"+r.Name] = len(o.ToolCalls)
+			o.ToolCalls = append(o.ToolCalls, ToolCall{Name: r.Name, Args: r.Arguments})
+		case agents.ToolResult:
+			if i, ok := byID[ev.StepID+"/"+r.ID+"/"+r.Name]; ok && r.Error {
+				o.ToolCalls[i].Error = true
 			}
-			if json.Unmarshal(rec.Data, &d) == nil {
-				byID[ev.StepID+"/"+d.ID+"/"+d.Name] = len(o.ToolCalls)
-				o.ToolCalls = append(o.ToolCalls, ToolCall{Name: d.Name, Args: d.Arguments})
-			}
-		case "tool_result":
-			var d struct {
-				ID    string `json:"id"`
-				Name  string `json:"name"`
-				Error bool   `json:"error"`
-			}
-			if json.Unmarshal(rec.Data, &d) == nil && d.Error {
-				if i, ok := byID[ev.StepID+"/"+d.ID+"/"+d.Name]; ok {
-					o.ToolCalls[i].Error = true
-				}
-			}
-		case "end":
-			var d struct {
-				EndReason      string `json:"end_reason"`
-				Turns          int    `json:"turns"`
-				InvalidActions int    `json:"invalid_actions"`
-			}
-			if json.Unmarshal(rec.Data, &d) == nil {
-				o.EndReason = d.EndReason
-				o.Turns += d.Turns
-				o.InvalidActions += d.InvalidActions
-			}
+		case agents.End:
+			o.EndReason = r.EndReason
+			o.Turns += r.Turns
+			o.InvalidActions += r.InvalidActions
 		}
 	}
 	return o, nil

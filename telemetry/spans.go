@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"tandem/agents"
+	"tandem/agents/model"
 	"tandem/engine"
 )
 
@@ -40,19 +43,20 @@ type openSpan struct {
 type spanBook struct {
 	tracer  trace.Tracer
 	capture bool
-	flows   map[string]string   // run id -> flow name
-	runs    map[string]openSpan // run id
-	steps   map[string]openSpan // run/step
-	models  map[string]string   // run/step -> the model an agent step uses
-	chats   map[string]openSpan // run/step -> the model call in progress
-	tools   map[string]openSpan // run/step/call id
-	stepsOf map[string][]string // run id -> its open step keys
+	flows   map[string]string               // run id -> flow name
+	runs    map[string]openSpan             // run id
+	steps   map[string]openSpan             // run/step
+	models  map[string]string               // run/step -> the model an agent step uses
+	chats   map[string]openSpan             // run/step -> the model call in progress
+	tools   map[string]openSpan             // run/step/call id
+	convs   map[string]*agents.Conversation // run/step -> an agent's requests so far
+	stepsOf map[string][]string             // run id -> its open step keys
 }
 
 func newSpanBook(t trace.Tracer, capture bool) *spanBook {
 	return &spanBook{tracer: t, capture: capture, flows: map[string]string{}, runs: map[string]openSpan{},
 		steps: map[string]openSpan{}, models: map[string]string{}, chats: map[string]openSpan{},
-		tools: map[string]openSpan{}, stepsOf: map[string][]string{}}
+		tools: map[string]openSpan{}, convs: map[string]*agents.Conversation{}, stepsOf: map[string][]string{}}
 }
 
 func (b *spanBook) notice(n engine.Notice, now time.Time) {
@@ -60,7 +64,9 @@ func (b *spanBook) notice(n engine.Notice, now time.Time) {
 	case n.Event != nil:
 		b.event(*n.Event)
 	case n.Delta != nil && n.Delta.Trace != nil:
-		b.record(n.Delta.RunID, n.Delta.StepID, n.Delta.Trace.Kind, asMap(n.Delta.Trace.Data), now)
+		if rec, err := agents.Decode(n.Delta.Trace.Kind, n.Delta.Trace.Data); err == nil {
+			b.record(n.Delta.RunID, n.Delta.StepID, rec, now)
+		}
 	}
 }
 
@@ -123,6 +129,7 @@ func (b *spanBook) event(ev engine.Event) {
 		b.endOpen(b.chats, key, ev.Time, "the step ended first")
 		s.span.End(trace.WithTimestamp(ev.Time))
 		delete(b.steps, key)
+		delete(b.convs, key)
 	}
 }
 
@@ -161,6 +168,7 @@ func (b *spanBook) endRun(ev engine.Event, errText string) {
 		if s, open := b.steps[key]; open {
 			s.span.End(trace.WithTimestamp(ev.Time))
 			delete(b.steps, key)
+			delete(b.convs, key)
 		}
 	}
 	delete(b.stepsOf, ev.RunID)
@@ -175,83 +183,104 @@ func (b *spanBook) endRun(ev engine.Event, errText string) {
 }
 
 // record turns one agent or model trace record into span starts, ends and attributes.
-func (b *spanBook) record(runID, stepID, kind string, d map[string]any, now time.Time) {
+func (b *spanBook) record(runID, stepID string, rec agents.Record, now time.Time) {
 	key := runID + "/" + stepID
 	step, ok := b.steps[key]
 	if !ok {
 		return
 	}
-	switch kind {
-	case "start":
-		model, _ := d["model"].(string)
-		b.models[key] = model
-		step.span.SetAttributes(attribute.String(genAIAgentName, str(d["agent"])), attribute.String(genAIRequestModel, model))
-		if b.capture {
-			step.span.SetAttributes(attribute.String(genAIInputMessages, str(d["prompt"])))
-		}
-	case "turn", "llm_request":
+	startChat := func(name string, turn int, messages []model.Message) {
 		b.endOpen(b.chats, key, now, "a new call started")
-		model := b.models[key]
-		if m, ok := d["model"].(string); ok {
-			model = m
+		ctx, span := b.tracer.Start(step.ctx, "chat "+name, trace.WithTimestamp(now), trace.WithAttributes(
+			attribute.String(genAIOperation, "chat"), attribute.String(genAIProvider, "ollama"), attribute.String(genAIRequestModel, name)))
+		if turn > 0 {
+			span.SetAttributes(attribute.String("tandem.agent.turn", strconv.Itoa(turn)))
 		}
-		ctx, span := b.tracer.Start(step.ctx, "chat "+model, trace.WithTimestamp(now), trace.WithAttributes(
-			attribute.String(genAIOperation, "chat"), attribute.String(genAIProvider, "ollama"), attribute.String(genAIRequestModel, model)))
-		if t, ok := d["turn"]; ok {
-			span.SetAttributes(attribute.String("tandem.agent.turn", str(t)))
-		}
-		if b.capture && kind == "llm_request" {
-			span.SetAttributes(attribute.String(genAIInputMessages, jsonText(d["messages"])))
+		if b.capture && messages != nil {
+			span.SetAttributes(attribute.String(genAIInputMessages, jsonText(messages)))
 		}
 		b.chats[key] = openSpan{ctx, span}
-	case "usage", "llm_response":
+	}
+	endChat := func(prompt, output int, doneReason string) {
 		c, ok := b.chats[key]
 		if !ok {
 			return
 		}
-		u := d
-		if inner := asMap(d["usage"]); inner != nil {
-			u = inner
-		}
-		c.span.SetAttributes(attribute.Int(genAIInputTokens, num(u["prompt_tokens"])), attribute.Int(genAIOutputTokens, num(u["output_tokens"])))
-		if r := str(d["done_reason"]); r != "" {
-			c.span.SetAttributes(attribute.StringSlice(genAIFinishReasons, []string{r}))
-		}
-		if b.capture && kind == "llm_response" {
-			c.span.SetAttributes(attribute.String(genAIOutput, str(d["content"])))
+		c.span.SetAttributes(attribute.Int(genAIInputTokens, prompt), attribute.Int(genAIOutputTokens, output))
+		if doneReason != "" {
+			c.span.SetAttributes(attribute.StringSlice(genAIFinishReasons, []string{doneReason}))
 		}
 		c.span.End(trace.WithTimestamp(now))
 		delete(b.chats, key)
-	case "tool_call":
-		b.endOpen(b.chats, key, now, "")
-		name := str(d["name"])
-		ctx, span := b.tracer.Start(step.ctx, "execute_tool "+name, trace.WithTimestamp(now), trace.WithAttributes(
-			attribute.String(genAIOperation, "execute_tool"), attribute.String(genAIToolName, name), attribute.String(genAIToolCallID, str(d["id"]))))
+	}
+	problem := func(detail string) {
+		step.span.AddEvent(string(rec.Kind()), trace.WithTimestamp(now), trace.WithAttributes(attribute.String("tandem.detail", detail)))
+	}
+	switch r := rec.(type) {
+	case agents.Start:
+		b.models[key] = r.Model
+		step.span.SetAttributes(attribute.String(genAIAgentName, r.Agent), attribute.String(genAIRequestModel, r.Model))
 		if b.capture {
-			span.SetAttributes(attribute.String(genAIToolArgs, jsonText(d["arguments"])))
+			step.span.SetAttributes(attribute.String(genAIInputMessages, r.Prompt))
 		}
-		b.tools[key+"/"+str(d["id"])+"/"+name] = openSpan{ctx, span}
-	case "tool_result":
-		tk := key + "/" + str(d["id"]) + "/" + str(d["name"])
+	case agents.Turn:
+		startChat(b.models[key], r.Turn, nil)
+	case agents.Request:
+		// The record holds what is new since the last request; the span gets the whole request.
+		conv := b.convs[key]
+		if conv == nil {
+			conv = &agents.Conversation{}
+			b.convs[key] = conv
+		}
+		msgs, _, _ := conv.Add(r)
+		if c, ok := b.chats[key]; ok && b.capture {
+			c.span.SetAttributes(attribute.String(genAIInputMessages, jsonText(msgs)))
+		}
+	case agents.LLMRequest:
+		startChat(r.Model, 0, r.Messages)
+	case agents.Usage:
+		endChat(r.PromptTokens, r.OutputTokens, r.DoneReason)
+	case agents.LLMResponse:
+		endChat(r.Usage.PromptTokens, r.Usage.OutputTokens, r.DoneReason)
+	case agents.ToolCall:
+		b.endOpen(b.chats, key, now, "")
+		ctx, span := b.tracer.Start(step.ctx, "execute_tool "+r.Name, trace.WithTimestamp(now), trace.WithAttributes(
+			attribute.String(genAIOperation, "execute_tool"), attribute.String(genAIToolName, r.Name), attribute.String(genAIToolCallID, r.ID)))
+		if b.capture {
+			span.SetAttributes(attribute.String(genAIToolArgs, jsonText(r.Arguments)))
+		}
+		b.tools[key+"/"+r.ID+"/"+r.Name] = openSpan{ctx, span}
+	case agents.ToolResult:
+		tk := key + "/" + r.ID + "/" + r.Name
 		t, ok := b.tools[tk]
 		if !ok {
 			return
 		}
-		if e, _ := d["error"].(bool); e {
-			t.span.SetStatus(codes.Error, str(d["result"]))
+		if r.Error {
+			t.span.SetStatus(codes.Error, r.Result)
 		}
 		if b.capture {
-			t.span.SetAttributes(attribute.String(genAIToolResult, str(d["result"])))
+			t.span.SetAttributes(attribute.String(genAIToolResult, r.Result))
 		}
 		t.span.End(trace.WithTimestamp(now))
 		delete(b.tools, tk)
-	case "invalid_action", "invalid_answer", "force_answer", "repair", "trimmed":
-		step.span.AddEvent(kind, trace.WithTimestamp(now), trace.WithAttributes(attribute.String("tandem.detail", firstOf(d, "error", "reason"))))
-	case "end":
-		step.span.SetAttributes(attribute.String("tandem.agent.end_reason", str(d["end_reason"])),
-			attribute.Int("tandem.agent.turns", num(d["turns"])), attribute.Int("tandem.agent.tool_calls", num(d["tool_calls"])))
-		if reason := str(d["end_reason"]); reason != "" && reason != "answer" {
-			step.span.AddEvent("agent stopped: "+reason, trace.WithTimestamp(now))
+	case agents.InvalidAction:
+		problem(r.Error)
+	case agents.InvalidAnswer:
+		problem(r.Error)
+	case agents.ForceAnswer:
+		problem(r.Reason)
+	case agents.Repair:
+		problem(r.Reason)
+	case agents.Trimmed:
+		problem(fmt.Sprintf("dropped %d messages to fit num_ctx %d", r.DroppedMessages, r.NumCtx))
+	case agents.RepeatedCall:
+		problem(fmt.Sprintf("%s %s, %d times", r.Name, jsonText(r.Arguments), r.Times))
+	case agents.End:
+		step.span.SetAttributes(attribute.String("tandem.agent.end_reason", r.EndReason),
+			attribute.Int("tandem.agent.turns", r.Turns), attribute.Int("tandem.agent.tool_calls", r.ToolCalls))
+		if r.EndReason != "" && r.EndReason != agents.EndAnswer {
+			step.span.AddEvent("agent stopped: "+r.EndReason, trace.WithTimestamp(now))
 		}
 	}
 }
@@ -278,57 +307,7 @@ func (b *spanBook) endAll(at time.Time) {
 	}
 }
 
-// asMap gives a trace record's data as a map, whatever type the runtime passed live.
-func asMap(v any) map[string]any {
-	if m, ok := v.(map[string]any); ok {
-		return m
-	}
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return nil
-	}
-	return m
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
-}
-
-func num(v any) int {
-	switch x := v.(type) {
-	case int:
-		return x
-	case int64:
-		return int(x)
-	case float64:
-		return int(x)
-	}
-	return 0
-}
-
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func firstOf(d map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if s := str(d[k]); s != "" {
-			return s
-		}
-	}
-	return ""
 }

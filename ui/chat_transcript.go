@@ -3,14 +3,13 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
 )
@@ -53,6 +52,10 @@ type chatTurn struct {
 	genAt  time.Time // its first token arrived; zero while the model loads and reads
 	tokens int       // tokens (streamed chunks) of the current model call
 	tool   string    // the tool running, between model calls
+
+	// In a fallback turn the reply is a JSON action: the chat shows the answer the runner
+	// decodes from it (the answer stream), not the JSON. One flag for the log, one live.
+	fallback, liveFallback bool
 }
 
 func (t *chatTurn) add(kind uint8, text string) {
@@ -91,11 +94,24 @@ func (m *ChatModel) AppendNotices(ns []engine.Notice) {
 	changed := false
 	for _, n := range ns {
 		if d := n.Delta; d != nil && d.RunID == m.runID {
-			switch d.Stream {
-			case "thinking":
+			if d.Trace != nil {
+				if rec, err := agents.Decode(d.Trace.Kind, d.Trace.Data); err == nil {
+					if turn, ok := rec.(agents.Turn); ok {
+						t.liveFallback = turn.Mode == "fallback"
+					}
+				}
+				continue
+			}
+			switch agents.Kind(d.Stream) {
+			case agents.KindThinking:
 				t.thinking += d.Text
-			case "content":
+			case agents.KindContent:
+				if !t.liveFallback {
+					t.content += d.Text
+				}
+			case agents.KindAnswer:
 				t.content += d.Text
+				continue // its tokens were counted as content
 			}
 			if t.genAt.IsZero() {
 				t.genAt = m.now
@@ -124,11 +140,17 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 		if e.Decode(&d) != nil {
 			return false
 		}
-		switch d.Stream {
-		case "thinking":
+		switch agents.Kind(d.Stream) {
+		case agents.KindThinking:
 			t.thinking = strings.TrimPrefix(t.thinking, d.Text)
 			t.add(partThinking, d.Text)
-		case "content":
+		case agents.KindContent:
+			if t.fallback {
+				return false
+			}
+			t.content = strings.TrimPrefix(t.content, d.Text)
+			t.add(partContent, d.Text)
+		case agents.KindAnswer:
 			t.content = strings.TrimPrefix(t.content, d.Text)
 			t.add(partContent, d.Text)
 		}
@@ -137,33 +159,46 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 		if e.Decode(&d) != nil {
 			return false
 		}
-		data, _ := d.Data.(map[string]any)
-		switch d.Kind {
-		case "turn":
+		rec, err := agents.Decode(d.Kind, d.Data)
+		if err != nil {
+			t.add(partNote, "! "+err.Error())
+			return true
+		}
+		switch r := rec.(type) {
+		case agents.Turn:
 			t.genAt, t.tokens, t.tool = time.Time{}, 0, ""
+			t.fallback = r.Mode == "fallback"
 			return false
-		case "usage":
-			if r, _ := data["done_reason"].(string); r == "length" {
+		case agents.Usage:
+			if r.DoneReason == "length" {
 				t.add(partNote, "✂ the reply was cut at the token limit (raise options.num_predict in the agent file)")
 				return true
 			}
 			return false
-		case "tool_call":
-			t.tool, _ = data["name"].(string)
-			args, _ := json.Marshal(data["arguments"])
-			t.add(partToolCall, fmt.Sprintf("▸ %v %s", data["name"], args))
-		case "tool_result":
+		case agents.ToolCall:
+			t.tool = r.Name
+			args, _ := json.Marshal(r.Arguments)
+			t.add(partToolCall, fmt.Sprintf("▸ %s %s", r.Name, args))
+		case agents.ToolResult:
 			kind := partToolResult
-			if isErr, _ := data["error"].(bool); isErr {
+			if r.Error {
 				kind = partToolError
 			}
-			t.add(kind, fmt.Sprintf("◂ %v: %s", data["name"], oneLine(fmt.Sprint(data["result"]), 160)))
-		case "invalid_action", "invalid_answer", "repair":
-			t.add(partNote, fmt.Sprintf("! %s: %v", d.Kind, data["error"]))
-		case "end":
+			t.add(kind, fmt.Sprintf("◂ %s: %s", r.Name, oneLine(r.Result, 160)))
+		case agents.InvalidAction:
+			t.add(partNote, fmt.Sprintf("! %s: %s", r.Kind(), r.Error))
+		case agents.InvalidAnswer:
+			t.add(partNote, fmt.Sprintf("! %s: %s", r.Kind(), r.Error))
+		case agents.Repair:
+			t.add(partNote, fmt.Sprintf("! %s: %s", r.Kind(), r.Reason))
+		case agents.End:
+			// An answer that is not text (an object a schema asks for) has no answer stream.
+			if r.EndReason == agents.EndAnswer && r.Answer != "" && !t.showsAnswer(r.Answer) {
+				t.add(partContent, prettyJSON(r.Answer))
+			}
 			// An error ends the run too, which says so; budgets and loops only show here.
-			if r, _ := data["end_reason"].(string); r != "" && r != "answer" && r != "error" {
-				t.add(partNote, fmt.Sprintf("■ stopped: %s (%v)", r, data["detail"]))
+			if r.Stopped() {
+				t.add(partNote, fmt.Sprintf("■ stopped: %s (%s)", r.EndReason, r.Detail))
 			}
 		default:
 			return false
@@ -200,7 +235,7 @@ func (m *ChatModel) finishRun(events []engine.Event, err error) {
 		return
 	}
 	if len(events) > 0 {
-		t.parts, t.thinking, t.content, t.seq = nil, "", "", 0
+		t.parts, t.thinking, t.content, t.seq, t.fallback = nil, "", "", 0, false
 		for _, e := range events {
 			t.seq = max(t.seq, e.Seq)
 			m.applyEvent(t, e)
@@ -297,16 +332,7 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 				add(m.theme.Thinking, "  ", l)
 			}
 		case partContent:
-			// A JSON action of the fallback tool-calling mode: the call shows as its own
-			// line, an answer as its text.
-			// A reply stopped mid-action keeps the shape it had while streaming.
-			shown, ok := actionText(text)
-			if !ok {
-				shown, ok = partialAction(text)
-			}
-			if !ok {
-				shown = text
-			}
+			shown := text
 			if strings.TrimSpace(shown) == "" {
 				continue
 			}
@@ -341,80 +367,14 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 	return lines
 }
 
-// actionText reads a fallback-mode action: a tool call shows as nothing (its trace line says
-// it), an answer as its text. ok is false for text that is not an action.
-func actionText(s string) (string, bool) {
-	t := strings.TrimSpace(s)
-	if !strings.HasPrefix(t, "{") {
-		return "", false
-	}
-	var act map[string]json.RawMessage
-	if json.Unmarshal([]byte(t), &act) != nil {
-		return "", false
-	}
-	if _, ok := act["tool"]; ok {
-		return "", true
-	}
-	a, ok := act["answer"]
-	if !ok {
-		return "", false
-	}
-	var str string
-	if json.Unmarshal(a, &str) == nil {
-		return str, true
-	}
-	return prettyJSON(string(a)), true
-}
-
-var (
-	answerStart = regexp.MustCompile(`^\{\s*"answer"\s*:\s*"`)
-	toolStart   = regexp.MustCompile(`^\{\s*"tool"\s*:`)
-)
-
-// partialAction reads a fallback-mode action still streaming: the answer's text so far, or
-// nothing for a tool call. ok is false for text that does not start like an action.
-func partialAction(s string) (string, bool) {
-	t := strings.TrimSpace(s)
-	if toolStart.MatchString(t) {
-		return "", true
-	}
-	loc := answerStart.FindStringIndex(t)
-	if loc == nil {
-		return "", false
-	}
-	rest := t[loc[1]:]
-	var b strings.Builder
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		switch {
-		case c == '"':
-			return b.String(), true
-		case c == '\\' && i+1 < len(rest):
-			i++
-			switch rest[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				if i+4 < len(rest) {
-					if r, err := strconv.ParseUint(rest[i+1:i+5], 16, 32); err == nil {
-						b.WriteRune(rune(r))
-						i += 4
-						continue
-					}
-				}
-				b.WriteString(`\u`)
-			default:
-				b.WriteByte(rest[i])
-			}
-		case c == '\\':
-			// an escape cut by the stream: the next chunk completes it
-		default:
-			b.WriteByte(c)
+// showsAnswer reports whether the turn's text already ends with answer.
+func (t *chatTurn) showsAnswer(answer string) bool {
+	for i := len(t.parts) - 1; i >= 0; i-- {
+		if t.parts[i].kind == partContent {
+			return strings.TrimSpace(t.parts[i].text) == strings.TrimSpace(answer)
 		}
 	}
-	return b.String(), true
+	return false
 }
 
 // historyTurns rebuilds the turns of a stored conversation.
@@ -432,7 +392,7 @@ func historyTurns(msgs []model.Message) []*chatTurn {
 				out = append(out, t)
 			}
 			t.add(partThinking, msg.Thinking)
-			t.add(partContent, msg.Content)
+			t.add(partContent, agents.ReplyText(msg.Content))
 			if msg.Stopped {
 				t.status = "stopped"
 			}

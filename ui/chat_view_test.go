@@ -388,31 +388,6 @@ func TestAppStepDetail(t *testing.T) {
 	}
 }
 
-func TestChatShowsAFallbackActionAsItStreams(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, text, want string
-		ok               bool
-	}{
-		{"an answer so far", `{"answer": "Paris is the cap`, "Paris is the cap", true},
-		{"a whole answer", `{ "answer" : "Paris.\nIt is." }`, "Paris.\nIt is.", true},
-		{"escapes", `{"answer": "say \"hi\" \u00e9`, `say "hi" é`, true},
-		{"an escape cut by the stream", `{"answer": "a\`, "a", true},
-		{"a tool call shows nothing", `{"tool": "read_fi`, "", true},
-		{"plain text is not an action", "Paris is the capital.", "", false},
-		{"JSON without an answer is not an action", `{"city": "Par`, "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, ok := partialAction(tt.text)
-			if got != tt.want || ok != tt.ok {
-				t.Fatalf("partialAction(%q) = %q, %v; want %q, %v", tt.text, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
 func TestChatWaitsForItsSessionBeforeSending(t *testing.T) {
 	t.Parallel()
 	entry := FlowEntry{Path: "/w/helper.yaml", Name: "helper", Agent: true, AgentDef: &flows.Agent{Name: "helper", Memory: "session"}}

@@ -7,6 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"tandem/agents"
 )
 
 // Tool calls, tool results, thinking and final answers are blocks of a trace: a header line
@@ -84,32 +86,26 @@ func (b *traceBuffer) addBlock(blk *traceBlock, kind uint8, body []string, bodyK
 	blk.collapsed = len(body) > collapseOver
 }
 
-// toolBlock turns a tool_call or tool_result trace record into a block.
-func (b *traceBuffer) toolBlock(kind string, data any) {
-	m, _ := data.(map[string]any)
-	name, _ := m["name"].(string)
-	if kind == "tool_call" {
-		args, _ := json.MarshalIndent(m["arguments"], "", "  ")
-		text := string(args)
-		b.addBlock(&traceBlock{kind: blockCall, name: name, size: len(text), raw: text},
-			lineBlock, indent(text), lineContent)
-		return
-	}
-	res, ok := m["result"].(string)
-	if !ok && m["result"] != nil {
-		res = fmt.Sprint(m["result"])
-	}
-	failed, _ := m["error"].(bool)
-	size := len(res)
-	if n, ok := m["size"].(float64); ok {
-		size = int(n)
+// callBlock turns a tool call into a block.
+func (b *traceBuffer) callBlock(r agents.ToolCall) {
+	args, _ := json.MarshalIndent(r.Arguments, "", "  ")
+	text := string(args)
+	b.addBlock(&traceBlock{kind: blockCall, name: r.Name, size: len(text), raw: text},
+		lineBlock, indent(text), lineContent)
+}
+
+// resultBlock turns a tool result into a block.
+func (b *traceBuffer) resultBlock(r agents.ToolResult) {
+	size := r.Size
+	if size == 0 {
+		size = len(r.Result)
 	}
 	bodyKind := lineContent
-	if failed {
+	if r.Error {
 		bodyKind = lineStderr
 	}
-	b.addBlock(&traceBlock{kind: blockResult, name: name, failed: failed, size: size, raw: res},
-		lineBlock, indent(strings.TrimRight(res, "\n")), bodyKind)
+	b.addBlock(&traceBlock{kind: blockResult, name: r.Name, failed: r.Error, size: size, raw: r.Result},
+		lineBlock, indent(strings.TrimRight(r.Result, "\n")), bodyKind)
 }
 
 // indent splits text into lines for a block body, cleaned as streamed text is.
@@ -126,21 +122,19 @@ func indent(text string) []string {
 }
 
 // turnLine starts an agent's turn, as tandem trace prints it.
-func turnLine(data any) string {
-	m, _ := data.(map[string]any)
-	return fmt.Sprintf("── turn %v (%v, %v messages) ──", m["turn"], m["mode"], m["messages"])
+func turnLine(r agents.Turn) string {
+	return fmt.Sprintf("── turn %d (%s, %d messages) ──", r.Turn, r.Mode, r.Messages)
 }
 
 // endLine sums up an agent's end record in one line, leaving the answer to its block.
-func endLine(data any) string {
-	m, _ := data.(map[string]any)
-	s := fmt.Sprintf("■ end: %v · %v turns · %v tool calls", m["end_reason"], m["turns"], m["tool_calls"])
-	if n, _ := m["invalid_actions"].(float64); n > 0 {
-		s += fmt.Sprintf(" · %v invalid actions", n)
+func endLine(r agents.End) string {
+	s := fmt.Sprintf("■ end: %s · %d turns · %d tool calls", r.EndReason, r.Turns, r.ToolCalls)
+	if r.InvalidActions > 0 {
+		s += fmt.Sprintf(" · %d invalid actions", r.InvalidActions)
 	}
-	s += fmt.Sprintf(" · %v+%v tokens", m["prompt_tokens"], m["output_tokens"])
-	if d, _ := m["detail"].(string); d != "" {
-		s += " · " + d
+	s += fmt.Sprintf(" · %d+%d tokens", r.PromptTokens, r.OutputTokens)
+	if r.Detail != "" {
+		s += " · " + r.Detail
 	}
 	return s
 }

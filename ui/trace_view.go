@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"tandem/agents"
 	"tandem/engine"
 )
 
@@ -320,12 +321,11 @@ func (m *TraceModel) AppendDelta(d engine.Delta) {
 	b := m.buffer(d.StepID)
 	b.live = true
 	if d.Trace != nil {
-		// Give the record the shape it has when read back from the log.
-		var rec engine.TraceData
-		if raw, err := json.Marshal(d.Trace); err == nil && json.Unmarshal(raw, &rec) == nil {
-			m.traceRecord(d.StepID, b, rec)
-		}
+		m.traceRecord(d.StepID, b, *d.Trace)
 		return
+	}
+	if d.Stream == string(agents.KindAnswer) {
+		return // the answer of a fallback reply, shown from the end record
 	}
 	m.count(b, 0, d.Stream, len(d.Text))
 	b.write(streamKind(d.Stream), d.Text)
@@ -334,20 +334,25 @@ func (m *TraceModel) AppendDelta(d engine.Delta) {
 // traceRecord shows one trace record: tool calls and results as blocks, turns and the end
 // as short lines, anything else as its JSON.
 func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceData) {
-	switch d.Kind {
-	case "tool_call", "tool_result":
-		b.toolBlock(d.Kind, d.Data)
-	case "turn":
-		b.line(lineMeta, turnLine(d.Data))
-	case "end":
-		if rec, _ := d.Data.(map[string]any); rec != nil {
-			if answer, _ := rec["answer"].(string); answer != "" {
-				m.finishAnswer(stepID, b, answer)
-			}
+	rec, err := agents.Decode(d.Kind, d.Data)
+	if err != nil {
+		b.line(lineStderr, "◆ "+err.Error())
+		return
+	}
+	switch r := rec.(type) {
+	case agents.ToolCall:
+		b.callBlock(r)
+	case agents.ToolResult:
+		b.resultBlock(r)
+	case agents.Turn:
+		b.line(lineMeta, turnLine(r))
+	case agents.End:
+		if r.Answer != "" {
+			m.finishAnswer(stepID, b, r.Answer)
 		}
-		b.line(lineBlock, endLine(d.Data))
+		b.line(lineBlock, endLine(r))
 	default:
-		data, _ := json.Marshal(d.Data)
+		data, _ := json.Marshal(rec)
 		b.line(lineBlock, "◆ "+d.Kind+" "+clip(string(data), 4000))
 	}
 }

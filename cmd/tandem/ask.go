@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"tandem/agents"
-	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/flows"
 )
@@ -94,19 +93,28 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 	if err != nil {
 		return askResult{}, err
 	}
-	streamContent := live && !usesFallback(ctx, a)
 	sub := e.engine.Bus().Subscribe("")
 	done := make(chan struct{})
 	printed := make(chan bool)
 	go func() {
 		wrote := false
+		fallback := false // the current turn's reply is a JSON action: print its decoded answer
 		show := func(n engine.Notice) {
 			if !live {
 				return
 			}
-			if d := n.Delta; d != nil && d.RunID == id && d.Stream == "content" && streamContent {
-				fmt.Fprint(stdout, d.Text)
-				wrote = true
+			if d := n.Delta; d != nil && d.RunID == id {
+				switch {
+				case d.Trace != nil:
+					if rec, err := agents.Decode(d.Trace.Kind, d.Trace.Data); err == nil {
+						if turn, ok := rec.(agents.Turn); ok {
+							fallback = turn.Mode == "fallback"
+						}
+					}
+				case d.Stream == string(agents.KindContent) && !fallback, d.Stream == string(agents.KindAnswer):
+					fmt.Fprint(stdout, d.Text)
+					wrote = true
+				}
 			}
 			if ev := n.Event; ev != nil && ev.Type == engine.StepTrace && (ev.RunID == id || strings.HasPrefix(ev.RunID, id+".")) {
 				printToolTrace(stderr, ev)
@@ -159,25 +167,6 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 	return res, nil
 }
 
-// usesFallback tells whether the agent's replies are JSON actions (not worth streaming raw).
-func usesFallback(ctx context.Context, a *flows.Agent) bool {
-	if len(a.Tools) == 0 || a.ToolCalling == "native" {
-		return false
-	}
-	if a.ToolCalling == "fallback" {
-		return true
-	}
-	o, err := model.FromEnvironment()
-	if err != nil {
-		return true
-	}
-	name := a.Model
-	if name == "" {
-		name = model.DefaultModel()
-	}
-	return (&agents.Runner{Caps: o}).UsesFallback(ctx, a, name)
-}
-
 func outputJSONOrText(s string) any {
 	var v any
 	if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
@@ -197,9 +186,9 @@ func endReason(ctx context.Context, e *env, runID string) string {
 	reason := ""
 	for _, ev := range events {
 		var d engine.TraceData
-		if ev.Type == engine.StepTrace && ev.Decode(&d) == nil && d.Kind == "end" {
-			if m, ok := d.Data.(map[string]any); ok {
-				reason, _ = m["end_reason"].(string)
+		if ev.Type == engine.StepTrace && ev.Decode(&d) == nil && d.Kind == string(agents.KindEnd) {
+			if rec, err := agents.Decode(d.Kind, d.Data); err == nil {
+				reason = rec.(agents.End).EndReason
 			}
 		}
 	}
@@ -212,18 +201,26 @@ func printToolTrace(w io.Writer, ev *engine.Event) {
 	if ev.Decode(&d) != nil {
 		return
 	}
-	m, _ := d.Data.(map[string]any)
-	switch d.Kind {
-	case "tool_call":
-		args, _ := json.Marshal(m["arguments"])
-		fmt.Fprintf(w, "▸ %v %s\n", m["name"], args)
-	case "tool_result":
-		fmt.Fprintf(w, "◂ %v: %s\n", m["name"], oneLine(fmt.Sprint(m["result"]), 120))
-	case "invalid_action", "invalid_answer", "repair":
-		fmt.Fprintf(w, "! %s: %v\n", d.Kind, m["error"])
-	case "end":
-		if r, _ := m["end_reason"].(string); r != "answer" {
-			fmt.Fprintf(w, "■ stopped: %s (%v)\n", r, m["detail"])
+	rec, err := agents.Decode(d.Kind, d.Data)
+	if err != nil {
+		fmt.Fprintf(w, "! %v\n", err)
+		return
+	}
+	switch r := rec.(type) {
+	case agents.ToolCall:
+		args, _ := json.Marshal(r.Arguments)
+		fmt.Fprintf(w, "▸ %s %s\n", r.Name, args)
+	case agents.ToolResult:
+		fmt.Fprintf(w, "◂ %s: %s\n", r.Name, oneLine(r.Result, 120))
+	case agents.InvalidAction:
+		fmt.Fprintf(w, "! %s: %s\n", d.Kind, r.Error)
+	case agents.InvalidAnswer:
+		fmt.Fprintf(w, "! %s: %s\n", d.Kind, r.Error)
+	case agents.Repair:
+		fmt.Fprintf(w, "! %s: %s\n", d.Kind, r.Reason)
+	case agents.End:
+		if r.EndReason != agents.EndAnswer {
+			fmt.Fprintf(w, "■ stopped: %s (%s)\n", r.EndReason, r.Detail)
 		}
 	}
 }

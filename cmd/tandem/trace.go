@@ -76,7 +76,11 @@ func runTrace(ctx context.Context, args []string) error {
 			case engine.StepTrace:
 				var d engine.TraceData
 				if ev.Decode(&d) == nil {
-					recs = append(recs, traceRecord{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: d.Data})
+					var data any // for this printer, which reads fields by key until it formats typed records
+					if raw, ok := d.Data.(json.RawMessage); ok {
+						_ = json.Unmarshal(raw, &data)
+					}
+					recs = append(recs, traceRecord{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: data})
 				}
 			case engine.StepOutput:
 				var d engine.StepOutputData
