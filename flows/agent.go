@@ -244,6 +244,10 @@ func LoadAny(path string) (*Flow, *Agent, error) {
 	return f, nil, err
 }
 
+// DefinitionKind tells a flow file ("flow") from an agent file ("agent") by its top-level
+// keys; "" is neither (an eval suite, other YAML, or text that is not YAML).
+func DefinitionKind(src []byte) string { return definitionKind(src) }
+
 // definitionKind tells a flow ("flow": it has steps) from an agent ("agent": a model, a
 // system prompt or tools) by its top-level keys; "" is neither.
 func definitionKind(src []byte) string {

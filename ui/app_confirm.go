@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -18,54 +19,48 @@ import (
 
 // askConfirm puts a question on the confirmation line, which takes the keys until answered.
 func (m *Model) askConfirm(a confirmAction, stepID, question string, comment bool) tea.Cmd {
-	m.confirm.Ask(a, m.runID, stepID, question, comment)
-	m.resize()
+	m.confirm.Ask(a, m.run.id, stepID, question, comment)
+	m.openOverlay(m.confirm)
 	return nil
 }
 
-// confirmMsg acts on the confirmation line's answer; ok is false for other messages.
-func (m *Model) confirmMsg(msg tea.Msg) (tea.Cmd, bool) {
-	switch msg := msg.(type) {
-	case ConfirmCancelledMsg:
-		m.resize()
-		m.setInfo("nothing changed")
-		return nil, true
-	case ConfirmedMsg:
-		m.resize()
-		e := m.opts.Engine
-		switch msg.action {
-		case confirmApprove, confirmReject:
-			ok := msg.action == confirmApprove
-			m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + msg.StepID)
-			return approve(m.exec, e, msg.RunID, msg.StepID, engine.ApprovalData{Approved: ok, Who: m.opts.Who,
-				When: m.opts.Now().UTC(), Comment: msg.Comment}), true
-		case confirmCancel:
-			return cancelRun(m.exec, e, msg.RunID), true
-		case confirmRetry:
-			m.setInfo("retrying " + msg.StepID)
-			return retryStep(m.exec, e, msg.RunID, msg.StepID, ""), true
-		case confirmFork:
-			m.setInfo(fmt.Sprintf("forking %s at %s", msg.RunID, msg.StepID))
-			return forkRun(m.exec, e, msg.RunID, msg.StepID, nil), true
-		}
-		return nil, true
-	}
-	return nil, false
+// askRetry asks to retry step id of the open run.
+func (m *Model) askRetry(id string) tea.Cmd {
+	return m.askConfirm(confirmRetry, id, fmt.Sprintf("retry %s of run %s?", id, shortID(m.run.id)), false)
 }
 
-// confirmHeight is the confirmation line's height: 1 while it asks.
-func (m *Model) confirmHeight() int {
-	if m.confirm.Asking() {
-		return 1
+// confirmed acts on the confirmation line's answer, a ConfirmedMsg or a
+// ConfirmCancelledMsg.
+func (m *Model) confirmed(msg tea.Msg) tea.Cmd {
+	c, ok := msg.(ConfirmedMsg)
+	if !ok {
+		m.setInfo("nothing changed")
+		return nil
 	}
-	return 0
+	e := m.opts.Engine
+	switch c.action {
+	case confirmApprove, confirmReject:
+		ok := c.action == confirmApprove
+		m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + c.StepID)
+		return approve(m.exec, e, c.RunID, c.StepID, engine.ApprovalData{Approved: ok, Who: m.opts.Who,
+			When: m.opts.Now().UTC(), Comment: c.Comment})
+	case confirmCancel:
+		return cancelRun(m.exec, e, c.RunID)
+	case confirmRetry:
+		m.setInfo("retrying " + c.StepID)
+		return retryStep(m.exec, e, c.RunID, c.StepID, "")
+	case confirmFork:
+		m.setInfo(fmt.Sprintf("forking %s at %s", c.RunID, c.StepID))
+		return forkRun(m.exec, e, c.RunID, c.StepID, nil)
+	}
+	return nil
 }
 
 // decideKey asks to approve (ok) or reject the selected step. With another step selected
 // it moves to the one step waiting for approval, or names those that are.
 func (m *Model) decideKey(ok bool) tea.Cmd {
 	verb := map[bool]string{true: "approve", false: "reject"}[ok]
-	waiting := approvalSteps(m.state)
+	waiting := approvalSteps(m.run.state)
 	step := m.selectedStep()
 	if step == nil || step.Status != engine.StatusWaiting || step.Waiting == nil || step.Waiting.Kind != "approval" {
 		switch len(waiting) {
@@ -78,7 +73,7 @@ func (m *Model) decideKey(ok bool) tea.Cmd {
 				return nil
 			}
 			m.trace.Show(waiting[0])
-			step = m.state.Steps[waiting[0]]
+			step = m.run.state.Steps[waiting[0]]
 		default:
 			m.setStatus(fmt.Errorf("select the step to %s: %s wait for approval", verb, strings.Join(waiting, ", ")))
 			return nil
@@ -88,7 +83,7 @@ func (m *Model) decideKey(ok bool) tea.Cmd {
 	if !ok {
 		a = confirmReject
 	}
-	return m.askConfirm(a, step.ID, fmt.Sprintf("%s %s of run %s?", verb, step.ID, shortID(m.runID)), true)
+	return m.askConfirm(a, step.ID, fmt.Sprintf("%s %s of run %s?", verb, step.ID, shortID(m.run.id)), true)
 }
 
 // approvalSteps lists the steps of a run that wait for a person's approval.
@@ -106,9 +101,9 @@ func approvalSteps(st *engine.State) []string {
 	return out
 }
 
-// waitingOn names what a run waits on for the status bar: "on review (approval)", or ""
-// when no step waits.
-func waitingOn(st *engine.State) string {
+// waitingOn names what a run waits on for the status bar: "on review (approval)",
+// "on pause (timer, 4m left)", or "" when no step waits.
+func waitingOn(st *engine.State, now time.Time) string {
 	if st == nil || st.Status.Terminal() {
 		return ""
 	}
@@ -118,11 +113,7 @@ func waitingOn(st *engine.State) string {
 		if s.Status != engine.StatusWaiting || s.Waiting == nil || s.Parent != "" {
 			continue
 		}
-		what := s.Waiting.Kind
-		if what != "approval" && len(s.Waiting.Events) > 0 {
-			what = "event " + strings.Join(s.Waiting.Events, "|")
-		}
-		parts = append(parts, id+" ("+what+")")
+		parts = append(parts, id+" ("+waitWhat(s.Waiting, now)+")")
 	}
 	if len(parts) == 0 {
 		return ""
@@ -130,30 +121,43 @@ func waitingOn(st *engine.State) string {
 	return "on " + strings.Join(parts, ", ")
 }
 
+// waitWhat says what a waiting step waits for: an approval, an event, a timer, with the
+// time left when there is a deadline.
+func waitWhat(w *engine.StepWaitingData, now time.Time) string {
+	what := w.Kind
+	switch {
+	case what == "approval":
+	case len(w.Events) > 0:
+		what = "event " + strings.Join(w.Events, "|")
+	case what == "sleep":
+		what = "timer"
+	}
+	if !w.Until.IsZero() && !now.IsZero() {
+		what += ", " + formatDuration(w.Until.Sub(now).Round(time.Second)) + " left"
+	}
+	return what
+}
+
 // forkKey opens the fork of the open run from the selected step: the inputs form prefilled
 // with the run's inputs (showing which steps the fork reuses and which run again), or, for a
 // flow without inputs, the confirmation line with the same plan.
 func (m *Model) forkKey(id string) tea.Cmd {
-	if m.state == nil || id == "" {
+	if m.run.state == nil || id == "" {
 		m.setStatus(errors.New("open a run and select the step to fork it from"))
 		return nil
 	}
 	if p := strings.IndexByte(id, '['); p > 0 { // a map item forks from its map step
 		id = id[:p]
 	}
-	f := m.flow
+	f := m.run.flow
 	if f == nil || f.StepByID(id) == nil {
 		m.setStatus(fmt.Errorf("%s is not a step of the run's flow", id))
 		return nil
 	}
 	if len(f.Inputs) == 0 {
-		return m.askConfirm(confirmFork, id, fmt.Sprintf("fork %s at %s? %s", shortID(m.runID), id, forkPlan(f, m.state, id, nil)), false)
+		return m.askConfirm(confirmFork, id, fmt.Sprintf("fork %s at %s? %s", shortID(m.run.id), id, forkPlan(f, m.run.state, id, nil)), false)
 	}
-	fields := inputFields(f, m.state.Start.Inputs)
-	m.formFlow, m.formRun, m.formStep, m.formFields = f, m.runID, id, fields
-	m.form = NewForm(m.theme, FormFork, fmt.Sprintf("fork %s at %s with these inputs", shortID(m.runID), id), fields)
-	m.form.SetNote(forkPlan(f, m.state, id, nil))
-	m.openOverlay(focusForm)
+	m.openOverlay(newForkForm(m.theme, f, m.run.state, m.run.id, id))
 	return nil
 }
 

@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"tandem/engine"
-	"tandem/flows"
 )
 
 // The debug controls' keys: pause and continue, step once, breakpoints, an edited retry, a
@@ -39,7 +38,7 @@ func (m *Model) debugKey(k tea.KeyPressMsg, st *engine.StepState) (tea.Cmd, bool
 		return m.openEditor(EditRetryInput, id, "retry "+id+" with this input",
 			"the step's last input; ctrl+s retries the step with the text as its input (its command or prompt)", input), true
 	case key.Matches(k, m.keys.Skip):
-		if m.state == nil || id == "" {
+		if m.run.state == nil || id == "" {
 			m.setStatus(errors.New("open a run and select the step to skip"))
 			return nil, true
 		}
@@ -65,99 +64,55 @@ func (m *Model) debugKey(k tea.KeyPressMsg, st *engine.StepState) (tea.Cmd, bool
 	default:
 		return nil, false
 	}
-	if key.Matches(k, m.keys.Breakpoint) && m.state == nil && m.flow != nil {
+	if key.Matches(k, m.keys.Breakpoint) && m.run.state == nil && m.run.flow != nil {
 		return m.previewBreakpoint(id), true
 	}
-	if m.state == nil || m.state.Status.Terminal() {
+	if !m.run.live() {
 		m.setStatus(fmt.Errorf("open an unfinished run to %s it", verb))
 		return nil, true
 	}
 	switch {
 	case key.Matches(k, m.keys.Pause):
-		if held(m.state) {
-			m.setInfo("continuing " + m.runID)
-			return continueRun(m.exec, m.opts.Engine, m.runID), true
+		if held(m.run.state) {
+			m.setInfo("continuing " + m.run.id)
+			return continueRun(m.exec, m.opts.Engine, m.run.id), true
 		}
-		return pauseRun(m.exec, m.opts.Engine, m.runID), true
+		return pauseRun(m.exec, m.opts.Engine, m.run.id), true
 	case key.Matches(k, m.keys.Step):
-		m.setInfo("running the next ready step of " + m.runID)
-		return stepRun(m.exec, m.opts.Engine, m.runID), true
+		m.setInfo("running the next ready step of " + m.run.id)
+		return stepRun(m.exec, m.opts.Engine, m.run.id), true
 	case key.Matches(k, m.keys.Breakpoint):
 		if id == "" {
 			m.setStatus(errors.New("select a step in the DAG to set a breakpoint before it"))
 			return nil, true
 		}
-		return setBreakpoint(m.exec, m.opts.Engine, m.runID, id, !m.state.Breakpoints[id]), true
+		return setBreakpoint(m.exec, m.opts.Engine, m.run.id, id, !m.run.state.Breakpoints[id]), true
 	default: // signal
 		event := ""
 		if st != nil && st.Waiting != nil && len(st.Waiting.Events) > 0 {
 			event = st.Waiting.Events[0]
 		}
-		return m.openSignalForm(event), true
+		m.openOverlay(newSignalForm(m.theme, m.run.id, event))
+		return nil, true
 	}
 }
 
 // previewBreakpoint sets or clears a breakpoint before step id of the flow previewed in the
 // DAG (no run yet): r starts the flow with them recorded at its start.
 func (m *Model) previewBreakpoint(id string) tea.Cmd {
-	if id == "" || m.flow.StepByID(id) == nil {
+	f := m.run.flow
+	if id == "" || f.StepByID(id) == nil {
 		m.setStatus(errors.New("select a step in the DAG to set a breakpoint before it"))
 		return nil
 	}
-	if m.breaksFor != m.flow.Path {
-		m.breaksFor, m.breaks = m.flow.Path, map[string]bool{}
-	}
-	m.breaks[id] = !m.breaks[id]
-	if !m.breaks[id] {
-		delete(m.breaks, id)
-	}
-	m.dag.SetState(m.dagState(), m.now)
-	if len(m.breaks) == 0 {
-		m.setInfo("no breakpoints: r runs " + m.flow.Name + " straight through")
+	ids := m.run.setBreak(id)
+	m.dag.SetState(m.run.dagState(), m.now)
+	if len(ids) == 0 {
+		m.setInfo("no breakpoints: r runs " + f.Name + " straight through")
 	} else {
-		ids := make([]string, 0, len(m.breaks))
-		for id := range m.breaks {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		m.setInfo(fmt.Sprintf("r runs %s holding before %s", m.flow.Name, strings.Join(ids, ", ")))
+		m.setInfo(fmt.Sprintf("r runs %s holding before %s", f.Name, strings.Join(ids, ", ")))
 	}
 	return nil
-}
-
-// takeBreaks returns the breakpoints set before a run of f, in f's step order, and clears
-// them: they belong to the run about to start.
-func (m *Model) takeBreaks(f *flows.Flow) []string {
-	if f == nil || m.breaksFor != f.Path {
-		return nil
-	}
-	var out []string
-	for _, s := range f.Steps {
-		if m.breaks[s.ID] {
-			out = append(out, s.ID)
-		}
-	}
-	m.breaks, m.breaksFor = nil, ""
-	return out
-}
-
-// preview shows the flow of sidebar entry e in the DAG while no run is open; an agent or
-// a file that does not parse shows nothing, so r and the status bar never name another.
-func (m *Model) preview(e FlowEntry) {
-	if m.runID != "" && m.state != nil {
-		return
-	}
-	m.flow = e.Flow
-	m.dag.SetRun("", m.flow, m.dagState(), m.now)
-}
-
-// dagState is what the DAG draws: the open run's state, or for a flow not yet run, one
-// with only the breakpoints set before its run.
-func (m *Model) dagState() *engine.State {
-	if m.state != nil || m.flow == nil || m.breaksFor != m.flow.Path || len(m.breaks) == 0 {
-		return m.state
-	}
-	return &engine.State{Steps: map[string]*engine.StepState{}, Breakpoints: m.breaks}
 }
 
 // retryable reports whether a step may be retried with an edited input.

@@ -26,27 +26,27 @@ func TestRRunsTheFlowUnderTheSidebarCursor(t *testing.T) {
 	a.press("j", "r") // two
 	a.drain()
 	a.wantStatus(engine.RunStatusSucceeded)
-	first := a.m.runID
+	first := a.m.run.id
 	// The DAG has the keys and the open run is of two; the cursor is on review: r runs review.
 	a.keys("shift+tab", "k", "tab")
-	if a.m.focus != focusDAG {
-		t.Fatalf("focus %d, want the DAG", a.m.focus)
+	if a.m.showing() != "DAG" {
+		t.Fatalf("focus %s, want the DAG", a.m.showing())
 	}
 	a.press("r")
 	a.drain()
-	if a.m.runID == first || a.m.state.Start.FlowName != "review" {
-		t.Fatalf("r ran %s (run %s), want review", a.m.state.Start.FlowName, a.m.runID)
+	if a.m.run.id == first || a.m.run.state.Start.FlowName != "review" {
+		t.Fatalf("r ran %s (run %s), want review", a.m.run.state.Start.FlowName, a.m.run.id)
 	}
 	// With the cursor on a run, r says so and starts nothing.
 	a.keys("shift+tab", "j", "j")
 	if a.m.sidebar.SelectedRun() == "" {
 		t.Fatal("the cursor is not on a run")
 	}
-	before := a.m.runID
+	before := a.m.run.id
 	a.press("r")
 	a.drain()
-	if a.m.runID != before || !strings.Contains(a.m.status, "not a flow") {
-		t.Fatalf("r on a run: opened %s, status %q", a.m.runID, a.m.status)
+	if a.m.run.id != before || !strings.Contains(a.m.status.text, "not a flow") {
+		t.Fatalf("r on a run: opened %s, status %q", a.m.run.id, a.m.status.text)
 	}
 }
 
@@ -54,14 +54,14 @@ func TestLettersTypedInTheDAGNeverChangeTheRun(t *testing.T) {
 	a := reviewApp(t)
 	a.keys("tab") // the trace; back to the DAG
 	a.keys("shift+tab")
-	if a.m.focus != focusDAG {
-		t.Fatalf("focus %d, want the DAG", a.m.focus)
+	if a.m.showing() != "DAG" {
+		t.Fatalf("focus %s, want the DAG", a.m.showing())
 	}
-	seq := a.m.state.LastSeq
+	seq := a.m.run.state.LastSeq
 	a.typeText("/assist")
 	a.drain()
-	if a.m.state.LastSeq != seq || a.m.confirm.Asking() {
-		t.Fatalf("typing /assist changed the run (seq %d -> %d) or asked %v", seq, a.m.state.LastSeq, a.m.confirm.Asking())
+	if a.m.run.state.LastSeq != seq || a.m.confirm.Asking() {
+		t.Fatalf("typing /assist changed the run (seq %d -> %d) or asked %v", seq, a.m.run.state.LastSeq, a.m.confirm.Asking())
 	}
 	if got := a.m.dag.Selected(); got != "assist" {
 		t.Errorf("the search selected %q, want assist", got)
@@ -126,13 +126,13 @@ func TestForkFormShowsThePlanAndRerunsWhatReadsAChangedInput(t *testing.T) {
 	a.keys("ctrl+s") // the form, with its default
 	a.drain()
 	a.wantStatus(engine.RunStatusSucceeded)
-	first := a.m.runID
+	first := a.m.run.id
 	if !a.m.dag.Select("summary") {
 		t.Fatal("no summary step in the DAG")
 	}
 	a.keys("F")
-	if a.m.focus != focusForm {
-		t.Fatalf("F did not open the inputs form: focus %d, status %q", a.m.focus, a.m.status)
+	if a.m.showing() != "form" {
+		t.Fatalf("F did not open the inputs form: focus %s, status %q", a.m.showing(), a.m.status.text)
 	}
 	a.wantScreen("fork run1 at summary with these inputs", "› a1", "reuses files, stats · runs summary")
 	a.keys("ctrl+u")
@@ -140,7 +140,7 @@ func TestForkFormShowsThePlanAndRerunsWhatReadsAChangedInput(t *testing.T) {
 	a.wantScreen("reuses stats · runs files, summary")
 	a.keys("ctrl+s")
 	a.drain()
-	if a.m.runID == first {
+	if a.m.run.id == first {
 		t.Fatal("the fork was not opened")
 	}
 	a.wantStatus(engine.RunStatusSucceeded)
@@ -150,7 +150,7 @@ func TestForkFormShowsThePlanAndRerunsWhatReadsAChangedInput(t *testing.T) {
 	if s := a.step("stats"); s.ReusedFrom != first {
 		t.Errorf("stats was not reused (from %q)", s.ReusedFrom)
 	}
-	if got := a.m.state.Start.Inputs["commits"]; got != "b2" {
+	if got := a.m.run.state.Start.Inputs["commits"]; got != "b2" {
 		t.Errorf("the fork's commits = %v", got)
 	}
 	// Compared with its source, the changed input comes first.
@@ -169,7 +169,7 @@ func TestBreakpointsSetOnAFlowsPreviewHoldItsRun(t *testing.T) {
 	if a.step("first").Status != engine.StatusSucceeded || a.step("second").Status != engine.StatusPending {
 		t.Fatalf("first %s, second %s; want the run held before second", a.step("first").Status, a.step("second").Status)
 	}
-	if got := a.m.state.Start.Breakpoints; len(got) != 1 || got[0] != "second" {
+	if got := a.m.run.state.Start.Breakpoints; len(got) != 1 || got[0] != "second" {
 		t.Fatalf("the run started with breakpoints %v", got)
 	}
 }

@@ -217,3 +217,47 @@ func TestAppQuitWaitsForExecutions(t *testing.T) {
 		t.Fatal("quitReadyMsg did not quit")
 	}
 }
+
+// showing names what has the keys: the overlay over the body, else the focused pane.
+func (m Model) showing() string {
+	switch m.overlays.body().(type) {
+	case *StepDetailModel:
+		return "detail"
+	case *chatOverlay:
+		return "chat"
+	case *TextEditorModel:
+		return "editor"
+	case *inputsForm, *signalForm, *forkForm:
+		return "form"
+	case *RunDiffModel:
+		return "diff"
+	}
+	return paneNames[m.focus]
+}
+
+// editor, form and diff are the open overlay of their kind, or an empty one.
+func (m Model) editor() *TextEditorModel {
+	if e, ok := m.overlays.body().(*TextEditorModel); ok {
+		return e
+	}
+	return &TextEditorModel{}
+}
+
+func (m Model) form() *FormModel {
+	switch f := m.overlays.body().(type) {
+	case *inputsForm:
+		return &f.FormModel
+	case *signalForm:
+		return &f.FormModel
+	case *forkForm:
+		return &f.FormModel
+	}
+	return &FormModel{}
+}
+
+func (m Model) diff() *RunDiffModel {
+	if d, ok := m.overlays.body().(*RunDiffModel); ok {
+		return d
+	}
+	return &RunDiffModel{}
+}

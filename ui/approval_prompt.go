@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -196,3 +197,37 @@ func visible(s string) string {
 	}
 	return b.String()
 }
+
+// approvalBar is the approval prompt as an overlay: a box under the body while a tool call
+// waits for an answer. The app adds it when requests arrive and answers the broker on
+// ToolAnsweredMsg.
+type approvalBar struct {
+	ApprovalPromptModel
+	outer int // the box's width
+}
+
+// SetSize implements overlay: the box is w wide, as tall as its request.
+func (b *approvalBar) SetSize(w, _ int) { b.outer = w; b.SetWidth(w - 2) }
+
+// View renders the request in its box; empty when nothing is asked.
+func (b *approvalBar) View() string {
+	if !b.Asking() {
+		return ""
+	}
+	return b.theme.Ask.Width(b.outer).Render(b.ApprovalPromptModel.View())
+}
+
+// takesKey lets a view that takes text keep its keys until the person moves to the
+// prompt, so a "y" typed in a message never allows a command; ctrl+c is never the prompt's.
+func (b *approvalBar) takesKey(k tea.KeyPressMsg, typingBelow bool) bool {
+	return b.Asking() && k.String() != "ctrl+c" && (!typingBelow || b.Focused() || key.Matches(k, b.Keys.Focus))
+}
+
+func (b *approvalBar) handle(msg tea.Msg, _ overlayEnv) (tea.Cmd, bool) {
+	var cmd tea.Cmd
+	b.ApprovalPromptModel, cmd = b.Update(msg)
+	return cmd, !b.Asking()
+}
+
+func (b *approvalBar) help() help.KeyMap     { return b.Keys }
+func (b *approvalBar) traits() overlayTraits { return overlayTraits{bar: true} }

@@ -203,12 +203,12 @@ func TestChatCtrlTOpensTheReplysRunInThePanes(t *testing.T) {
 	a.until("the reply ends", func() bool { return !a.m.chat.Busy() })
 	run := a.m.chat.lastTurn().runID
 	a.press("ctrl+t")
-	a.until("the reply's run opens", func() bool { return a.m.runID == run && a.m.focus == focusTrace })
+	a.until("the reply's run opens", func() bool { return a.m.run.id == run && a.m.showing() == "trace" })
 	if s := a.screen(); !strings.Contains(s, "buy milk") {
 		t.Fatalf("the trace does not show the tool's result:\n%s", s)
 	}
 	a.press("C") // back to the same chat
-	if a.m.focus != focusChat || !strings.Contains(a.chatScreen(), "› notes?") {
+	if a.m.showing() != "chat" || !strings.Contains(a.chatScreen(), "› notes?") {
 		t.Fatalf("C did not return to the chat:\n%s", a.chatScreen())
 	}
 }

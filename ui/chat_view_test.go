@@ -191,7 +191,7 @@ func (a *chatApp) openChat(with ...string) {
 	}
 	a.press("j")
 	a.press(with...)
-	a.until("the chat opens with its session", func() bool { return a.m.focus == focusChat && !a.m.chat.loading })
+	a.until("the chat opens with its session", func() bool { return a.m.showing() == "chat" && !a.m.chat.loading })
 }
 
 func (a *chatApp) ask(prompt string) {
@@ -292,7 +292,7 @@ func TestChatCtrlCStopsTheReplyAndDoesNotQuit(t *testing.T) {
 		t.Fatalf("idle ctrl+c:\n%s", a.chatScreen())
 	}
 	a.press("esc")
-	a.until("the chat closes", func() bool { return a.m.focus == focusSidebar })
+	a.until("the chat closes", func() bool { return a.m.showing() == "sidebar" })
 	if s := a.screen(); !strings.Contains(s, "Flows") || !strings.Contains(s, "helper (agent)") {
 		t.Fatalf("after esc the panes are not back:\n%s", s)
 	}

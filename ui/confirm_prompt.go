@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -142,4 +143,20 @@ func (m ConfirmModel) View() string {
 func fitLine(s string, w int) string {
 	s = ansi.Truncate(s, w, "")
 	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
+}
+
+// SetSize implements overlay: the line is w wide whatever h is.
+func (m *ConfirmModel) SetSize(w, _ int) { m.SetWidth(w) }
+
+// handle implements overlay: it takes every key while it asks, and closes once answered
+// (the app acts on ConfirmedMsg).
+func (m *ConfirmModel) handle(msg tea.Msg, _ overlayEnv) (tea.Cmd, bool) {
+	var cmd tea.Cmd
+	*m, cmd = m.Update(msg)
+	return cmd, !m.Asking()
+}
+
+func (m *ConfirmModel) help() help.KeyMap { return m.Keys }
+func (m *ConfirmModel) traits() overlayTraits {
+	return overlayTraits{bar: true, typing: m.comment, allKeys: true}
 }

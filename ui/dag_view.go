@@ -95,6 +95,10 @@ type DAGModel struct {
 	// searching is set while a step id is typed after /; every key goes to the query.
 	searching bool
 	query     string
+
+	// problem is why the file previewed does not load (file:line:col: message lines),
+	// shown instead of a graph.
+	problem string
 }
 
 // NewDAG returns an empty DAG view.
@@ -544,8 +548,21 @@ func (m *DAGModel) scrollToSelection() {
 	m.y0 = max(0, min(m.y0, l.height-m.h))
 }
 
+// SetProblem shows why the file previewed does not load instead of a graph; "" clears it.
+func (m *DAGModel) SetProblem(errs string) { m.problem = errs }
+
 // View renders the visible window of the graph, exactly the view's size.
 func (m DAGModel) View() string {
+	if m.problem != "" && m.flow == nil {
+		var lines []string
+		for l := range strings.SplitSeq(strings.TrimRight(m.problem, "\n"), "\n") {
+			for p := range strings.SplitSeq(ansi.Hardwrap(ansi.Wordwrap(cleanText(l), m.w, " "), m.w, true), "\n") {
+				lines = append(lines, m.theme.Error.Render(p))
+			}
+		}
+		lines = append(lines, "", m.theme.Dim.Render(fitText("o opens the file in $EDITOR at the first error", m.w)))
+		return place(m.w, m.h, strings.Join(lines, "\n"))
+	}
 	if m.layout == nil || len(m.layout.nodes) == 0 {
 		return place(m.w, m.h, m.theme.Dim.Render("no flow selected"))
 	}

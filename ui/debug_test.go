@@ -66,16 +66,16 @@ func (a *testApp) startOnly() string {
 // execute advances the open run in the app's own executions, as the run started here would.
 func (a *testApp) execute() {
 	a.t.Helper()
-	a.run(executeRun(a.m.exec, a.eng, a.m.runID))
+	a.run(executeRun(a.m.exec, a.eng, a.m.run.id))
 	a.drain()
 }
 
 func (a *testApp) step(id string) *engine.StepState {
 	a.t.Helper()
-	if a.m.state == nil {
+	if a.m.run.state == nil {
 		a.t.Fatal("no run open")
 	}
-	st := a.m.state.Steps[id]
+	st := a.m.run.state.Steps[id]
 	if st == nil { // not started: the log has nothing about it yet
 		return &engine.StepState{ID: id, Status: engine.StatusPending}
 	}
@@ -84,10 +84,10 @@ func (a *testApp) step(id string) *engine.StepState {
 
 func (a *testApp) wantStatus(want engine.RunStatus) {
 	a.t.Helper()
-	if a.m.state == nil || a.m.state.Status != want {
+	if a.m.run.state == nil || a.m.run.state.Status != want {
 		got := engine.RunStatus("no run")
-		if a.m.state != nil {
-			got = a.m.state.Status
+		if a.m.run.state != nil {
+			got = a.m.run.state.Status
 		}
 		a.t.Fatalf("run is %s, want %s\n%s", got, want, a.screen())
 	}
@@ -145,7 +145,7 @@ func TestDebugBreakpointMarksTheNodeAndHoldsTheRun(t *testing.T) {
 	a.startOnly()
 	a.keys("l", "B") // select second, set a breakpoint before it
 	a.drain()
-	if !a.m.state.Breakpoints["second"] {
+	if !a.m.run.state.Breakpoints["second"] {
 		t.Fatal("no breakpoint recorded at second")
 	}
 	a.wantScreen("● break")
@@ -169,8 +169,8 @@ func TestDebugRetryWithAnEditedInputRunsTheEditedCommand(t *testing.T) {
 	a.drain()
 	a.wantStatus(engine.RunStatusFailed)
 	a.keys("e")
-	if a.m.focus != focusEditor || a.m.editor.Value() != "test -f ok.txt && echo found" {
-		t.Fatalf("the editor holds %q, focus %d", a.m.editor.Value(), a.m.focus)
+	if a.m.showing() != "editor" || a.m.editor().Value() != "test -f ok.txt && echo found" {
+		t.Fatalf("the editor holds %q, focus %s", a.m.editor().Value(), a.m.showing())
 	}
 	golden(t, "debug_retry_editor", a.screen()+"\n")
 	a.keys("ctrl+u") // clear the line
@@ -182,8 +182,8 @@ func TestDebugRetryWithAnEditedInputRunsTheEditedCommand(t *testing.T) {
 	if strings.TrimSpace(look.Output) != "edited by hand" || len(look.Attempts) != 2 {
 		t.Fatalf("look after the edited retry: %d attempts, output %q", len(look.Attempts), look.Output)
 	}
-	if a.m.focus != focusDAG {
-		t.Errorf("the editor did not give the keys back: focus %d", a.m.focus)
+	if a.m.showing() != "DAG" {
+		t.Errorf("the editor did not give the keys back: focus %s", a.m.showing())
 	}
 }
 
@@ -192,8 +192,8 @@ func TestDebugEscClosesTheEditorWithoutRetrying(t *testing.T) {
 	a.press("r")
 	a.drain()
 	a.keys("e", "esc")
-	if a.m.focus != focusDAG {
-		t.Fatalf("esc left focus %d", a.m.focus)
+	if a.m.showing() != "DAG" {
+		t.Fatalf("esc left focus %s", a.m.showing())
 	}
 	if n := len(a.step("look").Attempts); n != 1 {
 		t.Fatalf("look has %d attempts after a cancelled edit", n)
@@ -207,8 +207,8 @@ func TestDebugSkipWithAManualOutputFeedsTheDependent(t *testing.T) {
 	a.drain()
 	a.wantStatus(engine.RunStatusFailed)
 	a.keys("S")
-	if a.m.focus != focusEditor || a.m.editor.Value() != "" {
-		t.Fatalf("the skip editor holds %q, focus %d", a.m.editor.Value(), a.m.focus)
+	if a.m.showing() != "editor" || a.m.editor().Value() != "" {
+		t.Fatalf("the skip editor holds %q, focus %s", a.m.editor().Value(), a.m.showing())
 	}
 	a.typeText("by-hand")
 	a.keys("ctrl+s")
@@ -227,16 +227,16 @@ func TestDebugForkReusesEarlierOutputsAndOpensTheNewRun(t *testing.T) {
 	a.press("j", "r") // hello: greet then shout
 	a.drain()
 	a.wantStatus(engine.RunStatusSucceeded)
-	first := a.m.runID
+	first := a.m.run.id
 	a.keys("l", "F") // fork at shout
 	a.wantScreen("fork run1 at shout? reuses greet · runs shout")
 	a.keys("enter")
 	a.drain()
-	if a.m.runID == first {
+	if a.m.run.id == first {
 		t.Fatalf("the fork was not opened: still on %s", first)
 	}
 	a.wantStatus(engine.RunStatusSucceeded)
-	if got := a.m.state.Start.ForkedFrom; got != first {
+	if got := a.m.run.state.Start.ForkedFrom; got != first {
 		t.Errorf("forked from %q, want %q", got, first)
 	}
 	if g := a.step("greet"); g.ReusedFrom != first || len(g.Attempts) != 0 {
@@ -245,7 +245,7 @@ func TestDebugForkReusesEarlierOutputsAndOpensTheNewRun(t *testing.T) {
 	if s := a.step("shout"); s.Status != engine.StatusSucceeded || len(s.Attempts) != 1 {
 		t.Errorf("shout did not run again: %s, %d attempts", s.Status, len(s.Attempts))
 	}
-	a.wantScreen("forked run " + a.m.runID)
+	a.wantScreen("forked run " + a.m.run.id)
 }
 
 func TestDebugSignalResolvesAWaitingStep(t *testing.T) {
@@ -255,14 +255,14 @@ func TestDebugSignalResolvesAWaitingStep(t *testing.T) {
 	a.drain()
 	a.wantStatus(engine.RunStatusWaiting)
 	a.keys("!")
-	if a.m.focus != focusForm {
-		t.Fatalf("! did not open the signal form: focus %d", a.m.focus)
+	if a.m.showing() != "form" {
+		t.Fatalf("! did not open the signal form: focus %s", a.m.showing())
 	}
 	golden(t, "debug_signal_form", a.screen()+"\n")
 	a.typeText(`{"who":"ada"`)
 	a.keys("enter") // the data is the last field: enter submits
-	if !strings.Contains(a.m.form.Err(), "not JSON") || a.m.focus != focusForm {
-		t.Fatalf("bad JSON was not refused: focus %d, %q", a.m.focus, a.m.form.Err())
+	if !strings.Contains(a.m.form().Err(), "not JSON") || a.m.showing() != "form" {
+		t.Fatalf("bad JSON was not refused: focus %s, %q", a.m.showing(), a.m.form().Err())
 	}
 	a.typeText("}")
 	a.keys("enter")
@@ -277,8 +277,8 @@ func TestDebugInputsFormStartsTheRunWithTheEnteredValues(t *testing.T) {
 	flow := "name: greet\ninputs:\n  who: { type: string, default: world }\n  times: { type: integer, default: 2, description: how often }\nsteps:\n  - id: say\n    shell: echo hello {{ .inputs.who }} x{{ .inputs.times }}\n"
 	a := newTestAppWith(t, 120, 24, map[string]string{"greet.yaml": flow})
 	a.press("r")
-	if a.m.focus != focusForm || a.m.state != nil {
-		t.Fatalf("r on a flow with inputs did not open the form: focus %d", a.m.focus)
+	if a.m.showing() != "form" || a.m.run.state != nil {
+		t.Fatalf("r on a flow with inputs did not open the form: focus %s", a.m.showing())
 	}
 	golden(t, "debug_inputs_form", a.screen()+"\n")
 	a.keys("ctrl+u")
@@ -286,8 +286,8 @@ func TestDebugInputsFormStartsTheRunWithTheEnteredValues(t *testing.T) {
 	a.keys("tab", "ctrl+u")
 	a.typeText("many")
 	a.keys("ctrl+s")
-	if a.m.focus != focusForm || a.m.state != nil {
-		t.Fatalf("a bad integer started a run: focus %d", a.m.focus)
+	if a.m.showing() != "form" || a.m.run.state != nil {
+		t.Fatalf("a bad integer started a run: focus %s", a.m.showing())
 	}
 	a.wantScreen(`input "times": "many" is not an integer`)
 	a.keys("ctrl+u")
@@ -298,14 +298,14 @@ func TestDebugInputsFormStartsTheRunWithTheEnteredValues(t *testing.T) {
 	if got := strings.TrimSpace(a.step("say").Output); got != "hello tandem x3" {
 		t.Fatalf("say's output is %q", got)
 	}
-	if got := a.m.state.Start.Inputs["times"]; got != float64(3) && got != 3 {
+	if got := a.m.run.state.Start.Inputs["times"]; got != float64(3) && got != 3 {
 		t.Errorf("times was recorded as %v (%T)", got, got)
 	}
 
 	// r on the open run's flow asks again, prefilled with the run's inputs.
 	a.keys("r")
-	if a.m.focus != focusForm {
-		t.Fatalf("r on the open run did not open the form: focus %d", a.m.focus)
+	if a.m.showing() != "form" {
+		t.Fatalf("r on the open run did not open the form: focus %s", a.m.showing())
 	}
 	a.wantScreen("› tandem", "› 3")
 	a.keys("esc")
@@ -329,20 +329,20 @@ func TestDebugDiffListsDifferingSteps(t *testing.T) {
 	write("alpha\nbeta\n")
 	a.press("r")
 	a.drain()
-	first := a.m.runID
+	first := a.m.run.id
 	write("alpha\ngamma\n")
 	a.keys("shift+tab", "r") // back to the sidebar and run it again
 	a.drain()
-	if a.m.runID == first {
+	if a.m.run.id == first {
 		t.Fatal("the second run was not opened")
 	}
 	a.keys("D")
-	if a.m.focus != focusDiff {
-		t.Fatalf("D did not open the run diff: focus %d, status %q", a.m.focus, a.m.status)
+	if a.m.showing() != "diff" {
+		t.Fatalf("D did not open the run diff: focus %s, status %q", a.m.showing(), a.m.status.text)
 	}
 	a.wantScreen(first)
 	a.keys("enter")
-	rows := a.m.diff.Rows()
+	rows := a.m.diff().Rows()
 	var differ []string
 	for _, r := range rows {
 		if !r.Equal {
@@ -352,11 +352,11 @@ func TestDebugDiffListsDifferingSteps(t *testing.T) {
 	if len(rows) != 2 || strings.Join(differ, ",") != "read" {
 		t.Fatalf("diff rows %+v", rows)
 	}
-	a.wantScreen("A "+a.m.runID+" vs B "+first, "different", "- gamma", "+ beta") // A is the open run
+	a.wantScreen("A "+a.m.run.id+" vs B "+first, "different", "- gamma", "+ beta") // A is the open run
 	golden(t, "debug_run_diff", a.screen()+"\n")
 	a.keys("esc")
-	if a.m.focus != focusDAG {
-		t.Errorf("esc left focus %d", a.m.focus)
+	if a.m.showing() != "DAG" {
+		t.Errorf("esc left focus %s", a.m.showing())
 	}
 }
 
@@ -364,13 +364,13 @@ func TestDebugKeysRefuseWithoutARun(t *testing.T) {
 	a := newTestApp(t, 120, 24)
 	// B is left out: on a flow not yet run it marks a step for the run r starts.
 	for _, k := range []string{"p", "s", "e", "S", "F", "!", "D"} {
-		a.m.status = ""
+		a.m.status.text = ""
 		a.keys(k)
-		if a.m.status == "" || a.m.statusOK {
-			t.Errorf("%s without a run open said %q", k, a.m.status)
+		if a.m.status.text == "" || a.m.status.ok {
+			t.Errorf("%s without a run open said %q", k, a.m.status.text)
 		}
-		if a.m.focus != focusSidebar {
-			t.Errorf("%s without a run open moved the focus to %d", k, a.m.focus)
+		if a.m.showing() != "sidebar" {
+			t.Errorf("%s without a run open moved the focus to %s", k, a.m.showing())
 		}
 	}
 }
@@ -384,18 +384,18 @@ func TestDebugOverlaysFollowTheBackground(t *testing.T) {
 	light, dark := tea.BackgroundColorMsg{Color: color.White}, tea.BackgroundColorMsg{Color: color.Black}
 	tests := []struct {
 		key   string
-		focus focus
+		focus string
 		dark  func() bool // the open overlay's theme
 	}{
-		{"e", focusEditor, func() bool { return a.m.editor.theme.Dark }},
-		{"S", focusEditor, func() bool { return a.m.editor.theme.Dark }},
-		{"D", focusDiff, func() bool { return a.m.diff.theme.Dark }},
+		{"e", "editor", func() bool { return a.m.editor().theme.Dark }},
+		{"S", "editor", func() bool { return a.m.editor().theme.Dark }},
+		{"D", "diff", func() bool { return a.m.diff().theme.Dark }},
 	}
 	for _, tt := range tests {
 		a.send(dark)
 		a.keys(tt.key)
-		if a.m.focus != tt.focus {
-			t.Fatalf("%s: focus = %d, want the overlay %d", tt.key, a.m.focus, tt.focus)
+		if a.m.showing() != tt.focus {
+			t.Fatalf("%s: focus = %s, want the overlay %s", tt.key, a.m.showing(), tt.focus)
 		}
 		a.send(light)
 		if tt.dark() {

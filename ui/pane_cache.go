@@ -26,13 +26,14 @@ type paneBox struct {
 	width int
 }
 
-// paneCache holds the last box drawn for each pane, by the focus value that names it.
+// paneCache holds the last box drawn for each pane, by its slot: the pane, or slotOverlay
+// for the overlay over the body.
 //
 // The app keeps it behind a pointer, so copies of a Model share one cache. That is safe
 // because Bubble Tea calls View from its event loop only; a caller rendering copies of a
 // Model from several goroutines needs a cache per copy. A nil *paneCache caches nothing.
 type paneCache struct {
-	boxes [focusCount]paneBox
+	boxes [paneCount + 1]paneBox
 	draws int // boxes drawn rather than reused, for tests
 }
 
@@ -40,7 +41,7 @@ func newPaneCache() *paneCache { return &paneCache{} }
 
 // box returns pane's box of content at size, bordered in the theme's focused or pane style,
 // drawing it only when one of those differs from the last box drawn for pane.
-func (c *paneCache) box(pane focus, t Theme, content string, size [2]int, focused bool) paneBox {
+func (c *paneCache) box(pane int, t Theme, content string, size [2]int, focused bool) paneBox {
 	k := paneKey{content: content, w: size[0], h: size[1], focused: focused, dark: t.Dark}
 	if c != nil && c.boxes[pane].lines != nil && c.boxes[pane].key == k {
 		return c.boxes[pane]

@@ -54,35 +54,28 @@ func TestAppFrameFillsTheTerminalExactly(t *testing.T) {
 // lipglossFrame composes the frame the way the app did before paneCache and screen: every
 // pane bordered, joined and cut to the terminal by lipgloss.
 func lipglossFrame(m Model) string {
-	s, d, t, wide := m.panes()
-	box := func(f focus, size [2]int, content string) string {
+	l := m.layout()
+	box := func(p pane, size [2]int, content string, focused bool) string {
 		st := m.theme.Pane
-		if m.focus == f {
+		if focused {
 			st = m.theme.Focused
 		}
 		return st.Width(size[0]).Height(size[1]).MaxHeight(size[1]).Render(content)
 	}
+	pb := func(p pane) string {
+		views := [paneCount]func() string{m.sidebar.View, m.dag.View, m.trace.View}
+		return box(p, l.size[p], views[p](), m.focus == p)
+	}
 	var body string
-	switch {
-	case m.focus == focusDetail:
-		body = box(focusDetail, m.overlaySize(), m.detail.View())
-	case m.focus == focusChat:
-		body = box(focusChat, m.overlaySize(), m.chat.View())
-	case wide:
-		body = lipgloss.JoinHorizontal(lipgloss.Top, box(focusSidebar, s, m.sidebar.View()),
-			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
-	case s == d:
-		switch m.focus {
-		case focusSidebar:
-			body = box(focusSidebar, s, m.sidebar.View())
-		case focusDAG:
-			body = box(focusDAG, d, m.dag.View())
-		default:
-			body = box(focusTrace, t, m.trace.View())
-		}
+	switch o := m.overlays.body(); {
+	case o != nil:
+		body = box(0, m.overlaySize(), o.View(), true)
+	case l.wide:
+		body = lipgloss.JoinHorizontal(lipgloss.Top, pb(paneSidebar), pb(paneDAG), pb(paneTrace))
+	case l.solo:
+		body = pb(m.focus) + "\n" + m.soloHint()
 	default:
-		body = lipgloss.JoinVertical(lipgloss.Left, box(focusSidebar, s, m.sidebar.View()),
-			box(focusDAG, d, m.dag.View()), box(focusTrace, t, m.trace.View()))
+		body = lipgloss.JoinVertical(lipgloss.Left, pb(paneSidebar), pb(paneDAG), pb(paneTrace))
 	}
 	out := body + "\n" + m.statusBar() + "\n" + m.help.View(m.helpKeys())
 	return lipgloss.NewStyle().MaxWidth(m.w).MaxHeight(m.h).Render(out)
@@ -93,7 +86,7 @@ func TestAppCachedFrameMatchesAFreshRender(t *testing.T) {
 	a.press("j", "r")
 	a.drain()
 	output := func(text string) tea.Msg {
-		d := engine.Delta{RunID: a.m.runID, StepID: a.m.trace.Step(), Stream: "stdout", Text: text}
+		d := engine.Delta{RunID: a.m.run.id, StepID: a.m.trace.Step(), Stream: "stdout", Text: text}
 		return noticesMsg{notices: []engine.Notice{{Delta: &d}}}
 	}
 	steps := []struct {
@@ -140,7 +133,7 @@ func TestAppTokenRedrawsOnlyTheTraceBox(t *testing.T) {
 	a.drain()
 	_ = a.m.View()
 	before := a.m.boxes.draws
-	d := engine.Delta{RunID: a.m.runID, StepID: a.m.trace.Step(), Stream: "stdout", Text: "token "}
+	d := engine.Delta{RunID: a.m.run.id, StepID: a.m.trace.Step(), Stream: "stdout", Text: "token "}
 	a.send(noticesMsg{notices: []engine.Notice{{Delta: &d}}})
 	_ = a.m.View()
 	if n := a.m.boxes.draws - before; n != 1 {
@@ -173,11 +166,11 @@ func TestPaneCacheRedrawsWhenWhatABoxIsDrawnFromChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newPaneCache()
-			c.box(focusDAG, base.theme, base.content, base.size, base.focused)
+			c.box(int(paneDAG), base.theme, base.content, base.size, base.focused)
 			d := base
 			tt.change(&d)
-			got := c.box(focusDAG, d.theme, d.content, d.size, d.focused)
-			want := (*paneCache)(nil).box(focusDAG, d.theme, d.content, d.size, d.focused)
+			got := c.box(int(paneDAG), d.theme, d.content, d.size, d.focused)
+			want := (*paneCache)(nil).box(int(paneDAG), d.theme, d.content, d.size, d.focused)
 			if strings.Join(got.lines, "\n") != strings.Join(want.lines, "\n") || got.width != want.width {
 				t.Errorf("cached box differs from a fresh one:\n%s\nwant:\n%s",
 					strings.Join(got.lines, "\n"), strings.Join(want.lines, "\n"))
@@ -185,7 +178,7 @@ func TestPaneCacheRedrawsWhenWhatABoxIsDrawnFromChanges(t *testing.T) {
 			if c.draws != 2 {
 				t.Errorf("drew %d boxes, want 2", c.draws)
 			}
-			c.box(focusDAG, d.theme, d.content, d.size, d.focused)
+			c.box(int(paneDAG), d.theme, d.content, d.size, d.focused)
 			if c.draws != 2 {
 				t.Errorf("drew the unchanged box again")
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -285,3 +286,27 @@ func (m RunDiffModel) View() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// handle implements overlay: it picks the run to compare with, loads the comparison and
+// moves through it; esc closes.
+func (m *RunDiffModel) handle(msg tea.Msg, env overlayEnv) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case RunDiffClosedMsg:
+		return nil, true
+	case RunDiffPickedMsg:
+		if env.store == nil {
+			return nil, false
+		}
+		return loadRunDiff(env.store, msg.A, msg.B), false
+	case runDiffMsg:
+		m.SetDiff(msg.b, msg.rows, msg.err)
+		m.SetInputs(msg.inputs)
+		return nil, false
+	}
+	var cmd tea.Cmd
+	*m, cmd = m.Update(msg)
+	return cmd, false
+}
+
+func (m *RunDiffModel) help() help.KeyMap     { return m.Keys }
+func (m *RunDiffModel) traits() overlayTraits { return overlayTraits{} }

@@ -1,10 +1,7 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -25,6 +22,8 @@ type FlowEntry struct {
 	// AgentDef is the agent, for agent files that load.
 	AgentDef *flows.Agent
 	Err      string // file:line:col: message lines, for files that do not load
+	// Dir is the file's folder under the workspace, slash-separated; "" at the top.
+	Dir string
 }
 
 // FlowsLoadedMsg carries the workspace's flow files, from LoadFlows.
@@ -42,53 +41,6 @@ type MoreRunsMsg struct{}
 
 // FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
 type FlowSelectedMsg struct{ Entry FlowEntry }
-
-// LoadFlows returns a command that loads every *.yaml and *.yml file in dir as a flow or an
-// agent; files that do not load are listed with their errors.
-func LoadFlows(dir string) tea.Cmd {
-	return func() tea.Msg { return FlowsLoadedMsg{Flows: loadFlows(dir)} }
-}
-
-func loadFlows(dir string) []FlowEntry {
-	var paths []string
-	for _, pat := range []string{"*.yaml", "*.yml"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		paths = append(paths, m...)
-	}
-	sort.Strings(paths)
-	out := make([]FlowEntry, 0, len(paths))
-	for _, p := range paths {
-		if strings.HasPrefix(filepath.Base(p), ".") {
-			continue // hidden: the chat's per-model agent copies, editor files
-		}
-		e := FlowEntry{Path: p, Name: strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))}
-		f, a, err := flows.LoadAny(p)
-		switch {
-		case err != nil:
-			var diags flows.Diagnostics
-			if errors.As(err, &diags) {
-				e.Err = diags.Error()
-			} else {
-				e.Err = err.Error()
-			}
-			if rel, rerr := filepath.Rel(dir, p); rerr == nil {
-				e.Err = strings.ReplaceAll(e.Err, p, rel)
-			}
-		case f != nil:
-			e.Flow = f
-			if f.Name != "" {
-				e.Name = f.Name
-			}
-		case a != nil:
-			e.Agent, e.AgentDef = true, a
-			if a.Name != "" {
-				e.Name = a.Name
-			}
-		}
-		out = append(out, e)
-	}
-	return out
-}
 
 // RunsKeyMap are the sidebar's keys.
 type RunsKeyMap struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
@@ -271,4 +272,24 @@ func prettyJSON(s string) string {
 		return s
 	}
 	return b.String()
+}
+
+// handle implements overlay: keys scroll, esc closes.
+func (m *StepDetailModel) handle(msg tea.Msg, _ overlayEnv) (tea.Cmd, bool) {
+	if _, ok := msg.(StepDetailClosedMsg); ok {
+		return nil, true
+	}
+	var cmd tea.Cmd
+	*m, cmd = m.Update(msg)
+	return cmd, false
+}
+
+func (m *StepDetailModel) help() help.KeyMap     { return m.Keys }
+func (m *StepDetailModel) traits() overlayTraits { return overlayTraits{} }
+
+// runChanged shows the step's latest state when it changed.
+func (m *StepDetailModel) runChanged(r *openRun, steps map[string]bool) {
+	if st := r.step(m.step.ID); st != nil && steps[m.step.ID] {
+		m.SetStep(r.id, r.stepKind(st), st)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
@@ -190,3 +191,25 @@ func (m TextEditorModel) View() string {
 	return m.theme.Title.Render(title) + strings.Repeat(" ", max(0, m.w-ansi.StringWidth(title))) + "\n" +
 		hintStyle.Render(hint) + "\n\n" + m.ta.View()
 }
+
+// handle implements overlay: the editor takes text; saving retries the step with it as its
+// input, or skips the step with it as its output.
+func (m *TextEditorModel) handle(msg tea.Msg, env overlayEnv) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case TextCancelledMsg:
+		return nil, true
+	case TextSubmittedMsg:
+		if msg.Purpose == EditSkipOutput {
+			env.info("skipping " + msg.StepID + " with a manual output")
+			return skipStep(env.exec, env.eng, msg.RunID, msg.StepID, msg.Text), true
+		}
+		env.info("retrying " + msg.StepID + " with an edited input")
+		return retryStep(env.exec, env.eng, msg.RunID, msg.StepID, msg.Text), true
+	}
+	var cmd tea.Cmd
+	*m, cmd = m.Update(msg)
+	return cmd, false
+}
+
+func (m *TextEditorModel) help() help.KeyMap     { return m.Keys }
+func (m *TextEditorModel) traits() overlayTraits { return overlayTraits{typing: true} }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 
 	tea "charm.land/bubbletea/v2"
@@ -195,45 +194,36 @@ func (m Model) waitApprovals() tea.Cmd {
 	return waitApprovals(m.opts.Approvals, m.exec.stop)
 }
 
-// approvalMsg handles the broker's changes and the prompt's answers; ok is false for other
-// messages.
-func (m *Model) approvalMsg(msg tea.Msg) (cmd tea.Cmd, ok bool) {
-	switch msg := msg.(type) {
-	case approvalsMsg:
-		was := m.ask.Asking()
-		m.ask.SetRequests(msg.pending)
-		m.resize() // the prompt's height follows its request
-		if cur, ok := m.ask.Current(); ok && !was {
-			m.setInfo(fmt.Sprintf("an agent asks to run %s: y allows it, n denies it (typing? tab first)", cur.Tool))
+// approvalsChanged shows the broker's pending requests in the approval prompt, which is on
+// the stack while any waits, and waits for the next change.
+func (m *Model) approvalsChanged(msg approvalsMsg) tea.Cmd {
+	was := m.ask.Asking()
+	m.ask.SetRequests(msg.pending)
+	if m.ask.Asking() {
+		if !m.overlays.has(m.ask) {
+			m.openOverlay(m.ask)
 		}
-		return m.waitApprovals(), true
-	case ToolAnsweredMsg:
-		if m.opts.Approvals != nil {
-			m.opts.Approvals.Answer(msg.ID, msg.Allow, msg.ForRun)
-		}
-		switch {
-		case msg.ForRun:
-			m.setInfo("allowed for the rest of the run")
-		case msg.Allow:
-			m.setInfo("allowed once")
-		default:
-			m.setInfo("denied: the agent is told so")
-		}
-		return nil, true
+	} else {
+		m.closeOverlay(m.ask)
 	}
-	return nil, false
+	m.resize() // the prompt's height follows its request
+	if cur, ok := m.ask.Current(); ok && !was {
+		m.setInfo(fmt.Sprintf("an agent asks to run %s: y allows it, n denies it (typing? tab first)", cur.Tool))
+	}
+	return m.waitApprovals()
 }
 
-// askHeight is the height of the approval prompt's box under the body; 0 when nothing is
-// asked.
-func (m *Model) askHeight() int {
-	if !m.ask.Asking() {
-		return 0
+// toolAnswered gives the broker the prompt's answer.
+func (m *Model) toolAnswered(msg ToolAnsweredMsg) {
+	if m.opts.Approvals != nil {
+		m.opts.Approvals.Answer(msg.ID, msg.Allow, msg.ForRun)
 	}
-	return strings.Count(m.ask.View(), "\n") + 3 // its lines and the box's borders
-}
-
-// askBox renders the approval prompt in its box, m.w wide.
-func (m *Model) askBox() string {
-	return m.theme.Ask.Width(m.w).Render(m.ask.View())
+	switch {
+	case msg.ForRun:
+		m.setInfo("allowed for the rest of the run")
+	case msg.Allow:
+		m.setInfo("allowed once")
+	default:
+		m.setInfo("denied: the agent is told so")
+	}
 }

@@ -51,7 +51,7 @@ func runUI(ctx context.Context, args []string) error {
 		e.log.Error("advance run", "run", id, "err", err)
 	}}
 	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals,
-		Who: approver()}
+		Who: approver(), Watch: true}
 	if o, err := model.FromEnvironment(); err == nil {
 		opts.Models, opts.Server = o, o
 	}
