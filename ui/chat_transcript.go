@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"tandem/agents"
 	"tandem/agents/model"
+	"tandem/agents/tracefmt"
 	"tandem/engine"
 )
 
@@ -169,37 +169,28 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 			t.genAt, t.tokens, t.tool = time.Time{}, 0, ""
 			t.fallback = r.Mode == "fallback"
 			return false
-		case agents.Usage:
-			if r.DoneReason == "length" {
-				t.add(partNote, "✂ the reply was cut at the token limit (raise options.num_predict in the agent file)")
-				return true
-			}
-			return false
 		case agents.ToolCall:
 			t.tool = r.Name
-			args, _ := json.Marshal(r.Arguments)
-			t.add(partToolCall, fmt.Sprintf("▸ %s %s", r.Name, args))
+			t.add(partToolCall, brief(r))
 		case agents.ToolResult:
 			kind := partToolResult
 			if r.Error {
 				kind = partToolError
 			}
-			t.add(kind, fmt.Sprintf("◂ %s: %s", r.Name, oneLine(r.Result, 160)))
-		case agents.InvalidAction:
-			t.add(partNote, fmt.Sprintf("! %s: %s", r.Kind(), r.Error))
-		case agents.InvalidAnswer:
-			t.add(partNote, fmt.Sprintf("! %s: %s", r.Kind(), r.Error))
-		case agents.Repair:
-			t.add(partNote, fmt.Sprintf("! %s: %s", r.Kind(), r.Reason))
+			t.add(kind, brief(r))
+		case agents.Usage, agents.InvalidAction, agents.InvalidAnswer, agents.Repair, agents.RepeatedCall:
+			text := brief(r)
+			if text == "" {
+				return false
+			}
+			t.add(partNote, text)
 		case agents.End:
 			// An answer that is not text (an object a schema asks for) has no answer stream.
 			if r.EndReason == agents.EndAnswer && r.Answer != "" && !t.showsAnswer(r.Answer) {
 				t.add(partContent, prettyJSON(r.Answer))
 			}
 			// An error ends the run too, which says so; budgets and loops only show here.
-			if r.Stopped() {
-				t.add(partNote, fmt.Sprintf("■ stopped: %s (%s)", r.EndReason, r.Detail))
-			}
+			t.add(partNote, brief(r))
 		default:
 			return false
 		}
@@ -367,6 +358,12 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 	return lines
 }
 
+// brief is how the chat shows a record: as tandem ask does, results cut to 160 characters.
+func brief(r agents.Record) string {
+	l, _ := tracefmt.Brief(r, 160)
+	return l.Text
+}
+
 // showsAnswer reports whether the turn's text already ends with answer.
 func (t *chatTurn) showsAnswer(answer string) bool {
 	for i := len(t.parts) - 1; i >= 0; i-- {
@@ -397,20 +394,15 @@ func historyTurns(msgs []model.Message) []*chatTurn {
 				t.status = "stopped"
 			}
 			for _, c := range msg.ToolCalls {
-				args, _ := json.Marshal(c.Arguments)
-				t.add(partToolCall, fmt.Sprintf("▸ %s %s", c.Name, args))
+				t.add(partToolCall, brief(agents.ToolCall{Name: c.Name, Arguments: c.Arguments}))
 			}
 		case "tool":
 			if t != nil {
-				t.add(partToolResult, fmt.Sprintf("◂ %s: %s", msg.ToolName, oneLine(msg.Content, 160)))
+				t.add(partToolResult, brief(agents.ToolResult{Name: msg.ToolName, Result: msg.Content}))
 			}
 		}
 	}
 	return out
-}
-
-func oneLine(s string, n int) string {
-	return clip(strings.Join(strings.Fields(s), " "), n)
 }
 
 // waiting says what the reply on its way is doing, for the chat's note line: the model

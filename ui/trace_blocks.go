@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tandem/agents"
+	"tandem/agents/tracefmt"
 )
 
 // Tool calls, tool results, thinking and final answers are blocks of a trace: a header line
@@ -23,6 +24,7 @@ const (
 	blockResult
 	blockThinking
 	blockAnswer
+	blockRecord // a formatted record with contents: a request, an invalid reply
 )
 
 // collapseOver is the body length, in lines, above which calls and results start folded.
@@ -54,6 +56,8 @@ func (b *traceBlock) title() string {
 		return fmt.Sprintf("%s%s · %s, %s", label, b.name, formatSize(b.size), plural(b.end-b.start-1, "line"))
 	case blockThinking:
 		return "thinking · " + plural(b.end-b.start-1, "line")
+	case blockRecord:
+		return b.name
 	}
 	return "answer · " + formatSize(b.size)
 }
@@ -121,22 +125,31 @@ func indent(text string) []string {
 	return lines
 }
 
-// turnLine starts an agent's turn, as tandem trace prints it.
-func turnLine(r agents.Turn) string {
-	return fmt.Sprintf("── turn %d (%s, %d messages) ──", r.Turn, r.Mode, r.Messages)
+// classKinds are the line kinds the trace draws tracefmt's classes in.
+var classKinds = [...]uint8{tracefmt.Normal: lineStdout, tracefmt.Dim: lineMeta, tracefmt.Heading: lineMeta,
+	tracefmt.Tool: lineBlock, tracefmt.Thinking: lineThinking, tracefmt.Problem: lineProblem}
+
+func classKind(c tracefmt.Class) uint8 {
+	if int(c) < len(classKinds) {
+		return classKinds[c]
+	}
+	return lineStdout
 }
 
-// endLine sums up an agent's end record in one line, leaving the answer to its block.
-func endLine(r agents.End) string {
-	s := fmt.Sprintf("■ end: %s · %d turns · %d tool calls", r.EndReason, r.Turns, r.ToolCalls)
-	if r.InvalidActions > 0 {
-		s += fmt.Sprintf(" · %d invalid actions", r.InvalidActions)
+// recordLines adds a formatted record: its head as a line, or with contents as a block
+// whose header is the head, folded when fold is set or the contents are long.
+func (b *traceBuffer) recordLines(f tracefmt.Block, fold bool) {
+	if len(f.Body) == 0 {
+		b.line(classKind(f.Head.Class), f.Head.Text)
+		return
 	}
-	s += fmt.Sprintf(" · %d+%d tokens", r.PromptTokens, r.OutputTokens)
-	if r.Detail != "" {
-		s += " · " + r.Detail
+	body := make([]string, len(f.Body))
+	for i, l := range f.Body {
+		body[i] = "  " + cleanText(l.Text)
 	}
-	return s
+	blk := &traceBlock{kind: blockRecord, name: cleanText(f.Head.Text), size: len(f.Copy), raw: f.Copy}
+	b.addBlock(blk, classKind(f.Head.Class), body, lineStdout)
+	blk.collapsed = blk.collapsed || fold
 }
 
 // contentRun returns the text of the last run of streamed content not yet made an answer.

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tandem/agents"
+	"tandem/agents/tracefmt"
 	"tandem/engine"
 )
 
@@ -64,6 +64,7 @@ const (
 	lineBlock
 	lineMeta
 	lineAnswer  // a row of a rendered answer, drawn from its block's cached rows
+	lineProblem // an invalid action, a repeated call, a tool error, a stop
 	lineMatch   // not a line kind: the style of search matches
 	lineCurrent // not a line kind: the style of the header under the block cursor
 )
@@ -237,6 +238,7 @@ func (m *TraceModel) SetTheme(t Theme) {
 	m.styles[lineBlock] = inlineStyle(t.Block)
 	m.styles[lineMeta] = inlineStyle(t.Dim)
 	m.styles[lineAnswer] = inlineStyle(t.Text)
+	m.styles[lineProblem] = inlineStyle(t.Error)
 	m.styles[lineMatch] = inlineStyle(t.Match)
 	m.styles[lineCurrent] = inlineStyle(t.Selected)
 }
@@ -344,16 +346,14 @@ func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceDa
 		b.callBlock(r)
 	case agents.ToolResult:
 		b.resultBlock(r)
-	case agents.Turn:
-		b.line(lineMeta, turnLine(r))
 	case agents.End:
 		if r.Answer != "" {
 			m.finishAnswer(stepID, b, r.Answer)
 		}
-		b.line(lineBlock, endLine(r))
+		b.recordLines(tracefmt.Format(r), false)
 	default:
-		data, _ := json.Marshal(rec)
-		b.line(lineBlock, "◆ "+d.Kind+" "+clip(string(data), 4000))
+		// A request repeats what the trace shows around it: it starts folded.
+		b.recordLines(tracefmt.Format(rec), rec.Kind() == agents.KindRequest)
 	}
 }
 

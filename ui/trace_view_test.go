@@ -369,7 +369,7 @@ func TestTraceLiveAnswerBecomesMarkdownBeforeLaterRecords(t *testing.T) {
 	m.AppendEvent(logEvent(engine.StepTrace, end))
 	m.AppendEvent(logEvent(engine.StepSucceeded, `{"output":"**Hello** there.\n\n- one\n- two","duration_ms":100}`))
 	v := ansi.Strip(m.View())
-	order := []string{"▾ thinking", "Greet back.", "▾ answer", "Hello there.", "• one", "• two", "◆ usage", "■ end", "── succeeded"}
+	order := []string{"▾ thinking", "Greet back.", "▾ answer", "Hello there.", "• one", "• two", "turn 1 · 5 → 7 tokens", "■ end", "── succeeded"}
 	at := 0
 	for _, w := range order {
 		i := strings.Index(v[at:], w)
@@ -403,8 +403,8 @@ func TestTraceRecordsFromTheBusStayBetweenTheirTokens(t *testing.T) {
 	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"llm_request","data":{"model":"smollm2:135m"}}`))
 	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"content","text":"The ocean is vast."}`))
 	view := ansi.Strip(m.View())
-	req, reply := strings.Index(view, "llm_request"), strings.Index(view, "The ocean is vast.")
-	if req < 0 || reply < 0 || req > reply || strings.Count(view, "llm_request") != 1 {
+	req, reply := strings.Index(view, "request · model smollm2:135m"), strings.Index(view, "The ocean is vast.")
+	if req < 0 || reply < 0 || req > reply || strings.Count(view, "request · model") != 1 {
 		t.Fatalf("want the request once, before the whole reply:\n%s", view)
 	}
 }

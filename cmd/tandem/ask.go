@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tandem/agents"
+	"tandem/agents/tracefmt"
 	"tandem/engine"
 	"tandem/flows"
 )
@@ -206,31 +207,9 @@ func printToolTrace(w io.Writer, ev *engine.Event) {
 		fmt.Fprintf(w, "! %v\n", err)
 		return
 	}
-	switch r := rec.(type) {
-	case agents.ToolCall:
-		args, _ := json.Marshal(r.Arguments)
-		fmt.Fprintf(w, "▸ %s %s\n", r.Name, args)
-	case agents.ToolResult:
-		fmt.Fprintf(w, "◂ %s: %s\n", r.Name, oneLine(r.Result, 120))
-	case agents.InvalidAction:
-		fmt.Fprintf(w, "! %s: %s\n", d.Kind, r.Error)
-	case agents.InvalidAnswer:
-		fmt.Fprintf(w, "! %s: %s\n", d.Kind, r.Error)
-	case agents.Repair:
-		fmt.Fprintf(w, "! %s: %s\n", d.Kind, r.Reason)
-	case agents.End:
-		if r.EndReason != agents.EndAnswer {
-			fmt.Fprintf(w, "■ stopped: %s (%s)\n", r.EndReason, r.Detail)
-		}
+	if l, ok := tracefmt.Brief(rec, 120); ok {
+		fmt.Fprintln(w, l.Text)
 	}
-}
-
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 func runChat(ctx context.Context, args []string) error {

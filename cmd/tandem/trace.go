@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"tandem/agents"
+	"tandem/agents/tracefmt"
 	"tandem/engine"
 )
 
@@ -17,13 +18,26 @@ func init() {
 }
 
 // Terminal styling for traces; plain text when stdout is not a terminal.
-type traceStyle struct{ dim, bold, reset string }
+type traceStyle struct{ dim, bold, red, reset string }
 
 func styleFor(f *os.File) traceStyle {
 	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("NO_COLOR") == "" {
-		return traceStyle{dim: "\033[2m", bold: "\033[1m", reset: "\033[0m"}
+		return traceStyle{dim: "\033[2m", bold: "\033[1m", red: "\033[31m", reset: "\033[0m"}
 	}
 	return traceStyle{}
+}
+
+// of is the terminal style of a formatted line's class.
+func (s traceStyle) of(c tracefmt.Class) string {
+	switch c {
+	case tracefmt.Heading:
+		return s.bold
+	case tracefmt.Dim, tracefmt.Thinking:
+		return s.dim
+	case tracefmt.Problem:
+		return s.red
+	}
+	return ""
 }
 
 // traceRecord is one entry of --json output.
@@ -75,13 +89,10 @@ func runTrace(ctx context.Context, args []string) error {
 			switch ev.Type {
 			case engine.StepTrace:
 				var d engine.TraceData
-				if ev.Decode(&d) == nil {
-					var data any // for this printer, which reads fields by key until it formats typed records
-					if raw, ok := d.Data.(json.RawMessage); ok {
-						_ = json.Unmarshal(raw, &data)
-					}
-					recs = append(recs, traceRecord{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: data})
+				if err := ev.Decode(&d); err != nil {
+					return fmt.Errorf("read the trace of run %s: event %d: %w", id, ev.Seq, err)
 				}
+				recs = append(recs, traceRecord{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: d.Data})
 			case engine.StepOutput:
 				var d engine.StepOutputData
 				if ev.Decode(&d) == nil && (d.Stream == "content" || d.Stream == "thinking") {
@@ -104,8 +115,12 @@ func runTrace(ctx context.Context, args []string) error {
 	return nil
 }
 
+// resultLines is how many lines of a tool result the trace prints: the last ones.
+const resultLines = 12
+
 // printTrace renders trace records as people read them: a header per step, a rule per
-// turn with its counters, thinking dimmed, tool calls and results as indented blocks.
+// turn with its counters, thinking dimmed, tool calls and results as indented blocks, each
+// record as tracefmt formats it.
 func printTrace(w io.Writer, s traceStyle, recs []traceRecord, hideThinking bool) {
 	cur := ""
 	inText := false
@@ -122,9 +137,8 @@ func printTrace(w io.Writer, s traceStyle, recs []traceRecord, hideThinking bool
 			cur = key
 			fmt.Fprintf(w, "\n%s━━ run %s · step %s · attempt %d%s\n", s.bold, r.RunID, r.StepID, r.Attempt, s.reset)
 		}
-		m, _ := r.Data.(map[string]any)
-		switch r.Kind {
-		case "thinking":
+		switch agents.Kind(r.Kind) {
+		case agents.KindThinking:
 			if hideThinking {
 				continue
 			}
@@ -133,7 +147,7 @@ func printTrace(w io.Writer, s traceStyle, recs []traceRecord, hideThinking bool
 			}
 			fmt.Fprint(w, s.dim+indentText(r.Text))
 			inText = true
-		case "content":
+		case agents.KindContent:
 			if !inText {
 				fmt.Fprint(w, "  ")
 			}
@@ -141,64 +155,35 @@ func printTrace(w io.Writer, s traceStyle, recs []traceRecord, hideThinking bool
 			inText = true
 		default:
 			endText()
-			printTraceRecord(w, s, r.Kind, m)
+			rec, err := agents.Decode(r.Kind, r.Data)
+			if err != nil {
+				fmt.Fprintf(w, "  %s! %v%s\n", s.red, err, s.reset)
+				continue
+			}
+			printBlock(w, s, rec, tracefmt.Format(rec))
 		}
 	}
 	endText()
 }
 
-func indentText(t string) string { return strings.ReplaceAll(t, "\n", "\n  ") }
-
-func printTraceRecord(w io.Writer, s traceStyle, kind string, m map[string]any) {
-	j := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	switch kind {
-	case "start":
-		fmt.Fprintf(w, "  agent %v · model %v · mode %v · tools %s · max_turns %v\n", m["agent"], m["model"], m["mode"], j(m["tools"]), m["max_turns"])
-		fmt.Fprintf(w, "  prompt: %v\n", m["prompt"])
-	case "llm_request":
-		fmt.Fprintf(w, "  model %v · schema %v\n", m["model"], m["schema"])
-	case "turn":
-		fmt.Fprintf(w, "%s── turn %v (%v, %v messages) ──%s\n", s.bold, m["turn"], m["mode"], m["messages"], s.reset)
-	case "usage", "llm_response":
-		u := m
-		if inner, ok := m["usage"].(map[string]any); ok {
-			u = inner
-		}
-		ended := ""
-		if d, ok := m["done_reason"].(string); ok && d != "" {
-			ended = " · ended: " + d
-		}
-		fmt.Fprintf(w, "  %s[%v prompt + %v output tokens · %.1f tok/s%s]%s\n", s.dim, u["prompt_tokens"], u["output_tokens"], m["tokens_per_second"], ended, s.reset)
-	case "tool_call":
-		fmt.Fprintf(w, "  ┌ call %v %s\n", m["name"], j(m["arguments"]))
-	case "tool_result":
-		label := "result"
-		if e, _ := m["error"].(bool); e {
-			label = "error"
-		}
-		res := fmt.Sprint(m["result"])
-		fmt.Fprintf(w, "  └ %s of %v (%v chars):\n", label, m["name"], m["size"])
-		for _, l := range lastLines(strings.TrimRight(res, "\n"), 12) {
-			fmt.Fprintf(w, "    │ %s\n", l)
-		}
-	case "child_run":
-		fmt.Fprintf(w, "  ↳ child run %v (see below)\n", m["run_id"])
-	case "invalid_action", "invalid_answer":
-		fmt.Fprintf(w, "  ! %s: %v\n", kind, m["error"])
-	case "repair":
-		fmt.Fprintf(w, "  ! repair: %v\n", m["reason"])
-	case "memory":
-		fmt.Fprintf(w, "  memory: session %v, %v earlier messages\n", m["session"], m["messages"])
-	case "trimmed":
-		fmt.Fprintf(w, "  memory trimmed: dropped %v oldest messages to fit num_ctx %v\n", m["dropped_messages"], m["num_ctx"])
-	case "end":
-		fmt.Fprintf(w, "%s■ end: %v%s after %v turns · %v tool calls · %v invalid actions · %v+%v tokens",
-			s.bold, m["end_reason"], s.reset, m["turns"], m["tool_calls"], m["invalid_actions"], m["prompt_tokens"], m["output_tokens"])
-		if d, ok := m["detail"]; ok && d != "" {
-			fmt.Fprintf(w, " · %v", d)
-		}
-		fmt.Fprintln(w)
-	default:
-		fmt.Fprintf(w, "  %s %s\n", kind, j(m))
+// printBlock prints a formatted record: a turn's rule and the end flush left, the rest
+// indented, a long tool result by its last lines.
+func printBlock(w io.Writer, s traceStyle, rec agents.Record, b tracefmt.Block) {
+	indent := "  "
+	if k := rec.Kind(); k == agents.KindTurn || k == agents.KindEnd {
+		indent = ""
+	}
+	body := b.Body
+	if rec.Kind() == agents.KindToolResult && len(body) > resultLines {
+		fmt.Fprintf(w, "%s%s%s%s\n", indent, s.of(b.Head.Class), b.Head.Text, s.reset)
+		fmt.Fprintf(w, "%s  %s│ … %d earlier lines%s\n", indent, s.dim, len(body)-resultLines, s.reset)
+		body = body[len(body)-resultLines:]
+	} else {
+		fmt.Fprintf(w, "%s%s%s%s\n", indent, s.of(b.Head.Class), b.Head.Text, s.reset)
+	}
+	for _, l := range body {
+		fmt.Fprintf(w, "%s  %s%s%s\n", indent, s.of(l.Class), l.Text, s.reset)
 	}
 }
+
+func indentText(t string) string { return strings.ReplaceAll(t, "\n", "\n  ") }
