@@ -8,10 +8,11 @@ import (
 // a running command, or a model's content/thinking token. It reaches subscribers at once; the
 // log gets it batched.
 type Delta struct {
-	RunID  string `json:"run_id"`
-	StepID string `json:"step_id"`
-	Stream string `json:"stream"` // stdout, stderr, content, thinking, or trace
-	Text   string `json:"text"`
+	RunID   string `json:"run_id"`
+	StepID  string `json:"step_id"`
+	Attempt int    `json:"attempt"` // the attempt of the step that made it
+	Stream  string `json:"stream"`  // stdout, stderr, content, thinking, answer, or trace
+	Text    string `json:"text"`
 	// Trace is set (with Stream "trace") for a trace record: it reaches observers between
 	// the tokens around it, while its StepTrace event is committed later with the batch.
 	Trace *TraceData `json:"trace,omitempty"`
@@ -79,7 +80,7 @@ func (s *Subscription) push(n Notice) {
 	if n.Delta != nil && len(s.queue) > 0 {
 		last := s.queue[len(s.queue)-1]
 		if d := last.Delta; d != nil && d.Trace == nil && n.Delta.Trace == nil &&
-			d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Stream == n.Delta.Stream {
+			d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Attempt == n.Delta.Attempt && d.Stream == n.Delta.Stream {
 			merged := *d
 			merged.Text += n.Delta.Text
 			s.queue[len(s.queue)-1] = Notice{Delta: &merged}

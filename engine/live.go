@@ -42,7 +42,7 @@ func (r *runner) emit(stepID string, attempt int, stream, text string) {
 	if text == "" {
 		return
 	}
-	r.e.bus.PublishDelta(Delta{RunID: r.runID, StepID: stepID, Stream: stream, Text: text})
+	r.e.bus.PublishDelta(Delta{RunID: r.runID, StepID: stepID, Attempt: attempt, Stream: stream, Text: text})
 	b := &r.live
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -80,7 +80,7 @@ func (b *liveBuffer) add(stepID string, attempt int, stream, text string) {
 }
 
 func (r *runner) trace(stepID string, attempt int, kind string, data any) {
-	r.e.bus.PublishDelta(Delta{RunID: r.runID, StepID: stepID, Stream: "trace", Trace: &TraceData{Kind: kind, Data: data}})
+	r.e.bus.PublishDelta(Delta{RunID: r.runID, StepID: stepID, Attempt: attempt, Stream: "trace", Trace: &TraceData{Kind: kind, Data: data}})
 	r.live.mu.Lock()
 	r.live.recs = append(r.live.recs, liveRecord{stepID: stepID, attempt: attempt, kind: kind, data: data})
 	r.live.mu.Unlock()

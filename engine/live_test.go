@@ -81,3 +81,33 @@ func TestAStepOutputThatIsNotUTF8SaysSo(t *testing.T) {
 		t.Fatalf("output %q: bytes that are not text must not be replaced silently", out)
 	}
 }
+
+func TestLiveOutputSaysWhichAttemptMadeIt(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	e, err := engine.New(engine.Options{Store: s, PollEvery: 10 * time.Millisecond})
+	must(t, err)
+	dir := t.TempDir()
+	// The first attempt prints and fails; the second prints and succeeds.
+	id := startRun(t, e, dir, `
+name: twice
+steps:
+  - id: flaky
+    shell: 'if [ -f tried ]; then echo second; else touch tried; echo first; exit 1; fi'
+    retry: { max_attempts: 2, backoff: 1ms }
+`, nil)
+	sub := e.Bus().Subscribe(id)
+	defer sub.Close()
+	done := make(chan error, 1)
+	go func() { _, err := e.Execute(ctx, id); done <- err }()
+	must(t, receive(t, done, "Execute"))
+	got := map[int]string{}
+	for _, n := range sub.Next() {
+		if d := n.Delta; d != nil && d.Stream == "stdout" {
+			got[d.Attempt] += d.Text
+		}
+	}
+	if got[1] != "first\n" || got[2] != "second\n" || len(got) != 2 {
+		t.Fatalf("stdout by attempt = %v, want first from attempt 1 and second from attempt 2", got)
+	}
+}

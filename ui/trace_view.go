@@ -329,7 +329,7 @@ func (m *TraceModel) AppendDelta(d engine.Delta) {
 	if d.Stream == string(agents.KindAnswer) {
 		return // the answer of a fallback reply, shown from the end record
 	}
-	m.count(b, 0, d.Stream, len(d.Text))
+	m.count(b, d.Attempt, d.Stream, len(d.Text))
 	b.write(streamKind(d.Stream), d.Text)
 }
 
@@ -378,9 +378,6 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 	case engine.StepStarted:
 		var d engine.StepStartedData
 		_ = e.Decode(&d)
-		// Live deltas carry no attempt number; they count under 0 until the attempt is known.
-		b.seen[e.Attempt] = b.seen[0]
-		delete(b.seen, 0)
 		b.line(lineMeta, fmt.Sprintf("── attempt %d ──", e.Attempt))
 		if d.Input != "" {
 			b.line(lineMeta, "$ "+clip(d.Input, 2000))
@@ -404,9 +401,6 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		var d engine.StepResultData
 		_ = e.Decode(&d)
 		seen := b.seen[e.Attempt]
-		seen.stdout += b.seen[0].stdout
-		seen.stderr += b.seen[0].stderr
-		delete(b.seen, 0)
 		// The log drops a finished step's unflushed chunks: the result holds the output.
 		if d.Output != "" && seen.stdout < len(d.Output) {
 			b.write(lineStdout, d.Output[seen.stdout:]+"\n")

@@ -22,7 +22,7 @@ func traceWith(w, h int) TraceModel {
 }
 
 func delta(stream, text string) engine.Delta {
-	return engine.Delta{RunID: "r1", StepID: "ask", Stream: stream, Text: text}
+	return engine.Delta{RunID: "r1", StepID: "ask", Attempt: 1, Stream: stream, Text: text}
 }
 
 func logEvent(typ engine.EventType, data string) engine.Event {
@@ -363,7 +363,7 @@ func TestTraceLiveAnswerBecomesMarkdownBeforeLaterRecords(t *testing.T) {
 		if err := json.Unmarshal([]byte(rec), &d); err != nil {
 			t.Fatal(err)
 		}
-		m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Stream: "trace", Trace: &d})
+		m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Attempt: 1, Stream: "trace", Trace: &d})
 	}
 	m.AppendEvent(logEvent(engine.StepTrace, usage))
 	m.AppendEvent(logEvent(engine.StepTrace, end))
@@ -395,7 +395,7 @@ func TestTraceRecordsFromTheBusStayBetweenTheirTokens(t *testing.T) {
 	t.Parallel()
 	m := traceWith(60, 12)
 	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"a line about the sea"}`))
-	m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Stream: "trace",
+	m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Attempt: 1, Stream: "trace",
 		Trace: &engine.TraceData{Kind: "llm_request", Data: map[string]any{"model": "smollm2:135m"}}})
 	m.AppendDelta(delta("content", "The ocean "))
 	m.AppendDelta(delta("content", "is vast."))
