@@ -11,6 +11,7 @@ import (
 	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/engine/modelsteps"
 	"tandem/eval"
 	"tandem/flows"
 	"tandem/store"
@@ -36,7 +37,7 @@ func BenchmarkEvalOverheadPerCase(b *testing.B) {
 		b.Fatal(err)
 	}
 	fake := &model.Fake{Respond: func(model.Request) (model.FakeReply, error) { return reply(`{"answer": "8421"}`), nil }}
-	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: fake, DefaultModel: "fake"}})
+	e.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: fake, DefaultModel: "fake"}})
 	agentPath := filepath.Join(dir, "agent.yaml")
 	h := &harness{t: &testing.T{}, dir: dir}
 	h.write("agent.yaml", "name: a\nsystem: s\ntool_calling: fallback\n")
@@ -53,13 +54,13 @@ func BenchmarkEvalOverheadPerCase(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fsrc, fpath := engine.AgentFlow(agentPath, a.Name)
+	fsrc, fpath := flows.AgentFlow(agentPath, a.Name)
 	f, err := flows.Parse(fpath, fsrc)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ask := func() {
-		id, err := e.Start(ctx, f, map[string]any{"prompt": "What port?", "session": ""}, engine.StartOptions{})
+		id, err := e.Start(ctx, f, flows.AgentInputs("What port?", "", ""), engine.StartOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

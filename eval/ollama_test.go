@@ -12,6 +12,7 @@ import (
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/engine/modelsteps"
 	"tandem/eval"
 	"tandem/flows"
 	"tandem/internal/ollamatest"
@@ -33,8 +34,8 @@ func TestARealModelIsEvaluatedAndJudged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: o, Caps: o, DefaultModel: srv.Model}})
-	e.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: srv.Model})
+	e.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: o, Caps: o, DefaultModel: srv.Model}})
+	e.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: o, DefaultModel: srv.Model})
 	// The research example's agent with read_file alone (the example also has list_dir, which
 	// SmolLM2 then calls instead of copying the action), beside a copy of its notes.
 	dir := t.TempDir()

@@ -204,8 +204,8 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (
 		if err != nil {
 			return CellResult{}, err
 		}
-		child.Source, child.Path = engine.AgentFlow(path, s.Agent.Name)
-		child.Typed = map[string]any{"prompt": c.Case.Prompt, "session": ""}
+		child.Source, child.Path = flows.AgentFlow(path, s.Agent.Name)
+		child.Typed = flows.AgentInputs(c.Case.Prompt, "", "")
 	} else {
 		child.Path, child.Source, child.Typed = s.Target, s.Flow.Source, c.Case.Inputs
 		if c.Case.Workspace != "" {

@@ -15,6 +15,7 @@ import (
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/engine/modelsteps"
 	"tandem/eval"
 	"tandem/flows"
 )
@@ -36,8 +37,8 @@ func newHarness(t *testing.T, respond func(model.Request) (model.FakeReply, erro
 		t.Fatal(err)
 	}
 	h := &harness{t: t, dir: t.TempDir(), store: s, eng: e, agent: &model.Fake{Respond: respond}, judge: &model.Fake{}}
-	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: h.agent, DefaultModel: "fake"}})
-	e.Register(flows.KindLLM, engine.LLMExecutor{Model: h.judge, DefaultModel: "fake"})
+	e.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: h.agent, DefaultModel: "fake"}})
+	e.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: h.judge, DefaultModel: "fake"})
 	return h
 }
 

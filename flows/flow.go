@@ -84,6 +84,9 @@ type AgentSpec struct {
 	Prompt  string // template
 	Schema  map[string]any
 	Session string // template; a memory session the agent continues ("" = none)
+	// Model is a template naming the model to run the agent on instead of its file's (""
+	// after rendering: the agent's own).
+	Model string
 }
 
 // WaitSpec configures a wait step: the first of Events to arrive resolves it.

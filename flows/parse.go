@@ -15,7 +15,7 @@ import (
 var (
 	flowKeys     = []string{"name", "description", "inputs", "outputs", "steps"}
 	inputKeys    = []string{"type", "default", "description", "required", "enum", "secret"}
-	stepKeys     = []string{"id", "description", "needs", "join", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "wait", "sleep", "approval"}
+	stepKeys     = []string{"id", "description", "needs", "join", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "model", "wait", "sleep", "approval"}
 	kindKeys     = []string{"shell", "run", "flow", "llm", "agent", "wait", "sleep", "approval"}
 	retryKeys    = []string{"max_attempts", "backoff", "max_backoff"}
 	llmKeys      = []string{"model", "system", "prompt", "schema", "options", "think"}
@@ -219,8 +219,8 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 	var kindPos []Pos
 	var prompt, schemaSet = "", false
 	var schema map[string]any
-	var promptNode, schemaNode, sessionNode *yaml.Node
-	var session string
+	var promptNode, schemaNode, sessionNode, modelNode *yaml.Node
+	var session, modelName string
 	r.mapping(n, "a step", stepKeys, func(key string, k, v *yaml.Node) {
 		if contains(kindKeys, key) {
 			kinds = append(kinds, key)
@@ -276,6 +276,8 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 			prompt, promptNode = r.str(v, "prompt"), v
 		case "session":
 			session, sessionNode = r.str(v, "session"), v
+		case "model":
+			modelName, modelNode = r.str(v, "model"), v
 		case "schema":
 			schemaNode, schemaSet = v, true
 			schema = parseSchema(r, v)
@@ -320,6 +322,13 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 	}
 	if sessionNode != nil && s.Kind != KindAgent {
 		r.at(pos(sessionNode), "step %q: session: belongs to agent: steps", s.ID)
+	}
+	if modelNode != nil {
+		if s.Kind == KindAgent && s.Agent != nil {
+			s.Agent.Model = modelName
+		} else {
+			r.at(pos(modelNode), "step %q: model: belongs to agent: steps (an llm: step names its model inside llm:)", s.ID)
+		}
 	}
 	if s.Kind == KindAgent && s.Agent != nil && s.Agent.Prompt == "" {
 		r.at(s.Pos, "agent step %q needs a prompt:", s.ID)

@@ -13,6 +13,7 @@ import (
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 	"tandem/promote"
 )
@@ -25,12 +26,12 @@ func reply(text string) model.FakeReply {
 func record(t *testing.T, e *engine.Engine, agentPath, prompt string) string {
 	t.Helper()
 	ctx := context.Background()
-	src, path := engine.AgentFlow(agentPath, "chores")
+	src, path := flows.AgentFlow(agentPath, "chores")
 	f, err := flows.Parse(path, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := e.Start(ctx, f, map[string]any{"prompt": prompt, "session": ""}, engine.StartOptions{})
+	id, err := e.Start(ctx, f, flows.AgentInputs(prompt, "", ""), engine.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestAPromotedFlowRunsAndGivesTheAgentsToolResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: fake}})
+	e.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: fake}})
 	id := record(t, e, filepath.Join(dir, "agent.yaml"), "Copy the first item of todo.md to next.txt")
 	_, calls, _, _, err := promote.Agent(context.Background(), e, id)
 	if err != nil || len(calls) != 4 {
@@ -132,10 +133,10 @@ func TestARunThatFailedIsNotPromoted(t *testing.T) {
 	}
 	fake := &model.Fake{Replies: []model.FakeReply{reply(`{"tool": "read_file", "arguments": {"path": "x"}}`)}}
 	e, _ := engine.New(engine.Options{Store: memstore.New()})
-	e.Register(flows.KindAgent, engine.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: fake}})
-	src, path := engine.AgentFlow(filepath.Join(dir, "agent.yaml"), "chores")
+	e.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: e, Runner: &agents.Runner{Model: fake}})
+	src, path := flows.AgentFlow(filepath.Join(dir, "agent.yaml"), "chores")
 	f, _ := flows.Parse(path, src)
-	id, _ := e.Start(context.Background(), f, map[string]any{"prompt": "p", "session": ""}, engine.StartOptions{})
+	id, _ := e.Start(context.Background(), f, flows.AgentInputs("p", "", ""), engine.StartOptions{})
 	_, _ = e.Execute(context.Background(), id)
 	if _, err := promote.Flow(context.Background(), e, id, filepath.Join(dir, "p.yaml")); !errors.Is(err, promote.ErrNotPromotable) {
 		t.Fatalf("err = %v", err)

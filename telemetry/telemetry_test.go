@@ -15,6 +15,7 @@ import (
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 	"tandem/telemetry"
 )
@@ -42,7 +43,7 @@ func runTraced(t *testing.T) map[string]sdktrace.ReadOnlySpan {
 		{Deltas: []model.Delta{{Content: `{"tool": "count", "arguments": {"text": "a b c"}}`}}, Usage: model.Usage{PromptTokens: 30, OutputTokens: 9}},
 		{Deltas: []model.Delta{{Content: `{"answer": "three"}`}}, Usage: model.Usage{PromptTokens: 50, OutputTokens: 4}},
 	}}
-	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Runner: &agents.Runner{Model: fake, DefaultModel: "tiny"}})
+	eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: eng, Runner: &agents.Runner{Model: fake, DefaultModel: "tiny"}})
 	rec := tracetest.NewSpanRecorder()
 	exp, err := telemetry.StartWith(eng.Bus(), nil, rec)
 	if err != nil {

@@ -1,18 +1,12 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"go.yaml.in/yaml/v3"
 
 	"tandem/agents/model"
 	"tandem/engine"
@@ -110,16 +104,13 @@ func loadHistory(s SessionStore, name string) tea.Cmd {
 // recorded, traced and listed with the other runs.
 func startChat(x *executions, e *engine.Engine, req ChatSendMsg) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		path, err := chatAgentFile(req.AgentPath, req.Model)
-		if err != nil {
-			return chatStartedMsg{err: err}
-		}
-		src, fpath := engine.AgentFlow(path, req.AgentName)
+		// The chosen model is the agent step's model: override; the agent's file stays as it is.
+		src, fpath := flows.AgentFlow(req.AgentPath, req.AgentName)
 		f, err := flows.Parse(fpath, src)
 		if err != nil {
 			return chatStartedMsg{err: fmt.Errorf("ask %s: %w", req.AgentName, err)}
 		}
-		id, err := e.Start(ctx, f, map[string]any{"prompt": req.Prompt, "session": req.Session}, engine.StartOptions{})
+		id, err := e.Start(ctx, f, flows.AgentInputs(req.Prompt, req.Session, req.Model), engine.StartOptions{})
 		return chatStartedMsg{runID: id, err: err}
 	})
 }
@@ -151,51 +142,4 @@ func executeChat(x *executions, e *engine.Engine, s Store, runID string, stop <-
 		evs, lerr := s.Events(rctx, runID, 0)
 		return chatDoneMsg{runID: runID, events: evs, err: errors.Join(err, lerr)}
 	})
-}
-
-var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
-
-// chatAgentFile returns the agent file to run for a chat with modelName: the agent itself, or
-// a hidden copy beside it (so its relative tool paths still resolve, and a resumed run finds
-// it) that names the chosen model. The engine reads an agent's model from its file only.
-func chatAgentFile(agentPath, modelName string) (string, error) {
-	if modelName == "" {
-		return agentPath, nil
-	}
-	src, err := os.ReadFile(agentPath)
-	if err != nil {
-		return "", fmt.Errorf("read agent: %w", err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return "", fmt.Errorf("agent %s is not a YAML mapping", agentPath)
-	}
-	root := doc.Content[0]
-	set := false
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "model" {
-			root.Content[i+1].SetString(modelName)
-			set = true
-		}
-	}
-	if !set {
-		k, v := &yaml.Node{}, &yaml.Node{}
-		k.SetString("model")
-		v.SetString(modelName)
-		root.Content = append(root.Content, k, v)
-	}
-	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		return "", fmt.Errorf("write agent for %s: %w", modelName, err)
-	}
-	base := filepath.Base(agentPath)
-	name := "." + strings.TrimSuffix(base, filepath.Ext(base)) + ".chat-" + unsafeFileChars.ReplaceAllString(modelName, "_") + filepath.Ext(base)
-	p := filepath.Join(filepath.Dir(agentPath), name)
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, out) {
-		return p, nil
-	}
-	if err := os.WriteFile(p, out, 0o644); err != nil {
-		return "", fmt.Errorf("write agent for %s: %w", modelName, err)
-	}
-	return p, nil
 }

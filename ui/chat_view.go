@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -160,6 +161,9 @@ func NewChat(theme Theme, agent FlowEntry, now time.Time) ChatModel {
 	m.SetTheme(theme)
 	return m
 }
+
+// unsafeFileChars are the characters a session name made from an agent's name leaves out.
+var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
 // newSessionName names a new session after the agent and the time, with a counter when
 // that name is taken (by this chat or a stored session): two new sessions in one second

@@ -17,6 +17,7 @@ import (
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 )
 
@@ -114,7 +115,7 @@ func newChatApp(t *testing.T, w, h int, m model.Model, opts func(*Options)) *cha
 		t.Fatal(err)
 	}
 	mem := newMemSessions()
-	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Runner: &agents.Runner{Model: m, Memory: mem}})
+	eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: eng, Runner: &agents.Runner{Model: m, Memory: mem}})
 	o := Options{Engine: eng, Store: st, Dir: dir, Now: func() time.Time { return t0 }, Sessions: mem}
 	if opts != nil {
 		opts(&o)
@@ -332,10 +333,14 @@ func TestChatSwitchesModel(t *testing.T) {
 			if !strings.Contains(a.chatScreen(), "ok") {
 				t.Fatalf("no reply:\n%s", a.chatScreen())
 			}
-			// The per-model copy of the agent stays out of the sidebar.
-			for _, f := range loadFlows(a.dir) {
-				if strings.HasPrefix(filepath.Base(f.Path), ".") {
-					t.Errorf("sidebar lists %s", f.Path)
+			// The model is the run's override: nothing is written beside the agent.
+			entries, err := os.ReadDir(a.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), "chat-") {
+					t.Errorf("the model switch wrote %s into the workspace", e.Name())
 				}
 			}
 		})

@@ -17,6 +17,7 @@ import (
 	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 )
 
@@ -273,7 +274,7 @@ func streamingCPU(b *testing.B, rate, tokens int) (idlePct, busyPct float64, fra
 		b.Fatal(err)
 	}
 	paced := &pacedModel{rate: rate, n: tokens, started: make(chan struct{}), done: make(chan struct{})}
-	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: paced, DefaultModel: "m"})
+	eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: paced, DefaultModel: "m"})
 
 	m := New(Options{Engine: eng, Store: st, Dir: dir})
 	out := &countingDiscard{}

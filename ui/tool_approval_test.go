@@ -15,6 +15,7 @@ import (
 	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 )
 
@@ -44,8 +45,8 @@ func newApprovalApp(t *testing.T, w, h int, m model.Model, files map[string]stri
 		}
 	}
 	eng := a.m.opts.Engine
-	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Runner: &agents.Runner{Model: m, Memory: a.mem},
-		Tools: engine.ToolOptions{Approve: broker.Approve}})
+	eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: eng, Runner: &agents.Runner{Model: m, Memory: a.mem},
+		Tools: modelsteps.ToolOptions{Approve: broker.Approve}})
 	a.send(LoadFlows(a.dir)())
 	a.spawn(a.m.waitApprovals())
 	return a, broker

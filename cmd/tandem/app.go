@@ -17,6 +17,7 @@ import (
 	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 	"tandem/store"
 	"tandem/telemetry"
@@ -121,12 +122,12 @@ func (c *common) open(ctx context.Context) (*env, error) {
 	// A server that accepts a call and then goes quiet fails the attempt (retryable)
 	// instead of holding the step forever.
 	guarded := model.WithStallTimeouts(ollama, stalls)
-	eng.Register(flows.KindLLM, engine.LLMExecutor{Model: guarded, DefaultModel: model.DefaultModel()})
-	tools := engine.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.allowMCP}
+	eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: guarded, DefaultModel: model.DefaultModel()})
+	tools := modelsteps.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.allowMCP}
 	if c.allowShell {
 		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
 	}
-	eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: eng, Tools: tools,
+	eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: eng, Tools: tools,
 		Runner: &agents.Runner{Model: guarded, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
 	stopTelemetry := startTelemetry(ctx, eng, logger)
 	return &env{db: db, engine: eng, log: logger, close: func() { stopTelemetry(); _ = db.Close(); closeLog() }}, nil

@@ -85,12 +85,12 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 	if session == "" && a.Memory == "session" {
 		session = a.Name
 	}
-	src, fpath := engine.AgentFlow(abs, a.Name)
+	src, fpath := flows.AgentFlow(abs, a.Name)
 	f, err := flows.Parse(fpath, src)
 	if err != nil {
 		return askResult{}, err
 	}
-	id, err := e.engine.Start(ctx, f, map[string]any{"prompt": prompt, "session": session}, engine.StartOptions{})
+	id, err := e.engine.Start(ctx, f, flows.AgentInputs(prompt, session, ""), engine.StartOptions{})
 	if err != nil {
 		return askResult{}, err
 	}

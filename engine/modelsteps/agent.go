@@ -1,4 +1,7 @@
-package engine
+// Package modelsteps holds the executors of the steps that call a model: llm: steps (one
+// call) and agent: steps (an agent's tool loop, with flow, agent and MCP tools). They live
+// outside the engine so its core depends on flows alone; cmd registers them.
+package modelsteps
 
 import (
 	"context"
@@ -13,6 +16,7 @@ import (
 
 	"tandem/agents"
 	"tandem/agents/mcp"
+	"tandem/engine"
 	"tandem/flows"
 )
 
@@ -20,7 +24,7 @@ import (
 // the step's log; flow: tools start linked child runs and agent: tools hand off to another
 // agent in a child run of its own.
 type AgentExecutor struct {
-	Engine *Engine
+	Engine *engine.Engine
 	Runner *agents.Runner
 	Tools  ToolOptions
 }
@@ -39,30 +43,13 @@ type ToolOptions struct {
 	AllowMCP []string
 }
 
-// ToolCall names the step whose agent made a tool call, so an approver asking a person can
-// say who is asking. The engine puts it in the context it passes to ToolOptions.Approve.
-type ToolCall struct {
-	RunID, StepID string
-	Attempt       int
-	Agent         string // the agent's name
-}
-
-type toolCallKey struct{}
-
-// ToolCallFrom returns the step that made the tool call ctx was passed to an approver for;
-// ok is false for a context the engine did not make.
-func ToolCallFrom(ctx context.Context) (call ToolCall, ok bool) {
-	call, ok = ctx.Value(toolCallKey{}).(ToolCall)
-	return call, ok
-}
-
 // approverFor tells approve which step asks; nil stays nil, which refuses every call.
-func approverFor(approve agents.Approver, call ToolCall) agents.Approver {
+func approverFor(approve agents.Approver, call engine.ToolCall) agents.Approver {
 	if approve == nil {
 		return nil
 	}
 	return func(ctx context.Context, tool string, args map[string]any) bool {
-		return approve(context.WithValue(ctx, toolCallKey{}, call), tool, args)
+		return approve(engine.WithToolCall(ctx, call), tool, args)
 	}
 }
 
@@ -72,27 +59,38 @@ func (AgentExecutor) Prepare(s *flows.Step, data map[string]any) (string, error)
 }
 
 // Execute runs the agent to an answer.
-func (x AgentExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
+func (x AgentExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Result, error) {
 	path := resolve(sr.Flow.Dir, sr.Step.Agent.File)
 	a, err := flows.LoadAgent(path)
 	if err != nil {
-		return Result{}, Permanent(fmt.Errorf("load agent %s: %w", sr.Step.Agent.File, err))
+		return engine.Result{}, engine.Permanent(fmt.Errorf("load agent %s: %w", sr.Step.Agent.File, err))
 	}
 	session := ""
 	if sr.Step.Agent.Session != "" {
 		if session, err = flows.Render(sr.Step.Agent.Session, sr.Data); err != nil {
-			return Result{}, Permanent(fmt.Errorf("session: %w", err))
+			return engine.Result{}, engine.Permanent(fmt.Errorf("session: %w", err))
 		}
 	}
-	tools, closeTools, err := x.Engine.AgentTools(ctx, a, sr, x.Tools, x.Runner)
+	if sr.Step.Agent.Model != "" {
+		name, err := flows.Render(sr.Step.Agent.Model, sr.Data)
+		if err != nil {
+			return engine.Result{}, engine.Permanent(fmt.Errorf("model: %w", err))
+		}
+		if name = strings.TrimSpace(name); name != "" {
+			override := *a // the step's model, not the file's: the file stays as it is
+			override.Model = name
+			a = &override
+		}
+	}
+	tools, closeTools, err := agentTools(ctx, x.Engine, a, sr, x.Tools, x.Runner)
 	if err != nil {
-		return Result{}, err
+		return engine.Result{}, err
 	}
 	defer closeTools()
 	res, err := x.Runner.Run(ctx, agents.Task{Agent: a, Prompt: sr.Input, Schema: sr.Step.Agent.Schema,
 		Session: session, Tools: tools, Tracer: agents.TracerFuncs{EmitFunc: sr.Emit,
 			TraceFunc: func(rec agents.Record) { sr.Trace(string(rec.Kind()), rec) }}})
-	out := Result{Output: res.Answer, Tokens: &Tokens{Prompt: res.PromptTokens, Output: res.OutputTokens}}
+	out := engine.Result{Output: res.Answer, Tokens: &engine.Tokens{Prompt: res.PromptTokens, Output: res.OutputTokens}}
 	if err != nil {
 		var stopped *agents.StoppedError
 		if errors.As(err, &stopped) {
@@ -117,12 +115,12 @@ func toolName(name string) string {
 	return strings.Trim(toolNameChars.ReplaceAllString(name, "_"), "_")
 }
 
-// AgentTools builds an agent's tools for one step attempt, starting the MCP servers they
+// agentTools builds an agent's tools for one step attempt, starting the MCP servers they
 // come from; the returned func stops them. An error is permanent when the definitions are
 // wrong, and retryable when an MCP server could not be started.
-func (e *Engine) AgentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner) ([]agents.Tool, func(), error) {
+func agentTools(ctx context.Context, e *engine.Engine, a *flows.Agent, sr *engine.StepRun, o ToolOptions, runner *agents.Runner) ([]agents.Tool, func(), error) {
 	servers := &mcpServers{}
-	tools, err := e.agentTools(ctx, a, sr, o, runner, servers)
+	tools, err := buildTools(ctx, e, a, sr, o, servers)
 	if err != nil {
 		servers.close()
 		return nil, func() {}, err
@@ -130,7 +128,7 @@ func (e *Engine) AgentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 	return tools, servers.close, nil
 }
 
-func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o ToolOptions, runner *agents.Runner, servers *mcpServers) ([]agents.Tool, error) {
+func buildTools(ctx context.Context, e *engine.Engine, a *flows.Agent, sr *engine.StepRun, o ToolOptions, servers *mcpServers) ([]agents.Tool, error) {
 	ws := agents.Workspace{Root: a.Workspace, Protected: o.Protected}
 	if ws.Root == "" {
 		ws.Root = a.Dir
@@ -151,7 +149,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 				tools = append(tools, agents.HTTPGet(agents.HTTPPolicy{Enabled: o.AllowHTTP, AllowHosts: a.AllowHosts}))
 			case "shell":
 				tools = append(tools, agents.Shell(ws, approverFor(o.Approve,
-					ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})))
+					engine.ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})))
 			}
 		case "mcp":
 			spec := a.MCP[ref.Server]
@@ -159,7 +157,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 			if err != nil {
 				return nil, err // retryable: a server that did not start may start next time
 			}
-			approve := approverFor(o.Approve, ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})
+			approve := approverFor(o.Approve, engine.ToolCall{RunID: sr.RunID, StepID: sr.StepID, Attempt: sr.Attempt, Agent: a.Name})
 			if slices.Contains(o.AllowMCP, ref.Server) {
 				approve = func(context.Context, string, map[string]any) bool { return true }
 			}
@@ -171,7 +169,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 		case "flow":
 			f, err := flows.Load(ref.Path)
 			if err != nil {
-				return nil, Permanent(fmt.Errorf("tool %s: %w", ref.Name, err))
+				return nil, engine.Permanent(fmt.Errorf("tool %s: %w", ref.Name, err))
 			}
 			path := ref.Path
 			desc := f.Description
@@ -181,7 +179,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 			tools = append(tools, agents.Tool{Name: toolName(f.Name), Description: desc, Parameters: flows.ToolSchema(f),
 				Call: func(ctx context.Context, args map[string]any) (string, error) {
 					n := calls.Add(1)
-					res, err := e.RunChild(ctx, ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
+					res, err := e.RunChild(ctx, engine.ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
 						Path: path, Typed: args, Suffix: fmt.Sprintf("tool%d", n)})
 					sr.Trace(string(agents.KindChildRun), agents.ChildRun{Tool: ref.Name, RunID: res.RunID})
 					if err != nil {
@@ -192,7 +190,7 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 		case "agent":
 			sub, err := flows.LoadAgent(ref.Path)
 			if err != nil {
-				return nil, Permanent(fmt.Errorf("tool %s: %w", ref.Name, err))
+				return nil, engine.Permanent(fmt.Errorf("tool %s: %w", ref.Name, err))
 			}
 			path := ref.Path
 			desc := sub.Description
@@ -205,9 +203,9 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 				Call: func(ctx context.Context, args map[string]any) (string, error) {
 					n := calls.Add(1)
 					prompt, _ := args["prompt"].(string)
-					src, fpath := AgentFlow(path, sub.Name)
-					res, err := e.RunChild(ctx, ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
-						Path: fpath, Source: src, Typed: map[string]any{"prompt": prompt, "session": ""}, Suffix: fmt.Sprintf("tool%d", n)})
+					src, fpath := flows.AgentFlow(path, sub.Name)
+					res, err := e.RunChild(ctx, engine.ChildRun{ParentRunID: sr.RunID, ParentStepID: sr.StepID, Attempt: sr.Attempt,
+						Path: fpath, Source: src, Typed: flows.AgentInputs(prompt, "", ""), Suffix: fmt.Sprintf("tool%d", n)})
 					sr.Trace(string(agents.KindChildRun), agents.ChildRun{Tool: ref.Name, RunID: res.RunID})
 					if err != nil {
 						return "", fmt.Errorf("agent %s (run %s): %w", sub.Name, res.RunID, err)
@@ -223,30 +221,6 @@ func (e *Engine) agentTools(ctx context.Context, a *flows.Agent, sr *StepRun, o 
 		}
 	}
 	return tools, nil
-}
-
-// AgentFlow is the one-step flow that runs an agent file with a prompt input: how `tandem
-// ask` and agent tools run an agent as a traced, resumable run. It returns the flow's text
-// and a path that names it (next to the agent, so the agent file resolves).
-func AgentFlow(agentPath, name string) ([]byte, string) {
-	src := fmt.Sprintf(`name: "%s"
-description: "ask the %s agent"
-inputs:
-  prompt: { type: string }
-  session: { type: string, default: "" }
-outputs: { answer: "{{ .steps.agent.output }}" }
-steps:
-  - id: agent
-    agent: %q
-    prompt: "{{ .inputs.prompt }}"
-    session: "{{ .inputs.session }}"
-`, jsonString(name), jsonString(name), filepath.Base(agentPath))
-	return []byte(src), filepath.Join(filepath.Dir(agentPath), "."+filepath.Base(agentPath)+".ask.yaml")
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return strings.Trim(string(b), `"`)
 }
 
 // mcpServers are the MCP servers started for one step attempt, one session per server.

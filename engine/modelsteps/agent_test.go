@@ -1,4 +1,4 @@
-package engine_test
+package modelsteps_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"tandem/agents"
 	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 )
 
@@ -30,7 +31,7 @@ func TestAnAgentStepCallsAFlowToolThatRunsAsALinkedChildRun(t *testing.T) {
 		{Deltas: []model.Delta{{Content: `{"tool": "summarize", "arguments": {"text": "one two three"}}`}}},
 		{Deltas: []model.Delta{{Content: `{"answer": "three words"}`}}, Usage: model.Usage{PromptTokens: 40, OutputTokens: 6}},
 	}}
-	h.eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: h.eng, Runner: &agents.Runner{Model: fake}})
+	h.eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: h.eng, Runner: &agents.Runner{Model: fake}})
 	f := h.flow("f.yaml", "name: uses-agent\nsteps:\n  - id: ask\n    agent: agent.yaml\n    prompt: Count the words in 'one two three'.\n  - id: after\n    needs: [ask]\n    shell: echo \"agent said {{ .steps.ask.output }}\"\n")
 	st := h.run(f, nil)
 	if st.Status != engine.RunStatusSucceeded || st.Steps["after"].Output != "agent said three words" {
@@ -75,8 +76,8 @@ func TestTheShellApproverIsToldWhichStepAsks(t *testing.T) {
 		asked = append(asked, call)
 		return true
 	}
-	h.eng.Register(flows.KindAgent, engine.AgentExecutor{Engine: h.eng, Runner: &agents.Runner{Model: fake},
-		Tools: engine.ToolOptions{Approve: approve}})
+	h.eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: h.eng, Runner: &agents.Runner{Model: fake},
+		Tools: modelsteps.ToolOptions{Approve: approve}})
 	f := h.flow("f.yaml", "name: uses-shell\nsteps:\n  - id: ask\n    agent: agent.yaml\n    prompt: Run it.\n")
 	st := h.run(f, nil)
 	if st.Status != engine.RunStatusSucceeded {

@@ -1,4 +1,4 @@
-package engine
+package modelsteps
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"tandem/agents"
 	"tandem/agents/model"
+	"tandem/engine"
 	"tandem/flows"
 )
 
@@ -28,7 +29,7 @@ func (LLMExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
 }
 
 // Execute makes the call.
-func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
+func (x LLMExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Result, error) {
 	spec := sr.Step.LLM
 	name := spec.Model
 	if name == "" {
@@ -41,7 +42,7 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
 	if spec.System != "" {
 		system, err := flows.Render(spec.System, sr.Data)
 		if err != nil {
-			return Result{}, Permanent(fmt.Errorf("system: %w", err))
+			return engine.Result{}, engine.Permanent(fmt.Errorf("system: %w", err))
 		}
 		req.Messages = append(req.Messages, model.Message{Role: "system", Content: system})
 	}
@@ -49,7 +50,7 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
 	if spec.Schema != nil {
 		b, err := json.Marshal(spec.Schema)
 		if err != nil {
-			return Result{}, Permanent(fmt.Errorf("schema: %w", err))
+			return engine.Result{}, engine.Permanent(fmt.Errorf("schema: %w", err))
 		}
 		req.Format = b
 	}
@@ -62,13 +63,13 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *StepRun) (Result, error) {
 			sr.Emit("content", d.Content)
 		}
 	})
-	tokens := &Tokens{Prompt: resp.Usage.PromptTokens, Output: resp.Usage.OutputTokens}
+	tokens := &engine.Tokens{Prompt: resp.Usage.PromptTokens, Output: resp.Usage.OutputTokens}
 	sr.Trace(string(agents.KindLLMResponse), agents.LLMResponse{Model: name, Usage: resp.Usage, DoneReason: resp.DoneReason,
 		Incomplete: resp.Incomplete, TokensPerSecond: resp.Usage.TokensPerSecond()})
-	res := Result{Output: strings.TrimSpace(resp.Message.Content), Tokens: tokens}
+	res := engine.Result{Output: strings.TrimSpace(resp.Message.Content), Tokens: tokens}
 	if err != nil {
 		if errors.Is(err, model.ErrModelNotFound) || errors.Is(err, model.ErrContextTooLong) {
-			return res, Permanent(err)
+			return res, engine.Permanent(err)
 		}
 		return res, err
 	}

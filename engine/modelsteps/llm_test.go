@@ -1,4 +1,4 @@
-package engine_test
+package modelsteps_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/engine/modelsteps"
 	"tandem/flows"
 	"tandem/internal/ollamatest"
 )
@@ -35,7 +36,7 @@ func TestAnLLMStepsJSONOutputFeedsTheNextStep(t *testing.T) {
 	fake := &model.Fake{Replies: []model.FakeReply{
 		{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}, Usage: model.Usage{PromptTokens: 12, OutputTokens: 5}},
 	}}
-	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: fake, DefaultModel: "m"})
+	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
 	st := h.run(h.flow("f.yaml", llmFlow), nil)
 	if st.Status != engine.RunStatusSucceeded || st.Steps["act"].Output != "sentiment=positive" {
 		t.Fatalf("%s %s act=%q", st.Status, st.Error, st.Steps["act"].Output)
@@ -66,7 +67,7 @@ func TestAReplyThatBreaksTheSchemaIsRetried(t *testing.T) {
 		{Deltas: []model.Delta{{Content: `{"sentiment": "furious"}`}}},
 		{Deltas: []model.Delta{{Content: `{"sentiment": "negative"}`}}},
 	}}
-	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: fake, DefaultModel: "m"})
+	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
 	st := h.run(h.flow("f.yaml", llmFlow), nil)
 	if st.Status != engine.RunStatusSucceeded || len(st.Steps["classify"].Attempts) != 2 {
 		t.Fatalf("%s attempts=%d", st.Status, len(st.Steps["classify"].Attempts))
@@ -80,7 +81,7 @@ func TestAnLLMStepAgainstTheRealModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t)
-	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: o, DefaultModel: srv.Model})
+	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: o, DefaultModel: srv.Model})
 	st := h.run(h.flow("f.yaml", llmFlow), map[string]string{"text": "This is the best day of my life!"})
 	if st.Status != engine.RunStatusSucceeded {
 		t.Fatalf("%s: %s", st.Status, st.Error)
@@ -99,7 +100,7 @@ func TestTraceRecordsReachTheBusBetweenTheTokensAroundThem(t *testing.T) {
 	fake := &model.Fake{Replies: []model.FakeReply{
 		{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}},
 	}}
-	h.eng.Register(flows.KindLLM, engine.LLMExecutor{Model: fake, DefaultModel: "m"})
+	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
 	sub := h.eng.Bus().Subscribe("")
 	defer sub.Close()
 	st := h.run(h.flow("f.yaml", llmFlow), nil)
