@@ -247,7 +247,7 @@ func (m RunsListModel) View() string {
 	case m.filter != "":
 		add(m.theme.Dim.Render(fitText("filter: "+m.filter+" (esc clears)", m.w)))
 	}
-	section := ""
+	section, folder := "", ""
 	for i := m.offset; i < len(m.items) && len(lines) < m.h; i++ {
 		it := m.items[i]
 		s := "Runs"
@@ -257,6 +257,10 @@ func (m RunsListModel) View() string {
 		if s != section {
 			section = s
 			add(m.theme.Title.Render(s))
+		}
+		if it.flow != nil && it.flow.Dir != folder { // a subfolder's files under its name
+			folder = it.flow.Dir
+			add(m.theme.Dim.Render(fitText(" "+folder+"/", m.w)))
 		}
 		add(m.itemLine(it, i == m.cursor))
 	}
