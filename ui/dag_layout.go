@@ -195,8 +195,8 @@ func (l *dagLayout) order() {
 			succs[p] = append(succs[p], s)
 		}
 	}
+	key := make([]float64, len(l.slots)) // by slot, reused by every sort
 	sortLayer := func(layer []int, nbrs func(int) []int) {
-		key := make(map[int]float64, len(layer))
 		for _, s := range layer {
 			ns := nbrs(s)
 			if len(ns) == 0 {

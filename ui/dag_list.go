@@ -12,8 +12,11 @@ import "strconv"
 const hintW = 40
 
 // listDAG lays the nodes out in the compact form.
-func listDAG(nodes []layoutNode) *dagLayout {
-	ranked := rankDAG(nodes)
+func listDAG(nodes []layoutNode) *dagLayout { return compactLayout(rankDAG(nodes)) }
+
+// compactLayout lays out in the compact form the nodes of a ranked layout, in its order.
+func compactLayout(ranked *dagLayout) *dagLayout {
+	nodes := ranked.nodes
 	order := make([]int, 0, len(nodes))
 	for _, layer := range ranked.layers {
 		for _, s := range layer {
@@ -84,8 +87,8 @@ func listDAG(nodes []layoutNode) *dagLayout {
 		l.grid[y] = r
 	}
 
-	bits := make(map[[2]int]uint8)
-	set := func(x, y int, b uint8) { bits[[2]int{x, y}] |= b }
+	bits := make([]uint8, l.width*l.height)
+	set := func(x, y int, b uint8) { bits[y*l.width+x] |= b }
 	hline := func(x1, x2, y int) {
 		for x := x1; x <= x2; x++ {
 			if x > x1 {
@@ -116,8 +119,10 @@ func listDAG(nodes []layoutNode) *dagLayout {
 			hline(2*lane[p], x0-2, row[i])
 		}
 	}
-	for p, b := range bits {
-		l.grid[p[1]][p[0]] = cell{r: edgeRunes[b], style: cellEdge}
+	for i, b := range bits {
+		if b != 0 {
+			l.grid[i/l.width][i%l.width] = cell{r: edgeRunes[b], style: cellEdge}
+		}
 	}
 	for i := range nodes {
 		if len(l.preds[i]) > 0 {

@@ -163,14 +163,14 @@ func (m *DAGModel) SetTheme(t Theme) {
 // SetSize sets the view's size in cells.
 func (m *DAGModel) SetSize(w, h int) {
 	m.w, m.h = max(w, 1), max(h, 1)
-	if m.layout != nil && m.wantCompact(m.layout.nodes) != m.layout.compact {
+	if m.layout != nil && m.wantCompact(rankDAG(m.layout.nodes)) != m.layout.compact {
 		m.relayout(m.layout.nodes)
 	}
 	m.scrollToSelection()
 }
 
-// wantCompact says which form the nodes take at the view's size and level.
-func (m *DAGModel) wantCompact(nodes []layoutNode) bool {
+// wantCompact says which form the nodes of ranked take at the view's size and level.
+func (m *DAGModel) wantCompact(ranked *dagLayout) bool {
 	switch m.level {
 	case levelBoxes:
 		return false
@@ -180,8 +180,7 @@ func (m *DAGModel) wantCompact(nodes []layoutNode) bool {
 	if m.w <= 1 && m.h <= 1 { // not sized yet
 		return false
 	}
-	w, h := boxesSize(nodes)
-	return w > m.w || h > m.h
+	return ranked.width > m.w || ranked.height > m.h
 }
 
 // SetRun shows run runID of flow f in state st (st may be nil for a flow not yet run). now is
@@ -371,10 +370,11 @@ func (m *DAGModel) refresh() {
 // paints every node.
 func (m *DAGModel) relayout(nodes []layoutNode) {
 	prev := m.Selected()
-	if m.wantCompact(nodes) {
-		m.layout = listDAG(nodes)
+	if r := rankDAG(nodes); m.wantCompact(r) {
+		m.layout = compactLayout(r)
 	} else {
-		m.layout = layoutDAG(nodes)
+		r.paint()
+		m.layout = r
 	}
 	m.labels = make([]string, len(nodes))
 	m.styles = make([]uint8, len(nodes))
@@ -392,12 +392,6 @@ func (m *DAGModel) relayout(nodes []layoutNode) {
 		m.paint(i, true)
 	}
 	m.scrollToSelection()
-}
-
-// boxesSize is the size the nodes take as boxes, without drawing them.
-func boxesSize(nodes []layoutNode) (w, h int) {
-	l := rankDAG(nodes)
-	return l.width, l.height
 }
 
 func sameNodes(a, b []layoutNode) bool {
