@@ -62,8 +62,8 @@ type nodeInfo struct {
 	mark      uint8 // markNone, markBreakpoint or markHeld
 	// icon and note say what a status alone does not: skipped by when: or by a failed
 	// need, set by hand, reused from another run, an approval rejected, what a wait is for.
-	icon string
-	note string
+	icon  string
+	note  string
 	until time.Time // a wait's deadline, for the time left
 }
 
