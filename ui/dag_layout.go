@@ -93,15 +93,6 @@ type dagLayout struct {
 	preds   [][]int // compact: node index -> the nodes it needs
 }
 
-// layoutDAG places nodes in layers, orders each layer to keep edges short and paints the
-// edges and empty boxes. Needs naming unknown nodes are ignored; a cycle (which validation
-// rules out) is broken where it is found.
-func layoutDAG(nodes []layoutNode) *dagLayout {
-	l := rankDAG(nodes)
-	l.paint()
-	return l
-}
-
 // paint makes the grid of a ranked layout and draws its edges.
 func (l *dagLayout) paint() {
 	l.grid = make([][]cell, l.height)
@@ -115,8 +106,10 @@ func (l *dagLayout) paint() {
 	l.paintEdges()
 }
 
-// rankDAG layers and orders the nodes and gives the boxes their places, without drawing:
-// its size says whether the boxes fit a pane.
+// rankDAG places nodes in layers and orders each layer to keep edges short, giving the
+// boxes their places without drawing them: its size says whether the boxes fit a pane, and
+// paint draws them. Needs naming unknown nodes are ignored; a cycle (which validation rules
+// out) is broken where it is found.
 func rankDAG(nodes []layoutNode) *dagLayout {
 	l := &dagLayout{nodes: nodes, nodeAt: make([]int, len(nodes)), nodeH: boxH}
 	index := make(map[string]int, len(nodes))

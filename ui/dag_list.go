@@ -11,9 +11,6 @@ import "strconv"
 // off screen.
 const hintW = 40
 
-// listDAG lays the nodes out in the compact form.
-func listDAG(nodes []layoutNode) *dagLayout { return compactLayout(rankDAG(nodes)) }
-
 // compactLayout lays out in the compact form the nodes of a ranked layout, in its order.
 func compactLayout(ranked *dagLayout) *dagLayout {
 	nodes := ranked.nodes
