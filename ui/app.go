@@ -266,6 +266,8 @@ func (m *Model) appMsg(msg tea.Msg) (tea.Cmd, bool) {
 		m.preview(msg.Entry)
 	case AgentOpenedMsg:
 		return m.openChat(msg.Entry), true
+	case EditFileMsg:
+		return editFile(msg), true
 	case infoMsg:
 		if msg.err != nil {
 			m.setStatus(msg.err)

@@ -173,3 +173,25 @@ func TestBreakpointsSetOnAFlowsPreviewHoldItsRun(t *testing.T) {
 		t.Fatalf("the run started with breakpoints %v", got)
 	}
 }
+
+func TestFollowSelectsTheFailedStepAndAMoveByHandStopsIt(t *testing.T) {
+	a := newTestAppWith(t, 120, 30, map[string]string{
+		"six.yaml": "name: six\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: exit 4\n  - id: c\n    needs: [b]\n    shell: echo c\n",
+	})
+	a.press("r")
+	a.drain()
+	if got := a.m.dag.Selected(); got != "b" {
+		t.Fatalf("follow selected %q, want the failed step b\n%s", got, a.screen())
+	}
+	if !strings.Contains(a.screen(), "b · following") || !strings.Contains(a.screen(), "follow ✓") {
+		t.Fatalf("the trace does not show the failed step, or the bar does not say follow is on:\n%s", a.screen())
+	}
+	a.press("k")
+	if a.m.follow {
+		t.Fatal("a move by hand left follow on")
+	}
+	a.press("f")
+	if !a.m.follow || a.m.dag.Selected() != "b" {
+		t.Fatalf("f: follow %v, selected %q, want on and b", a.m.follow, a.m.dag.Selected())
+	}
+}

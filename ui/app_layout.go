@@ -184,6 +184,9 @@ func (m Model) statusBar() string {
 			end = st.EndedAt
 		}
 		hold := holdStatus(st)
+		if r := rejectedSteps(st); len(r) > 0 {
+			hold += " (" + strings.Join(r, ", ") + " rejected)"
+		}
 		switch w := waitingOn(st, m.now); {
 		case w == "":
 		case st.Status == engine.RunStatusWaiting:

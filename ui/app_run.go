@@ -91,7 +91,6 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			msg.note = "started run " + msg.runID
 		}
 		m.setInfo(msg.note)
-		m.follow = true // a run started here is followed from its first step
 		return tea.Batch(loadRun(m.opts.Store, msg.runID), executeRun(m.exec, m.opts.Engine, msg.runID),
 			loadRuns(m.opts.Store, len(m.runs))), true
 	case execDoneMsg:

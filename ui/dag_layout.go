@@ -85,13 +85,33 @@ type dagLayout struct {
 	width  int
 	height int
 	grid   [][]cell
+
+	// compact is the one-line node form: the nodes one per row, top-down, their edges in
+	// lanes on the left (dag_list.go). nodeH is a node's height: boxH, or 1 when compact.
+	compact bool
+	nodeH   int
+	preds   [][]int // compact: node index -> the nodes it needs
 }
 
-// layoutDAG places nodes in layers, orders each layer to keep edges short and paints the
-// edges and empty boxes. Needs naming unknown nodes are ignored; a cycle (which validation
-// rules out) is broken where it is found.
-func layoutDAG(nodes []layoutNode) *dagLayout {
-	l := &dagLayout{nodes: nodes, nodeAt: make([]int, len(nodes))}
+// paint makes the grid of a ranked layout and draws its edges.
+func (l *dagLayout) paint() {
+	l.grid = make([][]cell, l.height)
+	for y := range l.grid {
+		row := make([]cell, l.width)
+		for x := range row {
+			row[x] = cell{r: ' '}
+		}
+		l.grid[y] = row
+	}
+	l.paintEdges()
+}
+
+// rankDAG places nodes in layers and orders each layer to keep edges short, giving the
+// boxes their places without drawing them: its size says whether the boxes fit a pane, and
+// paint draws them. Needs naming unknown nodes are ignored; a cycle (which validation rules
+// out) is broken where it is found.
+func rankDAG(nodes []layoutNode) *dagLayout {
+	l := &dagLayout{nodes: nodes, nodeAt: make([]int, len(nodes)), nodeH: boxH}
 	index := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		index[n.id] = i
@@ -149,7 +169,6 @@ func layoutDAG(nodes []layoutNode) *dagLayout {
 	}
 	l.order()
 	l.place()
-	l.paintEdges()
 	return l
 }
 
@@ -169,8 +188,8 @@ func (l *dagLayout) order() {
 			succs[p] = append(succs[p], s)
 		}
 	}
+	key := make([]float64, len(l.slots)) // by slot, reused by every sort
 	sortLayer := func(layer []int, nbrs func(int) []int) {
-		key := make(map[int]float64, len(layer))
 		for _, s := range layer {
 			ns := nbrs(s)
 			if len(ns) == 0 {
@@ -220,14 +239,6 @@ func (l *dagLayout) place() {
 			l.slots[s].x = d * (l.boxW + gapW)
 			l.slots[s].y = top + r*slotH
 		}
-	}
-	l.grid = make([][]cell, l.height)
-	for y := range l.grid {
-		row := make([]cell, l.width)
-		for x := range row {
-			row[x] = cell{r: ' '}
-		}
-		l.grid[y] = row
 	}
 }
 
@@ -295,6 +306,10 @@ func (l *dagLayout) paintEdges() {
 
 // paintNode draws node i's box with its label in the given cell style.
 func (l *dagLayout) paintNode(i int, label string, style uint8, selected bool) {
+	if l.compact {
+		l.paintLine(i, label, style)
+		return
+	}
 	s := l.slots[l.nodeAt[i]]
 	tl, tr, bl, br, h, v := '╭', '╮', '╰', '╯', '─', '│'
 	if selected {
@@ -318,6 +333,10 @@ func (l *dagLayout) paintNode(i int, label string, style uint8, selected bool) {
 
 // paintMark writes text into the top border of node i's box, after its corner, in style.
 func (l *dagLayout) paintMark(i int, text string, style uint8) {
+	if l.compact {
+		l.paintLineMark(i, text, style)
+		return
+	}
 	s := l.slots[l.nodeAt[i]]
 	top := l.grid[s.y]
 	x := s.x + 2

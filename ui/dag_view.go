@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ type DAGKeyMap struct {
 	Up, Down, Left, Right key.Binding
 	Expand                key.Binding
 	Search                key.Binding // type a step id to jump to it
+	Detail                key.Binding // cycle the node form: fit, boxes, compact
 }
 
 // DefaultDAGKeyMap is the DAG view's default keymap.
@@ -29,11 +31,12 @@ var DefaultDAGKeyMap = DAGKeyMap{
 	Right:  key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next layer")),
 	Expand: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "expand/collapse map")),
 	Search: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "find step")),
+	Detail: key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "boxes/compact")),
 }
 
 // ShortHelp implements help.KeyMap.
 func (k DAGKeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Expand, k.Search}
+	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Expand, k.Search, k.Detail}
 }
 
 // FullHelp implements help.KeyMap.
@@ -57,6 +60,11 @@ type nodeInfo struct {
 	items     int // map steps: children
 	itemsDone int
 	mark      uint8 // markNone, markBreakpoint or markHeld
+	// icon and note say what a status alone does not: skipped by when: or by a failed
+	// need, set by hand, reused from another run, an approval rejected, what a wait is for.
+	icon  string
+	note  string
+	until time.Time // a wait's deadline, for the time left
 }
 
 // Debug marks drawn on a box's top border.
@@ -99,7 +107,21 @@ type DAGModel struct {
 	// problem is why the file previewed does not load (file:line:col: message lines),
 	// shown instead of a graph.
 	problem string
+
+	// level is the node form z chose: levelFit picks boxes when they fit the pane and the
+	// compact form otherwise.
+	level dagLevel
 }
+
+// dagLevel is how much a node shows.
+type dagLevel uint8
+
+const (
+	levelFit     dagLevel = iota // boxes when they fit, else compact
+	levelBoxes                   // bordered boxes, left to right
+	levelCompact                 // one line per node, top-down
+	levelCount
+)
 
 // NewDAG returns an empty DAG view.
 func NewDAG(theme Theme) DAGModel {
@@ -116,15 +138,20 @@ var dagStatuses = []string{
 	string(engine.StatusSkipped), string(engine.StatusInterrupted),
 }
 
-// cellMark styles the debug marks on boxes; it follows the node styles.
-var cellMark = cellNodeBase + uint8(2*len(dagStatuses))
+// cellMark styles the debug marks on boxes; it follows the node styles. cellSelected is
+// the selected node of the compact form.
+var (
+	cellMark     = cellNodeBase + uint8(2*len(dagStatuses))
+	cellSelected = cellMark + 1
+)
 
 // SetTheme changes the view's styles.
 func (m *DAGModel) SetTheme(t Theme) {
 	m.theme = t
-	m.styleTab = make([]inline, int(cellMark)+1)
+	m.styleTab = make([]inline, int(cellSelected)+1)
 	m.styleTab[cellEdge] = inlineStyle(t.Edge)
 	m.styleTab[cellMark] = inlineStyle(t.Breakpoint)
+	m.styleTab[cellSelected] = inlineStyle(t.Selected)
 	for i, s := range dagStatuses {
 		st := t.StatusStyle(s)
 		m.styleTab[int(cellNodeBase)+2*i] = inlineStyle(st)
@@ -136,7 +163,24 @@ func (m *DAGModel) SetTheme(t Theme) {
 // SetSize sets the view's size in cells.
 func (m *DAGModel) SetSize(w, h int) {
 	m.w, m.h = max(w, 1), max(h, 1)
+	if m.layout != nil && m.wantCompact(rankDAG(m.layout.nodes)) != m.layout.compact {
+		m.relayout(m.layout.nodes)
+	}
 	m.scrollToSelection()
+}
+
+// wantCompact says which form the nodes of ranked take at the view's size and level.
+func (m *DAGModel) wantCompact(ranked *dagLayout) bool {
+	switch m.level {
+	case levelBoxes:
+		return false
+	case levelCompact:
+		return true
+	}
+	if m.w <= 1 && m.h <= 1 { // not sized yet
+		return false
+	}
+	return ranked.width > m.w || ranked.height > m.h
 }
 
 // SetRun shows run runID of flow f in state st (st may be nil for a flow not yet run). now is
@@ -189,6 +233,10 @@ func stepInfos(st *engine.State) map[string]nodeInfo {
 	}
 	for id, s := range st.Steps {
 		ni := nodeInfo{status: string(s.Status), attempts: len(s.Attempts), items: s.Items}
+		ni.icon, ni.note = stepNote(s)
+		if s.Waiting != nil {
+			ni.until = s.Waiting.Until
+		}
 		if a := s.LastAttempt(); a != nil {
 			ni.duration = a.Duration
 			if a.Status == engine.StatusRunning {
@@ -211,6 +259,51 @@ func stepInfos(st *engine.State) map[string]nodeInfo {
 				ni.mark = markHeld
 			}
 			out[id] = ni
+		}
+	}
+	return out
+}
+
+// stepNote is the icon and note a step's node shows beside its status, "" for none.
+func stepNote(s *engine.StepState) (icon, note string) {
+	switch {
+	case s.Status == engine.StatusSkipped && s.SkipCause == engine.SkipWhen:
+		return "↷", "when false"
+	case s.Status == engine.StatusSkipped && s.SkipCause == engine.SkipNeed:
+		return "↷", "need failed"
+	case s.Status == engine.StatusSkipped:
+		return "↷", "skipped"
+	case s.Manual:
+		return "✎", "by hand"
+	case s.ReusedFrom != "":
+		return "⇊", "reused from " + shortID(s.ReusedFrom)
+	case rejected(s):
+		return "⊘", "rejected"
+	case s.Status == engine.StatusWaiting && s.Waiting != nil:
+		w := *s.Waiting
+		w.Until = time.Time{} // the time left is measured when drawn
+		return "", waitWhat(&w, time.Time{})
+	}
+	return "", ""
+}
+
+// rejected reports whether a step is an approval a person rejected: it succeeded with
+// approved false as its output.
+func rejected(s *engine.StepState) bool {
+	if s.Status != engine.StatusSucceeded || !strings.HasPrefix(strings.TrimSpace(s.Output), "{") ||
+		!strings.Contains(s.Output, `"approved"`) {
+		return false
+	}
+	var d engine.ApprovalData
+	return json.Unmarshal([]byte(s.Output), &d) == nil && !d.Approved
+}
+
+// rejectedSteps lists the approvals of a run a person rejected.
+func rejectedSteps(st *engine.State) []string {
+	var out []string
+	for _, id := range st.StepIDs() {
+		if rejected(st.Steps[id]) {
+			out = append(out, id)
 		}
 	}
 	return out
@@ -265,25 +358,40 @@ func (m *DAGModel) refresh() {
 	}
 	nodes := m.nodes()
 	if m.layout == nil || !sameNodes(m.layout.nodes, nodes) {
-		prev := m.Selected()
-		m.layout = layoutDAG(nodes)
-		m.labels = make([]string, len(nodes))
-		m.styles = make([]uint8, len(nodes))
-		m.marks = make([]uint8, len(nodes))
-		m.sel = 0
-		for i, n := range nodes {
-			if n.id == prev || (prev != "" && strings.HasPrefix(n.id, prev+"[")) ||
-				(prev != "" && strings.HasPrefix(prev, n.id+"[")) {
-				m.sel = i
-				break
-			}
-		}
-		m.version++
-		m.scrollToSelection()
+		m.relayout(nodes)
+		return
 	}
 	for i := range nodes {
 		m.paint(i, false)
 	}
+}
+
+// relayout lays the nodes out anew in the form that fits, keeping the selection, and
+// paints every node.
+func (m *DAGModel) relayout(nodes []layoutNode) {
+	prev := m.Selected()
+	if r := rankDAG(nodes); m.wantCompact(r) {
+		m.layout = compactLayout(r)
+	} else {
+		r.paint()
+		m.layout = r
+	}
+	m.labels = make([]string, len(nodes))
+	m.styles = make([]uint8, len(nodes))
+	m.marks = make([]uint8, len(nodes))
+	m.sel = 0
+	for i, n := range nodes {
+		if n.id == prev || (prev != "" && strings.HasPrefix(n.id, prev+"[")) ||
+			(prev != "" && strings.HasPrefix(prev, n.id+"[")) {
+			m.sel = i
+			break
+		}
+	}
+	m.version++
+	for i := range nodes {
+		m.paint(i, true)
+	}
+	m.scrollToSelection()
 }
 
 func sameNodes(a, b []layoutNode) bool {
@@ -314,6 +422,9 @@ func (m *DAGModel) paint(i int, force bool) {
 	}
 	if i == m.sel {
 		style++
+		if m.layout.compact {
+			style = cellSelected
+		}
 	}
 	if !force && label == m.labels[i] && style == m.styles[i] && ni.mark == m.marks[i] {
 		return
@@ -331,11 +442,22 @@ func (m *DAGModel) paint(i int, force bool) {
 
 func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
 	var b strings.Builder
-	b.WriteString(statusIcon(ni.status, m.frame))
+	if ni.icon != "" {
+		b.WriteString(ni.icon)
+	} else {
+		b.WriteString(statusIcon(ni.status, m.frame))
+	}
 	b.WriteByte(' ')
 	b.WriteString(n.id)
 	b.WriteByte(' ')
 	b.WriteString(n.kind)
+	if ni.note != "" {
+		b.WriteString(" · ")
+		b.WriteString(ni.note)
+		if !ni.until.IsZero() && !m.now.IsZero() {
+			b.WriteString(" " + formatDuration(ni.until.Sub(m.now).Round(time.Second)) + " left")
+		}
+	}
 	s := m.steps[n.id]
 	switch {
 	case s != nil && s.Map != "":
@@ -404,6 +526,10 @@ func (m DAGModel) Update(msg tea.Msg) (DAGModel, tea.Cmd) {
 			m.moveLayer(1)
 		case key.Matches(msg, m.Keys.Expand):
 			m.toggle()
+		case key.Matches(msg, m.Keys.Detail):
+			m.level = (m.level + 1) % levelCount
+			m.relayout(m.layout.nodes)
+			return m, nil
 		}
 		return m, m.moved(prev, key.Matches(msg, m.Keys.Expand))
 	}
@@ -498,6 +624,28 @@ func (m *DAGModel) moveRow(d int) {
 
 func (m *DAGModel) moveLayer(d int) {
 	l := m.layout
+	if l.compact { // left to a step it needs, right to one that needs it
+		best := -1
+		if d < 0 {
+			for _, p := range l.preds[m.sel] {
+				if best < 0 || l.slots[l.nodeAt[p]].y > l.slots[l.nodeAt[best]].y {
+					best = p
+				}
+			}
+		} else {
+			for i, ps := range l.preds {
+				for _, p := range ps {
+					if p == m.sel && (best < 0 || l.slots[l.nodeAt[i]].y < l.slots[l.nodeAt[best]].y) {
+						best = i
+					}
+				}
+			}
+		}
+		if best >= 0 {
+			m.sel = best
+		}
+		return
+	}
 	s := l.slots[l.nodeAt[m.sel]]
 	for layer := s.layer + d; layer >= 0 && layer < len(l.layers); layer += d {
 		best, bestDist := -1, 0
@@ -532,20 +680,55 @@ func (m *DAGModel) scrollToSelection() {
 		return
 	}
 	s := l.slots[l.nodeAt[m.sel]]
-	if s.x+l.boxW > m.x0+m.w {
-		m.x0 = s.x + l.boxW - m.w
+	h := m.viewH()
+	if l.compact {
+		m.x0 = 0 // the lanes and labels are read from the left
+	} else {
+		if s.x+l.boxW > m.x0+m.w {
+			m.x0 = s.x + l.boxW - m.w
+		}
+		if s.x < m.x0 {
+			m.x0 = s.x
+		}
 	}
-	if s.x < m.x0 {
-		m.x0 = s.x
-	}
-	if s.y+boxH > m.y0+m.h {
-		m.y0 = s.y + boxH - m.h
+	if s.y+l.nodeH > m.y0+h {
+		m.y0 = s.y + l.nodeH - h
 	}
 	if s.y < m.y0 {
 		m.y0 = s.y
 	}
 	m.x0 = max(0, min(m.x0, l.width-m.w))
-	m.y0 = max(0, min(m.y0, l.height-m.h))
+	m.y0 = max(0, min(m.y0, l.height-h))
+}
+
+// overflows reports whether the graph is larger than the view, which then gives its last
+// row to the position indicator.
+func (m DAGModel) overflows() bool {
+	l := m.layout
+	return l != nil && m.h > 2 && (l.height > m.h || (!l.compact && l.width > m.w))
+}
+
+// viewH is the rows the graph is drawn in.
+func (m DAGModel) viewH() int {
+	if m.overflows() {
+		return m.h - 1
+	}
+	return m.h
+}
+
+// position is the indicator under a graph larger than the view: where the selection is
+// and which rows or columns show.
+func (m DAGModel) position() string {
+	l := m.layout
+	n := len(l.nodes)
+	s := fmt.Sprintf(" %d/%d · rows %d-%d of %d", m.sel+1, n, m.y0+1, min(m.y0+m.viewH(), l.height), l.height)
+	if !l.compact && l.width > m.w {
+		s += fmt.Sprintf(" · cols %d-%d of %d", m.x0+1, min(m.x0+m.w, l.width), l.width)
+	}
+	if m.level == levelFit && !l.compact {
+		s += " · z compacts"
+	}
+	return fitText(s, m.w)
 }
 
 // SetProblem shows why the file previewed does not load instead of a graph; "" clears it.
@@ -583,17 +766,26 @@ func (m DAGModel) View() string {
 	return m.window(k)
 }
 
-// window renders the visible part of the graph, cached by k.
+// window renders the visible part of the graph, cached by k: the rows in view, naming the
+// other ends of edges that leave them, and the position indicator when the graph is larger.
 func (m DAGModel) window(k [5]int) string {
 	if s, ok := m.cache.get(k); ok {
 		return s
 	}
-	s := m.layout.window(m.x0, m.y0, m.w, m.h, func(id uint8, s string) string {
-		if id == cellPlain {
-			return s
-		}
-		return m.styleTab[id].render(s)
+	h := m.viewH()
+	l := m.layout
+	s := l.withHints(l.offScreen(m.y0, h), cellEdge, func() string {
+		return l.window(m.x0, m.y0, m.w, h, func(id uint8, s string) string {
+			if id == cellPlain {
+				return s
+			}
+			return m.styleTab[id].render(s)
+		})
 	})
+	if h < m.h {
+		p := m.position()
+		s += "\n" + m.theme.Dim.Render(p) + strings.Repeat(" ", max(0, m.w-ansi.StringWidth(p)))
+	}
 	m.cache.put(k, s)
 	return s
 }

@@ -275,3 +275,34 @@ func BenchmarkDAGView(b *testing.B) {
 		})
 	}
 }
+
+func TestDAGCompactFormNamesTheOtherEndOfEdgesOffScreen(t *testing.T) {
+	t.Parallel()
+	m := NewDAG(NewTheme(true))
+	m.SetSize(60, 4)
+	m.SetRun("r", diamondChain(), nil, t0)
+	if !m.layout.compact {
+		t.Fatal("six steps in a 60x4 pane: want the compact form")
+	}
+	for range 5 {
+		m, _ = m.Update(keyPress("down"))
+	}
+	got := ansi.Strip(m.View())
+	golden(t, "dag_compact_offscreen", got+"\n")
+	if !strings.Contains(got, "◂ start") {
+		t.Errorf("the edges from start, scrolled off, are not named:\n%s", got)
+	}
+	if !strings.Contains(got, "6/6") {
+		t.Errorf("no position indicator:\n%s", got)
+	}
+}
+
+// diamondChain is a diamond (start, left, right, join) and a chain after it whose start
+// the last step also needs.
+func diamondChain() *flows.Flow {
+	return &flows.Flow{Name: "dc", Steps: []*flows.Step{
+		step("start", flows.KindShell), step("left", flows.KindShell, "start"),
+		step("right", flows.KindShell, "start"), step("join", flows.KindShell, "left", "right"),
+		step("check", flows.KindShell, "join"), step("ship", flows.KindShell, "check", "start"),
+	}}
+}

@@ -361,3 +361,32 @@ func reportRatio(b *testing.B, got, base time.Duration, unit string) {
 	b.ReportMetric(float64(base.Nanoseconds())/n, "baseline_ns/"+unit)
 	b.ReportMetric(float64(got)/float64(max(base, 1)), "x_baseline")
 }
+
+// BenchmarkDAGLayoutChoice measures choosing and making the layout of a 1,000-node flow for
+// a pane (ranking the boxes to see whether they fit, then the compact form they do not fit
+// as), against the baseline of writing its labels (plainDAG). Goal: under 10 ms.
+func BenchmarkDAGLayoutChoice(b *testing.B) {
+	f := bigFlow(1000, 30)
+	m := NewDAG(NewTheme(true))
+	m.SetSize(68, 40)
+	m.SetRun("r1", f, nil, t0)
+	nodes := m.layout.nodes
+	st := runState()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		m.relayout(nodes)
+	}
+	got := time.Since(start)
+	b.StopTimer()
+	if !m.layout.compact {
+		b.Fatal("1,000 nodes fit a 68x40 pane as boxes")
+	}
+	base := timeN(b.N, func(int) {
+		if plainDAG(f, st) == "" {
+			b.Fatal("empty baseline")
+		}
+	})
+	reportRatio(b, got, base, "layout")
+}

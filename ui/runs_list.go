@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,9 +43,30 @@ type MoreRunsMsg struct{}
 // FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
 type FlowSelectedMsg struct{ Entry FlowEntry }
 
+// EditFileMsg asks the app to open a workspace file in $EDITOR at Line (0: the top).
+type EditFileMsg struct {
+	Path string
+	Line int
+}
+
+// errorLine is the line of the first file:line:col: error in errs, 0 when there is none.
+func errorLine(errs string) int {
+	first, _, _ := strings.Cut(errs, "\n")
+	parts := strings.SplitN(first, ":", 4)
+	if len(parts) < 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // RunsKeyMap are the sidebar's keys.
 type RunsKeyMap struct {
 	Up, Down, Open, Filter key.Binding
+	Edit                   key.Binding // open the file in $EDITOR, at its first error
 }
 
 // DefaultRunsKeyMap is the sidebar's default keymap.
@@ -53,10 +75,13 @@ var DefaultRunsKeyMap = RunsKeyMap{
 	Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 	Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 	Filter: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+	Edit:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "edit file")),
 }
 
 // ShortHelp implements help.KeyMap.
-func (k RunsKeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Up, k.Down, k.Open, k.Filter} }
+func (k RunsKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Edit}
+}
 
 // FullHelp implements help.KeyMap.
 func (k RunsKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
@@ -213,6 +238,11 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 			return m, m.selectionCmd()
 		case key.Matches(msg, m.Keys.Filter):
 			m.filtering = true
+		case key.Matches(msg, m.Keys.Edit):
+			if f, ok := m.SelectedFlow(); ok {
+				edit := EditFileMsg{Path: f.Path, Line: errorLine(f.Err)}
+				return m, func() tea.Msg { return edit }
+			}
 		case msg.String() == "esc":
 			m.filter = ""
 			m.refilter()
@@ -247,7 +277,7 @@ func (m RunsListModel) View() string {
 	case m.filter != "":
 		add(m.theme.Dim.Render(fitText("filter: "+m.filter+" (esc clears)", m.w)))
 	}
-	section := ""
+	section, folder := "", ""
 	for i := m.offset; i < len(m.items) && len(lines) < m.h; i++ {
 		it := m.items[i]
 		s := "Runs"
@@ -257,6 +287,10 @@ func (m RunsListModel) View() string {
 		if s != section {
 			section = s
 			add(m.theme.Title.Render(s))
+		}
+		if it.flow != nil && it.flow.Dir != folder { // a subfolder's files under its name
+			folder = it.flow.Dir
+			add(m.theme.Dim.Render(fitText(" "+folder+"/", m.w)))
 		}
 		add(m.itemLine(it, i == m.cursor))
 	}

@@ -129,3 +129,19 @@ func TestRunsListEnterOnAnAgentOpensAChat(t *testing.T) {
 		t.Fatalf("listed %d files, want 3 (the hidden copy left out)", n)
 	}
 }
+
+func TestErrorLineIsTheFirstErrorsLine(t *testing.T) {
+	tests := []struct {
+		errs string
+		want int
+	}{
+		{"flow.yaml:7:3: unknown key shel\nflow.yaml:9:1: more", 7},
+		{"read flow.yaml: permission denied", 0},
+		{"", 0},
+	}
+	for _, tt := range tests {
+		if got := errorLine(tt.errs); got != tt.want {
+			t.Errorf("errorLine(%q) = %d, want %d", tt.errs, got, tt.want)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -157,15 +159,7 @@ func editExternally(text string) tea.Cmd {
 			_ = os.Remove(path)
 			return externalEditedMsg{err: werr}
 		}
-		editor := os.Getenv("VISUAL")
-		if editor == "" {
-			editor = os.Getenv("EDITOR")
-		}
-		args := strings.Fields(editor)
-		if len(args) == 0 {
-			args = []string{"vi"}
-		}
-		c := exec.Command(args[0], append(args[1:], path)...) //nolint:gosec // the user's own editor
+		c := editorCommand(path, 0)
 		// ExecProcess's command yields the message that makes the program hand the terminal
 		// over; its callback runs once the editor exits.
 		return tea.ExecProcess(c, func(err error) tea.Msg {
@@ -177,6 +171,34 @@ func editExternally(text string) tea.Cmd {
 			return externalEditedMsg{text: strings.TrimSuffix(string(b), "\n"), err: err}
 		})()
 	}
+}
+
+// editorCommand is $VISUAL or $EDITOR (vi without either) on path, at line when it is not
+// 0 (the +N argument vi, emacs, nano and most others read).
+func editorCommand(path string, line int) *exec.Cmd {
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	args := strings.Fields(editor)
+	if len(args) == 0 {
+		args = []string{"vi"}
+	}
+	if line > 0 {
+		args = append(args, "+"+strconv.Itoa(line))
+	}
+	return exec.Command(args[0], append(args[1:], path)...) //nolint:gosec // the user's own editor
+}
+
+// editFile suspends the workbench and opens a workspace file in the editor; the watch
+// lists it again when it is saved.
+func editFile(msg EditFileMsg) tea.Cmd {
+	return tea.ExecProcess(editorCommand(msg.Path, msg.Line), func(err error) tea.Msg {
+		if err != nil {
+			return infoMsg{err: fmt.Errorf("edit %s: %w", msg.Path, err)}
+		}
+		return infoMsg{text: "edited " + msg.Path}
+	})
 }
 
 // View renders the title, what saving does and the text area.

@@ -212,8 +212,11 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 			runSucceeded(scr, "chat")
 	})
 
-	// The trace pane shows the llm step (the DAG's first selection) with the reply the log
-	// recorded.
+	// Follow mode moved the selection along with the work, to the last step; h moves it back
+	// to the llm step (turning follow off), whose trace shows the reply the log recorded.
+	s.waitForText("follow ✓")
+	s.keys("h")
+	s.waitForText("follow ✗")
 	var chatID string
 	for _, r := range listRuns(t, w) {
 		if r.Flow == "chat" {
