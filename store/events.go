@@ -19,7 +19,11 @@ func (d *DB) Append(ctx context.Context, events []engine.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return d.write(ctx, func(tx *sql.Tx) error { return appendEvents(ctx, tx, d.insertEvent, events) })
+	return d.write(ctx, func(tx *sql.Tx) error {
+		w := d.stmts.writer(ctx, tx)
+		defer w.close()
+		return appendEvents(ctx, tx, w, events)
+	})
 }
 
 // AppendFenced is Append on condition that l is still the run's lease, checked in the same
@@ -31,9 +35,11 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 		}
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
+		w := d.stmts.writer(ctx, tx)
+		defer w.close()
 		var owner sql.NullString
 		var epoch int64
-		err := tx.QueryRowContext(ctx, `SELECT lease_owner, lease_epoch FROM runs WHERE id = ?`, l.RunID).Scan(&owner, &epoch)
+		err := w.fence.QueryRowContext(ctx, l.RunID).Scan(&owner, &epoch)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
 		}
@@ -46,23 +52,19 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 		if len(events) == 0 {
 			return nil
 		}
-		return appendEvents(ctx, tx, d.insertEvent, events)
+		return appendEvents(ctx, tx, w, events)
 	})
 }
 
 // appendEvents inserts events in tx, assigns their Seq and moves the run index.
-func appendEvents(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, events []engine.Event) error {
-	ins := tx.StmtContext(ctx, insert)
-	defer ins.Close()
+func appendEvents(ctx context.Context, tx *sql.Tx, w *eventWriter, events []engine.Event) error {
 	for i := range events {
 		e := &events[i]
-		res, err := ins.ExecContext(ctx, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
+		seq, err := w.insert(ctx, e.RunID, e.Type, e.StepID, e.Attempt, ms(e.Time), e.Data)
 		if err != nil {
 			return fmt.Errorf("append %s to run %s: %w", e.Type, e.RunID, err)
 		}
-		if e.Seq, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("append events: %w", err)
-		}
+		e.Seq = seq
 	}
 	return updateRuns(ctx, tx, events)
 }
@@ -116,8 +118,7 @@ func updateRuns(ctx context.Context, tx *sql.Tx, events []engine.Event) error {
 
 // Events returns a run's events after afterSeq, in order.
 func (d *DB) Events(ctx context.Context, runID string, afterSeq int64) ([]engine.Event, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT seq, run_id, type, step_id, attempt, at, data
-		FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`, runID, afterSeq)
+	rows, err := d.stmts.runEvents.QueryContext(ctx, runID, afterSeq)
 	if err != nil {
 		return nil, fmt.Errorf("read events of run %s: %w", runID, err)
 	}

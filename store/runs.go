@@ -20,14 +20,11 @@ func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Ev
 		if err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
-			info.ID, string(first.Type), first.StepID, first.Attempt, ms(first.Time), []byte(first.Data))
+		w := d.stmts.writer(ctx, tx)
+		defer w.close()
+		seq, err := w.insert(ctx, info.ID, first.Type, first.StepID, first.Attempt, ms(first.Time), first.Data)
 		if err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
-		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, seq, info.ID)
 		return err

@@ -35,8 +35,8 @@ func (d *DB) SeedRuns(ctx context.Context, n int, from time.Time) error {
 				return err
 			}
 			defer runs.Close()
-			evs := tx.StmtContext(ctx, d.insertEvent)
-			defer evs.Close()
+			evs := d.stmts.writer(ctx, tx)
+			defer evs.close()
 			for i := lo; i < min(lo+batch, n); i++ {
 				at := from.Add(time.Duration(i-n) * time.Second)
 				id := fmt.Sprintf("seed%07d", i)
@@ -60,7 +60,7 @@ func (d *DB) SeedRuns(ctx context.Context, n int, from time.Time) error {
 }
 
 // seedRun writes one finished run's index row and events.
-func seedRun(ctx context.Context, tx *sql.Tx, runs, evs *sql.Stmt, id, parent string, at time.Time, started, ok []byte) error {
+func seedRun(ctx context.Context, tx *sql.Tx, runs *sql.Stmt, evs *eventWriter, id, parent string, at time.Time, started, ok []byte) error {
 	end := at.Add(3 * time.Millisecond)
 	var parentStep any
 	if parent != "" {
@@ -72,7 +72,7 @@ func seedRun(ctx context.Context, tx *sql.Tx, runs, evs *sql.Stmt, id, parent st
 	}
 	step := mustMarshal(engine.StepStartedData{Key: id + "/hello/1", Input: "echo hello", Kind: "run"})
 	done := mustMarshal(engine.StepResultData{Output: "hello", ExitCode: new(int), DurationMS: 2})
-	var last sql.Result
+	var seq int64
 	for _, e := range []struct {
 		typ     engine.EventType
 		step    string
@@ -84,17 +84,12 @@ func seedRun(ctx context.Context, tx *sql.Tx, runs, evs *sql.Stmt, id, parent st
 		{engine.StepSucceeded, "hello", 1, done},
 		{engine.RunSucceeded, "", 0, ok},
 	} {
-		res, err := evs.ExecContext(ctx, id, string(e.typ), e.step, e.attempt, ms(end), e.data)
-		if err != nil {
+		var err error
+		if seq, err = evs.insert(ctx, id, e.typ, e.step, e.attempt, ms(end), e.data); err != nil {
 			return err
 		}
-		last = res
 	}
-	seq, err := last.LastInsertId()
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, seq, id)
+	_, err := tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, seq, id)
 	return err
 }
 

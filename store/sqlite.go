@@ -40,9 +40,9 @@ type Options struct {
 // DB is a tandem database. It is safe for concurrent use by many goroutines; several
 // processes may share the file.
 type DB struct {
-	db          *sql.DB
-	path        string
-	insertEvent *sql.Stmt
+	db    *sql.DB
+	path  string
+	stmts statements
 	// writeMu serialises this process's writers so they queue here instead of spinning on
 	// SQLite's busy handler; other processes are handled by busy_timeout.
 	writeMu sync.Mutex
@@ -83,7 +83,8 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if d.insertEvent, err = db.PrepareContext(ctx, `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`); err != nil {
+	if err := d.stmts.prepare(ctx, db); err != nil {
+		_ = d.stmts.close()
 		_ = db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -134,7 +135,7 @@ func tighten(p string, mode os.FileMode) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
-	_ = d.insertEvent.Close()
+	_ = d.stmts.close()
 	return d.db.Close()
 }
 
