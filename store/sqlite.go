@@ -35,14 +35,22 @@ const (
 type Options struct {
 	Synchronous string        // SyncFull (default) or SyncNormal
 	BusyTimeout time.Duration // how long a writer waits for another process; default 10s
+	// ReadOnly opens the database for reading only: nothing is created, migrated or written.
+	// Open also reads only, whatever ReadOnly says, when the file exists but may not be
+	// written (its mode, a read-only mount).
+	ReadOnly bool
 }
+
+// ErrReadOnly is returned by every write to a database opened for reading only.
+var ErrReadOnly = errors.New("the database is read-only")
 
 // DB is a tandem database. It is safe for concurrent use by many goroutines; several
 // processes may share the file.
 type DB struct {
-	db    *sql.DB
-	path  string
-	stmts statements
+	db       *sql.DB
+	path     string
+	stmts    statements
+	readOnly bool
 	// writeMu serialises this process's writers so they queue here instead of spinning on
 	// SQLite's busy handler; other processes are handled by busy_timeout.
 	writeMu sync.Mutex
@@ -62,6 +70,9 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 10 * time.Second
+	}
+	if o.ReadOnly || unwritable(path) {
+		return openReadOnly(ctx, path, o)
 	}
 	if err := privateFiles(path); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -150,11 +161,10 @@ func (d *DB) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := migrationNames()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	if err := d.refuseNewerSchema(ctx, names); err != nil {
 		return err
 	}
@@ -173,6 +183,13 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationNames lists the embedded migrations in the order they apply.
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	sort.Strings(names)
+	return names, err
 }
 
 // ErrSchemaNewer is returned by Open for a database a newer tandem has migrated: this binary
@@ -223,6 +240,9 @@ func (d *DB) applyMigration(ctx context.Context, version int, name, body string)
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE), committing when it returns nil.
 func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if d.readOnly {
+		return fmt.Errorf("%w (%s): it can be read, but runs cannot start or move on", ErrReadOnly, d.path)
+	}
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
 	tx, err := d.db.BeginTx(ctx, nil)
