@@ -616,6 +616,10 @@ func (r *runner) interrupt(ctx context.Context) (*State, error) {
 // abort stops after a store failure: nothing more can be recorded, so stop the steps and
 // report; the log still holds everything committed and resume continues from it.
 func (r *runner) abort(ctx context.Context, err error) (*State, error) {
+	if errors.Is(err, ErrStoreFull) {
+		err = fmt.Errorf("run %s stopped: %w; every step committed before is kept, and the step that was "+
+			"running runs again under its key: free some space, then resume with: tandem resume %s", r.runID, err, r.runID)
+	}
 	for _, cancel := range r.active {
 		cancel()
 	}

@@ -55,6 +55,11 @@ func (c RunCursor) IsZero() bool { return c.ID == "" }
 // the run's: another process took the run over, so this one must stop without writing.
 var ErrFenced = errors.New("lost the run's lease to another process")
 
+// ErrStoreFull is returned (wrapped) by a store whose medium has no room left for a write.
+// The write is not made, so what was committed before stays as it was: the run can go on once
+// there is room again.
+var ErrStoreFull = errors.New("the disk holding the database is full")
+
 // EventLog appends and reads run events. Append is atomic: all events commit or none, and
 // they get increasing Seq values (written back into the slice).
 type EventLog interface {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"tandem/engine"
-	"tandem/internal/rotest"
+	"tandem/internal/mediatest"
 	"tandem/store"
 )
 
@@ -79,7 +79,7 @@ func TestADatabaseOnAReadOnlyMediumCanBeRead(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir, seal := rotest.Dir(t)
+			dir, seal := mediatest.ReadOnlyDir(t)
 			c.left(t, dir)
 			seal()
 			before := snapshot(t, dir)

@@ -18,7 +18,9 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"tandem/engine"
 )
 
 //go:embed migrations/*.sql
@@ -251,13 +253,26 @@ func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return full(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return full(fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
+
+// full marks an error SQLite gave because the disk (or the file size limit) left no room as
+// engine.ErrStoreFull, so the engine can say what happened and what to do.
+func full(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull {
+		return fmt.Errorf("%w: %w", engine.ErrStoreFull, err)
+	}
+	return err
+}
+
+// sqliteFull is SQLITE_FULL, the primary result code of a write that found no room.
+const sqliteFull = 13
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {

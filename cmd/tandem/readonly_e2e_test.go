@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/rotest"
+	"tandem/internal/mediatest"
 )
 
 // TestCLIADatabaseOnAReadOnlyMediumCanBeRead copies a workspace with a finished run onto a
@@ -21,7 +21,7 @@ func TestCLIADatabaseOnAReadOnlyMediumCanBeRead(t *testing.T) {
 	}
 	id := firstLineRunID(t, out)
 
-	dir, seal := rotest.Dir(t)
+	dir, seal := mediatest.ReadOnlyDir(t)
 	for _, name := range []string{"hello.yaml", ".tandem/tandem.db"} {
 		b, err := os.ReadFile(filepath.Join(src.dir, name))
 		if err != nil {

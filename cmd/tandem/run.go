@@ -130,8 +130,8 @@ func execute(ctx context.Context, e *env, id string, jsonOut bool, header string
 			"this one stopped its steps and wrote nothing more; follow the run with: tandem show %s\n", id, id)
 		return exitError{code: exitFailed}
 	}
-	if st == nil {
-		return err
+	if st == nil || errors.Is(err, engine.ErrStoreFull) {
+		return err // the error says why the run stopped and how to go on
 	}
 	if jsonOut {
 		enc := json.NewEncoder(os.Stdout)
