@@ -150,7 +150,13 @@ func TestAPausedRunParksWhileAnItemWaitsToRetry(t *testing.T) {
 	}()
 	// The clock stands still, so the item's retry never comes due while the run is paused.
 	waitFor(t, sub, func(ev engine.Event) bool { return ev.Type == engine.StepFailed && ev.StepID == "each[1]" })
+	// The runner's poll (every 10ms here) and live-output flush (every 250ms) wait on the
+	// engine's clock too: the pause is read only once the clock moves one poll on.
+	if !clock.waiting(10*time.Millisecond) || !clock.waiting(250*time.Millisecond) {
+		t.Fatal("the runner's poll and flush do not wait on the engine's clock")
+	}
 	must(t, process(t, s, clock, "cli").Pause(context.Background(), id))
+	clock.Advance(10 * time.Millisecond)
 	var st *engine.State
 	select {
 	case st = <-done:

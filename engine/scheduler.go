@@ -132,10 +132,11 @@ type runner struct {
 }
 
 func (r *runner) loop(ctx context.Context) (*State, error) {
-	poll := time.NewTicker(r.e.pollEvery)
-	defer poll.Stop()
-	flush := time.NewTicker(250 * time.Millisecond)
-	defer flush.Stop()
+	// The poll and the live-output flush tick on the engine's clock, so a test that owns the
+	// clock owns them too. Each is re-armed when it fires (a ticker's rhythm), not on every
+	// turn of the loop, which would cost a timer per step.
+	poll := r.e.clock.After(r.e.pollEvery)
+	flush := r.e.clock.After(flushEvery)
 	for {
 		if !r.cancelling {
 			// Repeat until nothing changes: a skip or a finished map step can unblock steps
@@ -177,20 +178,25 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 			}
 		case <-timer:
 			r.scanAll = true
-		case <-poll.C:
+		case <-poll:
+			poll = r.e.clock.After(r.e.pollEvery)
 			if err := r.poll(ctx); err != nil {
 				if ctx.Err() != nil {
 					return r.interrupt(ctx) // the read was cut by the stop, not a broken store
 				}
 				return r.abort(ctx, err)
 			}
-		case <-flush.C:
+		case <-flush:
+			flush = r.e.clock.After(flushEvery)
 			r.flushLive(false, "")
 		case <-ctx.Done():
 			return r.interrupt(ctx)
 		}
 	}
 }
+
+// flushEvery is how often buffered live output and trace records are moved into the log.
+const flushEvery = 250 * time.Millisecond
 
 // add applies an event to the state now and queues it for the next commit.
 func (r *runner) add(ev Event) {

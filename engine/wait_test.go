@@ -51,6 +51,18 @@ func (c *manualClock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
+// waiting reports whether someone waits on the clock for d from now.
+func (c *manualClock) waiting(d time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters {
+		if w.at.Equal(c.now.Add(d)) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
