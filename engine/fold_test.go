@@ -102,11 +102,13 @@ func TestAHoldIsFoldedWithItsCause(t *testing.T) {
 }
 
 func TestARunHeldAtABreakpointRecordsTheTypedHold(t *testing.T) {
-	h := newHarness(t)
-	id := h.start(chainFlow, nil)
-	must(t, h.eng.SetBreakpoint(context.Background(), id, "s3", true))
-	st := h.execute(id)
-	if st.HoldCause != engine.HoldBreakpoint || st.HoldStep != "s3" {
-		t.Fatalf("held %s at %q, want a breakpoint at s3", st.HoldCause, st.HoldStep)
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		id := h.start(chainFlow, nil)
+		must(t, h.eng.SetBreakpoint(context.Background(), id, "s3", true))
+		st := h.execute(id)
+		if st.HoldCause != engine.HoldBreakpoint || st.HoldStep != "s3" {
+			t.Fatalf("held %s at %q, want a breakpoint at s3", st.HoldCause, st.HoldStep)
+		}
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"tandem/engine"
-	"tandem/engine/memstore"
 	"tandem/flows"
 	"tandem/store"
 )
@@ -104,28 +103,30 @@ func startRun(t *testing.T, e *engine.Engine, dir, src string, inputs map[string
 }
 
 func TestASleepWhoseTimePassedWhileNothingRanFiresOnTheNextWorker(t *testing.T) {
-	s, clock, dir := memstore.New(), newManualClock(), t.TempDir()
-	first := process(t, s, clock, "first")
-	id := startRun(t, first, dir, "name: nap\nsteps:\n  - id: nap\n    sleep: 2h\n  - id: after\n    needs: [nap]\n    shell: echo woke\n", nil)
-	st, err := first.Execute(context.Background(), id)
-	must(t, err)
-	if st.Status != engine.RunStatusWaiting || st.Steps["nap"].Waiting.Until != clock.Now().Add(2*time.Hour) {
-		t.Fatalf("parked as %s, waiting %+v", st.Status, st.Steps["nap"].Waiting)
-	}
-	// An hour later a worker finds nothing to do, and writes nothing.
-	clock.Advance(time.Hour)
-	w := &engine.Worker{Engine: process(t, s, clock, "second")}
-	n, err := w.Pass(context.Background())
-	if err != nil || n != 0 {
-		t.Fatalf("early pass changed %d runs (%v)", n, err)
-	}
-	// Three hours later (no process ran meanwhile) the next worker fires the timer.
-	clock.Advance(2 * time.Hour)
-	must(t, (&engine.Worker{Engine: process(t, s, clock, "third")}).UntilIdle(context.Background()))
-	st, _ = first.State(context.Background(), id)
-	if st.Status != engine.RunStatusSucceeded || st.Steps["after"].Output != "woke" {
-		t.Fatalf("after the timer: %s %q", st.Status, st.Steps["after"].Output)
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s, clock, dir := open(t), newManualClock(), t.TempDir()
+		first := process(t, s, clock, "first")
+		id := startRun(t, first, dir, "name: nap\nsteps:\n  - id: nap\n    sleep: 2h\n  - id: after\n    needs: [nap]\n    shell: echo woke\n", nil)
+		st, err := first.Execute(context.Background(), id)
+		must(t, err)
+		if st.Status != engine.RunStatusWaiting || st.Steps["nap"].Waiting.Until != clock.Now().Add(2*time.Hour) {
+			t.Fatalf("parked as %s, waiting %+v", st.Status, st.Steps["nap"].Waiting)
+		}
+		// An hour later a worker finds nothing to do, and writes nothing.
+		clock.Advance(time.Hour)
+		w := &engine.Worker{Engine: process(t, s, clock, "second")}
+		n, err := w.Pass(context.Background())
+		if err != nil || n != 0 {
+			t.Fatalf("early pass changed %d runs (%v)", n, err)
+		}
+		// Three hours later (no process ran meanwhile) the next worker fires the timer.
+		clock.Advance(2 * time.Hour)
+		must(t, (&engine.Worker{Engine: process(t, s, clock, "third")}).UntilIdle(context.Background()))
+		st, _ = first.State(context.Background(), id)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["after"].Output != "woke" {
+			t.Fatalf("after the timer: %s %q", st.Status, st.Steps["after"].Output)
+		}
+	})
 }
 
 const paymentFlow = `
@@ -139,45 +140,51 @@ steps:
 `
 
 func TestASignalSentWhileNothingRanIsApplied(t *testing.T) {
-	s, clock, dir := memstore.New(), newManualClock(), t.TempDir()
-	e := process(t, s, clock, "a")
-	id := startRun(t, e, dir, paymentFlow, nil)
-	st, _ := e.Execute(context.Background(), id)
-	if st.Status != engine.RunStatusWaiting {
-		t.Fatalf("status %s", st.Status)
-	}
-	must(t, process(t, s, clock, "cli").Signal(context.Background(), id, "paid", []byte(`{"order":42}`)))
-	must(t, (&engine.Worker{Engine: process(t, s, clock, "worker")}).UntilIdle(context.Background()))
-	st, _ = e.State(context.Background(), id)
-	if st.Status != engine.RunStatusSucceeded || st.Steps["ship"].Output != "shipping order 42" {
-		t.Fatalf("%s %q", st.Status, st.Steps["ship"].Output)
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s, clock, dir := open(t), newManualClock(), t.TempDir()
+		e := process(t, s, clock, "a")
+		id := startRun(t, e, dir, paymentFlow, nil)
+		st, _ := e.Execute(context.Background(), id)
+		if st.Status != engine.RunStatusWaiting {
+			t.Fatalf("status %s", st.Status)
+		}
+		must(t, process(t, s, clock, "cli").Signal(context.Background(), id, "paid", []byte(`{"order":42}`)))
+		must(t, (&engine.Worker{Engine: process(t, s, clock, "worker")}).UntilIdle(context.Background()))
+		st, _ = e.State(context.Background(), id)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["ship"].Output != "shipping order 42" {
+			t.Fatalf("%s %q", st.Status, st.Steps["ship"].Output)
+		}
+	})
 }
 
 func TestAnEarlySignalIsKeptUntilAStepWaitsForIt(t *testing.T) {
-	s, clock, dir := memstore.New(), newManualClock(), t.TempDir()
-	e := process(t, s, clock, "a")
-	id := startRun(t, e, dir, "name: early\nsteps:\n  - id: first\n    shell: 'true'\n  - id: second\n    needs: [first]\n    sleep: 1h\n  - id: payment\n    needs: [second]\n    wait: paid\n", nil)
-	// The signal arrives before the run even reached its wait.
-	must(t, e.Signal(context.Background(), id, "paid", []byte(`"early"`)))
-	st, _ := e.Execute(context.Background(), id)
-	if st.Status != engine.RunStatusWaiting || len(st.Signals) != 1 {
-		t.Fatalf("status %s, kept signals %d", st.Status, len(st.Signals))
-	}
-	clock.Advance(time.Hour)
-	st, _ = e.Execute(context.Background(), id)
-	if st.Status != engine.RunStatusSucceeded || st.Steps["payment"].Output != `"early"` || len(st.Signals) != 0 {
-		t.Fatalf("%s payment=%q signals=%d", st.Status, st.Steps["payment"].Output, len(st.Signals))
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s, clock, dir := open(t), newManualClock(), t.TempDir()
+		e := process(t, s, clock, "a")
+		id := startRun(t, e, dir, "name: early\nsteps:\n  - id: first\n    shell: 'true'\n  - id: second\n    needs: [first]\n    sleep: 1h\n  - id: payment\n    needs: [second]\n    wait: paid\n", nil)
+		// The signal arrives before the run even reached its wait.
+		must(t, e.Signal(context.Background(), id, "paid", []byte(`"early"`)))
+		st, _ := e.Execute(context.Background(), id)
+		if st.Status != engine.RunStatusWaiting || len(st.Signals) != 1 {
+			t.Fatalf("status %s, kept signals %d", st.Status, len(st.Signals))
+		}
+		clock.Advance(time.Hour)
+		st, _ = e.Execute(context.Background(), id)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["payment"].Output != `"early"` || len(st.Signals) != 0 {
+			t.Fatalf("%s payment=%q signals=%d", st.Status, st.Steps["payment"].Output, len(st.Signals))
+		}
+	})
 }
 
 func TestASignalForAFinishedRunIsRejected(t *testing.T) {
-	h := newHarness(t)
-	st := h.run(h.flow("f.yaml", "name: done\nsteps:\n  - id: a\n    shell: 'true'\n"), nil)
-	err := h.eng.Signal(context.Background(), st.ID, "late", nil)
-	if err == nil || !strings.Contains(err.Error(), "has finished") {
-		t.Fatalf("err = %v", err)
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		st := h.run(h.flow("f.yaml", "name: done\nsteps:\n  - id: a\n    shell: 'true'\n"), nil)
+		err := h.eng.Signal(context.Background(), st.ID, "late", nil)
+		if err == nil || !strings.Contains(err.Error(), "has finished") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
 
 const reviewFlow = `
@@ -196,43 +203,47 @@ steps:
 `
 
 func TestApproveAndRejectBranch(t *testing.T) {
-	for _, approved := range []bool{true, false} {
-		t.Run(fmt.Sprintf("approved=%v", approved), func(t *testing.T) {
-			s, clock, dir := memstore.New(), newManualClock(), t.TempDir()
-			e := process(t, s, clock, "a")
-			id := startRun(t, e, dir, reviewFlow, nil)
-			st, _ := e.Execute(context.Background(), id)
-			if w := st.Steps["review"].Waiting; w == nil || w.Prompt != "Publish?" {
-				t.Fatalf("review waiting = %+v", w)
-			}
-			data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: "looks off", Who: "ana", When: clock.Now()})
-			must(t, e.Signal(context.Background(), id, engine.ApprovalEvent("review"), data))
-			st, _ = e.Execute(context.Background(), id)
-			if st.Status != engine.RunStatusSucceeded {
-				t.Fatalf("%s %s", st.Status, st.Error)
-			}
-			pub, arch := st.Steps["publish"].Status, st.Steps["archive"].Status
-			if approved && (pub != engine.StatusSucceeded || arch != engine.StatusSkipped) {
-				t.Fatalf("approved: publish %s archive %s", pub, arch)
-			}
-			if !approved && (pub != engine.StatusSkipped || st.Steps["archive"].Output != "archived (looks off)") {
-				t.Fatalf("rejected: publish %s archive %q", pub, st.Steps["archive"].Output)
-			}
-		})
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		for _, approved := range []bool{true, false} {
+			t.Run(fmt.Sprintf("approved=%v", approved), func(t *testing.T) {
+				s, clock, dir := open(t), newManualClock(), t.TempDir()
+				e := process(t, s, clock, "a")
+				id := startRun(t, e, dir, reviewFlow, nil)
+				st, _ := e.Execute(context.Background(), id)
+				if w := st.Steps["review"].Waiting; w == nil || w.Prompt != "Publish?" {
+					t.Fatalf("review waiting = %+v", w)
+				}
+				data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: "looks off", Who: "ana", When: clock.Now()})
+				must(t, e.Signal(context.Background(), id, engine.ApprovalEvent("review"), data))
+				st, _ = e.Execute(context.Background(), id)
+				if st.Status != engine.RunStatusSucceeded {
+					t.Fatalf("%s %s", st.Status, st.Error)
+				}
+				pub, arch := st.Steps["publish"].Status, st.Steps["archive"].Status
+				if approved && (pub != engine.StatusSucceeded || arch != engine.StatusSkipped) {
+					t.Fatalf("approved: publish %s archive %s", pub, arch)
+				}
+				if !approved && (pub != engine.StatusSkipped || st.Steps["archive"].Output != "archived (looks off)") {
+					t.Fatalf("rejected: publish %s archive %q", pub, st.Steps["archive"].Output)
+				}
+			})
+		}
+	})
 }
 
 func TestAWaitThatTimesOutFailsWithReasonTimeout(t *testing.T) {
-	s, clock, dir := memstore.New(), newManualClock(), t.TempDir()
-	e := process(t, s, clock, "a")
-	id := startRun(t, e, dir, paymentFlow, nil)
-	_, _ = e.Execute(context.Background(), id)
-	clock.Advance(73 * time.Hour)
-	st, _ := e.Execute(context.Background(), id)
-	a := st.Steps["payment"].LastAttempt()
-	if st.Status != engine.RunStatusFailed || a.Reason != "timeout" || st.Steps["ship"].Status != engine.StatusSkipped {
-		t.Fatalf("%s reason=%q ship=%s", st.Status, a.Reason, st.Steps["ship"].Status)
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s, clock, dir := open(t), newManualClock(), t.TempDir()
+		e := process(t, s, clock, "a")
+		id := startRun(t, e, dir, paymentFlow, nil)
+		_, _ = e.Execute(context.Background(), id)
+		clock.Advance(73 * time.Hour)
+		st, _ := e.Execute(context.Background(), id)
+		a := st.Steps["payment"].LastAttempt()
+		if st.Status != engine.RunStatusFailed || a.Reason != "timeout" || st.Steps["ship"].Status != engine.StatusSkipped {
+			t.Fatalf("%s reason=%q ship=%s", st.Status, a.Reason, st.Steps["ship"].Status)
+		}
+	})
 }
 
 // TestTwoWorkersNeverExecuteAStepTwice runs many runs through two workers on one SQLite

@@ -11,25 +11,7 @@ import (
 	"time"
 
 	"tandem/engine"
-	"tandem/engine/memstore"
-	"tandem/store"
 )
-
-// stores are the stores every engine scenario runs on: the in-memory one and SQLite.
-var stores = []struct {
-	name string
-	open func(t *testing.T) engine.Store
-}{
-	{"memstore", func(t *testing.T) engine.Store { return memstore.New() }},
-	{"sqlite", func(t *testing.T) engine.Store {
-		db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "tandem.db"), store.Options{Synchronous: store.SyncNormal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}},
-}
 
 // parkHook is a store that runs meanwhile once, just before the advancing process commits
 // the event that parks the run (typ): another process's request lands in that instant.
@@ -107,28 +89,30 @@ func TestARequestAppendedWhileTheRunParksIsNotLost(t *testing.T) {
 }
 
 func TestAContinueThatRacesWithTheParkIsFoundByAWorker(t *testing.T) {
-	ctx := context.Background()
-	s := &leaseHook{Store: memstore.New(), suffix: ":continue"}
-	runner, person := process(t, s, engine.RealClock, "runner"), process(t, s, engine.RealClock, "person")
-	id := startRun(t, runner, t.TempDir(), chainFlow, nil)
-	must(t, person.Pause(ctx, id))
-	// The person reads the run while it still runs; before the continue is recorded, the run
-	// parks and its runner, finding nothing new, leaves.
-	s.before = func() {
-		if st, err := runner.Execute(ctx, id); err != nil || st.Status != engine.RunStatusPaused {
-			t.Errorf("park: %v %v", st, err)
+	onEveryStore(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := &leaseHook{Store: open(t), suffix: ":continue"}
+		runner, person := process(t, s, engine.RealClock, "runner"), process(t, s, engine.RealClock, "person")
+		id := startRun(t, runner, t.TempDir(), chainFlow, nil)
+		must(t, person.Pause(ctx, id))
+		// The person reads the run while it still runs; before the continue is recorded, the run
+		// parks and its runner, finding nothing new, leaves.
+		s.before = func() {
+			if st, err := runner.Execute(ctx, id); err != nil || st.Status != engine.RunStatusPaused {
+				t.Errorf("park: %v %v", st, err)
+			}
 		}
-	}
-	must(t, person.Continue(ctx, id))
-	if info, _ := s.Run(ctx, id); info.Status != engine.RunStatusRunning {
-		t.Fatalf("after the continue the run is listed %s: no worker would look at it", info.Status)
-	}
-	must(t, (&engine.Worker{Engine: process(t, s, engine.RealClock, "worker")}).UntilIdle(ctx))
-	st, err := person.State(ctx, id)
-	must(t, err)
-	if st.Status != engine.RunStatusSucceeded {
-		t.Fatalf("a worker left the continued run %s", st.Status)
-	}
+		must(t, person.Continue(ctx, id))
+		if info, _ := s.Run(ctx, id); info.Status != engine.RunStatusRunning {
+			t.Fatalf("after the continue the run is listed %s: no worker would look at it", info.Status)
+		}
+		must(t, (&engine.Worker{Engine: process(t, s, engine.RealClock, "worker")}).UntilIdle(ctx))
+		st, err := person.State(ctx, id)
+		must(t, err)
+		if st.Status != engine.RunStatusSucceeded {
+			t.Fatalf("a worker left the continued run %s", st.Status)
+		}
+	})
 }
 
 func TestAWorkerResumesInterruptedRunsOnlyWhenAsked(t *testing.T) {
