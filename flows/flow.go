@@ -120,6 +120,12 @@ const (
 	JoinAny Join = "any"
 )
 
+// ModelTimeouts are a model step's stall timeouts (model_timeouts: { header: 10m, idle: 90s }).
+type ModelTimeouts struct {
+	Header time.Duration // until the model server's first reply
+	Idle   time.Duration // between two deltas of a reply
+}
+
 // Step is one node of a flow's DAG.
 type Step struct {
 	ID          string
@@ -134,6 +140,9 @@ type Step struct {
 	Env         map[string]string
 	// ContinueOnError lets dependents run after this step fails; its output is then empty.
 	ContinueOnError bool
+	// ModelTimeouts bound how long an llm: or agent: step's model calls may go without an
+	// answer; zero fields take the environment's or the defaults.
+	ModelTimeouts ModelTimeouts
 
 	Shell    string            // KindShell
 	Run      []string          // KindRun

@@ -15,13 +15,14 @@ import (
 var (
 	flowKeys     = []string{"name", "description", "inputs", "outputs", "steps"}
 	inputKeys    = []string{"type", "default", "description", "required", "enum", "secret"}
-	stepKeys     = []string{"id", "description", "needs", "join", "when", "map", "retry", "timeout", "env", "continue_on_error", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "model", "wait", "sleep", "approval"}
+	stepKeys     = []string{"id", "description", "needs", "join", "when", "map", "retry", "timeout", "env", "continue_on_error", "model_timeouts", "shell", "run", "flow", "with", "llm", "agent", "prompt", "schema", "session", "model", "wait", "sleep", "approval"}
 	kindKeys     = []string{"shell", "run", "flow", "llm", "agent", "wait", "sleep", "approval"}
 	retryKeys    = []string{"max_attempts", "backoff", "max_backoff"}
 	llmKeys      = []string{"model", "system", "prompt", "schema", "options", "think"}
 	waitKeys     = []string{"event", "any", "timeout"}
 	sleepKeys    = []string{"for", "until"}
 	approvalKeys = []string{"prompt", "timeout"}
+	stallKeys    = []string{"header", "idle"}
 	inputTypes   = []string{"string", "number", "integer", "boolean", "object", "array"}
 	idPattern    = regexp.MustCompile(`^[a-z0-9_-]+$`)
 )
@@ -219,7 +220,7 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 	var kindPos []Pos
 	var prompt, schemaSet = "", false
 	var schema map[string]any
-	var promptNode, schemaNode, sessionNode, modelNode *yaml.Node
+	var promptNode, schemaNode, sessionNode, modelNode, timeoutsNode *yaml.Node
 	var session, modelName string
 	r.mapping(n, "a step", stepKeys, func(key string, k, v *yaml.Node) {
 		if contains(kindKeys, key) {
@@ -255,6 +256,16 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 			s.Env = r.strMap(v, "env")
 		case "continue_on_error":
 			s.ContinueOnError = r.boolean(v, "continue_on_error")
+		case "model_timeouts":
+			timeoutsNode = v
+			r.mapping(v, "model_timeouts", stallKeys, func(key string, _, v *yaml.Node) {
+				switch key {
+				case "header":
+					s.ModelTimeouts.Header = r.duration(v, "model_timeouts.header")
+				case "idle":
+					s.ModelTimeouts.Idle = r.duration(v, "model_timeouts.idle")
+				}
+			})
 		case "shell":
 			s.Kind, s.Shell = KindShell, r.str(v, "shell")
 		case "run":
@@ -319,6 +330,9 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 			}
 			r.at(pos(at), "step %q: prompt: and schema: belong to agent: and llm: steps", s.ID)
 		}
+	}
+	if timeoutsNode != nil && s.Kind != KindLLM && s.Kind != KindAgent && len(kinds) == 1 {
+		r.at(pos(timeoutsNode), "step %q: model_timeouts: belongs to llm: and agent: steps", s.ID)
 	}
 	if sessionNode != nil && s.Kind != KindAgent {
 		r.at(pos(sessionNode), "step %q: session: belongs to agent: steps", s.ID)

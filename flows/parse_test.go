@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, dir, name, body string) string {
@@ -65,6 +66,9 @@ func TestEveryProblemIsReportedInOnePassWithItsPosition(t *testing.T) {
 		`testdata/bad.yaml:22:5: step "f": when must be true or false, but "42" cannot be: expected bool, but got int`,
 		`testdata/bad.yaml:25:5: step "g" has join: any but 1 needs; it merges two or more branches`,
 		`testdata/bad.yaml:31:11: join must be all or any, not "some"`,
+		`testdata/bad.yaml:35:21: step "i": model_timeouts: belongs to llm: and agent: steps`,
+		`testdata/bad.yaml:38:31: model_timeouts.header must be a duration`,
+		`testdata/bad.yaml:38:37: unknown key "idel" in model_timeouts (did you mean "idle"?)`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)
@@ -207,5 +211,21 @@ steps:
 		if got := strings.Join(s.InputRefs, ","); got != w.refs || s.InputsAll != w.all {
 			t.Errorf("%s: InputRefs %q, InputsAll %v; want %q, %v", s.ID, got, s.InputsAll, w.refs, w.all)
 		}
+	}
+}
+
+func TestAModelStepTakesItsOwnStallTimeouts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.yaml")
+	src := "name: f\nsteps:\n  - id: ask\n    llm: { prompt: hi }\n    model_timeouts: { header: 10m, idle: 90s }\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.StepByID("ask").ModelTimeouts; got != (ModelTimeouts{Header: 10 * time.Minute, Idle: 90 * time.Second}) {
+		t.Fatalf("model_timeouts = %+v", got)
 	}
 }

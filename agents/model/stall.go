@@ -59,6 +59,17 @@ func WithStallTimeouts(m Model, t StallTimeouts) Model {
 	return stallGuard{m: m, t: t}
 }
 
+type stallKey struct{}
+
+// ContextWithStallTimeouts returns ctx carrying timeouts for the guarded calls made with it
+// (one step's own): their non-zero fields replace what WithStallTimeouts was given.
+func ContextWithStallTimeouts(ctx context.Context, t StallTimeouts) context.Context {
+	if t.Header <= 0 && t.Idle <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, stallKey{}, t)
+}
+
 type stallGuard struct {
 	m Model
 	t StallTimeouts
@@ -72,12 +83,21 @@ func (s *stall) Error() string { return s.msg }
 func (g stallGuard) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Response, error) {
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	header := &stall{fmt.Sprintf("no reply from the model server within %s (TANDEM_MODEL_HEADER_TIMEOUT)", g.t.Header)}
-	idle := &stall{fmt.Sprintf("the model server sent nothing for %s mid-reply (TANDEM_MODEL_IDLE_TIMEOUT)", g.t.Idle)}
-	timer := time.AfterFunc(g.t.Header, func() { cancel(header) })
+	t, headerFrom, idleFrom := g.t, "TANDEM_MODEL_HEADER_TIMEOUT", "TANDEM_MODEL_IDLE_TIMEOUT"
+	if own, ok := ctx.Value(stallKey{}).(StallTimeouts); ok {
+		if own.Header > 0 {
+			t.Header, headerFrom = own.Header, "the step's model_timeouts.header"
+		}
+		if own.Idle > 0 {
+			t.Idle, idleFrom = own.Idle, "the step's model_timeouts.idle"
+		}
+	}
+	header := &stall{fmt.Sprintf("no reply from the model server within %s (%s)", t.Header, headerFrom)}
+	idle := &stall{fmt.Sprintf("the model server sent nothing for %s mid-reply (%s)", t.Idle, idleFrom)}
+	timer := time.AfterFunc(t.Header, func() { cancel(header) })
 	resp, err := g.m.Chat(cctx, req, func(d Delta) {
 		timer.Stop()
-		timer = time.AfterFunc(g.t.Idle, func() { cancel(idle) })
+		timer = time.AfterFunc(t.Idle, func() { cancel(idle) })
 		if onDelta != nil {
 			onDelta(d)
 		}

@@ -28,18 +28,26 @@ func TestAModelCallThatGoesQuietEndsRetryable(t *testing.T) {
 	timeouts := StallTimeouts{Header: time.Minute, Idle: 10 * time.Second}
 	tests := []struct {
 		name   string
+		own    StallTimeouts // the step's own, carried by the call's context
 		deltas []Delta
 		after  time.Duration
 		says   string
 	}{
-		{"no first reply", nil, time.Minute, "no reply from the model server within 1m0s"},
-		{"silent mid-reply", []Delta{{Content: "half"}}, 10 * time.Second, "sent nothing for 10s mid-reply"},
+		{"no first reply", StallTimeouts{}, nil, time.Minute, "no reply from the model server within 1m0s (TANDEM_MODEL_HEADER_TIMEOUT)"},
+		{"silent mid-reply", StallTimeouts{}, []Delta{{Content: "half"}}, 10 * time.Second, "sent nothing for 10s mid-reply (TANDEM_MODEL_IDLE_TIMEOUT)"},
+		{"no first reply within the step's own header timeout", StallTimeouts{Header: 3 * time.Minute}, nil, 3 * time.Minute,
+			"within 3m0s (the step's model_timeouts.header)"},
+		{"silent mid-reply past the step's own idle timeout", StallTimeouts{Idle: 2 * time.Second}, []Delta{{Content: "half"}}, 2 * time.Second,
+			"sent nothing for 2s mid-reply (the step's model_timeouts.idle)"},
+		{"a step that sets only idle keeps the header timeout", StallTimeouts{Idle: 2 * time.Second}, nil, time.Minute,
+			"within 1m0s (TANDEM_MODEL_HEADER_TIMEOUT)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
-				resp, err := WithStallTimeouts(quietModel{tt.deltas}, timeouts).Chat(context.Background(), Request{}, func(Delta) {})
+				ctx := ContextWithStallTimeouts(context.Background(), tt.own)
+				resp, err := WithStallTimeouts(quietModel{tt.deltas}, timeouts).Chat(ctx, Request{}, func(Delta) {})
 				if !errors.Is(err, ErrStalled) || !Retryable(err) || !resp.Incomplete {
 					t.Fatalf("err = %v (retryable %v), incomplete %v; want a retryable ErrStalled", err, Retryable(err), resp.Incomplete)
 				}

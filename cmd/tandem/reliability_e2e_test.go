@@ -252,6 +252,58 @@ func TestCLIAModelServerThatNeverAnswersFailsTheStepRetryably(t *testing.T) {
 	}
 }
 
+func TestCLIAModelStepsOwnStallTimeoutsOutrankTheEnvironment(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	w := newWorkspace(t)
+	w.write("agent.yaml", "name: helper\nmodel: smollm2:135m\nsystem: help\ntools: []\n")
+	w.write("ask.yaml", `name: ask
+steps:
+  - id: ask
+    llm: { model: smollm2:135m, prompt: hello }
+    model_timeouts: { header: 300ms }
+  - id: help
+    agent: agent.yaml
+    prompt: hello
+    model_timeouts: { header: 400ms }
+`)
+	c := w.cmd(context.Background(), "run", "ask.yaml")
+	// The environment would wait an hour: each step's own timeout is what ends its call.
+	c.Env = append(c.Env, "OLLAMA_HOST="+srv.URL, "TANDEM_MODEL_HEADER_TIMEOUT=1h")
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, out.String())
+	}
+	id := firstLineRunID(t, out.String())
+	show, _, _ := w.tandem("show", id, "--json")
+	var got struct {
+		Steps []struct {
+			ID       string `json:"id"`
+			Attempts []struct {
+				Error string `json:"error"`
+			} `json:"attempts"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(show), &got); err != nil || len(got.Steps) != 2 {
+		t.Fatalf("show: %v\n%s", err, show)
+	}
+	want := map[string]string{
+		"ask":  "no reply from the model server within 300ms (the step's model_timeouts.header)",
+		"help": "no reply from the model server within 400ms (the step's model_timeouts.header)",
+	}
+	for _, st := range got.Steps {
+		if len(st.Attempts) != 1 || !strings.Contains(st.Attempts[0].Error, want[st.ID]) {
+			t.Fatalf("step %s attempts %+v, want one ending %q", st.ID, st.Attempts, want[st.ID])
+		}
+	}
+}
+
 func TestCLIResumeKillsWhatTheCutAttemptLeftInTheBackground(t *testing.T) {
 	w := newWorkspace(t)
 	// The first attempt leaves a grandchild behind; the step then waits to be let go.

@@ -16,6 +16,7 @@ import (
 
 	"tandem/agents"
 	"tandem/agents/mcp"
+	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/flows"
 )
@@ -60,6 +61,7 @@ func (AgentExecutor) Prepare(s *flows.Step, data map[string]any) (string, error)
 
 // Execute runs the agent to an answer.
 func (x AgentExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Result, error) {
+	ctx = model.ContextWithStallTimeouts(ctx, model.StallTimeouts(sr.Step.ModelTimeouts))
 	path := resolve(sr.Flow.Dir, sr.Step.Agent.File)
 	a, err := flows.LoadAgent(path)
 	if err != nil {

@@ -30,6 +30,7 @@ func (LLMExecutor) Prepare(s *flows.Step, data map[string]any) (string, error) {
 
 // Execute makes the call.
 func (x LLMExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Result, error) {
+	ctx = model.ContextWithStallTimeouts(ctx, model.StallTimeouts(sr.Step.ModelTimeouts))
 	spec := sr.Step.LLM
 	name := spec.Model
 	if name == "" {
