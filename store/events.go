@@ -37,9 +37,9 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 	return d.write(ctx, func(tx *sql.Tx) error {
 		w := d.stmts.writer(ctx, tx)
 		defer w.close()
-		var owner sql.NullString
+		var owner, lastRun sql.NullString
 		var epoch int64
-		err := w.fence.QueryRowContext(ctx, l.RunID).Scan(&owner, &epoch)
+		err := w.fence.QueryRowContext(ctx, l.RunID).Scan(&owner, &epoch, &lastRun)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
 		}
@@ -52,6 +52,7 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 		if len(events) == 0 {
 			return nil
 		}
+		w.lastRunIs(lastRun)
 		return appendEvents(ctx, tx, w, events)
 	})
 }
