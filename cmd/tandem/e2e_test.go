@@ -22,7 +22,7 @@ var (
 )
 
 // tandemBin builds the real binary once per test run.
-func tandemBin(t *testing.T) string {
+func tandemBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "tandem-bin")
