@@ -32,6 +32,7 @@ bench:
 	$(GO) test -run '^$$' -bench FanOutJoin -benchtime=1x ./store/
 	$(GO) test -run '^$$' -bench RunIndex -benchtime=3x ./store/
 	$(GO) test -run '^$$' -bench CommandSteps -benchtime=3x ./store/
+	$(GO) test -run '^$$' -bench GroupCommit -benchtime=3x ./store/
 	cd benchmarks/dbos && $(GO) test -run '^$$' -bench Peers -benchtime=3x .
 	$(GO) test -run '^$$' -bench ModelLayer -benchtime=10x ./agents/model/
 	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 90m ./agents/
