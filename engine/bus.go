@@ -43,7 +43,12 @@ type Subscription struct {
 	runID string // "" for every run
 	mu    sync.Mutex
 	queue []Notice
-	c     chan struct{}
+	// tail is the text of the queue's last notice while it is a delta others may be coalesced
+	// into: appended in place, so a subscriber that is behind on a long reply costs linear
+	// time, not a copy of everything queued per token.
+	tail    []byte
+	tailing bool
+	c       chan struct{}
 }
 
 // Subscribe returns a subscription to one run's notices, or every run's when runID is "".
@@ -63,9 +68,22 @@ func (s *Subscription) Ready() <-chan struct{} { return s.c }
 func (s *Subscription) Next() []Notice {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seal()
 	q := s.queue
 	s.queue = nil
 	return q
+}
+
+// seal gives the queue's last delta the text coalesced into it.
+func (s *Subscription) seal() {
+	if !s.tailing {
+		return
+	}
+	last := &s.queue[len(s.queue)-1]
+	d := *last.Delta
+	d.Text = string(s.tail)
+	last.Delta = &d
+	s.tail, s.tailing = s.tail[:0], false
 }
 
 // Close stops delivery to this subscription.
@@ -77,19 +95,20 @@ func (s *Subscription) Close() {
 
 func (s *Subscription) push(n Notice) {
 	s.mu.Lock()
-	if n.Delta != nil && len(s.queue) > 0 {
-		last := s.queue[len(s.queue)-1]
-		if d := last.Delta; d != nil && d.Trace == nil && n.Delta.Trace == nil &&
-			d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Attempt == n.Delta.Attempt && d.Stream == n.Delta.Stream {
-			merged := *d
-			merged.Text += n.Delta.Text
-			s.queue[len(s.queue)-1] = Notice{Delta: &merged}
+	if n.Delta != nil && n.Delta.Trace == nil && s.tailing {
+		d := s.queue[len(s.queue)-1].Delta
+		if d.RunID == n.Delta.RunID && d.StepID == n.Delta.StepID && d.Attempt == n.Delta.Attempt && d.Stream == n.Delta.Stream {
+			s.tail = append(s.tail, n.Delta.Text...)
 			s.mu.Unlock()
 			s.signal()
 			return
 		}
 	}
+	s.seal()
 	s.queue = append(s.queue, n)
+	if n.Delta != nil && n.Delta.Trace == nil {
+		s.tail, s.tailing = append(s.tail[:0], n.Delta.Text...), true
+	}
 	s.mu.Unlock()
 	s.signal()
 }
