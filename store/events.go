@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,9 +19,10 @@ func (d *DB) Append(ctx context.Context, events []engine.Event) error {
 		return nil
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		w := d.stmts.writer(ctx, tx)
-		defer w.close()
-		return appendEvents(ctx, tx, w, events)
+		if err := d.stmts.insertEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		return updateRuns(ctx, tx, events)
 	})
 }
 
@@ -35,39 +35,14 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 		}
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		w := d.stmts.writer(ctx, tx)
-		defer w.close()
-		var owner, lastRun sql.NullString
-		var epoch int64
-		err := w.fence.QueryRowContext(ctx, l.RunID).Scan(&owner, &epoch, &lastRun)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("append to run %s: %w", l.RunID, err)
-		}
-		if owner.String != l.Owner || epoch != l.Epoch {
-			return fmt.Errorf("append to run %s as %s: %w", l.RunID, l.Owner, engine.ErrFenced)
-		}
 		if len(events) == 0 {
-			return nil
+			return checkFence(ctx, tx, l)
 		}
-		w.lastRunIs(lastRun)
-		return appendEvents(ctx, tx, w, events)
+		if err := d.stmts.insertFenced(ctx, tx, l, events); err != nil {
+			return err
+		}
+		return updateRuns(ctx, tx, events)
 	})
-}
-
-// appendEvents inserts events in tx, assigns their Seq and moves the run index.
-func appendEvents(ctx context.Context, tx *sql.Tx, w *eventWriter, events []engine.Event) error {
-	for i := range events {
-		e := &events[i]
-		seq, err := w.insert(ctx, e.RunID, e.Type, e.StepID, e.Attempt, ms(e.Time), e.Data)
-		if err != nil {
-			return fmt.Errorf("append %s to run %s: %w", e.Type, e.RunID, err)
-		}
-		e.Seq = seq
-	}
-	return updateRuns(ctx, tx, events)
 }
 
 // updateRuns moves the index rows of the runs whose status the events change. Events that

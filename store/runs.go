@@ -20,13 +20,12 @@ func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Ev
 		if err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
-		w := d.stmts.writer(ctx, tx)
-		defer w.close()
-		seq, err := w.insert(ctx, info.ID, first.Type, first.StepID, first.Attempt, ms(first.Time), first.Data)
-		if err != nil {
+		evs := []engine.Event{first}
+		evs[0].RunID = info.ID
+		if err := d.stmts.insertEvents(ctx, tx, evs); err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, seq, info.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, evs[0].Seq, info.ID)
 		return err
 	})
 }

@@ -35,8 +35,8 @@ func (d *DB) SeedRuns(ctx context.Context, n int, from time.Time) error {
 				return err
 			}
 			defer runs.Close()
-			evs := d.stmts.writer(ctx, tx)
-			defer evs.close()
+			evs := tx.StmtContext(ctx, d.stmts.insertEvent)
+			defer evs.Close()
 			for i := lo; i < min(lo+batch, n); i++ {
 				at := from.Add(time.Duration(i-n) * time.Second)
 				id := fmt.Sprintf("seed%07d", i)
@@ -60,7 +60,7 @@ func (d *DB) SeedRuns(ctx context.Context, n int, from time.Time) error {
 }
 
 // seedRun writes one finished run's index row and events.
-func seedRun(ctx context.Context, tx *sql.Tx, runs *sql.Stmt, evs *eventWriter, id, parent string, at time.Time, started, ok []byte) error {
+func seedRun(ctx context.Context, tx *sql.Tx, runs, evs *sql.Stmt, id, parent string, at time.Time, started, ok []byte) error {
 	end := at.Add(3 * time.Millisecond)
 	var parentStep any
 	if parent != "" {
@@ -84,8 +84,11 @@ func seedRun(ctx context.Context, tx *sql.Tx, runs *sql.Stmt, evs *eventWriter, 
 		{engine.StepSucceeded, "hello", 1, done},
 		{engine.RunSucceeded, "", 0, ok},
 	} {
-		var err error
-		if seq, err = evs.insert(ctx, id, e.typ, e.step, e.attempt, ms(end), e.data); err != nil {
+		res, err := evs.ExecContext(ctx, id, string(e.typ), e.step, e.attempt, ms(end), e.data)
+		if err != nil {
+			return err
+		}
+		if seq, err = res.LastInsertId(); err != nil {
 			return err
 		}
 	}

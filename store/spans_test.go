@@ -102,6 +102,7 @@ func TestTheSpansMigrationIndexesALogWrittenBeforeIt(t *testing.T) {
 	interleave(t, d)
 	// Put the database back as migration 0004 left it, with the log still in it.
 	for _, q := range []string{
+		`DROP TRIGGER events_start_span`,
 		`DROP TABLE event_spans`,
 		`CREATE INDEX events_by_run ON events (run_id, seq)`,
 		`DELETE FROM schema_migrations WHERE version = 5`,
@@ -156,4 +157,38 @@ func TestAStepWritesOneBTreeWhenItsRunAdvancesAlone(t *testing.T) {
 	if !strings.Contains(p, "event_spans_by_run") || !strings.Contains(p, "SEARCH e USING INTEGER PRIMARY KEY") {
 		t.Fatalf("reading a run's events does not go through its spans and a seq range:\n%s", p)
 	}
+}
+
+func TestAFencedAppendLongerThanOneStatementKeepsItsOrder(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "tandem.db"), Options{Synchronous: SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	interleave(t, d)
+	now := time.Now()
+	l, ok, err := d.AcquireLease(ctx, "b", "me", now, now.Add(time.Minute))
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	for _, n := range []int{1, fencedBatch, fencedBatch + 3} {
+		evs := make([]engine.Event, n)
+		for i := range evs {
+			evs[i] = engine.Event{RunID: "b", Type: engine.StepStarted, StepID: fmt.Sprint("f", n, "-", i), Time: now}
+		}
+		if err := d.AppendFenced(ctx, l, evs); err != nil {
+			t.Fatal(err)
+		}
+		back, err := d.Events(ctx, "b", evs[0].Seq-1)
+		if err != nil || len(back) != n {
+			t.Fatalf("read back %d events (%v), want %d", len(back), err, n)
+		}
+		for i := range evs {
+			if back[i].Seq != evs[i].Seq || back[i].StepID != evs[i].StepID {
+				t.Fatalf("event %d of %d: wrote seq %d %s, log has seq %d %s", i, n, evs[i].Seq, evs[i].StepID, back[i].Seq, back[i].StepID)
+			}
+		}
+	}
+	checkRunReads(t, d)
 }

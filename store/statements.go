@@ -5,19 +5,23 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"tandem/engine"
 )
 
+// fencedBatch is how many events one prepared fenced insert takes; a longer batch inserts the
+// rest one by one after it, in the same transaction.
+const fencedBatch = 4
+
 // statements are the queries of the hot path, prepared once at open: every advancing step
-// runs the fence check and the inserts, and parsing their SQL again each time would cost as
-// much as the inserts themselves.
+// runs a fenced insert, and parsing its SQL again each time would cost as much as the insert.
 type statements struct {
 	insertEvent *sql.Stmt
-	lastSpan    *sql.Stmt
-	insertSpan  *sql.Stmt
-	fence       *sql.Stmt
-	runEvents   *sql.Stmt
+	// fenced[k-1] inserts k events on condition that the run's lease is still the one named,
+	// checked in the same statement: a step's transaction is one INSERT, like the floor's.
+	fenced    [fencedBatch]*sql.Stmt
+	runEvents *sql.Stmt
 }
 
 // runEventsSQL reads a run's events after a seq through its spans (migration 0005): each span
@@ -33,19 +37,32 @@ const runEventsSQL = `SELECT e.seq, e.run_id, e.type, e.step_id, e.attempt, e.at
 	  AND e.seq > ?2 AND e.run_id = ?1
 	ORDER BY s.start_seq, e.seq`
 
+// fencedInsertSQL inserts k events, in order, only while runs.id = ? has lease owner ? and
+// epoch ? (the last three arguments). Rows affected is k or 0.
+func fencedInsertSQL(k int) string {
+	rows := make([]string, k)
+	for i := range rows {
+		rows[i] = fmt.Sprintf("(%d, ?, ?, ?, ?, ?, ?)", i)
+	}
+	return `INSERT INTO events (run_id, type, step_id, attempt, at, data)
+		SELECT column2, column3, column4, column5, column6, column7 FROM (VALUES ` + strings.Join(rows, ", ") + `)
+		WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND lease_owner = ? AND lease_epoch = ?)
+		ORDER BY column1`
+}
+
 func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
-	for _, p := range []struct {
+	type prep struct {
 		stmt **sql.Stmt
 		sql  string
-	}{
+	}
+	all := []prep{
 		{&s.insertEvent, `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&s.lastSpan, `SELECT start_seq, run_id FROM event_spans ORDER BY start_seq DESC LIMIT 1`},
-		{&s.insertSpan, `INSERT INTO event_spans (start_seq, run_id) VALUES (?, ?)`},
-		// The fence check also reads the log's last span, which the inserts after it need:
-		// one query instead of two in every step's transaction.
-		{&s.fence, `SELECT lease_owner, lease_epoch, (SELECT run_id FROM event_spans ORDER BY start_seq DESC LIMIT 1) FROM runs WHERE id = ?`},
 		{&s.runEvents, runEventsSQL},
-	} {
+	}
+	for k := 1; k <= fencedBatch; k++ {
+		all = append(all, prep{&s.fenced[k-1], fencedInsertSQL(k)})
+	}
+	for _, p := range all {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", p.sql, err)
@@ -57,7 +74,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 
 func (s *statements) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertEvent, s.lastSpan, s.insertSpan, s.fence, s.runEvents} {
+	for _, st := range append([]*sql.Stmt{s.insertEvent, s.runEvents}, s.fenced[:]...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -65,61 +82,85 @@ func (s *statements) close() error {
 	return errors.Join(errs...)
 }
 
-// eventWriter inserts events in one write transaction and keeps the spans (migration 0005)
-// true: an event whose run is not the run of the log's last event starts a span.
-type eventWriter struct {
-	insertEvent, lastSpan, insertSpan, fence *sql.Stmt
-	lastRun                                  string
-	known                                    bool
-}
-
-// writer binds the statements to tx; close it when the transaction ends.
-func (s *statements) writer(ctx context.Context, tx *sql.Tx) *eventWriter {
-	return &eventWriter{
-		insertEvent: tx.StmtContext(ctx, s.insertEvent),
-		lastSpan:    tx.StmtContext(ctx, s.lastSpan),
-		insertSpan:  tx.StmtContext(ctx, s.insertSpan),
-		fence:       tx.StmtContext(ctx, s.fence),
+// insertEvents inserts events one by one in tx and assigns their Seq. The trigger of
+// migration 0005 keeps the spans.
+func (s *statements) insertEvents(ctx context.Context, tx *sql.Tx, events []engine.Event) error {
+	if len(events) == 0 {
+		return nil
 	}
-}
-
-func (w *eventWriter) close() {
-	for _, st := range []*sql.Stmt{w.insertEvent, w.lastSpan, w.insertSpan, w.fence} {
-		_ = st.Close()
-	}
-}
-
-// lastRunIs tells the writer which run the log's last event belongs to ("" for an empty log),
-// read in the same transaction, so insert need not read it.
-func (w *eventWriter) lastRunIs(run sql.NullString) {
-	w.lastRun, w.known = run.String, true
-}
-
-// insert appends one event and returns its seq.
-func (w *eventWriter) insert(ctx context.Context, runID string, typ engine.EventType, stepID string, attempt int, at int64, data []byte) (int64, error) {
-	if !w.known {
-		var start int64
-		switch err := w.lastSpan.QueryRowContext(ctx).Scan(&start, &w.lastRun); {
-		case errors.Is(err, sql.ErrNoRows):
-			w.lastRun = ""
-		case err != nil:
-			return 0, fmt.Errorf("read the log's last span: %w", err)
+	ins := tx.StmtContext(ctx, s.insertEvent)
+	defer ins.Close()
+	for i := range events {
+		e := &events[i]
+		res, err := ins.ExecContext(ctx, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
+		if err != nil {
+			return fmt.Errorf("append %s to run %s: %w", e.Type, e.RunID, err)
 		}
-		w.known = true
-	}
-	res, err := w.insertEvent.ExecContext(ctx, runID, string(typ), stepID, attempt, at, data)
-	if err != nil {
-		return 0, err
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	if runID != w.lastRun {
-		if _, err := w.insertSpan.ExecContext(ctx, seq, runID); err != nil {
-			return 0, fmt.Errorf("start a span of run %s: %w", runID, err)
+		if e.Seq, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("append events: %w", err)
 		}
-		w.lastRun = runID
 	}
-	return seq, nil
+	return nil
+}
+
+// insertFenced inserts events (at least one, all of l's run) in tx on condition that l is still
+// the run's lease, and assigns their Seq; otherwise it writes nothing and says why.
+func (s *statements) insertFenced(ctx context.Context, tx *sql.Tx, l engine.Lease, events []engine.Event) error {
+	k := min(len(events), fencedBatch)
+	args := make([]any, 0, 6*k+3)
+	for _, e := range events[:k] {
+		args = append(args, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
+	}
+	args = append(args, l.RunID, l.Owner, l.Epoch)
+	st := tx.StmtContext(ctx, s.fenced[k-1])
+	defer st.Close()
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("append %d events to run %s: %w", len(events), l.RunID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("append to run %s: %w", l.RunID, err)
+	}
+	if n == 0 {
+		return refused(ctx, tx, l)
+	}
+	// One statement in a write transaction: its rows took consecutive seqs, in order.
+	last, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("append to run %s: %w", l.RunID, err)
+	}
+	for i := range events[:k] {
+		events[i].Seq = last - int64(k-1-i)
+	}
+	return s.insertEvents(ctx, tx, events[k:])
+}
+
+// refused says why a fenced write was refused: the run is gone, or its lease is not l.
+func refused(ctx context.Context, tx *sql.Tx, l engine.Lease) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = ?`, l.RunID).Scan(&n); err != nil {
+		return fmt.Errorf("append to run %s: %w", l.RunID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
+	}
+	return fmt.Errorf("append to run %s as %s: %w", l.RunID, l.Owner, engine.ErrFenced)
+}
+
+// checkFence reports whether l is still the run's lease, for a fenced append of no events.
+func checkFence(ctx context.Context, tx *sql.Tx, l engine.Lease) error {
+	var owner sql.NullString
+	var epoch int64
+	err := tx.QueryRowContext(ctx, `SELECT lease_owner, lease_epoch FROM runs WHERE id = ?`, l.RunID).Scan(&owner, &epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("append to run %s: %w", l.RunID, engine.ErrRunNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("append to run %s: %w", l.RunID, err)
+	}
+	if owner.String != l.Owner || epoch != l.Epoch {
+		return fmt.Errorf("append to run %s as %s: %w", l.RunID, l.Owner, engine.ErrFenced)
+	}
+	return nil
 }

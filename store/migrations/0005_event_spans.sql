@@ -14,3 +14,11 @@ SELECT seq, run_id FROM (SELECT seq, run_id, lag(run_id) OVER (ORDER BY seq) AS 
 WHERE prev IS NULL OR prev <> run_id;
 
 DROP INDEX events_by_run;
+
+-- The spans are kept inside SQLite, so no writer can forget them and a step's transaction makes
+-- no round trip for them: an event whose run is not the run of the log's last span starts one.
+CREATE TRIGGER events_start_span AFTER INSERT ON events
+WHEN NEW.run_id IS NOT (SELECT run_id FROM event_spans ORDER BY start_seq DESC LIMIT 1)
+BEGIN
+    INSERT INTO event_spans (start_seq, run_id) VALUES (NEW.seq, NEW.run_id);
+END;
