@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // EventType names what happened. The set is append-only: old logs must stay readable.
@@ -94,14 +95,44 @@ type Event struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 	// Status, when set, is the run's status after this event; stores keep it in their run index.
 	Status RunStatus `json:"-"`
+	// payload is the value Data was encoded from, kept by the process that made the event so
+	// folding it need not decode what was just encoded (see kept). Events read from a store
+	// have none.
+	payload any
 }
 
 // Decode unmarshals the event's data into v.
 func (e Event) Decode(v any) error {
+	if e.payload != nil && kept(e.payload, v) {
+		return nil
+	}
 	if len(e.Data) == 0 {
 		return nil
 	}
 	return json.Unmarshal(e.Data, v)
+}
+
+// kept copies a kept payload into v when decoding Data would give exactly the same value:
+// the hot payloads of every step, when their strings are valid UTF-8 (JSON would replace
+// invalid bytes) and they hold no values of type any (JSON would turn an int into a float64).
+func kept(payload, v any) bool {
+	switch p := payload.(type) {
+	case *StepResultData:
+		t, ok := v.(*StepResultData)
+		if ok && utf8.ValidString(p.Output) && utf8.ValidString(p.StderrTail) && utf8.ValidString(p.Error) &&
+			utf8.ValidString(p.Reason) && utf8.ValidString(p.ReusedFrom) {
+			*t = *p
+			return true
+		}
+	case *StepStartedData:
+		t, ok := v.(*StepStartedData)
+		if ok && p.Item == nil && p.ItemValues == nil && utf8.ValidString(p.Key) && utf8.ValidString(p.Input) &&
+			utf8.ValidString(p.Parent) && utf8.ValidString(p.ChildRunID) && utf8.ValidString(p.Kind) {
+			*t = *p
+			return true
+		}
+	}
+	return false
 }
 
 // RunStartedData is the payload of RunStarted.

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"testing"
 	"time"
 
@@ -109,6 +110,40 @@ func TestARunHeldAtABreakpointRecordsTheTypedHold(t *testing.T) {
 		st := h.execute(id)
 		if st.HoldCause != engine.HoldBreakpoint || st.HoldStep != "s3" {
 			t.Fatalf("held %s at %q, want a breakpoint at s3", st.HoldCause, st.HoldStep)
+		}
+	})
+}
+
+func TestTheStateARunnerKeepsIsTheFoldOfItsLog(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		st := h.run(h.flow("f.yaml", `name: f
+steps:
+  - id: a
+    shell: echo hello
+  - id: bytes
+    needs: [a]
+    shell: printf 'caf\351'
+  - id: each
+    needs: [a]
+    map: '[1, 2.5, "x"]'
+    shell: echo "item {{ .item }}"
+  - id: fails
+    needs: [a]
+    shell: exit 3
+    continue_on_error: true
+`), nil)
+		evs, err := h.store.Events(context.Background(), st.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// SQLite keeps times to the millisecond; everything else must be the same.
+		seconds := regexp.MustCompile(`\.\d+Z"`)
+		live, _ := json.Marshal(st)
+		folded, _ := json.Marshal(engine.Fold(evs))
+		live, folded = seconds.ReplaceAll(live, []byte(`Z"`)), seconds.ReplaceAll(folded, []byte(`Z"`))
+		if string(live) != string(folded) {
+			t.Fatalf("the runner's state:\n%s\nthe fold of its log:\n%s", live, folded)
 		}
 	})
 }

@@ -438,7 +438,7 @@ func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
 	if s.Kind == flows.KindFlow {
 		d.ChildRunID = childRunID(r.runID, ss.ID, n)
 	}
-	r.add(Event{Type: StepStarted, StepID: ss.ID, Attempt: n, Data: mustJSON(d)})
+	r.add(Event{Type: StepStarted, StepID: ss.ID, Attempt: n, Data: mustJSON(d), payload: &d})
 	stepID := ss.ID
 	r.queued = append(r.queued, &StepRun{RunID: r.runID, StepID: stepID, Attempt: n, Key: d.Key, Resumed: resumed, Step: s,
 		Flow: r.flow, Input: input, Data: data,
@@ -495,7 +495,7 @@ func (r *runner) handle(ctx context.Context, res stepResult) {
 		}
 	}
 	if ev.Type != StepWaiting {
-		ev.Data = mustJSON(d)
+		ev.Data, ev.payload = mustJSON(d), &d
 	}
 	r.add(ev)
 }
