@@ -34,6 +34,16 @@ type RunRow struct {
 	DurationMS int64 `json:"duration_ms"`
 }
 
+// MarshalJSON writes the run's row with duration_ms added (RunInfo has a MarshalJSON of
+// its own, which embedding would otherwise promote over the added field).
+func (r RunRow) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(r.RunInfo)
+	if err != nil || len(b) < 2 {
+		return b, err
+	}
+	return fmt.Appendf(b[:len(b)-1], `,"duration_ms":%d}`, r.DurationMS), nil
+}
+
 // RunRows adds durations to a listing for `runs --json`.
 func RunRows(runs []engine.RunInfo, now time.Time) []RunRow {
 	out := make([]RunRow, len(runs))
