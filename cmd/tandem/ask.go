@@ -28,7 +28,9 @@ func (a *app) agentCommands() []*cobra.Command {
 	return []*cobra.Command{
 		a.command(spec{use: `ask AGENT.yaml "prompt" [--session NAME] [--json]`, short: "ask an agent once; the answer on stdout, tool calls on stderr",
 			json: "print the result as JSON", agent: true, complete: completeAgentFile,
-			flags: func(f *pflag.FlagSet) { f.StringVar(&session, "session", "", "continue (or start) this memory session") },
+			flags: func(f *pflag.FlagSet) {
+				f.StringVar(&session, "session", "", "continue (or start) this memory session")
+			},
 			onDB: func(ctx context.Context, e *env, args []string) error {
 				res, err := askOnce(ctx, e, args[0], args[1], session, !a.json)
 				if !a.json {
@@ -44,8 +46,10 @@ func (a *app) agentCommands() []*cobra.Command {
 			}}),
 		a.command(spec{use: "chat AGENT.yaml [--session NAME]", short: "talk with an agent in the terminal (a session that persists)",
 			agent: true, complete: completeAgentFile,
-			flags: func(f *pflag.FlagSet) { f.StringVar(&session, "session", "", "session name (default: a new one per chat)") },
-			run:   func(ctx context.Context, args []string) error { return a.chat(ctx, args[0], session) }}),
+			flags: func(f *pflag.FlagSet) {
+				f.StringVar(&session, "session", "", "session name (default: a new one per chat)")
+			},
+			run: func(ctx context.Context, args []string) error { return a.chat(ctx, args[0], session) }}),
 		a.evalCommand(),
 		a.promoteCommand(),
 		a.command(spec{use: "doctor", short: "check the Ollama server and the default model; say how to fix problems", json: "print JSON",

@@ -42,15 +42,15 @@ type agentFlags struct {
 type spec struct {
 	use   string // the name and its arguments, as the usage line shows them
 	short string
-	long  string // more help, when the short line and the flags do not say it all
+	long  string           // more help, when the short line and the flags do not say it all
 	args  func(n int) bool // which argument counts are right (default: exactly the ones use names)
 	// json is the help of --json ("" for a command without it).
 	json string
 	// advances: the command advances runs (--parallel, and the agent flags: a step may be
 	// an agent). agent: the command runs an agent itself (the agent flags only).
 	advances, agent bool
-	complete completion
-	flags    func(f *pflag.FlagSet)
+	complete        completion
+	flags           func(f *pflag.FlagSet)
 	// Exactly one of run, onDB and onRun: run opens nothing itself; onDB gets the opened
 	// workspace; onRun also gets the run its first argument names (an id or unique prefix).
 	run   func(ctx context.Context, args []string) error

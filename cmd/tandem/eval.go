@@ -40,9 +40,9 @@ func (a *app) evalCommand() *cobra.Command {
 
 // evalOptions are eval's own flags.
 type evalOptions struct {
-	models          []string
+	models           []string
 	repeat, parallel int
-	work, junit     string
+	work, junit      string
 }
 
 func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {

@@ -20,7 +20,9 @@ func (a *app) promoteCommand() *cobra.Command {
 		flags: func(f *pflag.FlagSet) {
 			f.StringVar(&out, "out", "", "the flow file to write (default: AGENT-promoted.yaml beside the agent file; - prints it)")
 		},
-		onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error { return promoteRun(ctx, e, run, out) }})
+		onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+			return promoteRun(ctx, e, run, out)
+		}})
 }
 
 func promoteRun(ctx context.Context, e *env, info engine.RunInfo, out string) error {

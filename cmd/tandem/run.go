@@ -51,7 +51,9 @@ func (a *app) runCommands() []*cobra.Command {
 		a.runsCommand(),
 		a.command(spec{use: "show RUN [--json]", short: "show a run: every step with its attempts and output", json: "print JSON",
 			complete: completeRun,
-			flags:    func(f *pflag.FlagSet) { f.BoolVar(&full, "full", false, "print whole outputs instead of the first lines") },
+			flags: func(f *pflag.FlagSet) {
+				f.BoolVar(&full, "full", false, "print whole outputs instead of the first lines")
+			},
 			onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
 				st, err := e.engine.State(ctx, run.ID)
 				if err != nil {
