@@ -66,9 +66,16 @@ func (c *app) open(ctx context.Context) (*env, error) {
 		closeLog()
 		return nil, usageError{err}
 	}
+	retries, err := model.RetryPolicyFromEnvironment()
+	if err != nil {
+		_ = db.Close()
+		closeLog()
+		return nil, usageError{err}
+	}
 	// A server that accepts a call and then goes quiet fails the attempt (retryable)
-	// instead of holding the step forever.
-	guarded := model.WithStallTimeouts(ollama, stalls)
+	// instead of holding the step forever; one that cannot be reached yet is tried again
+	// for a bounded time, each wait shown in the step's trace.
+	guarded := model.WithRetry(model.WithStallTimeouts(ollama, stalls), retries)
 	eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: guarded, DefaultModel: model.DefaultModel()})
 	tools := modelsteps.ToolOptions{AllowHTTP: c.agent.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.agent.allowMCP}
 	if c.agent.allowShell {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"tandem/agents"
 	"tandem/engine"
 )
 
@@ -145,16 +146,18 @@ func (p *Printer) Notice(n engine.Notice) {
 		fmt.Fprintf(p.w, "%s↻ %-16s retry requested\n", pre, e.StepID)
 	case engine.StepTrace:
 		var d engine.TraceData
-		if e.Decode(&d) == nil && d.Kind == TraceModelRetry {
-			m, _ := d.Data.(map[string]any)
-			fmt.Fprintf(p.w, "%s↻ %-16s %v\n", pre, e.StepID, m["message"])
+		if e.Decode(&d) != nil || d.Kind != TraceModelRetry {
+			return
+		}
+		if rec, err := agents.Decode(d.Kind, d.Data); err == nil {
+			fmt.Fprintf(p.w, "%s↻ %-16s %s\n", pre, e.StepID, rec.(agents.ModelRetry).Message)
 		}
 	}
 }
 
 // TraceModelRetry is the trace kind of a model call waiting to try an unreachable server
 // again; the progress shows it as it happens.
-const TraceModelRetry = "model_retry"
+const TraceModelRetry = string(agents.KindModelRetry)
 
 // WaitText says what a parked step waits for.
 func WaitText(d engine.StepWaitingData) string {
