@@ -51,16 +51,23 @@ var (
 func Start(t testing.TB) *Server {
 	t.Helper()
 	once.Do(func() { shared, skipMsg, initErr = start() })
-	if initErr != nil {
-		t.Fatalf("ollama: %v", initErr)
-	}
-	if skipMsg != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ollama: %s (CI=true: a missing Ollama is a failure)", skipMsg)
-		}
-		t.Skip("ollama: " + skipMsg)
-	}
+	skipUnless(t, skipMsg, initErr)
 	return shared
+}
+
+// skipUnless fails the test on err, and skips it (fails it when CI=true) when skip says why
+// no server could start.
+func skipUnless(t testing.TB, skip string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("ollama: %v", err)
+	}
+	if skip != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("ollama: %s (CI=true: a missing Ollama is a failure)", skip)
+		}
+		t.Skip("ollama: " + skip)
+	}
 }
 
 // Main runs the tests and then stops the shared server, if one was started.
@@ -107,15 +114,7 @@ func (s *Server) Log() string { return s.log.String() }
 func StartAt(t testing.TB, host string) *Server {
 	t.Helper()
 	s, skip, err := startAt(host)
-	if err != nil {
-		t.Fatalf("ollama: %v", err)
-	}
-	if skip != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ollama: %s (CI=true: a missing Ollama is a failure)", skip)
-		}
-		t.Skip("ollama: " + skip)
-	}
+	skipUnless(t, skip, err)
 	t.Cleanup(s.Stop)
 	return s
 }
