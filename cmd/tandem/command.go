@@ -208,8 +208,6 @@ func inputs(kvs []string) (map[string]string, error) {
 	return given, nil
 }
 
-func noArgs(n int) bool { return n == 0 }
-
 func atLeastOne(n int) bool { return n >= 1 }
 
 // printJSON writes v as indented JSON to the raw stdout (encoding/json escapes control
