@@ -20,7 +20,7 @@ func (a *app) runCommands() []*cobra.Command {
 	var given, breaks []string
 	var detach bool
 	var input string
-	var full bool
+	var full, join bool
 	return []*cobra.Command{
 		a.command(spec{use: "run FILE [-i key=value] [--break STEP]", short: "run a flow to the end (or until it waits), printing progress",
 			json: "print the final run (the run shape of show --json) instead of progress", advances: true, complete: completeFlowFile,
@@ -30,9 +30,15 @@ func (a *app) runCommands() []*cobra.Command {
 				f.BoolVar(&detach, "detach", false, "record the run and return; a `tandem worker` runs it")
 			},
 			run: func(ctx context.Context, args []string) error { return a.runFlow(ctx, args[0], given, breaks, detach) }}),
-		a.command(spec{use: "resume RUN", short: "continue an interrupted or waiting run; finished steps never re-run",
+		a.command(spec{use: "resume RUN [--join]", short: "continue an interrupted or waiting run; finished steps never re-run",
 			json: "print the final run as JSON", advances: true, complete: completeRun,
+			flags: func(f *pflag.FlagSet) {
+				f.BoolVar(&join, "join", false, "when another process advances the run (a worker, a detached run), follow it to its end instead of refusing")
+			},
 			onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+				if join {
+					return a.join(ctx, e, run)
+				}
 				return a.execute(ctx, e, run.ID, fmt.Sprintf("resume %s  %s", run.ID, run.FlowName))
 			}}),
 		a.command(spec{use: "retry RUN STEP [--input TEXT]", short: "run a failed step of a run again and continue the run",
@@ -188,13 +194,7 @@ func (a *app) execute(ctx context.Context, e *env, id string, header string) err
 	case err != nil:
 		return err
 	}
-	switch st.Status {
-	case engine.RunStatusSucceeded, engine.RunStatusWaiting, engine.RunStatusPaused:
-		return nil
-	case engine.RunStatusInterrupted:
-		return exitError{code: 130}
-	}
-	return exitError{code: exitFailed}
+	return exitFor(st.Status)
 }
 
 func cancelRun(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
