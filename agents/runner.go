@@ -204,6 +204,9 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		tr.Trace(requests.record(turn, req))
 		var stream answerStream
 		resp, err := r.Model.Chat(ctx, req, func(d model.Delta) {
+			if d.Retry != nil {
+				tr.Trace(ModelRetryOf(*d.Retry))
+			}
 			if d.Thinking != "" {
 				tr.Emit(string(KindThinking), d.Thinking)
 			}

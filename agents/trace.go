@@ -36,6 +36,7 @@ const (
 	KindChildRun      Kind = "child_run"      // ChildRun
 	KindLLMRequest    Kind = "llm_request"    // LLMRequest
 	KindLLMResponse   Kind = "llm_response"   // LLMResponse
+	KindModelRetry    Kind = "model_retry"    // ModelRetry
 
 	// Streamed text (Text): logged as step output, not as trace records.
 	KindContent  Kind = "content"  // the model's reply as it streams
@@ -223,6 +224,25 @@ type Text struct {
 	Text   string `json:"text"`
 }
 
+// ModelRetry is a model call waiting to try a server it could not reach again (see
+// model.WithRetry): retry Retry of Of, after WaitMS.
+type ModelRetry struct {
+	Message string `json:"message"` // as people read it: "ollama unreachable, retrying in 2s (1/3)"
+	Retry   int    `json:"retry"`
+	Of      int    `json:"of"`
+	WaitMS  int64  `json:"wait_ms"`
+	Error   string `json:"error,omitempty"` // why the last try failed
+}
+
+// ModelRetryOf is the trace record of a model call's retry notice.
+func ModelRetryOf(r model.Retry) ModelRetry {
+	m := ModelRetry{Message: r.String(), Retry: r.N, Of: r.Of, WaitMS: r.Wait.Milliseconds()}
+	if r.Err != nil {
+		m.Error = r.Err.Error()
+	}
+	return m
+}
+
 // Unknown is a record of a kind this version does not know, kept as it was logged.
 type Unknown struct {
 	Type Kind            `json:"-"`
@@ -249,6 +269,7 @@ func (End) Kind() Kind           { return KindEnd }
 func (ChildRun) Kind() Kind      { return KindChildRun }
 func (LLMRequest) Kind() Kind    { return KindLLMRequest }
 func (LLMResponse) Kind() Kind   { return KindLLMResponse }
+func (ModelRetry) Kind() Kind    { return KindModelRetry }
 func (t Text) Kind() Kind        { return t.Stream }
 func (u Unknown) Kind() Kind     { return u.Type }
 
@@ -273,6 +294,7 @@ var decoders = map[Kind]func([]byte) (Record, error){
 	KindChildRun:      decodeAs[ChildRun],
 	KindLLMRequest:    decodeAs[LLMRequest],
 	KindLLMResponse:   decodeAs[LLMResponse],
+	KindModelRetry:    decodeAs[ModelRetry],
 }
 
 func decodeAs[T Record](raw []byte) (Record, error) {

@@ -30,7 +30,7 @@ func (s StepStatus) Done() bool {
 
 // Attempt is one execution of a step.
 type Attempt struct {
-	N          int           `json:"n"`
+	N          int           `json:"attempt"` // 1 for the first attempt, as events and traces number them
 	Key        string        `json:"key"`
 	Input      string        `json:"input,omitempty"`
 	Status     StepStatus    `json:"status"`

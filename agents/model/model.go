@@ -69,6 +69,9 @@ type Options struct {
 type Delta struct {
 	Content  string
 	Thinking string
+	// Retry, when set, is no part of the reply: the call waits to try an unreachable
+	// server again (see WithRetry).
+	Retry *Retry
 }
 
 // Response is a finished (or cut) reply.

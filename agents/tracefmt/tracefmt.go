@@ -178,6 +178,8 @@ func Format(rec agents.Record) Block {
 		return line(s, class)
 	case agents.ChildRun:
 		return line(fmt.Sprintf("↳ child run %s (%s)", r.RunID, r.Tool), Normal)
+	case agents.ModelRetry:
+		return line("↻ "+r.Message, Problem)
 	case agents.LLMRequest:
 		head := fmt.Sprintf("request · model %s · %s", r.Model, plural(len(r.Messages), "message"))
 		if r.Schema {
@@ -295,6 +297,8 @@ func Brief(rec agents.Record, width int) (Line, bool) {
 		return Line{"! repair: " + r.Reason, Problem}, true
 	case agents.RepeatedCall:
 		return Line{fmt.Sprintf("! repeated call: %s %s", r.Name, OneLine(argsJSON(r.Arguments), width)), Problem}, true
+	case agents.ModelRetry:
+		return Line{"↻ " + r.Message, Problem}, true
 	case agents.Usage:
 		if r.DoneReason == "length" {
 			return Line{"✂ the reply was cut at the token limit (raise options.num_predict in the agent file)", Problem}, true

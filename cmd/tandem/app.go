@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,39 +21,6 @@ import (
 	"tandem/telemetry"
 )
 
-// common holds the flags every command that touches the database shares.
-type common struct {
-	db         string
-	sync       string
-	parallel   int
-	allowShell bool
-	allowHTTP  bool
-	allowMCP   multiFlag
-	// ask decides shell calls without --allow-shell: the workbench asks its person. Headless
-	// commands leave it nil, so they refuse.
-	ask agents.Approver
-}
-
-func (c *common) register(fs *flag.FlagSet) {
-	def := os.Getenv("TANDEM_DB")
-	if def == "" {
-		def = store.DefaultPath
-	}
-	fs.StringVar(&c.db, "db", def, "database file (env TANDEM_DB)")
-	sync := os.Getenv("TANDEM_SYNC")
-	if sync == "" {
-		sync = store.SyncFull
-	}
-	fs.StringVar(&c.sync, "sync", sync, "SQLite synchronous mode: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
-	fs.BoolVar(&c.allowShell, "allow-shell", false, "let agents use the shell tool without asking")
-	fs.BoolVar(&c.allowHTTP, "allow-http", false, "let agents use the http_get tool")
-	fs.Var(&c.allowMCP, "allow-mcp", "let agents call the tools of MCP server `NAME` without asking (repeatable)")
-}
-
-func (c *common) registerParallel(fs *flag.FlagSet) {
-	fs.IntVar(&c.parallel, "parallel", 0, "steps run at once per run (default: number of CPUs)")
-}
-
 // env is a wired-up engine over the workspace's database.
 type env struct {
 	db     *store.DB
@@ -64,26 +29,8 @@ type env struct {
 	close  func()
 }
 
-// openRun opens the workspace and finds a run by id or unique prefix. A run that is not
-// there, or a prefix that fits several, is the caller's mistake (exit 2).
-func (c *common) openRun(ctx context.Context, ref string) (*env, engine.RunInfo, error) {
-	e, err := c.open(ctx)
-	if err != nil {
-		return nil, engine.RunInfo{}, err
-	}
-	info, err := e.db.Run(ctx, ref)
-	if err != nil {
-		e.close()
-		if errors.Is(err, engine.ErrRunNotFound) || errors.Is(err, engine.ErrAmbiguousRun) {
-			err = usageError{err}
-		}
-		return nil, engine.RunInfo{}, err
-	}
-	return e, info, nil
-}
-
 // open wires the store, the logger and the engine with every step executor this binary has.
-func (c *common) open(ctx context.Context) (*env, error) {
+func (c *app) open(ctx context.Context) (*env, error) {
 	sync := strings.ToUpper(c.sync)
 	if sync != store.SyncFull && sync != store.SyncNormal {
 		return nil, usagef("--sync %s: want FULL or NORMAL", c.sync)
@@ -119,12 +66,19 @@ func (c *common) open(ctx context.Context) (*env, error) {
 		closeLog()
 		return nil, usageError{err}
 	}
+	retries, err := model.RetryPolicyFromEnvironment()
+	if err != nil {
+		_ = db.Close()
+		closeLog()
+		return nil, usageError{err}
+	}
 	// A server that accepts a call and then goes quiet fails the attempt (retryable)
-	// instead of holding the step forever.
-	guarded := model.WithStallTimeouts(ollama, stalls)
+	// instead of holding the step forever; one that cannot be reached yet is tried again
+	// for a bounded time, each wait shown in the step's trace.
+	guarded := model.WithRetry(model.WithStallTimeouts(ollama, stalls), retries)
 	eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: guarded, DefaultModel: model.DefaultModel()})
-	tools := modelsteps.ToolOptions{AllowHTTP: c.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.allowMCP}
-	if c.allowShell {
+	tools := modelsteps.ToolOptions{AllowHTTP: c.agent.allowHTTP, Approve: c.ask, Protected: protectedFiles(c.db), AllowMCP: c.agent.allowMCP}
+	if c.agent.allowShell {
 		tools.Approve = func(context.Context, string, map[string]any) bool { return true }
 	}
 	eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: eng, Tools: tools,
@@ -175,37 +129,3 @@ func openLog(dir string) (*slog.Logger, func()) {
 	}
 	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { _ = f.Close() }
 }
-
-// parseFlags parses a command's flags; -h prints usage and exits 0, mistakes exit 2.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitError{code: exitOK}
-		}
-		return exitError{code: exitUsage}
-	}
-	return nil
-}
-
-// interspersed lets flags follow positional arguments (`tandem run f.yaml -i k=v`).
-func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-// multiFlag collects repeated -i key=value flags.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,15 +13,49 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"tandem/agents"
 	"tandem/agents/tracefmt"
 	"tandem/engine"
 	"tandem/flows"
 )
 
-func init() {
-	register(command{name: "ask", summary: "ask an agent once; the answer on stdout, tool calls on stderr", run: runAsk})
-	register(command{name: "chat", summary: "talk with an agent in the terminal (a session that persists)", run: runChat})
+// agentCommands talk with agents, evaluate and promote them, and look after the models.
+func (a *app) agentCommands() []*cobra.Command {
+	var session string
+	return []*cobra.Command{
+		a.command(spec{use: `ask AGENT.yaml "prompt" [--session NAME] [--json]`, short: "ask an agent once; the answer on stdout, tool calls on stderr",
+			json: "print the result as JSON", agent: true, complete: completeAgentFile,
+			flags: func(f *pflag.FlagSet) {
+				f.StringVar(&session, "session", "", "continue (or start) this memory session")
+			},
+			onDB: func(ctx context.Context, e *env, args []string) error {
+				res, err := askOnce(ctx, e, args[0], args[1], session, !a.json)
+				if !a.json {
+					return err
+				}
+				if perr := printJSON(res); perr != nil {
+					return perr
+				}
+				if res.Status != string(engine.RunStatusSucceeded) {
+					return exitError{code: exitFailed}
+				}
+				return nil
+			}}),
+		a.command(spec{use: "chat AGENT.yaml [--session NAME]", short: "talk with an agent in the terminal (a session that persists)",
+			agent: true, complete: completeAgentFile,
+			flags: func(f *pflag.FlagSet) {
+				f.StringVar(&session, "session", "", "session name (default: a new one per chat)")
+			},
+			run: func(ctx context.Context, args []string) error { return a.chat(ctx, args[0], session) }}),
+		a.evalCommand(),
+		a.promoteCommand(),
+		a.command(spec{use: "doctor", short: "check the Ollama server and the default model; say how to fix problems", json: "print JSON",
+			run: func(ctx context.Context, _ []string) error { return a.doctor(ctx) }}),
+		a.modelsCommand(),
+	}
 }
 
 // askResult is what --json prints.
@@ -33,37 +66,6 @@ type askResult struct {
 	EndReason string `json:"end_reason,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Tokens    engine.Tokens
-}
-
-func runAsk(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	session := fs.String("session", "", "continue (or start) this memory session")
-	jsonOut := fs.Bool("json", false, "print the result as JSON")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return usagef(`usage: tandem ask AGENT.yaml "prompt" [--session NAME] [--json]`)
-	}
-	e, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	res, err := askOnce(ctx, e, pos[0], pos[1], *session, !*jsonOut)
-	if *jsonOut {
-		if perr := printJSON(res); perr != nil {
-			return perr
-		}
-		if res.Status != string(engine.RunStatusSucceeded) {
-			return exitError{code: exitFailed}
-		}
-		return nil
-	}
-	return err
 }
 
 // askOnce runs an agent as a one-step run (traced and resumable like any run), streaming
@@ -212,30 +214,19 @@ func printToolTrace(w io.Writer, ev *engine.Event) {
 	}
 }
 
-func runChat(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	session := fs.String("session", "", "session name (default: a new one per chat)")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("usage: tandem chat AGENT.yaml [--session NAME]")
-	}
+func (a *app) chat(ctx context.Context, agentPath, session string) error {
 	// Ctrl-C stops the current reply, not the chat: handle SIGINT here, per reply.
 	signal.Reset(os.Interrupt)
-	e, err := c.open(context.WithoutCancel(ctx))
+	e, err := a.open(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	name := *session
+	name := session
 	if name == "" {
-		name = fmt.Sprintf("chat-%s-%s", strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0])), time.Now().Format("20060102-150405"))
+		name = fmt.Sprintf("chat-%s-%s", strings.TrimSuffix(filepath.Base(agentPath), filepath.Ext(agentPath)), time.Now().Format("20060102-150405"))
 	}
-	fmt.Fprintf(stderr, "chatting with %s (session %s). Ctrl-C stops a reply, Ctrl-D or /exit leaves.\n", pos[0], name)
+	fmt.Fprintf(stderr, "chatting with %s (session %s). Ctrl-C stops a reply, Ctrl-D or /exit leaves.\n", agentPath, name)
 	in := bufio.NewScanner(os.Stdin)
 	for {
 		fmt.Fprint(stderr, "\n› ")
@@ -260,7 +251,7 @@ func runChat(ctx context.Context, args []string) error {
 			case <-replyCtx.Done():
 			}
 		}()
-		_, err := askOnce(replyCtx, e, pos[0], line, name, true)
+		_, err := askOnce(replyCtx, e, agentPath, line, name, true)
 		signal.Stop(sig)
 		cancel()
 		var stopped *agents.StoppedError

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,14 +10,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"tandem/agents/model"
 	"tandem/store"
 )
-
-func init() {
-	register(command{name: "doctor", summary: "check the Ollama server and the default model; say how to fix problems", run: runDoctor})
-	register(command{name: "models", summary: "list local models (models pull NAME downloads one)", run: runModels})
-}
 
 type check struct {
 	Name string `json:"name"`
@@ -27,23 +23,13 @@ type check struct {
 	Fix  string `json:"fix,omitempty"`
 }
 
-func runDoctor(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	dbPath := os.Getenv("TANDEM_DB")
-	if dbPath == "" {
-		dbPath = store.DefaultPath
-	}
-	fs.StringVar(&dbPath, "db", dbPath, "database file to check (env TANDEM_DB)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	checks := append(doctorChecks(ctx), databaseCheck(ctx, dbPath))
+func (a *app) doctor(ctx context.Context) error {
+	checks := append(doctorChecks(ctx), databaseCheck(ctx, a.db))
 	failed := false
 	for _, c := range checks {
 		failed = failed || !c.OK
 	}
-	if *jsonOut {
+	if a.json {
 		if err := printJSON(checks); err != nil {
 			return err
 		}
@@ -141,15 +127,15 @@ func capText(c model.Capabilities) string {
 	return strings.Join(s, ", ")
 }
 
-func runModels(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "pull" {
-		return runPull(ctx, args[1:])
-	}
-	fs := flag.NewFlagSet("models", flag.ContinueOnError)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func (a *app) modelsCommand() *cobra.Command {
+	models := a.command(spec{use: "models", short: "list local models (models pull NAME downloads one)", json: "print JSON",
+		run: func(ctx context.Context, _ []string) error { return a.listModels(ctx) }})
+	models.AddCommand(a.command(spec{use: "pull NAME", short: "download a model into the local Ollama server",
+		run: func(ctx context.Context, args []string) error { return pullModel(ctx, args[0]) }}))
+	return models
+}
+
+func (a *app) listModels(ctx context.Context) error {
 	o, err := model.FromEnvironment()
 	if err != nil {
 		return usageError{err}
@@ -158,7 +144,7 @@ func runModels(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *jsonOut {
+	if a.json {
 		if list == nil {
 			list = []model.LocalModel{}
 		}
@@ -176,16 +162,13 @@ func runModels(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-func runPull(ctx context.Context, args []string) error {
-	if len(args) != 1 {
-		return usagef("usage: tandem models pull NAME")
-	}
+func pullModel(ctx context.Context, name string) error {
 	o, err := model.FromEnvironment()
 	if err != nil {
 		return usageError{err}
 	}
 	last := ""
-	err = o.Pull(ctx, args[0], func(p model.PullProgress) {
+	err = o.Pull(ctx, name, func(p model.PullProgress) {
 		line := p.Status
 		if p.Total > 0 {
 			const width = 30
@@ -204,7 +187,7 @@ func runPull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "pulled %s\n", args[0])
+	fmt.Fprintf(stdout, "pulled %s\n", name)
 	return nil
 }
 

@@ -3,41 +3,50 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"tandem/eval"
 	"tandem/flows"
 )
-
-func init() {
-	register(command{name: "eval", summary: "run an eval suite on an agent or flow; compare, show or resume eval runs", run: runEval})
-}
 
 const evalUsage = `usage: tandem eval SUITE.yaml [--model M]... [--repeat N] [--parallel K] [--json]
        tandem eval show RUN [--json]
        tandem eval resume RUN [--json]
        tandem eval compare RUN_A RUN_B [--json]`
 
-func runEval(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	var models multiFlag
-	fs.Var(&models, "model", "run every case on this model (repeatable; default: the suite's models)")
-	repeat := fs.Int("repeat", 0, "runs per case and model (default: the suite's repeat)")
-	parallel := fs.Int("parallel", 1, "cases run at once")
-	work := fs.String("work", "", "directory for each run's fresh workspace copy (default: under the system temp dir)")
-	jsonOut := fs.Bool("json", false, "print the results as JSON")
-	junit := fs.String("junit", "", "also write the results as JUnit XML to this file")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return usagef(evalUsage)
-	}
+func (a *app) evalCommand() *cobra.Command {
+	var models []string
+	var repeat, parallel int
+	var work, junit string
+	return a.command(spec{use: "eval SUITE.yaml [--model M] [--repeat N] [--parallel K] [--json]",
+		short: "run an eval suite on an agent or flow; compare, show or resume eval runs",
+		long:  evalUsage, args: func(n int) bool { return n >= 1 && n <= 3 }, json: "print the results as JSON", agent: true,
+		complete: completeEval,
+		flags: func(f *pflag.FlagSet) {
+			f.StringArrayVar(&models, "model", nil, "run every case on this model (repeatable; default: the suite's models)")
+			f.IntVar(&repeat, "repeat", 0, "runs per case and model (default: the suite's repeat)")
+			f.IntVar(&parallel, "parallel", 1, "cases run at once")
+			f.StringVar(&work, "work", "", "directory for each run's fresh workspace copy (default: under the system temp dir)")
+			f.StringVar(&junit, "junit", "", "also write the results as JUnit XML to this file")
+		},
+		run: func(ctx context.Context, pos []string) error {
+			return a.eval(ctx, pos, evalOptions{models: models, repeat: repeat, parallel: parallel, work: work, junit: junit})
+		}})
+}
+
+// evalOptions are eval's own flags.
+type evalOptions struct {
+	models           []string
+	repeat, parallel int
+	work, junit      string
+}
+
+func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {
+	var err error
 	verb := pos[0]
 	switch {
 	case verb == "compare" && len(pos) == 3:
@@ -59,13 +68,13 @@ func runEval(ctx context.Context, args []string) error {
 			return usageError{err}
 		}
 	}
-	e, err := c.open(ctx)
+	e, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	r := &eval.Runner{Engine: e.engine, Parallel: *parallel, WorkDir: *work, Progress: func(res eval.CellResult) {
-		if *jsonOut {
+	r := &eval.Runner{Engine: e.engine, Parallel: o.parallel, WorkDir: o.work, Progress: func(res eval.CellResult) {
+		if a.json {
 			return
 		}
 		mark := "✓"
@@ -77,19 +86,19 @@ func runEval(ctx context.Context, args []string) error {
 	var rep *eval.Report
 	switch verb {
 	case "compare":
-		a, err := eval.LoadReport(ctx, e.engine, pos[1])
+		ra, err := eval.LoadReport(ctx, e.engine, pos[1])
 		if err != nil {
 			return usageError{err}
 		}
-		b, err := eval.LoadReport(ctx, e.engine, pos[2])
+		rb, err := eval.LoadReport(ctx, e.engine, pos[2])
 		if err != nil {
 			return usageError{err}
 		}
-		changes := eval.Compare(a, b)
-		if *jsonOut {
-			return printJSON(map[string]any{"a": a.RunID, "b": b.RunID, "changes": changes})
+		changes := eval.Compare(ra, rb)
+		if a.json {
+			return printJSON(map[string]any{"a": ra.RunID, "b": rb.RunID, "changes": changes})
 		}
-		return eval.WriteCompare(stdout, a, b, changes)
+		return eval.WriteCompare(stdout, ra, rb, changes)
 	case "show":
 		if rep, err = eval.LoadReport(ctx, e.engine, pos[1]); err != nil {
 			return usageError{err}
@@ -99,16 +108,16 @@ func runEval(ctx context.Context, args []string) error {
 			return err
 		}
 	case "run":
-		if rep, err = r.Start(ctx, suite, eval.Options{Models: models, Repeat: *repeat}); err != nil {
+		if rep, err = r.Start(ctx, suite, eval.Options{Models: o.models, Repeat: o.repeat}); err != nil {
 			return err
 		}
 	}
-	if *junit != "" {
-		if err := writeJUnit(*junit, rep); err != nil {
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, rep); err != nil {
 			return err
 		}
 	}
-	if *jsonOut {
+	if a.json {
 		err = printJSON(rep)
 	} else {
 		err = eval.WriteTable(stdout, rep)

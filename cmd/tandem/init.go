@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,23 +11,7 @@ import (
 	"tandem/examples"
 )
 
-func init() {
-	register(command{name: "init", summary: "write the example workspace (flows, agents, data) into DIR to start from", run: runInit})
-}
-
-func runInit(_ context.Context, args []string) error {
-	fset := flag.NewFlagSet("init", flag.ContinueOnError)
-	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tandem init [DIR]   (DIR defaults to the current directory)")
-		fset.PrintDefaults()
-	}
-	pos, err := interspersed(fset, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return usagef("usage: tandem init [DIR]")
-	}
+func runInit(pos []string) error {
 	dir := "."
 	if len(pos) == 1 {
 		dir = pos[0]

@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"strings"
 	"syscall"
+
+	"charm.land/fang/v2"
 )
 
 // Exit codes shared by every command.
@@ -33,17 +36,6 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// command is one CLI verb. Commands register themselves in init functions of their own files.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-var commands = map[string]command{}
-
-func register(c command) { commands[c.name] = c }
-
 func main() {
 	os.Exit(mainCode(os.Args[1:]))
 }
@@ -56,22 +48,23 @@ func mainCode(args []string) int {
 	// step processes still start with the default action.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
-	name := "ui"
-	if len(args) > 0 {
-		name, args = args[0], args[1:]
-	}
-	if name == "-h" || name == "--help" || name == "help" {
-		printUsage()
-		return exitOK
-	}
-	cmd, ok := commands[name]
-	if !ok {
-		fmt.Fprintf(stderr, "tandem: unknown command %q\n\n", name)
-		printUsage()
-		return exitUsage
-	}
-	err := cmd.run(ctx, args)
+	root := newRoot()
+	root.SetArgs(args)
+	err := fang.Execute(ctx, root, fang.WithErrorHandler(printError))
 	return exitCode(err)
+}
+
+// printError prints a failed command's error the way tandem always has: one line on stderr,
+// "tandem: " first. An exitError has said what it had to already.
+func printError(w io.Writer, _ fang.Styles, err error) {
+	var ee exitError
+	if errors.As(err, &ee) {
+		return
+	}
+	fmt.Fprintf(termSafe{w}, "tandem: %v\n", err)
+	if isUsage(err) && !errors.As(err, new(usageError)) {
+		fmt.Fprintln(termSafe{w}, "see tandem --help (or tandem COMMAND --help)")
+	}
 }
 
 func exitCode(err error) int {
@@ -82,25 +75,15 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "tandem: %v\n", err)
-	var ue usageError
-	if errors.As(err, &ue) {
+	if isUsage(err) {
 		return exitUsage
 	}
 	return exitFailed
 }
 
-func printUsage() {
-	fmt.Fprintln(stderr, "tandem: a terminal workbench for durable flows and local agents")
-	fmt.Fprintln(stderr, "\nusage: tandem [command] [flags]   (no command opens the workbench)")
-	fmt.Fprintln(stderr, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(stderr, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(stderr, "\nrun 'tandem COMMAND -h' for a command's flags")
+// isUsage reports whether err is the caller's mistake: a usageError, or cobra's own word
+// for an unknown command (its flag errors are usageErrors already, see newRoot).
+func isUsage(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ")
 }

@@ -3,36 +3,31 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"tandem/engine"
 	"tandem/promote"
 )
 
-func init() {
-	register(command{name: "promote", summary: "turn a successful agent run into a flow file", run: runPromote})
+func (a *app) promoteCommand() *cobra.Command {
+	var out string
+	return a.command(spec{use: "promote RUN [--out FILE]", short: "turn a successful agent run into a flow file", complete: completeRun,
+		flags: func(f *pflag.FlagSet) {
+			f.StringVar(&out, "out", "", "the flow file to write (default: AGENT-promoted.yaml beside the agent file; - prints it)")
+		},
+		onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+			return promoteRun(ctx, e, run, out)
+		}})
 }
 
-func runPromote(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	out := fs.String("out", "", "the flow file to write (default: AGENT-promoted.yaml beside the agent file; - prints it)")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("usage: tandem promote RUN [--out FILE]")
-	}
-	e, info, err := c.openRun(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	path := *out
+func promoteRun(ctx context.Context, e *env, info engine.RunInfo, out string) error {
+	var err error
+	path := out
 	if path == "" || path == "-" {
 		_, _, _, a, err := promote.Agent(ctx, e.engine, info.ID)
 		if err != nil {
@@ -51,7 +46,7 @@ func runPromote(ctx context.Context, args []string) error {
 	if err != nil {
 		return promoteError(err)
 	}
-	if *out == "-" {
+	if out == "-" {
 		_, err := os.Stdout.Write(src)
 		return err
 	}

@@ -2,65 +2,109 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"tandem/cmd/tandem/internal/render"
 	"tandem/engine"
 	"tandem/flows"
 )
 
-func init() {
-	register(command{name: "run", summary: "run a flow to the end (or until it waits), printing progress", run: runRun})
-	register(command{name: "resume", summary: "continue an interrupted or waiting run; finished steps never re-run", run: runResume})
-	register(command{name: "retry", summary: "re-run a failed step of a run and continue the run", run: runRetry})
-	register(command{name: "cancel", summary: "stop a run; running steps are recorded as interrupted", run: runCancel})
+// runCommands start, continue, stop and look at runs.
+func (a *app) runCommands() []*cobra.Command {
+	var given, breaks []string
+	var detach bool
+	var input string
+	var full, join bool
+	return []*cobra.Command{
+		a.command(spec{use: "run FILE [-i key=value] [--break STEP]", short: "run a flow to the end (or until it waits), printing progress",
+			json: "print the final run (the run shape of show --json) instead of progress", advances: true, complete: completeFlowFile,
+			flags: func(f *pflag.FlagSet) {
+				f.StringArrayVarP(&given, "i", "i", nil, "input `key=value` (repeatable)")
+				f.StringArrayVar(&breaks, "break", nil, "hold the run before `STEP` from its start (repeatable); tandem continue RUN goes on")
+				f.BoolVar(&detach, "detach", false, "record the run and return; a `tandem worker` runs it")
+			},
+			run: func(ctx context.Context, args []string) error { return a.runFlow(ctx, args[0], given, breaks, detach) }}),
+		a.command(spec{use: "resume RUN [--join]", short: "continue an interrupted or waiting run; finished steps never re-run",
+			json: "print the final run as JSON", advances: true, complete: completeRun,
+			flags: func(f *pflag.FlagSet) {
+				f.BoolVar(&join, "join", false, "when another process advances the run (a worker, a detached run), follow it to its end instead of refusing")
+			},
+			onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+				if join {
+					return a.join(ctx, e, run)
+				}
+				return a.execute(ctx, e, run.ID, fmt.Sprintf("resume %s  %s", run.ID, run.FlowName))
+			}}),
+		a.command(spec{use: "retry RUN STEP [--input TEXT]", short: "run a failed step of a run again and continue the run",
+			json: "print the final run as JSON", advances: true, complete: completeRunStep,
+			flags: func(f *pflag.FlagSet) {
+				f.StringVar(&input, "input", "", "replace the step's templated input (command or prompt) for this attempt")
+			},
+			onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
+				if err := e.engine.Retry(ctx, run.ID, args[0], input); err != nil {
+					return usageError{err}
+				}
+				return a.execute(ctx, e, run.ID, fmt.Sprintf("retry %s %s  %s", run.ID, args[0], run.FlowName))
+			}}),
+		a.command(spec{use: "cancel RUN", short: "stop a run; running steps are recorded as interrupted", complete: completeRun,
+			onRun: cancelRun}),
+		a.runsCommand(),
+		a.command(spec{use: "show RUN [--json]", short: "show a run: every step with its attempts and output", json: "print JSON",
+			complete: completeRun,
+			flags: func(f *pflag.FlagSet) {
+				f.BoolVar(&full, "full", false, "print whole outputs instead of the first lines")
+			},
+			onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+				st, err := e.engine.State(ctx, run.ID)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return printJSON(render.NewRun(run, st))
+				}
+				render.Show(stdout, run, st, full, time.Now())
+				return nil
+			}}),
+		a.command(spec{use: "events RUN [--json]", short: "print a run's raw event log", json: "print JSON (one array)",
+			complete: completeRun,
+			onRun: func(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+				events, err := e.db.Events(ctx, run.ID, 0)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					if events == nil {
+						events = []engine.Event{}
+					}
+					return printJSON(events)
+				}
+				render.Events(stdout, events)
+				return nil
+			}}),
+		a.traceCommand(),
+	}
 }
 
-func runRun(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	c.registerParallel(fs)
-	var inputs multiFlag
-	fs.Var(&inputs, "i", "input `key=value` (repeatable)")
-	var breaks multiFlag
-	fs.Var(&breaks, "break", "hold the run before `STEP` from its start (repeatable); tandem continue RUN goes on")
-	jsonOut := fs.Bool("json", false, "print the final run state as JSON instead of progress")
-	detach := fs.Bool("detach", false, "record the run and return; a `tandem worker` runs it")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tandem run FILE [-i key=value]... [--break STEP]... [flags]")
-		fs.PrintDefaults()
-	}
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitError{code: exitUsage}
-	}
-	f, err := flows.Load(pos[0])
+func (a *app) runFlow(ctx context.Context, path string, kvs, breaks []string, detach bool) error {
+	f, err := flows.Load(path)
 	if err != nil {
 		var diags flows.Diagnostics
 		if errors.As(err, &diags) {
 			fmt.Fprintln(stderr, diags.Error())
-			fmt.Fprintf(stderr, "tandem: %s is not valid; nothing was run\n", pos[0])
+			fmt.Fprintf(stderr, "tandem: %s is not valid; nothing was run\n", path)
 			return exitError{code: exitUsage}
 		}
 		return usageError{err}
 	}
-	given := map[string]string{}
-	for _, kv := range inputs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usagef("-i %q: want key=value", kv)
-		}
-		given[k] = v
+	given, err := inputs(kvs)
+	if err != nil {
+		return err
 	}
 	// A secret may come from the environment instead, so it stays out of shell history.
 	for _, in := range f.Inputs {
@@ -72,9 +116,9 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	resolved, err := flows.ResolveInputs(f, given)
 	if err != nil {
-		return usagef("%s: %v", pos[0], err)
+		return usagef("%s: %v", path, err)
 	}
-	e, err := c.open(ctx)
+	e, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,19 +130,20 @@ func runRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *detach {
+	if detach {
 		fmt.Fprintf(stdout, "run %s  %s\nstarted detached: tandem worker runs it; follow it with tandem show %s\n", id, f.Name, id)
 		return nil
 	}
-	return execute(ctx, e, id, *jsonOut, fmt.Sprintf("run %s  %s", id, f.Name))
+	return a.execute(ctx, e, id, fmt.Sprintf("run %s  %s", id, f.Name))
 }
 
-// execute advances a run while printing its progress, then prints how it ended and maps the
-// end to an exit code: 0 succeeded or parked waiting, 1 failed or cancelled, 130 interrupted.
-func execute(ctx context.Context, e *env, id string, jsonOut bool, header string) error {
-	p := newPrinter(stdout, id)
-	p.quiet = jsonOut
-	if !jsonOut && header != "" {
+// execute advances a run while printing its progress, then prints how it ended (as the run
+// shape with --json) and maps the end to an exit code: 0 succeeded or parked waiting, 1
+// failed or cancelled, 130 interrupted.
+func (a *app) execute(ctx context.Context, e *env, id string, header string) error {
+	p := render.NewPrinter(stdout, id)
+	p.Quiet = a.json
+	if !a.json && header != "" {
 		fmt.Fprintln(stdout, header)
 	}
 	sub := e.engine.Bus().Subscribe("")
@@ -111,11 +156,11 @@ func execute(ctx context.Context, e *env, id string, jsonOut bool, header string
 			select {
 			case <-sub.Ready():
 				for _, n := range sub.Next() {
-					p.notice(n)
+					p.Notice(n)
 				}
 			case <-done:
 				for _, n := range sub.Next() {
-					p.notice(n)
+					p.Notice(n)
 				}
 				return
 			}
@@ -126,19 +171,22 @@ func execute(ctx context.Context, e *env, id string, jsonOut bool, header string
 	close(done)
 	<-printed
 	if errors.Is(err, engine.ErrFenced) {
-		fmt.Fprintf(os.Stderr, "tandem: run %s was taken over by another process while this one was stopped past its lease; "+
+		fmt.Fprintf(stderr, "tandem: run %s was taken over by another process while this one was stopped past its lease; "+
 			"this one stopped its steps and wrote nothing more; follow the run with: tandem show %s\n", id, id)
 		return exitError{code: exitFailed}
 	}
 	if st == nil || errors.Is(err, engine.ErrStoreFull) {
 		return err // the error says why the run stopped and how to go on
 	}
-	if jsonOut {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(st)
+	if a.json {
+		// The index row as the log now stands; a run still leased elsewhere is still shown.
+		info, ierr := e.db.Run(context.WithoutCancel(ctx), id)
+		if ierr != nil {
+			return ierr
+		}
+		_ = printJSON(render.NewRun(info, st))
 	} else {
-		printEnd(st, time.Since(start))
+		render.End(stdout, st, time.Since(start))
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -146,142 +194,21 @@ func execute(ctx context.Context, e *env, id string, jsonOut bool, header string
 	case err != nil:
 		return err
 	}
-	switch st.Status {
-	case engine.RunStatusSucceeded, engine.RunStatusWaiting, engine.RunStatusPaused:
-		return nil
-	case engine.RunStatusInterrupted:
-		return exitError{code: 130}
-	}
-	return exitError{code: exitFailed}
+	return exitFor(st.Status)
 }
 
-func printEnd(st *engine.State, took time.Duration) {
-	short := took.Round(time.Millisecond)
-	switch st.Status {
-	case engine.RunStatusSucceeded:
-		fmt.Fprintf(stdout, "run %s succeeded in %s\n", st.ID, short)
-		if st.Output != nil {
-			b, _ := json.Marshal(st.Output)
-			if len(b) > 400 {
-				b = append(b[:400], "…"...)
-			}
-			fmt.Fprintf(stdout, "output: %s\n", b)
-		}
-	case engine.RunStatusWaiting:
-		fmt.Fprintf(stdout, "run %s is waiting:\n", st.ID)
-		worker := false // a wait that only a worker passing by resolves (a timer, a signal)
-		for _, id := range st.StepIDs() {
-			s := st.Steps[id]
-			if s.Status != engine.StatusWaiting || s.Waiting == nil {
-				continue
-			}
-			fmt.Fprintf(stdout, "  %s: %s\n", id, waitText(*s.Waiting))
-			switch s.Waiting.Kind {
-			case "approval":
-				fmt.Fprintf(stdout, "    answer it: tandem approve %s %s [--comment TEXT] (or tandem reject %s %s)\n", st.ID, id, st.ID, id)
-			case "sleep":
-				worker = true
-			default:
-				if len(s.Waiting.Events) > 0 {
-					fmt.Fprintf(stdout, "    send it: tandem signal %s %s, then tandem resume %s\n", st.ID, s.Waiting.Events[0], st.ID)
-				}
-				worker = true
-			}
-		}
-		if worker {
-			fmt.Fprintf(stdout, "it goes on when a worker advances it: tandem worker (or tandem resume %s)\n", st.ID)
-		}
-	case engine.RunStatusInterrupted:
-		fmt.Fprintf(stdout, "run %s interrupted after %s; resume with: tandem resume %s\n", st.ID, short, st.ID)
-	case engine.RunStatusPaused:
-		fmt.Fprintf(stdout, "run %s is paused (%s)\n", st.ID, st.HoldReason)
-		fmt.Fprintf(stdout, "go on with: tandem continue %s (or one step: tandem step %s)\n", st.ID, st.ID)
-	default:
-		fmt.Fprintf(stdout, "run %s %s after %s: %s\n", st.ID, st.Status, short, st.Error)
-		if st.Status == engine.RunStatusFailed {
-			for _, id := range st.StepIDs() {
-				if st.Steps[id].Status == engine.StatusFailed && !strings.Contains(id, "[") {
-					fmt.Fprintf(stdout, "retry with: tandem retry %s %s\n", st.ID, id)
-					break
-				}
-			}
-		}
-	}
-}
-
-func runResume(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	c.registerParallel(fs)
-	jsonOut := fs.Bool("json", false, "print the final run state as JSON")
-	pos, err := interspersed(fs, args)
-	if err != nil {
+func cancelRun(ctx context.Context, e *env, run engine.RunInfo, _ []string) error {
+	if err := e.engine.Cancel(ctx, run.ID); err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("usage: tandem resume RUN")
-	}
-	e, info, err := c.openRun(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	return execute(ctx, e, info.ID, *jsonOut, fmt.Sprintf("resume %s  %s", info.ID, info.FlowName))
-}
-
-func runRetry(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	c.registerParallel(fs)
-	input := fs.String("input", "", "replace the step's templated input (command or prompt) for this attempt")
-	jsonOut := fs.Bool("json", false, "print the final run state as JSON")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return usagef("usage: tandem retry RUN STEP [--input TEXT]")
-	}
-	e, info, err := c.openRun(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	if err := e.engine.Retry(ctx, info.ID, pos[1], *input); err != nil {
-		return usageError{err}
-	}
-	return execute(ctx, e, info.ID, *jsonOut, fmt.Sprintf("retry %s %s  %s", info.ID, pos[1], info.FlowName))
-}
-
-func runCancel(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("usage: tandem cancel RUN")
-	}
-	e, info, err := c.openRun(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	if err := e.engine.Cancel(ctx, info.ID); err != nil {
-		return err
-	}
-	after, err := e.db.Run(ctx, info.ID)
+	after, err := e.db.Run(ctx, run.ID)
 	if err != nil {
 		return err
 	}
 	if after.Status == engine.RunStatusCancelled {
-		fmt.Fprintf(stdout, "run %s cancelled\n", info.ID)
+		fmt.Fprintf(stdout, "run %s cancelled\n", run.ID)
 	} else {
-		fmt.Fprintf(stdout, "cancel requested: the process running %s stops it within a second\n", info.ID)
+		fmt.Fprintf(stdout, "cancel requested: the process running %s stops it within a second\n", run.ID)
 	}
 	return nil
 }

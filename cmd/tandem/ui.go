@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
 
 	"tandem/agents/model"
 	"tandem/engine"
@@ -15,22 +15,12 @@ import (
 	"tandem/ui"
 )
 
-func init() {
-	register(command{name: "ui", summary: "open the workbench on the current directory", run: runUI})
+func (a *app) uiCommand() *cobra.Command {
+	return a.command(spec{use: "ui", short: "open the workbench on the current directory (what tandem alone does)", advances: true,
+		run: a.workbench})
 }
 
-func runUI(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("ui", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	c.registerParallel(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tandem [ui] [flags]")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func (a *app) workbench(ctx context.Context, _ []string) error {
 	dir, err := os.Getwd()
 	if err != nil {
 		return err
@@ -38,11 +28,11 @@ func runUI(ctx context.Context, args []string) error {
 	// Without --allow-shell, every shell call an agent makes here is asked of the person at
 	// the workbench, in place.
 	var approvals *ui.Approvals
-	if !c.allowShell {
+	if !a.agent.allowShell {
 		approvals = ui.NewApprovals()
-		c.ask = approvals.Approve
+		a.ask = approvals.Approve
 	}
-	e, err := c.open(ctx)
+	e, err := a.open(ctx)
 	if err != nil {
 		return err
 	}

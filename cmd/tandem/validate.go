@@ -3,27 +3,27 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"tandem/eval"
 	"tandem/flows"
 )
 
-func init() {
-	register(command{name: "validate", summary: "check flow and agent files; report file:line:col problems", run: runValidate})
+// fileCommands check flow files and write the example workspace.
+func (a *app) fileCommands() []*cobra.Command {
+	return []*cobra.Command{
+		a.command(spec{use: "validate FILE...", short: "check flow and agent files; report file:line:col problems",
+			args: atLeastOne, json: "print problems as JSON", complete: completeFlowFile,
+			run: func(_ context.Context, pos []string) error { return a.validate(pos) }}),
+		a.command(spec{use: "init [DIR]", short: "write the example workspace (flows, agents, data) into DIR to start from",
+			long: "DIR defaults to the current directory.", args: func(n int) bool { return n <= 1 }, complete: completeDir,
+			run: func(_ context.Context, pos []string) error { return runInit(pos) }}),
+	}
 }
 
-func runValidate(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	jsonOut := fs.Bool("json", false, "print problems as JSON")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return usagef("usage: tandem validate FILE...")
-	}
+func (a *app) validate(pos []string) error {
 	type problem struct {
 		File    string `json:"file"`
 		Line    int    `json:"line"`
@@ -43,53 +43,53 @@ func runValidate(_ context.Context, args []string) error {
 			case errors.As(err, &diags):
 				for _, d := range diags {
 					problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg, "error"})
-					if !*jsonOut {
+					if !a.json {
 						fmt.Fprintln(stderr, d.Error())
 					}
 				}
 				errorsFound = true
 			case err != nil:
 				return err
-			case !*jsonOut:
+			case !a.json:
 				fmt.Fprintf(stdout, "%s: ok (eval suite %s, %d cases)\n", path, s.Name, len(s.Cases))
 			}
 			continue
 		}
-		f, a, err := flows.LoadAny(path)
+		f, ag, err := flows.LoadAny(path)
 		var diags flows.Diagnostics
 		switch {
 		case errors.As(err, &diags):
 			for _, d := range diags {
 				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg, "error"})
 				errorsFound = true
-				if !*jsonOut {
+				if !a.json {
 					fmt.Fprintln(stderr, d.Error())
 				}
 			}
 		case err != nil:
 			problems = append(problems, problem{path, 1, 1, err.Error(), "error"})
 			errorsFound = true
-			if !*jsonOut {
+			if !a.json {
 				fmt.Fprintf(stderr, "%s:1:1: %v\n", path, err)
 			}
 		case f != nil && len(f.Warnings) > 0:
 			for _, d := range f.Warnings {
 				problems = append(problems, problem{d.File, d.Pos.Line, d.Pos.Col, d.Msg, "warning"})
-				if !*jsonOut {
+				if !a.json {
 					fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", d.File, d.Pos.Line, d.Pos.Col, d.Msg)
 				}
 			}
-			if !*jsonOut {
+			if !a.json {
 				fmt.Fprintf(stdout, "%s: ok with %d warning(s) (flow %s, %d steps)\n", path, len(f.Warnings), f.Name, len(f.Steps))
 			}
-		case *jsonOut:
+		case a.json:
 		case f != nil:
 			fmt.Fprintf(stdout, "%s: ok (flow %s, %d steps)\n", path, f.Name, len(f.Steps))
-		case a != nil:
-			fmt.Fprintf(stdout, "%s: ok (agent %s, %d tools)\n", path, a.Name, len(a.Tools))
+		case ag != nil:
+			fmt.Fprintf(stdout, "%s: ok (agent %s, %d tools)\n", path, ag.Name, len(ag.Tools))
 		}
 	}
-	if *jsonOut {
+	if a.json {
 		if err := printJSON(problems); err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/user"
@@ -12,101 +11,74 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"tandem/cmd/tandem/internal/render"
 	"tandem/engine"
 	"tandem/flows"
 )
 
-func init() {
-	register(command{name: "signal", summary: "deliver an event to a run (stored at once, applied when it advances)", run: runSignal})
-	register(command{name: "approve", summary: "approve a waiting approval step", run: func(ctx context.Context, a []string) error { return runDecide(ctx, a, true) }})
-	register(command{name: "reject", summary: "reject a waiting approval step", run: func(ctx context.Context, a []string) error { return runDecide(ctx, a, false) }})
-	register(command{name: "worker", summary: "advance every run in the database: timers, signals, crashed and detached runs", run: runWorker})
-	register(command{name: "inbox", summary: "everything waiting on a person or an event, across runs", run: runInbox})
+// waitCommands resolve what runs wait on, and advance runs in the background.
+func (a *app) waitCommands() []*cobra.Command {
+	var data, comment string
+	decide := func(verb string, approved bool) *cobra.Command {
+		return a.command(spec{use: verb + " RUN STEP [--comment TEXT]", short: verb + " a waiting approval step", advances: true,
+			complete: completeRunStep,
+			flags:    func(f *pflag.FlagSet) { f.StringVar(&comment, "comment", "", "why") },
+			onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
+				return decideApproval(ctx, e, run, args[0], approved, comment)
+			}})
+	}
+	return []*cobra.Command{
+		a.command(spec{use: "signal RUN EVENT [--data JSON]", short: "deliver an event to a run (stored at once, applied when it advances)",
+			complete: completeRun,
+			flags:    func(f *pflag.FlagSet) { f.StringVar(&data, "data", "", "the event's data, as JSON") },
+			onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
+				var raw []byte
+				if data != "" {
+					if !json.Valid([]byte(data)) {
+						return usagef("--data is not valid JSON: %s", data)
+					}
+					raw = []byte(data)
+				}
+				if err := e.engine.Signal(ctx, run.ID, args[0], raw); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "signal %s stored for run %s; it applies when the run next advances (tandem worker, or the process running it)\n", args[0], run.ID)
+				return nil
+			}}),
+		decide("approve", true),
+		decide("reject", false),
+		a.workerCommand(),
+		a.command(spec{use: "inbox", short: "everything waiting on a person or an event, across runs", json: "print JSON", onDB: a.inbox}),
+	}
 }
 
-func runSignal(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("signal", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	data := fs.String("data", "", "the event's data, as JSON")
-	pos, err := interspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return usagef("usage: tandem signal RUN EVENT [--data JSON]")
-	}
-	var raw []byte
-	if *data != "" {
-		if !json.Valid([]byte(*data)) {
-			return usagef("--data is not valid JSON: %s", *data)
-		}
-		raw = []byte(*data)
-	}
-	e, info, err := c.openRun(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	if err := e.engine.Signal(ctx, info.ID, pos[1], raw); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "signal %s stored for run %s; it applies when the run next advances (tandem worker, or the process running it)\n", pos[1], info.ID)
-	return nil
-}
-
-func runDecide(ctx context.Context, args []string, approved bool) error {
-	verb := map[bool]string{true: "approve", false: "reject"}[approved]
+func decideApproval(ctx context.Context, e *env, run engine.RunInfo, step string, approved bool, comment string) error {
 	done := map[bool]string{true: "approved", false: "rejected"}[approved]
-	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	comment := fs.String("comment", "", "why")
-	pos, err := interspersed(fs, args)
+	st, err := e.engine.State(ctx, run.ID)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 {
-		return usagef("usage: tandem %s RUN STEP [--comment TEXT]", verb)
-	}
-	e, info, err := c.openRun(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	st, err := e.engine.State(ctx, info.ID)
-	if err != nil {
-		return err
-	}
-	s, ok := st.Steps[pos[1]]
+	s, ok := st.Steps[step]
 	if !ok || s.Waiting == nil || s.Waiting.Kind != string(flows.KindApproval) {
-		return usagef("step %s of run %s is not waiting for an approval (tandem inbox lists what is)", pos[1], info.ID)
+		return usagef("step %s of run %s is not waiting for an approval (tandem inbox lists what is)", step, run.ID)
 	}
-	data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: *comment, Who: approver(), When: time.Now().UTC()})
-	if err := e.engine.Signal(ctx, info.ID, engine.ApprovalEvent(pos[1]), data); err != nil {
+	data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: comment, Who: approver(), When: time.Now().UTC()})
+	if err := e.engine.Signal(ctx, run.ID, engine.ApprovalEvent(step), data); err != nil {
 		return err
 	}
-	st, err = e.engine.Execute(ctx, info.ID)
+	st, err = e.engine.Execute(ctx, run.ID)
 	if errors.Is(err, engine.ErrLeased) {
-		fmt.Fprintf(stdout, "%s %s of run %s; the process running it applies it\n", done, pos[1], info.ID)
+		fmt.Fprintf(stdout, "%s %s of run %s; the process running it applies it\n", done, step, run.ID)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("advance run %s after the decision (it is recorded; tandem resume %s goes on): %w", info.ID, info.ID, err)
+		return fmt.Errorf("advance run %s after the decision (it is recorded; tandem resume %s goes on): %w", run.ID, run.ID, err)
 	}
-	fmt.Fprintf(stdout, "%s %s of run %s; the run %s\n", done, pos[1], info.ID, statusPhrase(st.Status))
+	fmt.Fprintf(stdout, "%s %s of run %s; the run %s\n", done, step, run.ID, render.StatusPhrase(st.Status))
 	return nil
-}
-
-// statusPhrase says how a run stands in a sentence: "has succeeded", "is waiting".
-func statusPhrase(s engine.RunStatus) string {
-	switch s {
-	case engine.RunStatusSucceeded, engine.RunStatusFailed:
-		return "has " + string(s)
-	case engine.RunStatusCancelled, engine.RunStatusInterrupted:
-		return "was " + string(s)
-	}
-	return "is " + string(s)
 }
 
 // approver is who an approval or rejection is recorded as, here and in the workbench: $USER,
@@ -121,43 +93,39 @@ func approver() string {
 	return ""
 }
 
-func runWorker(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	c.registerParallel(fs)
-	untilIdle := fs.Bool("until-idle", false, "advance everything that can advance now, then exit")
-	poll := fs.Duration("poll", time.Second, "how often to look for work")
-	runs := fs.Int("runs", 4, "runs advanced at once")
-	resumeInterrupted := fs.Bool("resume-interrupted", false, "also resume runs stopped by Ctrl-C or SIGTERM (by default only tandem resume does)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	e, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	sub := e.engine.Bus().Subscribe("")
-	defer sub.Close()
-	go func() {
-		for range sub.Ready() {
-			for _, n := range sub.Next() {
-				if ev := n.Event; ev != nil && (ev.Status != "" || ev.Type == engine.StepFailed) {
-					fmt.Fprintf(stdout, "%s  %s %s %s\n", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)
+func (a *app) workerCommand() *cobra.Command {
+	var untilIdle, resumeInterrupted bool
+	var poll time.Duration
+	var runs int
+	return a.command(spec{use: "worker", short: "advance every run in the database: timers, signals, crashed and detached runs", advances: true,
+		flags: func(f *pflag.FlagSet) {
+			f.BoolVar(&untilIdle, "until-idle", false, "advance everything that can advance now, then exit")
+			f.DurationVar(&poll, "poll", time.Second, "how often to look for work")
+			f.IntVar(&runs, "runs", 4, "runs advanced at once")
+			f.BoolVar(&resumeInterrupted, "resume-interrupted", false, "also resume runs stopped by Ctrl-C or SIGTERM (by default only tandem resume does)")
+		},
+		onDB: func(ctx context.Context, e *env, _ []string) error {
+			sub := e.engine.Bus().Subscribe("")
+			defer sub.Close()
+			go func() {
+				for range sub.Ready() {
+					for _, n := range sub.Next() {
+						if ev := n.Event; ev != nil && (ev.Status != "" || ev.Type == engine.StepFailed) {
+							fmt.Fprintf(stdout, "%s  %s %s %s\n", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)
+						}
+					}
 				}
+			}()
+			w := &engine.Worker{Engine: e.engine, Concurrency: runs, ResumeInterrupted: resumeInterrupted, OnError: func(id string, err error) {
+				e.log.Error("advance run", "run", id, "err", err)
+				fmt.Fprintf(stderr, "run %s: %v\n", id, err)
+			}}
+			if untilIdle {
+				return w.UntilIdle(ctx)
 			}
-		}
-	}()
-	w := &engine.Worker{Engine: e.engine, Concurrency: *runs, ResumeInterrupted: *resumeInterrupted, OnError: func(id string, err error) {
-		e.log.Error("advance run", "run", id, "err", err)
-		fmt.Fprintf(stderr, "run %s: %v\n", id, err)
-	}}
-	if *untilIdle {
-		return w.UntilIdle(ctx)
-	}
-	fmt.Fprintf(stdout, "worker %d advancing runs in %s (Ctrl-C stops)\n", os.Getpid(), c.db)
-	return w.Run(ctx, *poll)
+			fmt.Fprintf(stdout, "worker %d advancing runs in %s (Ctrl-C stops)\n", os.Getpid(), a.db)
+			return w.Run(ctx, poll)
+		}})
 }
 
 type inboxItem struct {
@@ -171,19 +139,7 @@ type inboxItem struct {
 	Since  time.Time  `json:"since"`
 }
 
-func runInbox(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("inbox", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	jsonOut := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	e, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.close()
+func (a *app) inbox(ctx context.Context, e *env, _ []string) error {
 	runs, err := e.db.Runs(ctx, engine.RunQuery{Status: []engine.RunStatus{engine.RunStatusWaiting}})
 	if err != nil {
 		return err
@@ -194,7 +150,7 @@ func runInbox(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, id := range stepOrder(st) {
+		for _, id := range render.StepOrder(st) {
 			s := st.Step(id)
 			if s.Status != engine.StatusWaiting || s.Waiting == nil {
 				continue
@@ -211,7 +167,7 @@ func runInbox(ctx context.Context, args []string) error {
 			items = append(items, it)
 		}
 	}
-	if *jsonOut {
+	if a.json {
 		return printJSON(items)
 	}
 	if len(items) == 0 {

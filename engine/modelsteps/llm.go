@@ -57,6 +57,9 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Re
 	}
 	sr.Trace(string(agents.KindLLMRequest), agents.LLMRequest{Model: name, Messages: req.Messages, Schema: spec.Schema != nil})
 	resp, err := x.Model.Chat(ctx, req, func(d model.Delta) {
+		if d.Retry != nil {
+			sr.Trace(string(agents.KindModelRetry), agents.ModelRetryOf(*d.Retry))
+		}
 		if d.Thinking != "" {
 			sr.Emit("thinking", d.Thinking)
 		}

@@ -51,16 +51,23 @@ var (
 func Start(t testing.TB) *Server {
 	t.Helper()
 	once.Do(func() { shared, skipMsg, initErr = start() })
-	if initErr != nil {
-		t.Fatalf("ollama: %v", initErr)
-	}
-	if skipMsg != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ollama: %s (CI=true: a missing Ollama is a failure)", skipMsg)
-		}
-		t.Skip("ollama: " + skipMsg)
-	}
+	skipUnless(t, skipMsg, initErr)
 	return shared
+}
+
+// skipUnless fails the test on err, and skips it (fails it when CI=true) when skip says why
+// no server could start.
+func skipUnless(t testing.TB, skip string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("ollama: %v", err)
+	}
+	if skip != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("ollama: %s (CI=true: a missing Ollama is a failure)", skip)
+		}
+		t.Skip("ollama: " + skip)
+	}
 }
 
 // Main runs the tests and then stops the shared server, if one was started.
@@ -102,7 +109,35 @@ func (s *Server) Require(t testing.TB, name string) {
 // Log is what the server printed so far (for failure messages).
 func (s *Server) Log() string { return s.log.String() }
 
+// StartAt starts a server of the test's own on host (host:port), for tests of a server that
+// comes up late; it is stopped when the test ends. It skips like Start.
+func StartAt(t testing.TB, host string) *Server {
+	t.Helper()
+	s, skip, err := startAt(host)
+	skipUnless(t, skip, err)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// FreeHost is a 127.0.0.1:port nothing listens on now, for a server to be started on later.
+func FreeHost(t testing.TB) string {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
 func start() (*Server, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	return startAt(fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+func startAt(host string) (*Server, string, error) {
 	bin, models, err := locate()
 	if err != nil {
 		return nil, err.Error(), nil
@@ -110,11 +145,6 @@ func start() (*Server, string, error) {
 	if !hasModel(models, Model) {
 		return nil, fmt.Sprintf("model %s is not in %s: run `bash scripts/ollama-setup`", Model, models), nil
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	host := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+models,
 		"OLLAMA_KEEP_ALIVE=30m", "OLLAMA_NUM_PARALLEL=2", "OLLAMA_NOPRUNE=1")

@@ -1,4 +1,8 @@
-package main
+// Package render draws what the tandem CLI prints for people: a run's live progress and how
+// it ended, run listings, a run's steps, its event log, the reasoning trace, and the one
+// JSON shape of a run. It writes to the io.Writer it is given (cmd/tandem passes its
+// terminal-safe writers) and reads nothing but the values it is handed.
+package render
 
 import (
 	"fmt"
@@ -6,45 +10,48 @@ import (
 	"strings"
 	"time"
 
+	"tandem/agents"
 	"tandem/engine"
 )
 
-// printer writes a run's live progress, one line per step transition, for people and logs.
-type printer struct {
+// Printer writes a run's live progress, one line per step transition, for people and logs.
+// It is not safe for concurrent use: one goroutine feeds it the bus's notices.
+type Printer struct {
 	w      io.Writer
 	runID  string
 	items  map[string]int // map steps: number of children, to print their progress compactly
 	done   map[string]int
-	quiet  bool // only the summary
-	stream bool // print model content deltas as they arrive
+	Quiet  bool // print nothing (the caller prints the end as JSON)
+	Stream bool // print model content deltas as they arrive
 	inText bool // the last thing written was streamed text without a newline
 }
 
-func newPrinter(w io.Writer, runID string) *printer {
-	return &printer{w: w, runID: runID, items: map[string]int{}, done: map[string]int{}}
+// NewPrinter returns a Printer of run runID's progress (and its child runs') to w.
+func NewPrinter(w io.Writer, runID string) *Printer {
+	return &Printer{w: w, runID: runID, items: map[string]int{}, done: map[string]int{}}
 }
 
 // mine reports whether a run id is the printed run or one of its children (derived ids).
-func (p *printer) mine(id string) bool { return id == p.runID || strings.HasPrefix(id, p.runID+".") }
+func (p *Printer) mine(id string) bool { return id == p.runID || strings.HasPrefix(id, p.runID+".") }
 
-func (p *printer) prefix(e *engine.Event) string {
+func (p *Printer) prefix(e *engine.Event) string {
 	if e.RunID == p.runID {
 		return "  "
 	}
 	return "    " + strings.TrimPrefix(e.RunID, p.runID+".") + " │ "
 }
 
-// notice prints one bus notice.
-func (p *printer) notice(n engine.Notice) {
+// Notice prints one bus notice (or one logged event, as Notice{Event: &e}).
+func (p *Printer) Notice(n engine.Notice) {
 	if n.Delta != nil {
-		if p.stream && p.mine(n.Delta.RunID) && n.Delta.Stream == "content" {
+		if p.Stream && p.mine(n.Delta.RunID) && n.Delta.Stream == "content" {
 			fmt.Fprint(p.w, n.Delta.Text)
 			p.inText = !strings.HasSuffix(n.Delta.Text, "\n")
 		}
 		return
 	}
 	e := n.Event
-	if e == nil || !p.mine(e.RunID) || p.quiet {
+	if e == nil || !p.mine(e.RunID) || p.Quiet {
 		return
 	}
 	if p.inText {
@@ -110,7 +117,7 @@ func (p *printer) notice(n engine.Notice) {
 	case engine.StepWaiting:
 		var d engine.StepWaitingData
 		_ = e.Decode(&d)
-		fmt.Fprintf(p.w, "%s⏸ %-16s %s\n", pre, e.StepID, waitText(d))
+		fmt.Fprintf(p.w, "%s⏸ %-16s %s\n", pre, e.StepID, WaitText(d))
 	case engine.StepManual:
 		var d engine.StepManualData
 		_ = e.Decode(&d)
@@ -137,11 +144,23 @@ func (p *printer) notice(n engine.Notice) {
 		fmt.Fprintf(p.w, "%s‖ run paused: %s\n", pre, d.Reason)
 	case engine.StepRetryRequested:
 		fmt.Fprintf(p.w, "%s↻ %-16s retry requested\n", pre, e.StepID)
+	case engine.StepTrace:
+		var d engine.TraceData
+		if e.Decode(&d) != nil || d.Kind != TraceModelRetry {
+			return
+		}
+		if rec, err := agents.Decode(d.Kind, d.Data); err == nil {
+			fmt.Fprintf(p.w, "%s↻ %-16s %s\n", pre, e.StepID, rec.(agents.ModelRetry).Message)
+		}
 	}
 }
 
-// waitText says what a parked step waits for.
-func waitText(d engine.StepWaitingData) string {
+// TraceModelRetry is the trace kind of a model call waiting to try an unreachable server
+// again; the progress shows it as it happens.
+const TraceModelRetry = string(agents.KindModelRetry)
+
+// WaitText says what a parked step waits for.
+func WaitText(d engine.StepWaitingData) string {
 	var s string
 	switch d.Kind {
 	case "sleep":

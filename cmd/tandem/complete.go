@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tandem/cmd/tandem/internal/render"
+	"tandem/engine"
+	"tandem/store"
+)
+
+// completion says what a command's arguments are, for `tandem completion bash|zsh|fish`.
+type completion int
+
+const (
+	completeNothing   completion = iota
+	completeRun                  // RUN
+	completeRunStep              // RUN STEP
+	completeRuns                 // RUN_A RUN_B
+	completeFlowFile             // FILE... (flow, agent and suite files)
+	completeAgentFile            // AGENT.yaml, then a prompt
+	completeEval                 // SUITE.yaml, or show|resume|compare and runs
+	completeDir                  // DIR
+)
+
+// completer completes a command's arguments: run ids (with their flow and status), the
+// steps of the run named before, and YAML files.
+func (a *app) completer(kind completion) cobra.CompletionFunc {
+	yaml := func() ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	}
+	return func(c *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		switch {
+		case kind == completeRun && len(args) == 0,
+			kind == completeRunStep && len(args) == 0,
+			kind == completeRuns && len(args) < 2:
+			return a.completeRuns(c.Context()), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeRunStep && len(args) == 1:
+			return a.completeSteps(c.Context(), args[0]), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeFlowFile, kind == completeAgentFile && len(args) == 0:
+			return yaml()
+		case kind == completeEval && len(args) == 0:
+			comps, _ := yaml()
+			return append([]cobra.Completion{"show", "resume", "compare"}, comps...), cobra.ShellCompDirectiveFilterFileExt
+		case kind == completeEval && args[0] != "show" && args[0] != "resume" && args[0] != "compare":
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		case kind == completeEval && (len(args) == 1 || args[0] == "compare" && len(args) == 2):
+			return a.completeRuns(c.Context()), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeDir && len(args) == 0:
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		}
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completionDB opens the workspace's database for completing, or nil when there is none yet:
+// completing never creates one.
+func (a *app) completionDB(ctx context.Context) *store.DB {
+	if _, err := os.Stat(a.db); err != nil {
+		return nil
+	}
+	db, err := store.Open(ctx, a.db, store.Options{BusyTimeout: time.Second})
+	if err != nil {
+		return nil
+	}
+	return db
+}
+
+// completeRuns lists the newest runs, each described by its flow and status.
+func (a *app) completeRuns(ctx context.Context) []cobra.Completion {
+	db := a.completionDB(ctx)
+	if db == nil {
+		return nil
+	}
+	defer db.Close()
+	runs, err := db.Runs(ctx, engine.RunQuery{Limit: 200})
+	if err != nil {
+		return nil
+	}
+	out := make([]cobra.Completion, len(runs))
+	for i, r := range runs {
+		out[i] = cobra.CompletionWithDesc(r.ID, fmt.Sprintf("%s %s", r.FlowName, r.Status))
+	}
+	return out
+}
+
+// completeSteps lists the steps of a run, in the flow's order, each with its status.
+func (a *app) completeSteps(ctx context.Context, ref string) []cobra.Completion {
+	db := a.completionDB(ctx)
+	if db == nil {
+		return nil
+	}
+	defer db.Close()
+	info, err := db.Run(ctx, ref)
+	if err != nil {
+		return nil
+	}
+	events, err := db.Events(ctx, info.ID, 0)
+	if err != nil {
+		return nil
+	}
+	st := engine.Fold(events)
+	var out []cobra.Completion
+	for _, id := range render.StepOrder(st) {
+		out = append(out, cobra.CompletionWithDesc(id, string(st.Step(id).Status)))
+	}
+	return out
+}

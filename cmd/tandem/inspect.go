@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"tandem/cmd/tandem/internal/render"
+	"tandem/engine"
+)
+
+func (a *app) runsCommand() *cobra.Command {
+	var all bool
+	var status string
+	var limit int
+	return a.command(spec{use: "runs", short: "list runs (id, flow, status, started, duration)", json: "print JSON",
+		flags: func(f *pflag.FlagSet) {
+			f.BoolVar(&all, "all", false, "include child runs (sub-flows, flow tools)")
+			f.StringVar(&status, "status", "", "only runs with this status (comma-separated)")
+			f.IntVar(&limit, "limit", 50, "at most this many runs (0: all)")
+		},
+		onDB: func(ctx context.Context, e *env, _ []string) error {
+			q := engine.RunQuery{TopLevel: !all, Limit: limit}
+			if status != "" {
+				for _, s := range strings.Split(status, ",") {
+					q.Status = append(q.Status, engine.RunStatus(strings.TrimSpace(s)))
+				}
+			}
+			runs, err := e.db.Runs(ctx, q)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return printJSON(render.RunRows(runs, time.Now()))
+			}
+			return render.Runs(stdout, runs, time.Now())
+		}})
+}
+
+func (a *app) traceCommand() *cobra.Command {
+	var hideThinking, join bool
+	var attempt int
+	return a.command(spec{use: "trace RUN [STEP] [--attempt N]", short: "print the reasoning trace of a run's agent and llm steps, or of one step",
+		args: func(n int) bool { return n == 1 || n == 2 }, json: "print JSON records", complete: completeRunStep,
+		flags: func(f *pflag.FlagSet) {
+			f.BoolVar(&hideThinking, "no-thinking", false, "leave thinking out")
+			f.IntVar(&attempt, "attempt", 0, "only attempt `N` of STEP (default: every attempt)")
+			f.BoolVar(&join, "join", false, "with --json: one record per streamed reply instead of one per fragment")
+		},
+		onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
+			step := ""
+			if len(args) == 1 {
+				step = args[0]
+			} else if attempt != 0 {
+				return usagef("--attempt %d needs a STEP: tandem trace %s STEP --attempt %d", attempt, run.ID, attempt)
+			}
+			recs, err := traceRecords(ctx, e, run.ID, step, attempt)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				if join {
+					recs = render.Join(recs)
+				}
+				if recs == nil {
+					recs = []render.Record{}
+				}
+				return printJSON(recs)
+			}
+			if len(recs) == 0 {
+				what := "run " + run.ID
+				if step != "" {
+					what = "step " + step + " of run " + run.ID
+					if attempt != 0 {
+						what = fmt.Sprintf("attempt %d of step %s of run %s", attempt, step, run.ID)
+					}
+				}
+				fmt.Fprintf(stdout, "%s has no agent or llm trace (tandem show %s lists its steps)\n", what, run.ID)
+				return nil
+			}
+			render.Trace(stdout, render.StyleFor(os.Stdout), recs, hideThinking)
+			return nil
+		}})
+}
+
+// traceRecords reads the trace of a run and of the runs its steps started (flow tools, agent
+// handoffs, sub-flows), in that order. A step keeps only that step's records and the runs it
+// started; an attempt (with a step) only that attempt's and the runs it started.
+func traceRecords(ctx context.Context, e *env, root, step string, attempt int) ([]render.Record, error) {
+	ids := []string{root}
+	for i := 0; i < len(ids); i++ {
+		kids, err := e.db.Runs(ctx, engine.RunQuery{ParentID: ids[i]})
+		if err != nil {
+			return nil, err
+		}
+		for j := len(kids) - 1; j >= 0; j-- {
+			k := kids[j]
+			if i == 0 && step != "" && (k.ParentStepID != step || !startedBy(k.ID, root, step, attempt)) {
+				continue
+			}
+			ids = append(ids, k.ID)
+		}
+	}
+	var recs []render.Record
+	for _, id := range ids {
+		events, err := e.db.Events(ctx, id, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range events {
+			if id == root && step != "" && (ev.StepID != step || attempt != 0 && ev.Attempt != attempt) {
+				continue
+			}
+			switch ev.Type {
+			case engine.StepTrace:
+				var d engine.TraceData
+				if err := ev.Decode(&d); err != nil {
+					return nil, fmt.Errorf("read the trace of run %s: event %d: %w", id, ev.Seq, err)
+				}
+				recs = append(recs, render.Record{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: d.Data})
+			case engine.StepOutput:
+				var d engine.StepOutputData
+				if ev.Decode(&d) == nil && (d.Stream == "content" || d.Stream == "thinking") {
+					recs = append(recs, render.Record{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Stream, Text: d.Text})
+				}
+			}
+		}
+	}
+	return recs, nil
+}
+
+// startedBy reports whether child run id was started by the given attempt of step (any
+// attempt when 0): a child's id is its parent's run, step and attempt
+// ("RUN.STEP.ATTEMPT", then the child's own suffix).
+func startedBy(id, root, step string, attempt int) bool {
+	if attempt == 0 {
+		return true
+	}
+	prefix := fmt.Sprintf("%s.%s.%d", root, strings.NewReplacer("[", "~", "]", "").Replace(step), attempt)
+	return id == prefix || strings.HasPrefix(id, prefix+".")
+}
