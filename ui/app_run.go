@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"tandem/engine"
+	"tandem/flows"
 )
 
 // The messages about runs: the bus's notices, the log tailed for other processes' runs,
@@ -144,6 +145,13 @@ func (m *Model) apply(e engine.Event, changed map[string]bool) bool {
 	if m.run.apply(e) {
 		m.trace.AppendEvent(e)
 		changed[e.StepID] = true
+		if e.Type == engine.FlowReloaded { // the run goes on with the file as it is now
+			if f, err := flows.Parse(m.run.state.Start.FlowPath, []byte(m.run.state.Start.Source)); err == nil {
+				m.run.flow = f
+				m.dag.SetRun(m.run.id, f, m.run.state, m.now)
+			}
+			m.run.noteDisk(m.files)
+		}
 	}
 	return listsRun(e.Type)
 }
@@ -163,6 +171,7 @@ func (m *Model) runChanged(steps map[string]bool) {
 // openRun shows a loaded run in the DAG and the trace.
 func (m *Model) openRun(msg runLoadedMsg) {
 	m.run.open(msg.runID, msg.flow, msg.events)
+	m.run.noteDisk(m.files)
 	m.trace.SetRun(msg.runID)
 	m.trace.Reset()
 	for _, e := range msg.events {

@@ -236,20 +236,33 @@ func runRetry(ctx context.Context, args []string) error {
 	c.register(fs)
 	c.registerParallel(fs)
 	input := fs.String("input", "", "replace the step's templated input (command or prompt) for this attempt")
+	reload := fs.Bool("reload", false, "go on with the flow file as it is now instead of as the run recorded it")
 	jsonOut := fs.Bool("json", false, "print the final run state as JSON")
 	pos, err := interspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 {
-		return usagef("usage: tandem retry RUN STEP [--input TEXT]")
+	if len(pos) != 2 || (*reload && *input != "") {
+		return usagef("usage: tandem retry RUN STEP [--input TEXT | --reload]")
 	}
 	e, info, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	if err := e.engine.Retry(ctx, info.ID, pos[1], *input); err != nil {
+	if *reload {
+		st, err := e.engine.State(ctx, info.ID)
+		if err != nil {
+			return err
+		}
+		f, err := flows.Load(st.Start.FlowPath)
+		if err != nil {
+			return usageError{fmt.Errorf("reload %s: %w", st.Start.FlowPath, err)}
+		}
+		if err := e.engine.RetryReloaded(ctx, info.ID, pos[1], f); err != nil {
+			return usageError{err}
+		}
+	} else if err := e.engine.Retry(ctx, info.ID, pos[1], *input); err != nil {
 		return usageError{err}
 	}
 	return execute(ctx, e, info.ID, *jsonOut, fmt.Sprintf("retry %s %s  %s", info.ID, pos[1], info.FlowName))

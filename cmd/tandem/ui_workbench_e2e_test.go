@@ -170,3 +170,50 @@ func TestUIE2EAFileAddedWhileOpenIsListed(t *testing.T) {
 	}
 	s.waitFor("later gone from the sidebar", func(scr string) bool { return !strings.Contains(scr, "▸ later") })
 }
+
+const brokenRelease = "name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: 'echo broken >&2; exit 4'\n"
+const fixedRelease = "name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo fixed-now\n  - id: c\n    needs: [b]\n    shell: echo added-step\n"
+
+func TestCLIRetryReloadGoesOnWithTheFileAsItIsNow(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("fix.yaml", brokenRelease)
+	out, _, code := w.tandem("run", "fix.yaml")
+	if code != 1 {
+		t.Fatalf("the broken flow exited %d\n%s", code, out)
+	}
+	id := firstLineRunID(t, out)
+	w.write("fix.yaml", fixedRelease)
+	// Without --reload the run keeps the flow it started with, and b fails again.
+	if out, _, code := w.tandem("retry", id, "b"); code != 1 || !strings.Contains(out, "broken") {
+		t.Fatalf("retry as recorded: exit %d\n%s", code, out)
+	}
+	out, errOut, code := w.tandem("retry", id, "b", "--reload")
+	if code != 0 || !strings.Contains(out, "succeeded") {
+		t.Fatalf("retry --reload: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := stepOutput(t, w, id, "c"); strings.TrimSpace(got) != "added-step" {
+		t.Fatalf("the step the file added ran with %q", got)
+	}
+	// A file that changed what the run completed is refused, with the reason.
+	w.write("fix.yaml", "name: fix\nsteps:\n  - id: b\n    shell: echo b\n")
+	if _, errOut, code := w.tandem("retry", id, "b", "--reload"); code != 2 || !strings.Contains(errOut, "a (removed)") {
+		t.Fatalf("retry --reload of an incompatible file: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestUIE2EAnEditedFlowIsRetriedWithTheNewDefinition(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("fix.yaml", brokenRelease)
+	s := startTmux(t, w.dir, 160, 45, []string{"TANDEM_DB=" + w.db}, tandemBin(t), "ui")
+	s.waitForText("▸ fix")
+	s.keys("r")
+	s.waitForText("✗ b shell", "broken")
+	w.write("fix.yaml", fixedRelease)
+	s.waitForText("file changed (+4 -1 lines)")
+	s.keys("R")
+	s.waitForText("the file changed", "with the file as it is now")
+	s.keys("n")
+	s.waitFor("the run succeeded with the added step", func(scr string) bool {
+		return runSucceeded(scr, "fix") && strings.Contains(dagPane(scr), "✓ c shell")
+	})
+}
