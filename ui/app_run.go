@@ -92,6 +92,7 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			msg.note = "started run " + msg.runID
 		}
 		m.setInfo(msg.note)
+		m.trace.Watch(msg.runID) // its deltas are counted from its first, before its log loads
 		return tea.Batch(loadRun(m.opts.Store, msg.runID), executeRun(m.exec, m.opts.Engine, msg.runID),
 			loadRuns(m.opts.Store, len(m.runs))), true
 	case execDoneMsg:
@@ -177,6 +178,7 @@ func (m *Model) openRun(msg runLoadedMsg) {
 	for _, e := range msg.events {
 		m.trace.AppendEvent(e)
 	}
+	m.trace.AlignDeltas()
 	m.dag.SetRun(msg.runID, msg.flow, m.run.state, m.now)
 	m.trace.Show(m.dag.Selected())
 	if m.focus == paneSidebar {

@@ -94,14 +94,13 @@ type traceBuffer struct {
 	lines  []traceLine
 	blocks []*traceBlock
 	open   bool
-	live   bool            // deltas arrived through the bus; the log's copies are skipped
-	seen   map[int]seenOut // per attempt: how much output was shown, to fill in the rest at the end
+	// streams says how far each stream of each attempt has come from the bus and the log,
+	// so each part is shown once (trace_streams.go).
+	streams map[streamKey]*streamPos
 	// runStart and runEnd are the last run of streamed content lines, which becomes the
 	// answer block when the step ends; -1 when there is none.
 	runStart, runEnd int
 }
-
-type seenOut struct{ stdout, stderr int }
 
 // cleanText makes program output safe to draw: it drops escape sequences and other control
 // characters, expands tabs and ends lines with \n only. A lone \r (a progress bar redrawing
@@ -199,6 +198,10 @@ type TraceModel struct {
 	runID   string
 	stepID  string
 	buffers map[string]*traceBuffer
+	// deltas counts what the bus delivered per step and stream, since SetRun; watched is
+	// set when that was from the run's start (Watch), so the counts are offsets.
+	deltas  map[string]map[streamKey]int
+	watched bool
 
 	w, h         int
 	follow       bool
@@ -284,6 +287,7 @@ func (m *TraceModel) SetRun(runID string) {
 	}
 	m.runID, m.stepID = runID, ""
 	m.buffers = map[string]*traceBuffer{}
+	m.deltas, m.watched = nil, false
 	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
 }
 
@@ -306,7 +310,7 @@ func (m TraceModel) Capturing() bool { return m.searching }
 func (m *TraceModel) buffer(stepID string) *traceBuffer {
 	b, ok := m.buffers[stepID]
 	if !ok {
-		b = &traceBuffer{seen: map[int]seenOut{}, runStart: -1, runEnd: -1}
+		b = &traceBuffer{runStart: -1, runEnd: -1}
 		m.buffers[stepID] = b
 	}
 	return b
@@ -321,16 +325,18 @@ func (m *TraceModel) AppendDelta(d engine.Delta) {
 		return
 	}
 	b := m.buffer(d.StepID)
-	b.live = true
 	if d.Trace != nil {
-		m.traceRecord(d.StepID, b, *d.Trace)
+		if _, ok := m.delta(d.StepID, b, streamKey{d.Attempt, "trace"}, 1); ok {
+			m.traceRecord(d.StepID, b, *d.Trace)
+		}
 		return
 	}
 	if d.Stream == string(agents.KindAnswer) {
 		return // the answer of a fallback reply, shown from the end record
 	}
-	m.count(b, d.Attempt, d.Stream, len(d.Text))
-	b.write(streamKind(d.Stream), d.Text)
+	if from, ok := m.delta(d.StepID, b, streamKey{d.Attempt, d.Stream}, len(d.Text)); ok {
+		b.write(streamKind(d.Stream), d.Text[from:])
+	}
 }
 
 // traceRecord shows one trace record: tool calls and results as blocks, turns and the end
@@ -357,17 +363,6 @@ func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceDa
 	}
 }
 
-func (m *TraceModel) count(b *traceBuffer, attempt int, stream string, n int) {
-	s := b.seen[attempt]
-	switch stream {
-	case "stdout", "content": // a model step's output is its content
-		s.stdout += n
-	case "stderr":
-		s.stderr += n
-	}
-	b.seen[attempt] = s
-}
-
 // AppendEvent adds what a logged event says about a step's trace.
 func (m *TraceModel) AppendEvent(e engine.Event) {
 	if e.RunID != m.runID || e.StepID == "" {
@@ -383,16 +378,14 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 			b.line(lineMeta, "$ "+clip(d.Input, 2000))
 		}
 	case engine.StepOutput:
-		if b.live {
-			return
-		}
 		var d engine.StepOutputData
 		_ = e.Decode(&d)
-		m.count(b, e.Attempt, d.Stream, len(d.Text))
-		b.write(streamKind(d.Stream), d.Text)
+		if from, ok := b.chunk(streamKey{e.Attempt, d.Stream}, len(d.Text)); ok {
+			b.write(streamKind(d.Stream), d.Text[from:])
+		}
 	case engine.StepTrace:
-		if b.live { // shown already, in order with the tokens, from the bus
-			return
+		if _, ok := b.chunk(streamKey{e.Attempt, "trace"}, 1); !ok {
+			return // shown already, in order with the tokens, from the bus
 		}
 		var d engine.TraceData
 		_ = e.Decode(&d)
@@ -400,15 +393,17 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 	case engine.StepSucceeded, engine.StepFailed, engine.StepInterrupted:
 		var d engine.StepResultData
 		_ = e.Decode(&d)
-		seen := b.seen[e.Attempt]
-		// The log drops a finished step's unflushed chunks: the result holds the output.
-		if d.Output != "" && seen.stdout < len(d.Output) {
-			b.write(lineStdout, d.Output[seen.stdout:]+"\n")
+		// The log drops a finished step's unflushed chunks: the result holds the output (a
+		// model step's output is its content).
+		shown := b.shownOf(streamKey{e.Attempt, "stdout"}) + b.shownOf(streamKey{e.Attempt, "content"})
+		if d.Output != "" && shown < len(d.Output) {
+			b.write(lineStdout, d.Output[shown:]+"\n")
+			b.pos(streamKey{e.Attempt, "stdout"}).shown += len(d.Output) - shown
 		}
-		if d.StderrTail != "" && seen.stderr == 0 {
+		if d.StderrTail != "" && b.shownOf(streamKey{e.Attempt, "stderr"}) == 0 {
 			b.write(lineStderr, d.StderrTail+"\n")
+			b.pos(streamKey{e.Attempt, "stderr"}).shown = len(d.StderrTail)
 		}
-		b.seen[e.Attempt] = seenOut{}
 		// An llm step's reply is its answer; JSON a schema asked for stays as it came.
 		if run, ok := b.contentRun(); ok && e.Type == engine.StepSucceeded && !looksLikeJSON(run) {
 			m.finishAnswer(e.StepID, b, strings.TrimSpace(run))

@@ -440,3 +440,47 @@ func TestTraceDrawsNoControlCharactersFromOutput(t *testing.T) {
 		t.Fatalf("the output's last state is missing:\n%s", ansi.Strip(view))
 	}
 }
+
+func TestTraceShowsOutputOnceWhenTheLogLoadsBeforeTheBusCatchesUp(t *testing.T) {
+	t.Parallel()
+	m := NewTrace(NewTheme(true))
+	m.SetSize(60, 12)
+	m.Watch("r1") // started here: its deltas count from the start
+	m.Show("ask")
+	// The run finished before its log was read: the log is replayed first...
+	m.Reset()
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"make"}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"stdout","text":"line-one\nline-two\n"}`))
+	m.AppendEvent(logEvent(engine.StepFailed, `{"output":"line-one\nline-two\nline-three","duration_ms":20,"error":"exit status 2"}`))
+	m.AlignDeltas()
+	// ...then the bus's deltas of the same attempt, still queued, arrive.
+	m.AppendDelta(delta("stdout", "line-one\nline-two\n"))
+	m.AppendDelta(delta("stdout", "line-three\n"))
+	got := ansi.Strip(m.View())
+	for _, l := range []string{"line-one", "line-two", "line-three"} {
+		if n := strings.Count(got, l); n != 1 {
+			t.Errorf("%s shows %d times:\n%s", l, n, got)
+		}
+	}
+	if strings.Index(got, "line-three") > strings.Index(got, "── failed") {
+		t.Errorf("output after the failed line:\n%s", got)
+	}
+}
+
+func TestTraceOfARunOpenedMidwayShowsTheDeltasAfterTheLog(t *testing.T) {
+	t.Parallel()
+	m := NewTrace(NewTheme(true))
+	m.SetSize(60, 12)
+	m.SetRun("r1") // opened from the sidebar while it runs: earlier deltas went uncounted
+	m.Show("ask")
+	m.Reset()
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"make"}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"stdout","text":"early\n"}`))
+	m.AlignDeltas()
+	m.AppendDelta(delta("stdout", "later\n"))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"stdout","text":"later\n"}`))
+	got := ansi.Strip(m.View())
+	if strings.Count(got, "early") != 1 || strings.Count(got, "later") != 1 {
+		t.Errorf("want early and later once each:\n%s", got)
+	}
+}
