@@ -69,6 +69,8 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		return loadRun(m.opts.Store, msg.RunID), true
+	case TraceOpenRunMsg:
+		return m.runMsg(openRunMsg{runID: msg.RunID, pane: paneDAG})
 	case openRunMsg:
 		m.focus = msg.pane
 		if m.opts.Store == nil {

@@ -22,6 +22,7 @@ type TraceKeyMap struct {
 	Search, Next, Prev         key.Binding
 	NextBlock, PrevBlock       key.Binding
 	Fold, Copy                 key.Binding
+	FoldAll, Problem           key.Binding
 }
 
 // DefaultTraceKeyMap is the trace view's default keymap.
@@ -42,6 +43,8 @@ var DefaultTraceKeyMap = TraceKeyMap{
 	PrevBlock: key.NewBinding(key.WithKeys("[")),
 	Fold:      key.NewBinding(key.WithKeys("enter", "o"), key.WithHelp("enter/o", "fold/unfold block")),
 	Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy block (or step)")),
+	FoldAll:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "fold/unfold all")),
+	Problem:   key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "next problem")),
 }
 
 // ShortHelp implements help.KeyMap.
@@ -52,7 +55,7 @@ func (k TraceKeyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k TraceKeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown}, {k.Top, k.Bottom, k.Thinking, k.Search, k.Next},
-		{k.NextBlock, k.Fold, k.Copy}}
+		{k.NextBlock, k.Fold, k.FoldAll, k.Copy, k.Problem}}
 }
 
 // Line kinds, each drawn in its own style.
@@ -209,8 +212,9 @@ type TraceModel struct {
 	hideThinking bool
 
 	searching bool
-	query     string
-	match     int // line of the current match, -1 for none
+	query     string // the search of this run's trace, kept from step to step
+	match     int    // line of the current match, -1 for none
+	problem   int    // line of the problem E last jumped to, -1 for none
 
 	cursor int // the selected block of the shown step, -1 for none
 }
@@ -220,7 +224,7 @@ type copiedMsg struct{ text string }
 
 // NewTrace returns an empty trace view.
 func NewTrace(theme Theme) TraceModel {
-	m := TraceModel{Keys: DefaultTraceKeyMap, buffers: map[string]*traceBuffer{}, follow: true, match: -1,
+	m := TraceModel{Keys: DefaultTraceKeyMap, buffers: map[string]*traceBuffer{}, follow: true, match: -1, problem: -1,
 		cursor: -1, md: newMarkdownCache()}
 	m.SetTheme(theme)
 	return m
@@ -288,7 +292,8 @@ func (m *TraceModel) SetRun(runID string) {
 	m.runID, m.stepID = runID, ""
 	m.buffers = map[string]*traceBuffer{}
 	m.deltas, m.watched = nil, false
-	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
+	m.follow, m.top, m.match, m.cursor, m.problem = true, 0, -1, -1, -1
+	m.query = "" // a search is per run
 }
 
 // Show switches to the trace of step stepID of the current run.
@@ -297,7 +302,7 @@ func (m *TraceModel) Show(stepID string) {
 		return
 	}
 	m.stepID = stepID
-	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
+	m.follow, m.top, m.match, m.cursor, m.problem = true, 0, -1, -1, -1
 }
 
 // Step returns the step whose trace is shown.
@@ -348,6 +353,8 @@ func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceDa
 		return
 	}
 	switch r := rec.(type) {
+	case agents.ChildRun:
+		b.childBlock(r.Tool, r.RunID)
 	case agents.ToolCall:
 		b.callBlock(r)
 	case agents.ToolResult:
@@ -376,6 +383,9 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		b.line(lineMeta, fmt.Sprintf("── attempt %d ──", e.Attempt))
 		if d.Input != "" {
 			b.line(lineMeta, "$ "+clip(d.Input, 2000))
+		}
+		if d.ChildRunID != "" {
+			b.childBlock(e.StepID, d.ChildRunID)
 		}
 	case engine.StepOutput:
 		var d engine.StepOutputData
@@ -497,7 +507,14 @@ func (m TraceModel) Update(msg tea.Msg) (TraceModel, tea.Cmd) {
 	case key.Matches(k, m.Keys.PrevBlock):
 		m.moveCursor(-1)
 	case key.Matches(k, m.Keys.Fold):
+		if cmd := m.openChild(); cmd != nil {
+			return m, cmd
+		}
 		m.fold()
+	case key.Matches(k, m.Keys.FoldAll):
+		m.foldAll()
+	case key.Matches(k, m.Keys.Problem):
+		m.nextProblem()
 	case key.Matches(k, m.Keys.Copy):
 		return m, m.copyCmd()
 	case k.String() == "esc":
@@ -587,14 +604,6 @@ func (m TraceModel) lastVisible() int {
 	return last
 }
 
-func wrappedRows(s string, w int) int {
-	n := textWidth(s)
-	if n <= w {
-		return 1
-	}
-	return (n + w - 1) / w
-}
-
 // findFrom moves to the next line containing the query from line i in direction dir. A
 // match in a folded block unfolds it.
 func (m *TraceModel) findFrom(i, dir int, wrapToEnd bool) {
@@ -653,7 +662,7 @@ func (m TraceModel) View() string {
 				}
 				continue
 			}
-			if l.kind == lineAnswer && i != m.match {
+			if l.kind == lineAnswer && (m.query == "" || !strings.Contains(strings.ToLower(l.text), strings.ToLower(m.query))) {
 				if blk := b.blocks[l.block-1]; blk.width == m.w {
 					row(blk.rendered[i-blk.start-1], m.w)
 					continue
@@ -664,10 +673,7 @@ func (m TraceModel) View() string {
 			if l.header && int(l.block)-1 == m.cursor {
 				kind = lineCurrent
 			}
-			parts := []string{text}
-			if textWidth(text) > m.w {
-				parts = strings.Split(ansi.Hardwrap(text, m.w, true), "\n")
-			}
+			parts := wrapHanging(text, m.w)
 			for _, p := range parts {
 				if rows == body {
 					break
@@ -677,7 +683,7 @@ func (m TraceModel) View() string {
 					row(m.styles[kind].render(p+strings.Repeat(" ", max(0, m.w-textWidth(p)))), m.w)
 					continue
 				}
-				row(m.styleLine(p, kind, i == m.match), textWidth(p))
+				row(m.highlight(p, m.styles[kind], i == m.match), textWidth(p))
 			}
 		}
 	}
@@ -686,17 +692,6 @@ func (m TraceModel) View() string {
 		sb.WriteString(strings.Repeat(" ", m.w))
 	}
 	return sb.String()
-}
-
-func (m TraceModel) styleLine(s string, kind uint8, match bool) string {
-	st := m.styles[kind]
-	if match && m.query != "" {
-		if i := strings.Index(strings.ToLower(s), strings.ToLower(m.query)); i >= 0 && i+len(m.query) <= len(s) {
-			j := i + len(m.query)
-			return st.render(s[:i]) + m.styles[lineMatch].render(s[i:j]) + st.render(s[j:])
-		}
-	}
-	return st.render(s)
 }
 
 func (m TraceModel) header() string {
@@ -715,8 +710,8 @@ func (m TraceModel) header() string {
 	if m.searching {
 		parts = append(parts, "/"+m.query+"▏")
 	} else if m.query != "" {
-		if m.match >= 0 {
-			parts = append(parts, fmt.Sprintf("/%s (line %d)", m.query, m.match+1))
+		if n, at := m.countMatches(m.match); n > 0 && at > 0 {
+			parts = append(parts, fmt.Sprintf("/%s %d/%d", m.query, at, n))
 		} else {
 			parts = append(parts, "/"+m.query+" (no match)")
 		}
