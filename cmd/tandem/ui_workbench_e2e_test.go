@@ -1,6 +1,9 @@
 package main_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +219,75 @@ func TestUIE2EAnEditedFlowIsRetriedWithTheNewDefinition(t *testing.T) {
 	s.waitFor("the run succeeded with the added step", func(scr string) bool {
 		return runSucceeded(scr, "fix") && strings.Contains(dagPane(scr), "✓ c shell")
 	})
+}
+
+// gatedOllama serves one streamed chat reply: its first words at once, the rest when the
+// test closes release, so the test sees the step while it streams.
+func gatedOllama(t *testing.T, release <-chan struct{}) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/version":
+			w.Write([]byte(`{"version":"0.17.4"}`))
+		case "/api/show":
+			w.Write([]byte(`{"capabilities":["completion"]}`))
+		case "/api/tags":
+			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
+		case "/api/chat":
+			enc := json.NewEncoder(w)
+			chunk := func(s string, done bool) {
+				m := map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+					"message": map[string]any{"role": "assistant", "content": s}, "done": done}
+				if done {
+					m["done_reason"], m["prompt_eval_count"], m["eval_count"] = "stop", 10, 5
+				}
+				enc.Encode(m)
+				w.(http.Flusher).Flush()
+			}
+			chunk("Streaming-words-first ", false)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			chunk("and-the-rest.", false)
+			chunk("", true)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestUIE2EAStepStreamingMidRunIsFollowed(t *testing.T) {
+	release := make(chan struct{})
+	srv := gatedOllama(t, release)
+	w := newWorkspace(t)
+	w.write("mid.yaml", `name: mid
+steps:
+  - id: prep
+    shell: echo prepared
+  - id: side
+    needs: [prep]
+    shell: echo side-done
+  - id: ask
+    needs: [prep]
+    llm:
+      prompt: Say something.
+  - id: after
+    needs: [ask, side]
+    shell: echo after-done
+`)
+	s := startTmux(t, w.dir, 160, 45, []string{"TANDEM_DB=" + w.db, "OLLAMA_HOST=" + srv.URL, "TANDEM_MODEL=scripted"},
+		tandemBin(t), "ui")
+	s.waitForText("▸ mid")
+	s.keys("r")
+	// While the model streams, the selection and the trace are on the streaming step.
+	s.waitFor("ask selected while it streams", func(scr string) bool {
+		pane, ok := paneBelow(scr, "ask · following")
+		return ok && strings.Contains(pane, "Streaming-words-first")
+	})
+	close(release)
+	s.waitFor("the run succeeded", func(scr string) bool { return runSucceeded(scr, "mid") })
 }
