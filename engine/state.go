@@ -248,6 +248,10 @@ func (s *State) Apply(e Event) {
 		s.decode(e, &d)
 		st := s.Step(e.StepID)
 		st.Status, st.Waiting = StatusWaiting, &d
+	case FlowReloaded:
+		var d FlowReloadedData
+		s.decode(e, &d)
+		s.Start.Source = d.Source
 	case StepRetryRequested:
 		var d StepRetryData
 		s.decode(e, &d)

@@ -82,8 +82,9 @@ type Model struct {
 	ask      *approvalBar // the approval prompt, on the stack while a tool call waits
 	confirm  *ConfirmModel
 
-	run  openRun
-	runs []engine.RunInfo
+	run   openRun
+	runs  []engine.RunInfo
+	files []FlowEntry // the workspace's flow and agent files, as last listed
 	// loadingMore is set while a next page of runs is being read, so one is read at a time.
 	loadingMore bool
 	// follow moves the selection to the work as it happens (follow.go).
@@ -395,7 +396,7 @@ func (m *Model) runKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setStatus(errors.New("select a failed, interrupted or skipped step to retry it"))
 			return nil, true
 		}
-		return m.askRetry(step.ID), true
+		return m.askRetry(step), true
 	case key.Matches(k, m.keys.Resume):
 		// Runs stopped by Ctrl-C, SIGTERM or a quit workbench wait for a person to go on;
 		// the cut attempts run again under their keys.

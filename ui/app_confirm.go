@@ -24,9 +24,23 @@ func (m *Model) askConfirm(a confirmAction, stepID, question string, comment boo
 	return nil
 }
 
-// askRetry asks to retry step id of the open run.
-func (m *Model) askRetry(id string) tea.Cmd {
-	return m.askConfirm(confirmRetry, id, fmt.Sprintf("retry %s of run %s?", id, shortID(m.run.id)), false)
+// askRetry asks to retry step st of the open run: as the run recorded its flow, or, when
+// the file changed since and the run can go on with it, with the file as it is now.
+func (m *Model) askRetry(st *engine.StepState) tea.Cmd {
+	id := st.ID
+	q := fmt.Sprintf("retry %s of run %s?", id, shortID(m.run.id))
+	if d := m.run.disk; d != nil && d.Flow != nil && st.Parent == "" {
+		if err := engine.ReloadProblem(m.run.state, d.Flow); err != nil {
+			q += " (the file changed, but " + err.Error() + ")"
+		} else {
+			m.confirm.Ask(confirmRetry, m.run.id, id, fmt.Sprintf("retry %s of run %s? the file changed (%s):", id, shortID(m.run.id), m.run.diskChange()), false)
+			m.confirm.Offer(confirmRetryReload, "n", "with the file as it is now")
+			m.confirm.Keys.Confirm.SetHelp("enter", "as recorded")
+			m.openOverlay(m.confirm)
+			return nil
+		}
+	}
+	return m.askConfirm(confirmRetry, id, q, false)
 }
 
 // confirmed acts on the confirmation line's answer, a ConfirmedMsg or a
@@ -49,6 +63,13 @@ func (m *Model) confirmed(msg tea.Msg) tea.Cmd {
 	case confirmRetry:
 		m.setInfo("retrying " + c.StepID)
 		return retryStep(m.exec, e, c.RunID, c.StepID, "")
+	case confirmRetryReload:
+		if d := m.run.disk; d != nil && d.Flow != nil && c.RunID == m.run.id {
+			m.setInfo("retrying " + c.StepID + " with " + d.Name + " as it is now")
+			return retryReloaded(m.exec, e, c.RunID, c.StepID, d.Flow)
+		}
+		m.setStatus(errors.New("the flow file changed again: press R once more"))
+		return nil
 	case confirmFork:
 		m.setInfo(fmt.Sprintf("forking %s at %s", c.RunID, c.StepID))
 		return forkRun(m.exec, e, c.RunID, c.StepID, nil)

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -193,5 +195,50 @@ func TestFollowSelectsTheFailedStepAndAMoveByHandStopsIt(t *testing.T) {
 	a.press("f")
 	if !a.m.follow || a.m.dag.Selected() != "b" {
 		t.Fatalf("f: follow %v, selected %q, want on and b", a.m.follow, a.m.dag.Selected())
+	}
+}
+
+func TestRetryOffersTheFileAsItIsNow(t *testing.T) {
+	a := newTestAppWith(t, 120, 30, map[string]string{
+		"fix.yaml": "name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: exit 4\n",
+	})
+	a.press("r")
+	a.drain()
+	a.wantStatus(engine.RunStatusFailed)
+	if err := os.WriteFile(filepath.Join(a.dir, "fix.yaml"),
+		[]byte("name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo fixed\n  - id: c\n    needs: [b]\n    shell: echo added\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.send(LoadFlows(a.dir)()) // what the workspace watch sends when the file is saved
+	a.wantScreen("file changed (+4 -1 lines)")
+	a.press("R")
+	a.wantScreen("the file changed", "with the file as it is now")
+	a.press("n")
+	a.drain()
+	a.wantStatus(engine.RunStatusSucceeded)
+	if got := a.step("c").Output; got != "added" {
+		t.Fatalf("c = %q, want the step the file added to have run", got)
+	}
+	if strings.Contains(a.screen(), "file changed") {
+		t.Errorf("the run still says its file changed after going on with it:\n%s", a.screen())
+	}
+}
+
+func TestRetryAsRecordedKeepsTheRunsFlow(t *testing.T) {
+	a := newTestAppWith(t, 120, 30, map[string]string{
+		"fix.yaml": "name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: exit 4\n",
+	})
+	a.press("r")
+	a.drain()
+	if err := os.WriteFile(filepath.Join(a.dir, "fix.yaml"),
+		[]byte("name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo fixed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.send(LoadFlows(a.dir)())
+	a.press("R", "enter")
+	a.drain()
+	a.wantStatus(engine.RunStatusFailed)
+	if n := len(a.step("b").Attempts); n != 2 {
+		t.Fatalf("b has %d attempts, want a second one as recorded", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"tandem/engine"
+	"tandem/flows"
 )
 
 // The messages about runs: the bus's notices, the log tailed for other processes' runs,
@@ -68,6 +69,8 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		return loadRun(m.opts.Store, msg.RunID), true
+	case TraceOpenRunMsg:
+		return m.runMsg(openRunMsg{runID: msg.RunID, pane: paneDAG})
 	case openRunMsg:
 		m.focus = msg.pane
 		if m.opts.Store == nil {
@@ -91,6 +94,7 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			msg.note = "started run " + msg.runID
 		}
 		m.setInfo(msg.note)
+		m.trace.Watch(msg.runID) // its deltas are counted from its first, before its log loads
 		return tea.Batch(loadRun(m.opts.Store, msg.runID), executeRun(m.exec, m.opts.Engine, msg.runID),
 			loadRuns(m.opts.Store, len(m.runs))), true
 	case execDoneMsg:
@@ -144,6 +148,13 @@ func (m *Model) apply(e engine.Event, changed map[string]bool) bool {
 	if m.run.apply(e) {
 		m.trace.AppendEvent(e)
 		changed[e.StepID] = true
+		if e.Type == engine.FlowReloaded { // the run goes on with the file as it is now
+			if f, err := flows.Parse(m.run.state.Start.FlowPath, []byte(m.run.state.Start.Source)); err == nil {
+				m.run.flow = f
+				m.dag.SetRun(m.run.id, f, m.run.state, m.now)
+			}
+			m.run.noteDisk(m.files)
+		}
 	}
 	return listsRun(e.Type)
 }
@@ -163,11 +174,13 @@ func (m *Model) runChanged(steps map[string]bool) {
 // openRun shows a loaded run in the DAG and the trace.
 func (m *Model) openRun(msg runLoadedMsg) {
 	m.run.open(msg.runID, msg.flow, msg.events)
+	m.run.noteDisk(m.files)
 	m.trace.SetRun(msg.runID)
 	m.trace.Reset()
 	for _, e := range msg.events {
 		m.trace.AppendEvent(e)
 	}
+	m.trace.AlignDeltas()
 	m.dag.SetRun(msg.runID, msg.flow, m.run.state, m.now)
 	m.trace.Show(m.dag.Selected())
 	if m.focus == paneSidebar {

@@ -246,6 +246,17 @@ func retryStep(x *executions, e *engine.Engine, runID, stepID, input string) tea
 	})
 }
 
+// retryReloaded retries a step with the flow file as it is now and advances the run.
+func retryReloaded(x *executions, e *engine.Engine, runID, stepID string, f *flows.Flow) tea.Cmd {
+	return x.run(func(ctx context.Context) tea.Msg {
+		if err := e.RetryReloaded(ctx, runID, stepID, f); err != nil {
+			return execDoneMsg{runID: runID, err: err}
+		}
+		_, err := e.Execute(ctx, runID)
+		return execDoneMsg{runID: runID, err: err}
+	})
+}
+
 func cancelRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
 		if err := e.Cancel(ctx, runID); err != nil {

@@ -13,16 +13,19 @@ import (
 // ConfirmKeyMap are the confirmation line's keys.
 type ConfirmKeyMap struct {
 	Confirm, Cancel key.Binding
+	// Alt answers yes with the other action Offer offered; disabled when none is.
+	Alt key.Binding
 }
 
 // DefaultConfirmKeyMap is the confirmation line's default keymap.
 var DefaultConfirmKeyMap = ConfirmKeyMap{
 	Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
 	Cancel:  key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+	Alt:     key.NewBinding(key.WithDisabled()),
 }
 
 // ShortHelp implements help.KeyMap.
-func (k ConfirmKeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Confirm, k.Cancel} }
+func (k ConfirmKeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Confirm, k.Alt, k.Cancel} }
 
 // FullHelp implements help.KeyMap.
 func (k ConfirmKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
@@ -36,6 +39,7 @@ const (
 	confirmCancel
 	confirmRetry
 	confirmFork
+	confirmRetryReload
 )
 
 // ConfirmedMsg tells the app the person confirmed the action, with the comment typed (for
@@ -57,6 +61,7 @@ type ConfirmModel struct {
 	theme Theme
 
 	action        confirmAction
+	alt           confirmAction // the other yes, on Keys.Alt; 0 for none
 	runID, stepID string
 	question      string
 	comment       bool // an optional comment can be typed
@@ -98,6 +103,15 @@ func (m *ConfirmModel) Ask(action confirmAction, runID, stepID, question string,
 		m.input.Blur()
 	}
 	m.Keys.Confirm.SetHelp("enter", "yes, "+strings.SplitN(question, " ", 2)[0])
+	m.alt = 0
+	m.Keys.Alt = key.NewBinding(key.WithDisabled())
+}
+
+// Offer adds a second way to say yes, on key k, described by help: Ask asked about the
+// first. It lasts until the next Ask.
+func (m *ConfirmModel) Offer(a confirmAction, k, help string) {
+	m.alt = a
+	m.Keys.Alt = key.NewBinding(key.WithKeys(k), key.WithHelp(k, help))
 }
 
 // Asking reports whether the line waits for an answer.
@@ -117,6 +131,10 @@ func (m ConfirmModel) Update(msg tea.Msg) (ConfirmModel, tea.Cmd) {
 		case key.Matches(k, m.Keys.Cancel):
 			m.action = 0
 			return m, func() tea.Msg { return ConfirmCancelledMsg{} }
+		case m.alt != 0 && key.Matches(k, m.Keys.Alt):
+			done := ConfirmedMsg{action: m.alt, RunID: m.runID, StepID: m.stepID}
+			m.action = 0
+			return m, func() tea.Msg { return done }
 		}
 	}
 	if !m.comment {

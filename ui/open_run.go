@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"path/filepath"
+
 	"tandem/engine"
 	"tandem/flows"
 )
@@ -22,6 +25,57 @@ type openRun struct {
 	// it has a run; r starts it with them.
 	breaks    map[string]bool
 	breaksFor string
+
+	// disk is the run's flow file as it is now, when the workspace lists it and it differs
+	// from the flow the run started with; nil when it is the same or unknown.
+	disk *FlowEntry
+}
+
+// noteDisk records the run's flow file as the workspace lists it now (entries), when it
+// differs from the flow the run started with.
+func (r *openRun) noteDisk(entries []FlowEntry) {
+	r.disk = nil
+	if r.state == nil || r.state.Start.FlowPath == "" {
+		return
+	}
+	want := absPath(r.state.Start.FlowPath)
+	for i := range entries {
+		e := entries[i]
+		if absPath(e.Path) != want {
+			continue
+		}
+		if e.Flow == nil || string(e.Flow.Source) != r.state.Start.Source {
+			r.disk = &e
+		}
+		return
+	}
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
+}
+
+// diskChange sums up how the file on disk differs from the run's flow: "+3 -1 lines".
+func (r *openRun) diskChange() string {
+	if r.disk == nil {
+		return ""
+	}
+	if r.disk.Flow == nil {
+		return "the file no longer loads"
+	}
+	add, del := 0, 0
+	for _, e := range engine.DiffLines(r.state.Start.Source, string(r.disk.Flow.Source)) {
+		switch e.Op {
+		case '+':
+			add++
+		case '-':
+			del++
+		}
+	}
+	return fmt.Sprintf("+%d -%d lines", add, del)
 }
 
 // open replaces the run shown with run id of flow f, folded from its events.

@@ -25,6 +25,7 @@ const (
 	blockThinking
 	blockAnswer
 	blockRecord // a formatted record with contents: a request, an invalid reply
+	blockChild  // a run a step or a tool started: enter opens it
 )
 
 // collapseOver is the body length, in lines, above which calls and results start folded.
@@ -56,6 +57,8 @@ func (b *traceBlock) title() string {
 		return fmt.Sprintf("%s%s · %s, %s", label, b.name, formatSize(b.size), plural(b.end-b.start-1, "line"))
 	case blockThinking:
 		return "thinking · " + plural(b.end-b.start-1, "line")
+	case blockChild:
+		return fmt.Sprintf("↳ %s started run %s · enter opens it", b.name, b.raw)
 	case blockRecord:
 		return b.name
 	}
@@ -104,12 +107,12 @@ func (b *traceBuffer) resultBlock(r agents.ToolResult) {
 	if size == 0 {
 		size = len(r.Result)
 	}
-	bodyKind := lineContent
-	if r.Error {
-		bodyKind = lineStderr
+	headKind, bodyKind := lineBlock, lineContent
+	if r.Error { // a tool error is a problem: drawn as one, and E finds it
+		headKind, bodyKind = lineProblem, lineStderr
 	}
 	b.addBlock(&traceBlock{kind: blockResult, name: r.Name, failed: r.Error, size: size, raw: r.Result},
-		lineBlock, indent(strings.TrimRight(r.Result, "\n")), bodyKind)
+		headKind, indent(strings.TrimRight(r.Result, "\n")), bodyKind)
 }
 
 // indent splits text into lines for a block body, cleaned as streamed text is.
@@ -150,6 +153,26 @@ func (b *traceBuffer) recordLines(f tracefmt.Block, fold bool) {
 	blk := &traceBlock{kind: blockRecord, name: cleanText(f.Head.Text), size: len(f.Copy), raw: f.Copy}
 	b.addBlock(blk, classKind(f.Head.Class), body, lineStdout)
 	blk.collapsed = blk.collapsed || fold
+}
+
+// childBlock notes the run a step (a sub-flow) or a tool (a flow or agent tool) started,
+// as a block the cursor can select and enter opens.
+func (b *traceBuffer) childBlock(who, runID string) {
+	b.addBlock(&traceBlock{kind: blockChild, name: who, raw: runID}, lineBlock, nil, lineStdout)
+}
+
+// TraceOpenRunMsg asks the app to open a run a step of the trace started.
+type TraceOpenRunMsg struct{ RunID string }
+
+// openChild opens the child run under the block cursor; nil when the cursor is on no
+// child run's block.
+func (m TraceModel) openChild() tea.Cmd {
+	b := m.buffers[m.stepID]
+	if b == nil || m.cursor < 0 || b.blocks[m.cursor].kind != blockChild {
+		return nil
+	}
+	id := b.blocks[m.cursor].raw
+	return func() tea.Msg { return TraceOpenRunMsg{RunID: id} }
 }
 
 // contentRun returns the text of the last run of streamed content not yet made an answer.

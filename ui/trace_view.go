@@ -22,6 +22,7 @@ type TraceKeyMap struct {
 	Search, Next, Prev         key.Binding
 	NextBlock, PrevBlock       key.Binding
 	Fold, Copy                 key.Binding
+	FoldAll, Problem           key.Binding
 }
 
 // DefaultTraceKeyMap is the trace view's default keymap.
@@ -42,6 +43,8 @@ var DefaultTraceKeyMap = TraceKeyMap{
 	PrevBlock: key.NewBinding(key.WithKeys("[")),
 	Fold:      key.NewBinding(key.WithKeys("enter", "o"), key.WithHelp("enter/o", "fold/unfold block")),
 	Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy block (or step)")),
+	FoldAll:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "fold/unfold all")),
+	Problem:   key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "next problem")),
 }
 
 // ShortHelp implements help.KeyMap.
@@ -52,7 +55,7 @@ func (k TraceKeyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k TraceKeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown}, {k.Top, k.Bottom, k.Thinking, k.Search, k.Next},
-		{k.NextBlock, k.Fold, k.Copy}}
+		{k.NextBlock, k.Fold, k.FoldAll, k.Copy, k.Problem}}
 }
 
 // Line kinds, each drawn in its own style.
@@ -94,14 +97,13 @@ type traceBuffer struct {
 	lines  []traceLine
 	blocks []*traceBlock
 	open   bool
-	live   bool            // deltas arrived through the bus; the log's copies are skipped
-	seen   map[int]seenOut // per attempt: how much output was shown, to fill in the rest at the end
+	// streams says how far each stream of each attempt has come from the bus and the log,
+	// so each part is shown once (trace_streams.go).
+	streams map[streamKey]*streamPos
 	// runStart and runEnd are the last run of streamed content lines, which becomes the
 	// answer block when the step ends; -1 when there is none.
 	runStart, runEnd int
 }
-
-type seenOut struct{ stdout, stderr int }
 
 // cleanText makes program output safe to draw: it drops escape sequences and other control
 // characters, expands tabs and ends lines with \n only. A lone \r (a progress bar redrawing
@@ -199,6 +201,10 @@ type TraceModel struct {
 	runID   string
 	stepID  string
 	buffers map[string]*traceBuffer
+	// deltas counts what the bus delivered per step and stream, since SetRun; watched is
+	// set when that was from the run's start (Watch), so the counts are offsets.
+	deltas  map[string]map[streamKey]int
+	watched bool
 
 	w, h         int
 	follow       bool
@@ -206,8 +212,9 @@ type TraceModel struct {
 	hideThinking bool
 
 	searching bool
-	query     string
-	match     int // line of the current match, -1 for none
+	query     string // the search of this run's trace, kept from step to step
+	match     int    // line of the current match, -1 for none
+	problem   int    // line of the problem E last jumped to, -1 for none
 
 	cursor int // the selected block of the shown step, -1 for none
 }
@@ -217,7 +224,7 @@ type copiedMsg struct{ text string }
 
 // NewTrace returns an empty trace view.
 func NewTrace(theme Theme) TraceModel {
-	m := TraceModel{Keys: DefaultTraceKeyMap, buffers: map[string]*traceBuffer{}, follow: true, match: -1,
+	m := TraceModel{Keys: DefaultTraceKeyMap, buffers: map[string]*traceBuffer{}, follow: true, match: -1, problem: -1,
 		cursor: -1, md: newMarkdownCache()}
 	m.SetTheme(theme)
 	return m
@@ -284,7 +291,9 @@ func (m *TraceModel) SetRun(runID string) {
 	}
 	m.runID, m.stepID = runID, ""
 	m.buffers = map[string]*traceBuffer{}
-	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
+	m.deltas, m.watched = nil, false
+	m.follow, m.top, m.match, m.cursor, m.problem = true, 0, -1, -1, -1
+	m.query = "" // a search is per run
 }
 
 // Show switches to the trace of step stepID of the current run.
@@ -293,7 +302,7 @@ func (m *TraceModel) Show(stepID string) {
 		return
 	}
 	m.stepID = stepID
-	m.follow, m.top, m.match, m.cursor = true, 0, -1, -1
+	m.follow, m.top, m.match, m.cursor, m.problem = true, 0, -1, -1, -1
 }
 
 // Step returns the step whose trace is shown.
@@ -306,7 +315,7 @@ func (m TraceModel) Capturing() bool { return m.searching }
 func (m *TraceModel) buffer(stepID string) *traceBuffer {
 	b, ok := m.buffers[stepID]
 	if !ok {
-		b = &traceBuffer{seen: map[int]seenOut{}, runStart: -1, runEnd: -1}
+		b = &traceBuffer{runStart: -1, runEnd: -1}
 		m.buffers[stepID] = b
 	}
 	return b
@@ -321,16 +330,18 @@ func (m *TraceModel) AppendDelta(d engine.Delta) {
 		return
 	}
 	b := m.buffer(d.StepID)
-	b.live = true
 	if d.Trace != nil {
-		m.traceRecord(d.StepID, b, *d.Trace)
+		if _, ok := m.delta(d.StepID, b, streamKey{d.Attempt, "trace"}, 1); ok {
+			m.traceRecord(d.StepID, b, *d.Trace)
+		}
 		return
 	}
 	if d.Stream == string(agents.KindAnswer) {
 		return // the answer of a fallback reply, shown from the end record
 	}
-	m.count(b, d.Attempt, d.Stream, len(d.Text))
-	b.write(streamKind(d.Stream), d.Text)
+	if from, ok := m.delta(d.StepID, b, streamKey{d.Attempt, d.Stream}, len(d.Text)); ok {
+		b.write(streamKind(d.Stream), d.Text[from:])
+	}
 }
 
 // traceRecord shows one trace record: tool calls and results as blocks, turns and the end
@@ -342,6 +353,8 @@ func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceDa
 		return
 	}
 	switch r := rec.(type) {
+	case agents.ChildRun:
+		b.childBlock(r.Tool, r.RunID)
 	case agents.ToolCall:
 		b.callBlock(r)
 	case agents.ToolResult:
@@ -355,17 +368,6 @@ func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceDa
 		// A request repeats what the trace shows around it: it starts folded.
 		b.recordLines(tracefmt.Format(rec), rec.Kind() == agents.KindRequest)
 	}
-}
-
-func (m *TraceModel) count(b *traceBuffer, attempt int, stream string, n int) {
-	s := b.seen[attempt]
-	switch stream {
-	case "stdout", "content": // a model step's output is its content
-		s.stdout += n
-	case "stderr":
-		s.stderr += n
-	}
-	b.seen[attempt] = s
 }
 
 // AppendEvent adds what a logged event says about a step's trace.
@@ -382,17 +384,18 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		if d.Input != "" {
 			b.line(lineMeta, "$ "+clip(d.Input, 2000))
 		}
-	case engine.StepOutput:
-		if b.live {
-			return
+		if d.ChildRunID != "" {
+			b.childBlock(e.StepID, d.ChildRunID)
 		}
+	case engine.StepOutput:
 		var d engine.StepOutputData
 		_ = e.Decode(&d)
-		m.count(b, e.Attempt, d.Stream, len(d.Text))
-		b.write(streamKind(d.Stream), d.Text)
+		if from, ok := b.chunk(streamKey{e.Attempt, d.Stream}, len(d.Text)); ok {
+			b.write(streamKind(d.Stream), d.Text[from:])
+		}
 	case engine.StepTrace:
-		if b.live { // shown already, in order with the tokens, from the bus
-			return
+		if _, ok := b.chunk(streamKey{e.Attempt, "trace"}, 1); !ok {
+			return // shown already, in order with the tokens, from the bus
 		}
 		var d engine.TraceData
 		_ = e.Decode(&d)
@@ -400,15 +403,17 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 	case engine.StepSucceeded, engine.StepFailed, engine.StepInterrupted:
 		var d engine.StepResultData
 		_ = e.Decode(&d)
-		seen := b.seen[e.Attempt]
-		// The log drops a finished step's unflushed chunks: the result holds the output.
-		if d.Output != "" && seen.stdout < len(d.Output) {
-			b.write(lineStdout, d.Output[seen.stdout:]+"\n")
+		// The log drops a finished step's unflushed chunks: the result holds the output (a
+		// model step's output is its content).
+		shown := b.shownOf(streamKey{e.Attempt, "stdout"}) + b.shownOf(streamKey{e.Attempt, "content"})
+		if d.Output != "" && shown < len(d.Output) {
+			b.write(lineStdout, d.Output[shown:]+"\n")
+			b.pos(streamKey{e.Attempt, "stdout"}).shown += len(d.Output) - shown
 		}
-		if d.StderrTail != "" && seen.stderr == 0 {
+		if d.StderrTail != "" && b.shownOf(streamKey{e.Attempt, "stderr"}) == 0 {
 			b.write(lineStderr, d.StderrTail+"\n")
+			b.pos(streamKey{e.Attempt, "stderr"}).shown = len(d.StderrTail)
 		}
-		b.seen[e.Attempt] = seenOut{}
 		// An llm step's reply is its answer; JSON a schema asked for stays as it came.
 		if run, ok := b.contentRun(); ok && e.Type == engine.StepSucceeded && !looksLikeJSON(run) {
 			m.finishAnswer(e.StepID, b, strings.TrimSpace(run))
@@ -502,7 +507,14 @@ func (m TraceModel) Update(msg tea.Msg) (TraceModel, tea.Cmd) {
 	case key.Matches(k, m.Keys.PrevBlock):
 		m.moveCursor(-1)
 	case key.Matches(k, m.Keys.Fold):
+		if cmd := m.openChild(); cmd != nil {
+			return m, cmd
+		}
 		m.fold()
+	case key.Matches(k, m.Keys.FoldAll):
+		m.foldAll()
+	case key.Matches(k, m.Keys.Problem):
+		m.nextProblem()
 	case key.Matches(k, m.Keys.Copy):
 		return m, m.copyCmd()
 	case k.String() == "esc":
@@ -592,14 +604,6 @@ func (m TraceModel) lastVisible() int {
 	return last
 }
 
-func wrappedRows(s string, w int) int {
-	n := textWidth(s)
-	if n <= w {
-		return 1
-	}
-	return (n + w - 1) / w
-}
-
 // findFrom moves to the next line containing the query from line i in direction dir. A
 // match in a folded block unfolds it.
 func (m *TraceModel) findFrom(i, dir int, wrapToEnd bool) {
@@ -658,7 +662,7 @@ func (m TraceModel) View() string {
 				}
 				continue
 			}
-			if l.kind == lineAnswer && i != m.match {
+			if l.kind == lineAnswer && (m.query == "" || !strings.Contains(strings.ToLower(l.text), strings.ToLower(m.query))) {
 				if blk := b.blocks[l.block-1]; blk.width == m.w {
 					row(blk.rendered[i-blk.start-1], m.w)
 					continue
@@ -669,10 +673,7 @@ func (m TraceModel) View() string {
 			if l.header && int(l.block)-1 == m.cursor {
 				kind = lineCurrent
 			}
-			parts := []string{text}
-			if textWidth(text) > m.w {
-				parts = strings.Split(ansi.Hardwrap(text, m.w, true), "\n")
-			}
+			parts := wrapHanging(text, m.w)
 			for _, p := range parts {
 				if rows == body {
 					break
@@ -682,7 +683,7 @@ func (m TraceModel) View() string {
 					row(m.styles[kind].render(p+strings.Repeat(" ", max(0, m.w-textWidth(p)))), m.w)
 					continue
 				}
-				row(m.styleLine(p, kind, i == m.match), textWidth(p))
+				row(m.highlight(p, m.styles[kind], i == m.match), textWidth(p))
 			}
 		}
 	}
@@ -691,17 +692,6 @@ func (m TraceModel) View() string {
 		sb.WriteString(strings.Repeat(" ", m.w))
 	}
 	return sb.String()
-}
-
-func (m TraceModel) styleLine(s string, kind uint8, match bool) string {
-	st := m.styles[kind]
-	if match && m.query != "" {
-		if i := strings.Index(strings.ToLower(s), strings.ToLower(m.query)); i >= 0 && i+len(m.query) <= len(s) {
-			j := i + len(m.query)
-			return st.render(s[:i]) + m.styles[lineMatch].render(s[i:j]) + st.render(s[j:])
-		}
-	}
-	return st.render(s)
 }
 
 func (m TraceModel) header() string {
@@ -720,8 +710,8 @@ func (m TraceModel) header() string {
 	if m.searching {
 		parts = append(parts, "/"+m.query+"▏")
 	} else if m.query != "" {
-		if m.match >= 0 {
-			parts = append(parts, fmt.Sprintf("/%s (line %d)", m.query, m.match+1))
+		if n, at := m.countMatches(m.match); n > 0 && at > 0 {
+			parts = append(parts, fmt.Sprintf("/%s %d/%d", m.query, at, n))
 		} else {
 			parts = append(parts, "/"+m.query+" (no match)")
 		}

@@ -440,3 +440,125 @@ func TestTraceDrawsNoControlCharactersFromOutput(t *testing.T) {
 		t.Fatalf("the output's last state is missing:\n%s", ansi.Strip(view))
 	}
 }
+
+func TestTraceShowsOutputOnceWhenTheLogLoadsBeforeTheBusCatchesUp(t *testing.T) {
+	t.Parallel()
+	m := NewTrace(NewTheme(true))
+	m.SetSize(60, 12)
+	m.Watch("r1") // started here: its deltas count from the start
+	m.Show("ask")
+	// The run finished before its log was read: the log is replayed first...
+	m.Reset()
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"make"}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"stdout","text":"line-one\nline-two\n"}`))
+	m.AppendEvent(logEvent(engine.StepFailed, `{"output":"line-one\nline-two\nline-three","duration_ms":20,"error":"exit status 2"}`))
+	m.AlignDeltas()
+	// ...then the bus's deltas of the same attempt, still queued, arrive.
+	m.AppendDelta(delta("stdout", "line-one\nline-two\n"))
+	m.AppendDelta(delta("stdout", "line-three\n"))
+	got := ansi.Strip(m.View())
+	for _, l := range []string{"line-one", "line-two", "line-three"} {
+		if n := strings.Count(got, l); n != 1 {
+			t.Errorf("%s shows %d times:\n%s", l, n, got)
+		}
+	}
+	if strings.Index(got, "line-three") > strings.Index(got, "── failed") {
+		t.Errorf("output after the failed line:\n%s", got)
+	}
+}
+
+func TestTraceOfARunOpenedMidwayShowsTheDeltasAfterTheLog(t *testing.T) {
+	t.Parallel()
+	m := NewTrace(NewTheme(true))
+	m.SetSize(60, 12)
+	m.SetRun("r1") // opened from the sidebar while it runs: earlier deltas went uncounted
+	m.Show("ask")
+	m.Reset()
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"make"}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"stdout","text":"early\n"}`))
+	m.AlignDeltas()
+	m.AppendDelta(delta("stdout", "later\n"))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"stdout","text":"later\n"}`))
+	got := ansi.Strip(m.View())
+	if strings.Count(got, "early") != 1 || strings.Count(got, "later") != 1 {
+		t.Errorf("want early and later once each:\n%s", got)
+	}
+}
+
+func TestTraceSearchHighlightsEveryMatchAndIsPerRun(t *testing.T) {
+	t.Parallel()
+	m := traceWith(60, 12)
+	for i := range 7 {
+		m.AppendDelta(delta("stdout", fmt.Sprintf("cat %d and another cat\n", i)))
+	}
+	for _, k := range []string{"/", "c", "a", "t", "enter", "n", "n"} {
+		m, _ = m.Update(keyPress(k))
+	}
+	view := m.View()
+	mark := m.styles[lineMatch].pre + "cat" + m.styles[lineMatch].post
+	cur := m.styles[lineCurrent].pre + "cat" + m.styles[lineCurrent].post
+	if n := strings.Count(view, mark) + strings.Count(view, cur); n != 14 {
+		t.Errorf("%d matches highlighted, want all 14 of the 7 lines:\n%s", n, ansi.Strip(view))
+	}
+	if !strings.Contains(ansi.Strip(view), "/cat 2/7") {
+		t.Errorf("the header does not count the matches:\n%s", ansi.Strip(view))
+	}
+	m.Show("other") // another step of the run keeps the search
+	if m.query != "cat" {
+		t.Errorf("the query did not stay with the run: %q", m.query)
+	}
+	m.SetRun("r2")
+	if m.query != "" {
+		t.Errorf("another run kept the query %q", m.query)
+	}
+}
+
+func TestTraceFoldAllProblemsAndHangingWraps(t *testing.T) {
+	t.Parallel()
+	m := traceWith(30, 20)
+	m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Attempt: 1, Stream: "trace",
+		Trace: &engine.TraceData{Kind: "tool_call", Data: map[string]any{"name": "read_file", "arguments": map[string]any{"path": "a.txt"}}}})
+	m.AppendDelta(engine.Delta{RunID: "r1", StepID: "ask", Attempt: 1, Stream: "trace",
+		Trace: &engine.TraceData{Kind: "tool_result", Data: map[string]any{"name": "read_file", "result": "no such file", "error": true}}})
+	m.AppendDelta(delta("stdout", "    an indented line long enough to wrap twice in thirty cells\n"))
+	m, _ = m.Update(keyPress("O"))
+	b := m.buffers["ask"]
+	for _, blk := range b.blocks {
+		if !blk.collapsed {
+			t.Errorf("O left block %q open", blk.title())
+		}
+	}
+	m, _ = m.Update(keyPress("O"))
+	for _, blk := range b.blocks {
+		if blk.collapsed {
+			t.Errorf("O again left block %q folded", blk.title())
+		}
+	}
+	m, _ = m.Update(keyPress("E"))
+	if m.problem < 0 || b.lines[m.problem].kind != lineProblem {
+		t.Fatalf("E did not go to the tool error: line %d", m.problem)
+	}
+	view := ansi.Strip(m.View())
+	if !strings.Contains(view, "\n    wrap twice in thirty cells") && !strings.Contains(view, "\n    ") {
+		t.Errorf("wrapped rows do not keep the line's indentation:\n%s", view)
+	}
+	for _, r := range wrapHanging("    an indented line long enough to wrap twice in thirty cells", 30)[1:] {
+		if !strings.HasPrefix(r, "    ") || len(r) > 30 {
+			t.Errorf("wrapped row %q does not hang under the indent within 30 cells", r)
+		}
+	}
+}
+
+func TestTraceEnterOnAChildRunOpensIt(t *testing.T) {
+	t.Parallel()
+	m := traceWith(60, 12)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"","child_run_id":"child7"}`))
+	m, _ = m.Update(keyPress("]"))
+	_, cmd := m.Update(keyPress("enter"))
+	if cmd == nil {
+		t.Fatalf("enter on the child run's block did nothing:\n%s", ansi.Strip(m.View()))
+	}
+	if got := cmd(); got != (TraceOpenRunMsg{RunID: "child7"}) {
+		t.Fatalf("enter sent %#v", got)
+	}
+}

@@ -226,6 +226,8 @@ func (m *Model) workspaceChanged(msg workspaceMsg) tea.Cmd {
 
 // flowsLoaded lists the workspace's files and previews the one under the cursor.
 func (m *Model) flowsLoaded(msg FlowsLoadedMsg) {
+	m.files = msg.Flows
+	m.run.noteDisk(m.files)
 	m.sidebar, _ = m.sidebar.Update(msg)
 	if e, ok := m.sidebar.SelectedFlow(); ok {
 		m.preview(e)

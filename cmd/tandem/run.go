@@ -20,7 +20,7 @@ func (a *app) runCommands() []*cobra.Command {
 	var given, breaks []string
 	var detach bool
 	var input string
-	var full, join bool
+	var full, join, reload bool
 	return []*cobra.Command{
 		a.command(spec{use: "run FILE [-i key=value] [--break STEP]", short: "run a flow to the end (or until it waits), printing progress",
 			json: "print the final run (the run shape of show --json) instead of progress", advances: true, complete: completeFlowFile,
@@ -41,14 +41,18 @@ func (a *app) runCommands() []*cobra.Command {
 				}
 				return a.execute(ctx, e, run.ID, fmt.Sprintf("resume %s  %s", run.ID, run.FlowName))
 			}}),
-		a.command(spec{use: "retry RUN STEP [--input TEXT]", short: "run a failed step of a run again and continue the run",
+		a.command(spec{use: "retry RUN STEP [--input TEXT | --reload]", short: "run a failed step of a run again and continue the run",
 			json: "print the final run as JSON", advances: true, complete: completeRunStep,
 			flags: func(f *pflag.FlagSet) {
 				f.StringVar(&input, "input", "", "replace the step's templated input (command or prompt) for this attempt")
+				f.BoolVar(&reload, "reload", false, "go on with the flow file as it is now instead of as the run recorded it")
 			},
 			onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
-				if err := e.engine.Retry(ctx, run.ID, args[0], input); err != nil {
-					return usageError{err}
+				if reload && input != "" {
+					return usagef("usage: tandem retry RUN STEP [--input TEXT | --reload]")
+				}
+				if err := retryStep(ctx, e, run.ID, args[0], input, reload); err != nil {
+					return err
 				}
 				return a.execute(ctx, e, run.ID, fmt.Sprintf("retry %s %s  %s", run.ID, args[0], run.FlowName))
 			}}),
@@ -89,6 +93,29 @@ func (a *app) runCommands() []*cobra.Command {
 			}}),
 		a.traceCommand(),
 	}
+}
+
+// retryStep asks for a new attempt of step; with reload the run goes on with its flow file as
+// it is now (when the steps it finished are unchanged) instead of as the run recorded it.
+func retryStep(ctx context.Context, e *env, runID, step, input string, reload bool) error {
+	if !reload {
+		if err := e.engine.Retry(ctx, runID, step, input); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+	st, err := e.engine.State(ctx, runID)
+	if err != nil {
+		return err
+	}
+	f, err := flows.Load(st.Start.FlowPath)
+	if err != nil {
+		return usageError{fmt.Errorf("reload %s: %w", st.Start.FlowPath, err)}
+	}
+	if err := e.engine.RetryReloaded(ctx, runID, step, f); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 func (a *app) runFlow(ctx context.Context, path string, kvs, breaks []string, detach bool) error {

@@ -1,6 +1,9 @@
 package main_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,4 +172,122 @@ func TestUIE2EAFileAddedWhileOpenIsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitFor("later gone from the sidebar", func(scr string) bool { return !strings.Contains(scr, "▸ later") })
+}
+
+const brokenRelease = "name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: 'echo broken >&2; exit 4'\n"
+const fixedRelease = "name: fix\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo fixed-now\n  - id: c\n    needs: [b]\n    shell: echo added-step\n"
+
+func TestCLIRetryReloadGoesOnWithTheFileAsItIsNow(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("fix.yaml", brokenRelease)
+	out, _, code := w.tandem("run", "fix.yaml")
+	if code != 1 {
+		t.Fatalf("the broken flow exited %d\n%s", code, out)
+	}
+	id := firstLineRunID(t, out)
+	w.write("fix.yaml", fixedRelease)
+	// Without --reload the run keeps the flow it started with, and b fails again.
+	if out, _, code := w.tandem("retry", id, "b"); code != 1 || !strings.Contains(out, "broken") {
+		t.Fatalf("retry as recorded: exit %d\n%s", code, out)
+	}
+	out, errOut, code := w.tandem("retry", id, "b", "--reload")
+	if code != 0 || !strings.Contains(out, "succeeded") {
+		t.Fatalf("retry --reload: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := stepOutput(t, w, id, "c"); strings.TrimSpace(got) != "added-step" {
+		t.Fatalf("the step the file added ran with %q", got)
+	}
+	// A file that changed what the run completed is refused, with the reason.
+	w.write("fix.yaml", "name: fix\nsteps:\n  - id: b\n    shell: echo b\n")
+	if _, errOut, code := w.tandem("retry", id, "b", "--reload"); code != 2 || !strings.Contains(errOut, "a (removed)") {
+		t.Fatalf("retry --reload of an incompatible file: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestUIE2EAnEditedFlowIsRetriedWithTheNewDefinition(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("fix.yaml", brokenRelease)
+	s := startTmux(t, w.dir, 160, 45, []string{"TANDEM_DB=" + w.db}, tandemBin(t), "ui")
+	s.waitForText("▸ fix")
+	s.keys("r")
+	s.waitForText("✗ b shell", "broken")
+	w.write("fix.yaml", fixedRelease)
+	s.waitForText("file changed (+4 -1 lines)")
+	s.keys("R")
+	s.waitForText("the file changed", "with the file as it is now")
+	s.keys("n")
+	s.waitFor("the run succeeded with the added step", func(scr string) bool {
+		return runSucceeded(scr, "fix") && strings.Contains(dagPane(scr), "✓ c shell")
+	})
+}
+
+// gatedOllama serves one streamed chat reply: its first words at once, the rest when the
+// test closes release, so the test sees the step while it streams.
+func gatedOllama(t *testing.T, release <-chan struct{}) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/version":
+			w.Write([]byte(`{"version":"0.17.4"}`))
+		case "/api/show":
+			w.Write([]byte(`{"capabilities":["completion"]}`))
+		case "/api/tags":
+			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
+		case "/api/chat":
+			enc := json.NewEncoder(w)
+			chunk := func(s string, done bool) {
+				m := map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+					"message": map[string]any{"role": "assistant", "content": s}, "done": done}
+				if done {
+					m["done_reason"], m["prompt_eval_count"], m["eval_count"] = "stop", 10, 5
+				}
+				enc.Encode(m)
+				w.(http.Flusher).Flush()
+			}
+			chunk("Streaming-words-first ", false)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			chunk("and-the-rest.", false)
+			chunk("", true)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestUIE2EAStepStreamingMidRunIsFollowed(t *testing.T) {
+	release := make(chan struct{})
+	srv := gatedOllama(t, release)
+	w := newWorkspace(t)
+	w.write("mid.yaml", `name: mid
+steps:
+  - id: prep
+    shell: echo prepared
+  - id: side
+    needs: [prep]
+    shell: echo side-done
+  - id: ask
+    needs: [prep]
+    llm:
+      prompt: Say something.
+  - id: after
+    needs: [ask, side]
+    shell: echo after-done
+`)
+	s := startTmux(t, w.dir, 160, 45, []string{"TANDEM_DB=" + w.db, "OLLAMA_HOST=" + srv.URL, "TANDEM_MODEL=scripted"},
+		tandemBin(t), "ui")
+	s.waitForText("▸ mid")
+	s.keys("r")
+	// While the model streams, the selection and the trace are on the streaming step.
+	s.waitFor("ask selected while it streams", func(scr string) bool {
+		pane, ok := paneBelow(scr, "ask · following")
+		return ok && strings.Contains(pane, "Streaming-words-first")
+	})
+	close(release)
+	s.waitFor("the run succeeded", func(scr string) bool { return runSucceeded(scr, "mid") })
 }
