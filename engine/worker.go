@@ -81,8 +81,22 @@ func (w *Worker) UntilIdle(ctx context.Context) error {
 	}
 }
 
-// Run passes every poll interval until ctx ends.
+// Waker is implemented by stores that can tell a worker at once that a run may move: a
+// request appended by another process (a signal, an approval, a continue) or a new run to
+// start. Wakeups' channel receives a value for each such change (values may coalesce) until
+// ctx ends; a store may also send when it cannot be sure it missed none.
+type Waker interface {
+	Wakeups(ctx context.Context) <-chan struct{}
+}
+
+// Run passes every poll interval until ctx ends. On a store that is a Waker it also passes
+// as soon as it is woken, and polling is only the fallback for what no wake-up announces
+// (expired leases, due timers, a lost listening connection).
 func (w *Worker) Run(ctx context.Context, poll time.Duration) error {
+	var wake <-chan struct{}
+	if wk, ok := w.Engine.store.(Waker); ok {
+		wake = wk.Wakeups(ctx)
+	}
 	for {
 		if _, err := w.Pass(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -94,6 +108,7 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) error {
 		case <-ctx.Done():
 			return nil
 		case <-w.Engine.clock.After(poll):
+		case <-wake:
 		}
 	}
 }
