@@ -7,7 +7,9 @@ import (
 
 	"tandem/engine"
 	"tandem/engine/memstore"
+	"tandem/internal/pgtest"
 	"tandem/store"
+	"tandem/store/postgres"
 )
 
 // opener makes a fresh, empty store for one test.
@@ -22,6 +24,15 @@ var stores = []struct {
 	{"memstore", func(t *testing.T) engine.Store { return memstore.New() }},
 	{"sqlite", func(t *testing.T) engine.Store {
 		db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "tandem.db"), store.Options{Synchronous: store.SyncNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}},
+	// PostgreSQL on the test server (internal/pgtest): a schema of its own per test.
+	{"postgres", func(t *testing.T) engine.Store {
+		db, err := postgres.Open(context.Background(), pgtest.URL(t))
 		if err != nil {
 			t.Fatal(err)
 		}

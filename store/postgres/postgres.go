@@ -32,10 +32,12 @@ type DB struct {
 	url     string // the URL with its password hidden, for messages
 	channel string // the NOTIFY channel of this schema's wake-ups
 
-	wakeMu   sync.Mutex
-	wakeSubs map[chan struct{}]struct{}
-	stopWake context.CancelFunc
-	wakeDone chan struct{}
+	wakeMu    sync.Mutex
+	wakeSubs  map[chan struct{}]struct{}
+	stopWake  context.CancelFunc
+	wakeDone  chan struct{}
+	listening chan struct{} // closed once LISTEN first took effect
+	listened  bool
 }
 
 // IsURL reports whether a --db value names a PostgreSQL database rather than a SQLite file.

@@ -27,19 +27,27 @@ func (d *DB) notify(ctx context.Context, tx pgx.Tx, runIDs ...string) error {
 
 // Wakeups returns a channel that receives a value soon after another process appends a
 // request (a signal, an approval, a continue) or creates a top-level run, and once each time
-// the listening connection is (re)established, since notifications sent while it was down
-// are lost. Values coalesce: one pending wake-up stands for any number. The subscription
-// ends with ctx. Listening takes one connection of its own, opened on the first call.
+// the listening connection is re-established, since notifications sent while it was down
+// are lost. Values coalesce: one pending wake-up stands for any number. It returns once the
+// database is listened to (or after ten seconds without a connection, when wake-ups start
+// with the first one), so every request appended after it returns wakes the channel. The
+// subscription ends with ctx. Listening takes one connection of its own.
 func (d *DB) Wakeups(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	d.wakeMu.Lock()
 	d.wakeSubs[ch] = struct{}{}
 	if d.stopWake == nil {
 		lctx, stop := context.WithCancel(context.Background())
-		d.stopWake, d.wakeDone = stop, make(chan struct{})
+		d.stopWake, d.wakeDone, d.listening = stop, make(chan struct{}), make(chan struct{})
 		go d.listen(lctx, d.wakeDone)
 	}
+	listening := d.listening
 	d.wakeMu.Unlock()
+	select {
+	case <-listening:
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
 	go func() {
 		<-ctx.Done()
 		d.wakeMu.Lock()
@@ -71,10 +79,20 @@ func (h wakeHandler) HandleNotification(context.Context, *pgconn.Notification, *
 	return nil
 }
 
-// HandleBacklog runs once the channel is listened to: anything that happened before is
-// found by one pass.
+// HandleBacklog runs each time the channel is listened to. The first time, subscribers are
+// about to pass anyway; after a reconnection, whatever was notified meanwhile is found by
+// one pass.
 func (h wakeHandler) HandleBacklog(context.Context, string, *pgx.Conn) error {
-	h.d.wakeAll()
+	h.d.wakeMu.Lock()
+	first := !h.d.listened
+	if first {
+		h.d.listened = true
+		close(h.d.listening)
+	}
+	h.d.wakeMu.Unlock()
+	if !first {
+		h.d.wakeAll()
+	}
 	return nil
 }
 
