@@ -155,6 +155,9 @@ func (d *DB) Close() error {
 // Path returns the database file's path.
 func (d *DB) Path() string { return d.path }
 
+// Location names the database in messages: its file's path.
+func (d *DB) Location() string { return d.path }
+
 // migrate applies the embedded migrations not yet recorded, each in its own transaction.
 func (d *DB) migrate(ctx context.Context) error {
 	d.writeMu.Lock()

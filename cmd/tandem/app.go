@@ -18,12 +18,13 @@ import (
 	"tandem/engine/modelsteps"
 	"tandem/flows"
 	"tandem/store"
+	"tandem/store/postgres"
 	"tandem/telemetry"
 )
 
 // env is a wired-up engine over the workspace's database.
 type env struct {
-	db     *store.DB
+	db     database
 	engine *engine.Engine
 	log    *slog.Logger
 	close  func()
@@ -42,11 +43,11 @@ func (c *app) open(ctx context.Context) (*env, error) {
 			return nil, usagef("TANDEM_LEASE=%s: want a positive duration such as 15s", v)
 		}
 	}
-	db, err := store.Open(ctx, c.db, store.Options{Synchronous: sync})
+	db, err := openDatabase(ctx, c.db, sync)
 	if err != nil {
 		return nil, err
 	}
-	logger, closeLog := openLog(filepath.Dir(c.db))
+	logger, closeLog := openLog(workspaceDir(c.db))
 	eng, err := engine.New(engine.Options{Store: db, Parallel: c.parallel, Logger: logger, Lease: lease})
 	if err != nil {
 		_ = db.Close()
@@ -109,8 +110,13 @@ func startTelemetry(ctx context.Context, eng *engine.Engine, logger *slog.Logger
 	}
 }
 
-// protectedFiles are the database and its journals, which agent tools may never touch.
+// protectedFiles are the database and its journals, which agent tools may never touch (a
+// server's database is out of their reach; its log is not).
 func protectedFiles(db string) []string {
+	if postgres.IsURL(db) {
+		abs, _ := filepath.Abs(filepath.Join(workspaceDir(db), "tandem.log"))
+		return []string{abs}
+	}
 	abs, err := filepath.Abs(db)
 	if err != nil {
 		abs = db

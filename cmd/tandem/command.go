@@ -147,7 +147,7 @@ func newRoot() *cobra.Command {
 		sync = store.SyncFull
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.db, "db", db, "database file (env TANDEM_DB)")
+	pf.StringVar(&a.db, "db", db, "SQLite database file, or a postgres:// URL for a team database (env TANDEM_DB)")
 	pf.StringVar(&a.sync, "sync", sync, "synchronous mode of SQLite: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddGroup(&cobra.Group{ID: "runs", Title: "Runs"}, &cobra.Group{ID: "debug", Title: "Debugging"},
@@ -158,7 +158,7 @@ func newRoot() *cobra.Command {
 		"debug":  a.debugCommands(),
 		"waits":  a.waitCommands(),
 		"agents": a.agentCommands(),
-		"files":  a.fileCommands(),
+		"files":  append(a.fileCommands(), a.dbCommand()),
 	} {
 		for _, c := range cmds {
 			c.GroupID = group

@@ -11,6 +11,7 @@ import (
 	"tandem/cmd/tandem/internal/render"
 	"tandem/engine"
 	"tandem/store"
+	"tandem/store/postgres"
 )
 
 // completion says what a command's arguments are, for `tandem completion bash|zsh|fish`.
@@ -59,7 +60,16 @@ func (a *app) completer(kind completion) cobra.CompletionFunc {
 
 // completionDB opens the workspace's database for completing, or nil when there is none yet:
 // completing never creates one.
-func (a *app) completionDB(ctx context.Context) *store.DB {
+func (a *app) completionDB(ctx context.Context) database {
+	if postgres.IsURL(a.db) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		db, err := postgres.Open(ctx, a.db)
+		if err != nil {
+			return nil
+		}
+		return db
+	}
 	if _, err := os.Stat(a.db); err != nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"tandem/agents/model"
 	"tandem/store"
+	"tandem/store/postgres"
 )
 
 type check struct {
@@ -55,6 +56,9 @@ func (a *app) doctor(ctx context.Context) error {
 // integrity check over it.
 func databaseCheck(ctx context.Context, path string) check {
 	c := check{Name: "database"}
+	if postgres.IsURL(path) {
+		return serverDatabaseCheck(ctx, path)
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		c.OK, c.Info = true, "none yet at "+path+" (the first run creates it)"
 		return c
@@ -74,6 +78,29 @@ func databaseCheck(ctx context.Context, path string) check {
 		c.Fix = "restore it from a backup, or copy out what is readable with sqlite3 " + path + " .recover"
 	default:
 		c.OK, c.Info = true, path+": integrity ok"
+	}
+	return c
+}
+
+// serverDatabaseCheck connects to a team database, migrating it if needed, and checks its log.
+func serverDatabaseCheck(ctx context.Context, url string) check {
+	c := check{Name: "database"}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		c.Info, c.Fix = err.Error(), "check the URL (host, port, database, user and password) and that the server is up: pg_isready -d '"+postgres.Redact(url)+"'"
+		return c
+	}
+	defer db.Close()
+	problems, err := db.CheckIntegrity(ctx)
+	switch {
+	case err != nil:
+		c.Info = err.Error()
+	case len(problems) > 0:
+		c.Info = fmt.Sprintf("%s: %s (%d problems)", db.Location(), problems[0], len(problems))
+	default:
+		c.OK, c.Info = true, db.Location()+": reachable, log consistent"
 	}
 	return c
 }

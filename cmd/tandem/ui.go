@@ -11,7 +11,6 @@ import (
 
 	"tandem/agents/model"
 	"tandem/engine"
-	"tandem/store"
 	"tandem/ui"
 )
 
@@ -60,7 +59,7 @@ func (a *app) workbench(ctx context.Context, _ []string) error {
 }
 
 // uiSessions shows the store's memory sessions to the workbench's chat.
-type uiSessions struct{ db *store.DB }
+type uiSessions struct{ db database }
 
 func (s uiSessions) Sessions(ctx context.Context) ([]ui.SessionInfo, error) {
 	list, err := s.db.Sessions(ctx)

@@ -100,7 +100,7 @@ func (a *app) workerCommand() *cobra.Command {
 	return a.command(spec{use: "worker", short: "advance every run in the database: timers, signals, crashed and detached runs", advances: true,
 		flags: func(f *pflag.FlagSet) {
 			f.BoolVar(&untilIdle, "until-idle", false, "advance everything that can advance now, then exit")
-			f.DurationVar(&poll, "poll", time.Second, "how often to look for work")
+			f.DurationVar(&poll, "poll", time.Second, "how often to look for work (on PostgreSQL a worker is also woken at once by requests and new runs)")
 			f.IntVar(&runs, "runs", 4, "runs advanced at once")
 			f.BoolVar(&resumeInterrupted, "resume-interrupted", false, "also resume runs stopped by Ctrl-C or SIGTERM (by default only tandem resume does)")
 		},
@@ -123,7 +123,7 @@ func (a *app) workerCommand() *cobra.Command {
 			if untilIdle {
 				return w.UntilIdle(ctx)
 			}
-			fmt.Fprintf(stdout, "worker %d advancing runs in %s (Ctrl-C stops)\n", os.Getpid(), a.db)
+			fmt.Fprintf(stdout, "worker %d advancing runs in %s (Ctrl-C stops)\n", os.Getpid(), e.db.Location())
 			return w.Run(ctx, poll)
 		}})
 }
