@@ -16,12 +16,19 @@ build:
 run: setup
 	bash scripts/workbench
 
-# Every test: unit, store conformance, real-Ollama integration, end-to-end CLI and TUI.
+# The PostgreSQL tests' server: $TANDEM_TEST_POSTGRES, or the one scripts/postgres-test-server
+# starts (it stays up for the next run; `bash scripts/postgres-test-server stop` stops it).
+# Without either, those tests skip and say why (in CI they fail).
+PG_TEST_URL = $${TANDEM_TEST_POSTGRES:-$$(bash scripts/postgres-test-server start || true)}
+
+# Every test: unit, store conformance (SQLite and PostgreSQL), real-Ollama integration,
+# end-to-end CLI and TUI.
 test:
 	$(GO) vet ./...
 	test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(STATICCHECK) ./...
-	$(GO) test -race -count=1 ./engine/... ./store/...
+	export TANDEM_TEST_POSTGRES="$(PG_TEST_URL)"; \
+	$(GO) test -race -count=1 ./engine/... ./store/... && \
 	$(GO) test -count=1 -timeout 40m ./...
 
 # Every performance goal, each against a baseline measured in the same run, and the agent
