@@ -40,7 +40,8 @@ bench:
 	$(GO) test -run '^$$' -bench RunIndex -benchtime=3x ./store/
 	$(GO) test -run '^$$' -bench CommandSteps -benchtime=3x ./store/
 	$(GO) test -run '^$$' -bench GroupCommit -benchtime=3x ./store/
-	cd benchmarks/dbos && $(GO) test -run '^$$' -bench Peers -benchtime=3x .
+	cd benchmarks/dbos && $(GO) test -run '^$$' -bench 'Peers$$' -benchtime=3x .
+	cd benchmarks/dbos && TANDEM_TEST_POSTGRES="$(PG_TEST_URL)" $(GO) test -run '^$$' -bench PeersPostgres -benchtime=1x .
 	$(GO) test -run '^$$' -bench ModelLayer -benchtime=10x ./agents/model/
 	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 90m ./agents/
 	$(GO) test -run '^$$' -bench . ./ui/

@@ -101,13 +101,18 @@ func (noopExecutor) Execute(context.Context, *engine.StepRun) (engine.Result, er
 }
 
 func tandemStepsPerSec(b *testing.B, mode, src string, n int) float64 {
-	ctx := context.Background()
-	dir := b.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "tandem.db"), store.Options{Synchronous: mode})
+	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "tandem.db"), store.Options{Synchronous: mode})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	return tandemOn(b, db, src, n)
+}
+
+// tandemOn runs src (n no-op steps) on tandem's engine over s and returns steps per second.
+func tandemOn(b *testing.B, s engine.Store, src string, n int) float64 {
+	ctx := context.Background()
+	dir := b.TempDir()
 	path := filepath.Join(dir, "bench.yaml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		b.Fatal(err)
@@ -116,7 +121,7 @@ func tandemStepsPerSec(b *testing.B, mode, src string, n int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, err := engine.New(engine.Options{Store: db, Parallel: 2})
+	eng, err := engine.New(engine.Options{Store: s, Parallel: 2})
 	if err != nil {
 		b.Fatal(err)
 	}
