@@ -271,3 +271,50 @@ steps:
 	}
 	t.Logf("%d effects for %d steps; %d in flight at the kill ran again; %d later attempts", len(effects), 3*runs, doubled, reran)
 }
+
+// TestUIE2EWorkbenchOnPostgresFollowsARunOfAnotherProcess opens the workbench on a team
+// database and runs a flow from another process (as a worker on another machine would): the
+// run appears in the workbench while it runs and is shown succeeded when it ends.
+func TestUIE2EWorkbenchOnPostgresFollowsARunOfAnotherProcess(t *testing.T) {
+	requireTmux(t)
+	pg := pgtest.URL(t)
+	w := newWorkspace(t).on(pg)
+	elsewhere := filepath.Join(t.TempDir(), "elsewhere.yaml")
+	release := filepath.Join(t.TempDir(), "release")
+	if err := os.WriteFile(elsewhere, []byte("name: elsewhere\nsteps:\n  - id: first\n    shell: echo first\n"+
+		"  - id: hold\n    needs: [first]\n    shell: 'while [ ! -f "+release+" ]; do sleep 0.05; done; echo held'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.write("local.yaml", "name: local\nsteps:\n  - id: a\n    shell: echo a\n")
+	s := startTmux(t, w.dir, 140, 40, []string{"TANDEM_DB=" + pg}, tandemBin(t), "ui")
+	s.waitForText("Flows")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := w.cmd(ctx, "run", elsewhere)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the other process's run, still running", func(scr string) bool {
+		for _, l := range strings.Split(scr, "\n") {
+			if strings.Contains(l, "elsewhere") && !strings.Contains(l, "✓ elsewhere") {
+				return true
+			}
+		}
+		return false
+	})
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("the other process's run: %v", err)
+	}
+	s.waitFor("the run shown succeeded", func(scr string) bool {
+		for _, l := range strings.Split(scr, "\n") {
+			if strings.Contains(l, "✓ elsewhere") {
+				return true
+			}
+		}
+		return false
+	})
+	s.keys("q")
+}
