@@ -40,7 +40,9 @@ func TestAWorkerWakesAtOnceWhenNotified(t *testing.T) {
 			name:   "a new detached run",
 			before: func(*testing.T, *engine.Engine) string { return "" },
 			request: func(t *testing.T, person *engine.Engine, _ string) string {
-				return startRun(t, person, t.TempDir(), "name: d\nsteps:\n  - id: a\n    shell: echo a\n", nil)
+				id := startRun(t, person, t.TempDir(), "name: d\nsteps:\n  - id: a\n    shell: echo a\n", nil)
+				must(t, person.Detach(context.Background(), id))
+				return id
 			},
 		},
 		{

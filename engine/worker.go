@@ -89,6 +89,24 @@ type Waker interface {
 	Wakeups(ctx context.Context) <-chan struct{}
 }
 
+// Announcer is implemented by stores that can wake other processes' workers at once (the
+// other half of Waker).
+type Announcer interface {
+	AnnounceRun(ctx context.Context, runID string) error
+}
+
+// Detach hands a run recorded with Start or Fork, and not executed here, to the workers: on a
+// store that is an Announcer they are woken at once, elsewhere the next poll finds it. A run
+// the starting process executes itself is not announced, so no worker races it for the lease.
+func (e *Engine) Detach(ctx context.Context, runID string) error {
+	if a, ok := e.store.(Announcer); ok {
+		if err := a.AnnounceRun(ctx, runID); err != nil {
+			return fmt.Errorf("detach run %s: %w", runID, err)
+		}
+	}
+	return nil
+}
+
 // Run passes every poll interval until ctx ends. On a store that is a Waker it also passes
 // as soon as it is woken, and polling is only the fallback for what no wake-up announces
 // (expired leases, due timers, a lost listening connection).

@@ -142,6 +142,9 @@ func (a *app) fork(ctx context.Context, e *env, src engine.RunInfo, step string,
 		}
 	}
 	if detach {
+		if err := e.engine.Detach(ctx, id); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "started detached: tandem worker runs it; follow it with tandem show %s\n", id)
 		return nil
 	}

@@ -158,6 +158,9 @@ func (a *app) runFlow(ctx context.Context, path string, kvs, breaks []string, de
 		return err
 	}
 	if detach {
+		if err := e.engine.Detach(ctx, id); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "run %s  %s\nstarted detached: tandem worker runs it; follow it with tandem show %s\n", id, f.Name, id)
 		return nil
 	}

@@ -13,8 +13,8 @@ import (
 	"tandem/engine"
 )
 
-// CreateRun inserts a run's index row and its first event in one transaction. A new
-// top-level run wakes the listening workers: a detached run is theirs to start.
+// CreateRun inserts a run's index row and its first event in one transaction. It wakes no
+// worker: the starting process executes the run, or announces it (AnnounceRun) when detached.
 func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Event) error {
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at)
@@ -31,10 +31,7 @@ func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Ev
 		if _, err := tx.Exec(ctx, `UPDATE runs SET last_seq = $1 WHERE id = $2`, evs[0].Seq, info.ID); err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
-		if info.ParentRunID != "" {
-			return nil // a child advances with its parent's step
-		}
-		return d.notify(ctx, tx, info.ID)
+		return nil
 	})
 }
 

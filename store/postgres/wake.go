@@ -12,7 +12,18 @@ import (
 	"tandem/engine"
 )
 
-var _ engine.Waker = (*DB)(nil)
+var (
+	_ engine.Waker     = (*DB)(nil)
+	_ engine.Announcer = (*DB)(nil)
+)
+
+// AnnounceRun wakes the listening workers for a run detached from its starting process.
+func (d *DB) AnnounceRun(ctx context.Context, runID string) error {
+	if _, err := d.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, d.channel, runID); err != nil {
+		return fmt.Errorf("notify workers of run %s: %w", runID, err)
+	}
+	return nil
+}
 
 // notify wakes the workers listening on this database once tx commits (NOTIFY is
 // transactional: a rolled-back request wakes nobody). The payload names the run.
@@ -26,7 +37,7 @@ func (d *DB) notify(ctx context.Context, tx pgx.Tx, runIDs ...string) error {
 }
 
 // Wakeups returns a channel that receives a value soon after another process appends a
-// request (a signal, an approval, a continue) or creates a top-level run, and once each time
+// request (a signal, an approval, a continue) or announces a detached run, and once each time
 // the listening connection is re-established, since notifications sent while it was down
 // are lost. Values coalesce: one pending wake-up stands for any number. It returns once the
 // database is listened to (or after ten seconds without a connection, when wake-ups start
