@@ -45,7 +45,7 @@ bench:
 	$(GO) test -run '^$$' -bench ModelLayer -benchtime=10x ./agents/model/
 	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 90m ./agents/
 	$(GO) test -run '^$$' -bench . ./ui/
-	$(GO) test -run '^$$' -bench Startup -benchtime=10x ./cmd/tandem/
+	$(GO) test -run '^$$' -bench 'Startup|CommandTree' -benchtime=10x ./cmd/tandem/
 	$(GO) test -run '^$$' -bench RunMemory -benchtime=1x ./cmd/tandem/
 
 lint:

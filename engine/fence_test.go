@@ -33,7 +33,7 @@ steps:
 
 func TestARunnerStoppedPastItsLeaseWritesNothingOnceTakenOver(t *testing.T) {
 	for _, sc := range stores {
-		t.Run(sc.name, func(t *testing.T) { stoppedPastLease(t, sc.open(t)) })
+		t.Run(sc.Name, func(t *testing.T) { stoppedPastLease(t, sc.Open(t)) })
 	}
 }
 
@@ -91,7 +91,7 @@ func stoppedPastLease(t *testing.T, s engine.Store) {
 
 func TestARunnerThatLosesItsLeaseKillsItsStepsAndWritesNothing(t *testing.T) {
 	for _, sc := range stores {
-		t.Run(sc.name, func(t *testing.T) { losesItsLease(t, sc.open(t)) })
+		t.Run(sc.Name, func(t *testing.T) { losesItsLease(t, sc.Open(t)) })
 	}
 }
 

@@ -81,10 +81,10 @@ func TestAWorkerWakesAtOnceWhenNotified(t *testing.T) {
 	}
 	for _, sc := range stores {
 		for _, tt := range tests {
-			t.Run(sc.name+": "+tt.name, func(t *testing.T) {
-				s := sc.open(t)
+			t.Run(sc.Name+": "+tt.name, func(t *testing.T) {
+				s := sc.Open(t)
 				if _, ok := s.(engine.Waker); !ok {
-					t.Skipf("%s wakes no one: its workers poll", sc.name)
+					t.Skipf("%s wakes no one: its workers poll", sc.Name)
 				}
 				ctx, cancel := context.WithCancel(context.Background())
 				person := process(t, s, engine.RealClock, "person")

@@ -59,9 +59,9 @@ func TestARequestAppendedWhileTheRunParksIsNotLost(t *testing.T) {
 	}
 	for _, sc := range stores {
 		for _, tt := range tests {
-			t.Run(sc.name+": "+tt.name, func(t *testing.T) {
+			t.Run(sc.Name+": "+tt.name, func(t *testing.T) {
 				ctx := context.Background()
-				hook := &parkHook{Store: sc.open(t), typ: tt.parks}
+				hook := &parkHook{Store: sc.Open(t), typ: tt.parks}
 				runner := process(t, hook, engine.RealClock, "runner")
 				other := process(t, hook, engine.RealClock, "other")
 				id := startRun(t, runner, t.TempDir(), tt.flow, nil)
@@ -117,9 +117,9 @@ func TestAContinueThatRacesWithTheParkIsFoundByAWorker(t *testing.T) {
 
 func TestAWorkerResumesInterruptedRunsOnlyWhenAsked(t *testing.T) {
 	for _, sc := range stores {
-		t.Run(sc.name, func(t *testing.T) {
+		t.Run(sc.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s := sc.open(t)
+			s := sc.Open(t)
 			dir := t.TempDir()
 			e := process(t, s, engine.RealClock, "cli")
 			id := startRun(t, e, dir, gatedFlow, nil)

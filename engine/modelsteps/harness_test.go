@@ -8,21 +8,30 @@ import (
 	"time"
 
 	"tandem/engine"
-	"tandem/engine/memstore"
 	"tandem/flows"
+	"tandem/internal/storelist"
 )
 
-// harness is an engine over an in-memory store and a directory for flow and agent files.
+// harness is an engine over a fresh store and a directory for flow and agent files.
 type harness struct {
 	t     *testing.T
 	dir   string
-	store *memstore.Store
+	store engine.Store
 	eng   *engine.Engine
 }
 
-func newHarness(t *testing.T) *harness {
+// opener makes a fresh, empty store for one test; every scenario runs on each store of
+// internal/storelist through onEveryStore.
+type opener = func(t testing.TB) engine.Store
+
+func onEveryStore(t *testing.T, scenario func(t *testing.T, open opener)) {
 	t.Helper()
-	s := memstore.New()
+	storelist.Each(t, scenario)
+}
+
+func newHarness(t *testing.T, open opener) *harness {
+	t.Helper()
+	s := open(t)
 	e, err := engine.New(engine.Options{Store: s, Parallel: 4, PollEvery: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

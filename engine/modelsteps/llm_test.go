@@ -32,95 +32,103 @@ steps:
 `
 
 func TestAnLLMStepsJSONOutputFeedsTheNextStep(t *testing.T) {
-	h := newHarness(t)
-	fake := &model.Fake{Replies: []model.FakeReply{
-		{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}, Usage: model.Usage{PromptTokens: 12, OutputTokens: 5}},
-	}}
-	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
-	st := h.run(h.flow("f.yaml", llmFlow), nil)
-	if st.Status != engine.RunStatusSucceeded || st.Steps["act"].Output != "sentiment=positive" {
-		t.Fatalf("%s %s act=%q", st.Status, st.Error, st.Steps["act"].Output)
-	}
-	if st.Tokens.Prompt != 12 || st.Tokens.Output != 5 {
-		t.Errorf("tokens = %+v", st.Tokens)
-	}
-	req := fake.Calls()[0]
-	if req.Model != "m" || len(req.Messages) != 2 || req.Messages[1].Content != "I love it" || len(req.Format) == 0 {
-		t.Errorf("request = %+v", req)
-	}
-	events, _ := h.store.Events(context.Background(), st.ID, 0)
-	streamed := ""
-	for _, e := range events {
-		var d engine.StepOutputData
-		if e.Type == engine.StepOutput && e.Decode(&d) == nil && d.Stream == "content" {
-			streamed += d.Text
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		fake := &model.Fake{Replies: []model.FakeReply{
+			{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}, Usage: model.Usage{PromptTokens: 12, OutputTokens: 5}},
+		}}
+		h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
+		st := h.run(h.flow("f.yaml", llmFlow), nil)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["act"].Output != "sentiment=positive" {
+			t.Fatalf("%s %s act=%q", st.Status, st.Error, st.Steps["act"].Output)
 		}
-	}
-	if streamed != `{"sentiment": "positive"}` {
-		t.Errorf("tokens in the log = %q (want the reply, batched)", streamed)
-	}
+		if st.Tokens.Prompt != 12 || st.Tokens.Output != 5 {
+			t.Errorf("tokens = %+v", st.Tokens)
+		}
+		req := fake.Calls()[0]
+		if req.Model != "m" || len(req.Messages) != 2 || req.Messages[1].Content != "I love it" || len(req.Format) == 0 {
+			t.Errorf("request = %+v", req)
+		}
+		events, _ := h.store.Events(context.Background(), st.ID, 0)
+		streamed := ""
+		for _, e := range events {
+			var d engine.StepOutputData
+			if e.Type == engine.StepOutput && e.Decode(&d) == nil && d.Stream == "content" {
+				streamed += d.Text
+			}
+		}
+		if streamed != `{"sentiment": "positive"}` {
+			t.Errorf("tokens in the log = %q (want the reply, batched)", streamed)
+		}
+	})
 }
 
 func TestAReplyThatBreaksTheSchemaIsRetried(t *testing.T) {
-	h := newHarness(t)
-	fake := &model.Fake{Replies: []model.FakeReply{
-		{Deltas: []model.Delta{{Content: `{"sentiment": "furious"}`}}},
-		{Deltas: []model.Delta{{Content: `{"sentiment": "negative"}`}}},
-	}}
-	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
-	st := h.run(h.flow("f.yaml", llmFlow), nil)
-	if st.Status != engine.RunStatusSucceeded || len(st.Steps["classify"].Attempts) != 2 {
-		t.Fatalf("%s attempts=%d", st.Status, len(st.Steps["classify"].Attempts))
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		fake := &model.Fake{Replies: []model.FakeReply{
+			{Deltas: []model.Delta{{Content: `{"sentiment": "furious"}`}}},
+			{Deltas: []model.Delta{{Content: `{"sentiment": "negative"}`}}},
+		}}
+		h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
+		st := h.run(h.flow("f.yaml", llmFlow), nil)
+		if st.Status != engine.RunStatusSucceeded || len(st.Steps["classify"].Attempts) != 2 {
+			t.Fatalf("%s attempts=%d", st.Status, len(st.Steps["classify"].Attempts))
+		}
+	})
 }
 
 func TestAnLLMStepAgainstTheRealModel(t *testing.T) {
-	srv := ollamatest.Start(t)
-	o, err := model.NewOllama(srv.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t)
-	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: o, DefaultModel: srv.Model})
-	st := h.run(h.flow("f.yaml", llmFlow), map[string]string{"text": "This is the best day of my life!"})
-	if st.Status != engine.RunStatusSucceeded {
-		t.Fatalf("%s: %s", st.Status, st.Error)
-	}
-	out := st.Steps["act"].Output
-	if out != "sentiment=positive" && out != "sentiment=negative" && out != "sentiment=neutral" {
-		t.Fatalf("act output = %q", out)
-	}
-	if st.Tokens.Output == 0 {
-		t.Errorf("no tokens recorded: %+v", st.Tokens)
-	}
+	onEveryStore(t, func(t *testing.T, open opener) {
+		srv := ollamatest.Start(t)
+		o, err := model.NewOllama(srv.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newHarness(t, open)
+		h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: o, DefaultModel: srv.Model})
+		st := h.run(h.flow("f.yaml", llmFlow), map[string]string{"text": "This is the best day of my life!"})
+		if st.Status != engine.RunStatusSucceeded {
+			t.Fatalf("%s: %s", st.Status, st.Error)
+		}
+		out := st.Steps["act"].Output
+		if out != "sentiment=positive" && out != "sentiment=negative" && out != "sentiment=neutral" {
+			t.Fatalf("act output = %q", out)
+		}
+		if st.Tokens.Output == 0 {
+			t.Errorf("no tokens recorded: %+v", st.Tokens)
+		}
+	})
 }
 
 func TestTraceRecordsReachTheBusBetweenTheTokensAroundThem(t *testing.T) {
-	h := newHarness(t)
-	fake := &model.Fake{Replies: []model.FakeReply{
-		{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}},
-	}}
-	h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
-	sub := h.eng.Bus().Subscribe("")
-	defer sub.Close()
-	st := h.run(h.flow("f.yaml", llmFlow), nil)
-	if st.Status != engine.RunStatusSucceeded {
-		t.Fatalf("%s %s", st.Status, st.Error)
-	}
-	// Live order: the request record, the tokens, the response record. The log commits
-	// records in batches, so an observer that waited for it would see tokens first.
-	var order []string
-	for _, n := range sub.Next() {
-		if d := n.Delta; d != nil && d.StepID == "classify" {
-			if d.Trace != nil {
-				order = append(order, d.Trace.Kind)
-			} else if d.Stream == "content" {
-				order = append(order, "content")
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		fake := &model.Fake{Replies: []model.FakeReply{
+			{Deltas: []model.Delta{{Content: `{"sentiment": "pos`}, {Content: `itive"}`}}},
+		}}
+		h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
+		sub := h.eng.Bus().Subscribe("")
+		defer sub.Close()
+		st := h.run(h.flow("f.yaml", llmFlow), nil)
+		if st.Status != engine.RunStatusSucceeded {
+			t.Fatalf("%s %s", st.Status, st.Error)
+		}
+		// Live order: the request record, the tokens, the response record. The log commits
+		// records in batches, so an observer that waited for it would see tokens first.
+		var order []string
+		for _, n := range sub.Next() {
+			if d := n.Delta; d != nil && d.StepID == "classify" {
+				if d.Trace != nil {
+					order = append(order, d.Trace.Kind)
+				} else if d.Stream == "content" {
+					order = append(order, "content")
+				}
 			}
 		}
-	}
-	got := strings.Join(order, " ")
-	if got != "llm_request content llm_response" {
-		t.Fatalf("live order = %q", got)
-	}
+		got := strings.Join(order, " ")
+		if got != "llm_request content llm_response" {
+			t.Fatalf("live order = %q", got)
+		}
+	})
 }
