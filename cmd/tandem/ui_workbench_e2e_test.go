@@ -212,7 +212,7 @@ func TestUIE2EAnEditedFlowIsRetriedWithTheNewDefinition(t *testing.T) {
 	s.keys("r")
 	s.waitForText("✗ b shell", "broken")
 	w.write("fix.yaml", fixedRelease)
-	s.waitForText("file changed (+4 -1 lines)")
+	s.waitForText("file changed (+4 -1 lines; V shows)")
 	s.keys("R")
 	s.waitForText("the file changed", "with the file as it is now")
 	s.keys("n")
