@@ -91,6 +91,7 @@ type dagLayout struct {
 	compact bool
 	nodeH   int
 	preds   [][]int // compact: node index -> the nodes it needs
+	succs   [][]int // compact: node index -> the nodes that need it
 }
 
 // paint makes the grid of a ranked layout and draws its edges.

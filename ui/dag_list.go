@@ -36,10 +36,12 @@ func compactLayout(ranked *dagLayout) *dagLayout {
 	for i := range last {
 		last[i] = -1
 	}
+	l.succs = make([][]int, len(nodes))
 	for i, n := range nodes {
 		for _, need := range n.needs {
 			if j, ok := index[need]; ok && row[j] < row[i] {
 				l.preds[i] = append(l.preds[i], j)
+				l.succs[j] = append(l.succs[j], i)
 				last[j] = max(last[j], row[i])
 			}
 		}
@@ -170,12 +172,7 @@ func (l *dagLayout) offScreen(y0, h int) map[int]string {
 	if !l.compact {
 		return out
 	}
-	succs := map[int][]int{}
-	for i, ps := range l.preds {
-		for _, p := range ps {
-			succs[p] = append(succs[p], i)
-		}
-	}
+	succs := l.succs
 	for y := max(y0, 0); y < min(y0+h, len(l.layers[0])); y++ {
 		n := l.slots[l.layers[0][y]].node
 		var above, below []string
