@@ -370,6 +370,13 @@ func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		return nil, true
 	case key.Matches(k, m.keys.Detail):
 		return m.openDetail(), true
+	case key.Matches(k, m.keys.FileDiff):
+		if d := m.run.disk; d != nil && d.Flow != nil {
+			m.openOverlay(newFlowDiff(m.theme, d.Name, m.run.state.Start.Source, string(d.Flow.Source)))
+		} else {
+			m.setStatus(errors.New("the open run's flow file is as the run recorded it (or no longer loads)"))
+		}
+		return nil, true
 	}
 	if m.opts.Engine == nil {
 		return nil, false

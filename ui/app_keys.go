@@ -19,6 +19,7 @@ type AppKeyMap struct {
 	Pause, Step, Breakpoint key.Binding
 	EditRetry, Skip, Fork   key.Binding
 	Signal, Diff            key.Binding
+	FileDiff                key.Binding // how the open run's flow file changed since it started
 }
 
 // DefaultAppKeyMap is the workbench's default keymap.
@@ -46,6 +47,7 @@ var DefaultAppKeyMap = AppKeyMap{
 	Fork:       key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "fork from step")),
 	Signal:     key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "send event")),
 	Diff:       key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "compare runs")),
+	FileDiff:   key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "file changes")),
 }
 
 // helpKeys joins the focused pane's keys with the workbench's for the help bar. An overlay
@@ -96,7 +98,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 	return append(h.pane.FullHelp(),
 		[]key.Binding{h.app.Focus, h.app.FocusBack, h.app.Zoom, h.app.Follow, h.app.Help, h.app.Quit},
 		[]key.Binding{h.app.Run, h.app.Retry, h.app.Resume, h.app.Cancel, h.app.Approve, h.app.Reject},
-		[]key.Binding{h.app.Detail, h.app.Chat, h.app.Diff},
+		[]key.Binding{h.app.Detail, h.app.Chat, h.app.Diff, h.app.FileDiff},
 		[]key.Binding{h.app.Pause, h.app.Step, h.app.Breakpoint, h.app.Signal},
 		[]key.Binding{h.app.EditRetry, h.app.Skip, h.app.Fork})
 }

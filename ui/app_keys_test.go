@@ -210,7 +210,10 @@ func TestRetryOffersTheFileAsItIsNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.send(LoadFlows(a.dir)()) // what the workspace watch sends when the file is saved
-	a.wantScreen("file changed (+4 -1 lines)")
+	a.wantScreen("file changed (+4 -1 lines; V shows)")
+	a.press("V")
+	a.wantScreen("- as the run recorded it, + as it is now", "-     shell: exit 4", "+     shell: echo fixed", "+     shell: echo added")
+	a.press("esc")
 	a.press("R")
 	a.wantScreen("the file changed", "with the file as it is now")
 	a.press("n")

@@ -197,7 +197,7 @@ func (m Model) statusBar() string {
 		left = fmt.Sprintf(" %s %s  %s  %s  %s  tokens %d/%d ", statusIcon(string(st.Status), 0), st.Start.FlowName,
 			shortID(st.ID), hold, formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
 		if c := m.run.diskChange(); c != "" {
-			left += " file changed (" + c + ") "
+			left += " file changed (" + c + "; V shows) "
 		}
 	} else if m.run.flow != nil {
 		left = " " + m.run.flow.Name + "  (not run; r runs it) "

@@ -91,6 +91,10 @@ type dagLayout struct {
 	compact bool
 	nodeH   int
 	preds   [][]int // compact: node index -> the nodes it needs
+	succs   [][]int // compact: node index -> the nodes that need it
+	// hints are offScreen's last answer, for the rows hintsFor (y0, h) it was asked about.
+	hints    map[int]string
+	hintsFor [2]int
 }
 
 // paint makes the grid of a ranked layout and draws its edges.

@@ -36,10 +36,12 @@ func compactLayout(ranked *dagLayout) *dagLayout {
 	for i := range last {
 		last[i] = -1
 	}
+	l.succs = make([][]int, len(nodes))
 	for i, n := range nodes {
 		for _, need := range n.needs {
 			if j, ok := index[need]; ok && row[j] < row[i] {
 				l.preds[i] = append(l.preds[i], j)
+				l.succs[j] = append(l.succs[j], i)
 				last[j] = max(last[j], row[i])
 			}
 		}
@@ -166,16 +168,15 @@ func (l *dagLayout) paintLineMark(i int, text string, style uint8) {
 // offScreen names, for each node row in [y0, y0+h), the other ends of its edges that are
 // outside those rows: "◂ fetch" for a need above, "▸ report, notify" for dependents below.
 func (l *dagLayout) offScreen(y0, h int) map[int]string {
-	out := map[int]string{}
 	if !l.compact {
-		return out
+		return nil
 	}
-	succs := map[int][]int{}
-	for i, ps := range l.preds {
-		for _, p := range ps {
-			succs[p] = append(succs[p], i)
-		}
+	if l.hints != nil && l.hintsFor == [2]int{y0, h} {
+		return l.hints
 	}
+	out := map[int]string{}
+	defer func() { l.hints, l.hintsFor = out, [2]int{y0, h} }()
+	succs := l.succs
 	for y := max(y0, 0); y < min(y0+h, len(l.layers[0])); y++ {
 		n := l.slots[l.layers[0][y]].node
 		var above, below []string
@@ -230,21 +231,23 @@ func joinIDs(ids []string) string {
 }
 
 // withHints draws hints (by row) right of the labels while fn renders, then takes them
-// away: they depend on the rows in view, the grid does not.
+// away: they depend on the rows in view, the grid does not. Past a row's last drawn cell
+// the grid is blank, so taking them away is writing blanks back.
 func (l *dagLayout) withHints(hints map[int]string, style uint8, fn func() string) string {
 	if len(hints) == 0 {
 		return fn()
 	}
-	saved := map[int][]cell{}
+	type span struct{ y, from, to int }
+	spans := make([]span, 0, len(hints))
 	for y, h := range hints {
 		row := l.grid[y]
 		end := 0
-		for x := range row {
+		for x := len(row) - 1; x >= 0; x-- {
 			if row[x].r != ' ' {
 				end = x + 1
+				break
 			}
 		}
-		saved[y] = append([]cell(nil), row...)
 		x := end + 1
 		for _, r := range h {
 			if x >= len(row) {
@@ -253,10 +256,13 @@ func (l *dagLayout) withHints(hints map[int]string, style uint8, fn func() strin
 			row[x] = cell{r: r, style: style}
 			x++
 		}
+		spans = append(spans, span{y, end + 1, x})
 	}
 	s := fn()
-	for y, r := range saved {
-		copy(l.grid[y], r)
+	for _, sp := range spans {
+		for x := sp.from; x < sp.to; x++ {
+			l.grid[sp.y][x] = cell{r: ' '}
+		}
 	}
 	return s
 }

@@ -498,7 +498,7 @@ func (m DAGModel) Update(msg tea.Msg) (DAGModel, tea.Cmd) {
 		m.now = msg.Now
 		if m.layout != nil {
 			for i, n := range m.layout.nodes {
-				if ni := m.info[n.id]; ni.status == string(engine.StatusRunning) {
+				if ni := m.info[n.id]; ni.status == string(engine.StatusRunning) || !ni.until.IsZero() { // spinners, time left
 					m.paint(i, false)
 				}
 			}

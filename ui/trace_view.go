@@ -390,6 +390,9 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 	case engine.StepOutput:
 		var d engine.StepOutputData
 		_ = e.Decode(&d)
+		if d.Stream == string(agents.KindAnswer) {
+			return // the answer of a fallback reply, shown from the end record
+		}
 		if from, ok := b.chunk(streamKey{e.Attempt, d.Stream}, len(d.Text)); ok {
 			b.write(streamKind(d.Stream), d.Text[from:])
 		}

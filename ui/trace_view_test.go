@@ -562,3 +562,15 @@ func TestTraceEnterOnAChildRunOpensIt(t *testing.T) {
 		t.Fatalf("enter sent %#v", got)
 	}
 }
+
+func TestTraceFromTheLogLeavesAFallbackAnswersStreamToItsEndRecord(t *testing.T) {
+	t.Parallel()
+	m := traceWith(60, 12)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"tides?"}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"content","text":"{\"action\":\"answer\",\"answer\":\"Tides rise\"}"}`))
+	m.AppendEvent(logEvent(engine.StepOutput, `{"stream":"answer","text":"Tides rise"}`))
+	got := ansi.Strip(m.View())
+	if n := strings.Count(got, "Tides rise"); n != 1 {
+		t.Errorf("the answer shows %d times, want once (in the reply as it streamed):\n%s", n, got)
+	}
+}

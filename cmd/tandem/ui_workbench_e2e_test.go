@@ -212,7 +212,7 @@ func TestUIE2EAnEditedFlowIsRetriedWithTheNewDefinition(t *testing.T) {
 	s.keys("r")
 	s.waitForText("✗ b shell", "broken")
 	w.write("fix.yaml", fixedRelease)
-	s.waitForText("file changed (+4 -1 lines)")
+	s.waitForText("file changed (+4 -1 lines; V shows)")
 	s.keys("R")
 	s.waitForText("the file changed", "with the file as it is now")
 	s.keys("n")
@@ -290,4 +290,27 @@ steps:
 	})
 	close(release)
 	s.waitFor("the run succeeded", func(scr string) bool { return runSucceeded(scr, "mid") })
+}
+
+func TestUIE2ESmallTerminalsShowTheFocusedPaneAndSayHowToReachTheOthers(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {60, 20}} {
+		w := newWorkspace(t)
+		w.write("six.yaml", sixSteps)
+		s := startTmux(t, w.dir, size[0], size[1], []string{"TANDEM_DB=" + w.db}, tandemBin(t), "ui")
+		s.waitForText("[sidebar]", "▸ six")
+		s.keys("r")
+		// The run opens in the DAG, alone, with every step in view.
+		scr := s.waitForText("[DAG]", "✗ check")
+		for _, id := range []string{"start", "left", "right", "join", "check", "ship"} {
+			if !strings.Contains(scr, " "+id+" ") {
+				t.Errorf("%dx%d: %s is not on screen:\n%s", size[0], size[1], id, scr)
+			}
+		}
+		s.keys("Tab")
+		s.waitForText("[trace]", "check · following")
+		s.keys("Tab")
+		s.waitForText("[sidebar]", "▸ six")
+		s.keys("q")
+		s.waitExit()
+	}
 }
