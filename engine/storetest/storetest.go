@@ -172,6 +172,7 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.Store) {
 	})
 
 	runLeases(t, newStore, create)
+	runTail(t, newStore, create)
 
 	t.Run("events since a seq span every run", func(t *testing.T) {
 		s := newStore(t)
