@@ -93,35 +93,42 @@ func hangIndent(s string, w int) int {
 	return n
 }
 
-// wrapHanging cuts s, w cells wide, into rows; rows after the first start with s's indent.
+// wrapHanging cuts s, w cells wide, into rows, between words where a row has a space in
+// its second half; rows after the first start with s's indent.
 func wrapHanging(s string, w int) []string {
 	if textWidth(s) <= w {
 		return []string{s}
 	}
 	ind := hangIndent(s, w)
-	first := ansi.Truncate(s, w, "")
-	rows := []string{first}
-	rest := s[len(first):]
 	pad := strings.Repeat(" ", ind)
+	var rows []string
+	rest, room := s, w
 	for rest != "" {
-		part := ansi.Truncate(rest, w-ind, "")
+		part := ansi.Truncate(rest, room, "")
 		if part == "" { // a rune wider than the room: give it a row
 			part = string([]rune(rest)[:1])
 		}
-		rows = append(rows, pad+part)
-		rest = rest[len(part):]
+		if len(part) < len(rest) {
+			if i := strings.LastIndexByte(part, ' '); i > len(part)/2 {
+				part = part[:i+1]
+			}
+		}
+		if rows == nil {
+			rows = append(rows, part)
+		} else {
+			rows = append(rows, pad+part)
+		}
+		rest, room = rest[len(part):], w-ind
 	}
 	return rows
 }
 
 // wrappedRows is how many rows s takes w cells wide, as wrapHanging cuts it.
 func wrappedRows(s string, w int) int {
-	n := textWidth(s)
-	if n <= w {
+	if textWidth(s) <= w {
 		return 1
 	}
-	room := max(w-hangIndent(s, w), 1)
-	return 1 + (n-w+room-1)/room
+	return len(wrapHanging(s, w))
 }
 
 // highlight styles s in st with every match of the query in the match style (cur for the
