@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"tandem/engine"
 	"tandem/internal/pgtest"
@@ -317,4 +320,53 @@ func TestUIE2EWorkbenchOnPostgresFollowsARunOfAnotherProcess(t *testing.T) {
 		return false
 	})
 	s.keys("q")
+}
+
+// TestPostgresWrongCredentialsAreClear connects as the one role the test server checks
+// passwords for (scripts/postgres-test-server): a wrong password is refused with the server's
+// reason and the address, never the password, and nothing is run; the right one works.
+func TestPostgresWrongCredentialsAreClear(t *testing.T) {
+	admin := pgtest.Server(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `DO $$ BEGIN
+		CREATE ROLE tandem_auth_test LOGIN PASSWORD 'right-one';
+	EXCEPTION WHEN duplicate_object THEN
+		ALTER ROLE tandem_auth_test LOGIN PASSWORD 'right-one';
+	END $$`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS tandem_auth_test`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `CREATE DATABASE tandem_auth_test OWNER tandem_auth_test`); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := func(password string) string {
+		v := *u
+		v.User = url.UserPassword("tandem_auth_test", password)
+		v.Path = "/tandem_auth_test"
+		return v.String()
+	}
+	w := newWorkspace(t)
+	w.write("hi.yaml", "name: hi\nsteps:\n  - id: a\n    shell: echo hi > ran.txt\n")
+	_, errOut, code := w.on(as("wrong-one")).tandem("run", "hi.yaml")
+	if code == 0 || !strings.Contains(errOut, "password authentication failed") || !strings.Contains(errOut, u.Host) ||
+		strings.Contains(errOut, "wrong-one") {
+		t.Fatalf("a wrong password: exit %d, %q (want the server's reason and the address, never the password)", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "ran.txt")); err == nil {
+		t.Fatal("the flow ran although the database refused the connection")
+	}
+	if out, errOut, code := w.on(as("right-one")).tandem("run", "hi.yaml"); code != 0 {
+		t.Fatalf("the right password: exit %d\n%s\n%s", code, out, errOut)
+	}
 }
