@@ -21,6 +21,7 @@ const (
 	completeNothing   completion = iota
 	completeRun                  // RUN
 	completeRunStep              // RUN STEP
+	completeRunEvent             // RUN EVENT: the events the run's waiting steps wait for
 	completeRuns                 // RUN_A RUN_B
 	completeFlowFile             // FILE... (flow, agent and suite files)
 	completeAgentFile            // AGENT.yaml, then a prompt
@@ -40,8 +41,12 @@ func (a *app) completer(kind completion) cobra.CompletionFunc {
 			kind == completeRunStep && len(args) == 0,
 			kind == completeRuns && len(args) < 2:
 			return a.completeRuns(c.Context()), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeRunEvent && len(args) == 0:
+			return a.completeRuns(c.Context()), cobra.ShellCompDirectiveNoFileComp
 		case kind == completeRunStep && len(args) == 1:
 			return a.completeSteps(c.Context(), args[0]), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeRunEvent && len(args) == 1:
+			return a.completeEvents(c.Context(), args[0]), cobra.ShellCompDirectiveNoFileComp
 		case kind == completeFlowFile, kind == completeAgentFile && len(args) == 0:
 			return yaml()
 		case kind == completeEval && len(args) == 0:
@@ -98,8 +103,8 @@ func (a *app) completeRuns(ctx context.Context) []cobra.Completion {
 	return out
 }
 
-// completeSteps lists the steps of a run, in the flow's order, each with its status.
-func (a *app) completeSteps(ctx context.Context, ref string) []cobra.Completion {
+// runState folds the log of the run ref names, or nil when there is no such run.
+func (a *app) runState(ctx context.Context, ref string) *engine.State {
 	db := a.completionDB(ctx)
 	if db == nil {
 		return nil
@@ -113,10 +118,35 @@ func (a *app) completeSteps(ctx context.Context, ref string) []cobra.Completion 
 	if err != nil {
 		return nil
 	}
-	st := engine.Fold(events)
+	return engine.Fold(events)
+}
+
+// completeSteps lists the steps of a run, in the flow's order, each with its status.
+func (a *app) completeSteps(ctx context.Context, ref string) []cobra.Completion {
+	st := a.runState(ctx, ref)
+	if st == nil {
+		return nil
+	}
 	var out []cobra.Completion
 	for _, id := range render.StepOrder(st) {
 		out = append(out, cobra.CompletionWithDesc(id, string(st.Step(id).Status)))
+	}
+	return out
+}
+
+// completeEvents lists the events a run's waiting steps wait for, each with its step.
+func (a *app) completeEvents(ctx context.Context, ref string) []cobra.Completion {
+	st := a.runState(ctx, ref)
+	if st == nil {
+		return nil
+	}
+	var out []cobra.Completion
+	for _, id := range render.StepOrder(st) {
+		if s := st.Step(id); s.Status == engine.StatusWaiting && s.Waiting != nil {
+			for _, ev := range s.Waiting.Events {
+				out = append(out, cobra.CompletionWithDesc(ev, "step "+id+" waits for it"))
+			}
+		}
 	}
 	return out
 }

@@ -73,6 +73,14 @@ func TestCLIBashCompletesRunIDsStepsAndFlowFiles(t *testing.T) {
 	if got := strings.Join(complete(t, w, "tandem", "run", ""), " "); !strings.Contains(got, "two.yaml") || strings.Contains(got, "notes.txt") {
 		t.Errorf("tandem run <TAB> = %v, want the flow file and not notes.txt", got)
 	}
+	w.write("wait.yaml", "name: wait\nsteps:\n  - id: hold\n    wait: { event: publish }\n")
+	out, _, code := w.tandem("run", "wait.yaml")
+	if code != 0 {
+		t.Fatalf("run wait.yaml: exit %d\n%s", code, out)
+	}
+	if got := complete(t, w, "tandem", "signal", firstLineRunID(t, out), ""); len(got) != 1 || got[0] != "publish" {
+		t.Errorf("tandem signal RUN <TAB> = %v, want the event the run waits for", got)
+	}
 	if got := complete(t, w, "tandem", "sh"); len(got) != 1 || got[0] != "show" {
 		t.Errorf("tandem sh<TAB> = %v, want show", got)
 	}

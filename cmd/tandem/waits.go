@@ -32,7 +32,7 @@ func (a *app) waitCommands() []*cobra.Command {
 	}
 	return []*cobra.Command{
 		a.command(spec{use: "signal RUN EVENT [--data JSON]", short: "deliver an event to a run (stored at once, applied when it advances)",
-			complete: completeRun,
+			complete: completeRunEvent,
 			flags:    func(f *pflag.FlagSet) { f.StringVar(&data, "data", "", "the event's data, as JSON") },
 			onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
 				var raw []byte
