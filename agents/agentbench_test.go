@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/flows"
 	"tandem/internal/ollamatest"
 )
@@ -134,7 +135,7 @@ func copyWorkspace(tb testing.TB, dir string) {
 }
 
 // runBenchTask runs one task on a fresh workspace and scores it.
-func runBenchTask(tb testing.TB, o *model.Ollama, name, mode string, off legacy, task benchTask) taskScore {
+func runBenchTask(tb testing.TB, o *ollama.Client, name, mode string, off legacy, task benchTask) taskScore {
 	tb.Helper()
 	dir := tb.TempDir()
 	copyWorkspace(tb, dir)
@@ -220,7 +221,7 @@ func (r benchRow) pct(n, of int) float64 {
 	return 100 * float64(n) / float64(of)
 }
 
-func runBenchRow(b *testing.B, o *model.Ollama, name, mode, fixes string, off legacy, tasks []benchTask) benchRow {
+func runBenchRow(b *testing.B, o *ollama.Client, name, mode, fixes string, off legacy, tasks []benchTask) benchRow {
 	row := benchRow{Model: name, Mode: mode, Fixes: fixes, Ends: map[string]int{}}
 	for _, task := range tasks {
 		sc := runBenchTask(b, o, name, mode, off, task)
@@ -277,7 +278,7 @@ func allOff() legacy {
 // table.
 func BenchmarkAgentTasks(b *testing.B) {
 	srv := ollamatest.Start(b)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		b.Fatal(err)
 	}

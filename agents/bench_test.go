@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/flows"
 	"tandem/internal/ollamatest"
 )
@@ -48,7 +49,7 @@ func validCall(name string, args map[string]any) bool {
 //	go test -run '^$' -bench ValidActionRate -benchtime 1x ./agents/
 func BenchmarkValidActionRate(b *testing.B) {
 	srv := ollamatest.Start(b)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func BenchmarkValidActionRate(b *testing.B) {
 //	go test -run '^$' -bench TurnOverhead -benchtime 10x ./agents/
 func BenchmarkTurnOverhead(b *testing.B) {
 	srv := ollamatest.Start(b)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"tandem/agents"
-	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/flows"
 	"tandem/internal/ollamatest"
 )
@@ -21,7 +21,7 @@ func realRunner(t *testing.T, name string) (*agents.Runner, string) {
 	t.Helper()
 	srv := ollamatest.Start(t)
 	srv.Require(t, name)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		t.Fatal(err)
 	}

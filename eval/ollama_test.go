@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"tandem/agents"
-	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/engine"
 	"tandem/engine/memstore"
 	"tandem/engine/modelsteps"
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { ollamatest.Main(m) }
 // schema-constrained call in a run of its own, whatever it decides.
 func TestARealModelIsEvaluatedAndJudged(t *testing.T) {
 	srv := ollamatest.Start(t)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type SessionStore interface {
 }
 
 // ModelLister lists the model server's local models, for the chat's model switch;
-// *model.Ollama implements it.
+// *ollama.Client implements it.
 type ModelLister interface {
 	List(ctx context.Context) ([]model.LocalModel, error)
 }

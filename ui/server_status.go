@@ -9,7 +9,7 @@ import (
 	"tandem/engine"
 )
 
-// ModelServer is the model server the status bar reports on; *model.Ollama implements it.
+// ModelServer is the model server the status bar reports on; *ollama.Client implements it.
 type ModelServer interface {
 	Version(ctx context.Context) (string, error)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 )
@@ -150,8 +149,4 @@ func DefaultModel() string {
 		return m
 	}
 	return DefaultAgentModel
-}
-
-func errorf(kind error, err error, format string, args ...any) *Error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: err}
 }

@@ -14,6 +14,7 @@ import (
 
 	"tandem/agents"
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/engine"
 	"tandem/engine/modelsteps"
 	"tandem/flows"
@@ -55,7 +56,7 @@ func (c *app) open(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	// llm: and agent: steps use the local Ollama server ($OLLAMA_HOST) and $TANDEM_MODEL.
-	ollama, err := model.FromEnvironment()
+	ollama, err := ollama.FromEnvironment()
 	if err != nil {
 		_ = db.Close()
 		closeLog()

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/store"
 	"tandem/store/postgres"
 )
@@ -108,7 +109,7 @@ func serverDatabaseCheck(ctx context.Context, url string) check {
 func doctorChecks(ctx context.Context) []check {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	o, err := model.FromEnvironment()
+	o, err := ollama.FromEnvironment()
 	if err != nil {
 		return []check{{Name: "server", Info: err.Error(), Fix: "set OLLAMA_HOST to host:port, e.g. 127.0.0.1:11434"}}
 	}
@@ -163,7 +164,7 @@ func (a *app) modelsCommand() *cobra.Command {
 }
 
 func (a *app) listModels(ctx context.Context) error {
-	o, err := model.FromEnvironment()
+	o, err := ollama.FromEnvironment()
 	if err != nil {
 		return usageError{err}
 	}
@@ -190,7 +191,7 @@ func (a *app) listModels(ctx context.Context) error {
 }
 
 func pullModel(ctx context.Context, name string) error {
-	o, err := model.FromEnvironment()
+	o, err := ollama.FromEnvironment()
 	if err != nil {
 		return usageError{err}
 	}

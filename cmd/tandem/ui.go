@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/engine"
 	"tandem/ui"
 )
@@ -41,7 +42,7 @@ func (a *app) workbench(ctx context.Context, _ []string) error {
 	}}
 	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals,
 		Who: approver(), Watch: true}
-	if o, err := model.FromEnvironment(); err == nil {
+	if o, err := ollama.FromEnvironment(); err == nil {
 		opts.Models, opts.Server = o, o
 	}
 	m := ui.New(opts)

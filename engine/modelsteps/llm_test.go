@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/engine"
 	"tandem/engine/modelsteps"
 	"tandem/flows"
@@ -81,7 +82,7 @@ func TestAReplyThatBreaksTheSchemaIsRetried(t *testing.T) {
 func TestAnLLMStepAgainstTheRealModel(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, open opener) {
 		srv := ollamatest.Start(t)
-		o, err := model.NewOllama(srv.Host)
+		o, err := ollama.New(srv.Host)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package model
+package ollama
 
 import "github.com/ollama/ollama/api"
 

@@ -1,4 +1,4 @@
-package model_test
+package ollama_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 )
 
 // closedPort is a 127.0.0.1 address nothing listens on: a real connection refused.
@@ -24,7 +25,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestACallToAClosedPortRetriesWithBackoffThenSaysHowLongItTried(t *testing.T) {
-	o, err := model.NewOllama(closedPort(t))
+	o, err := ollama.New(closedPort(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestACallToAClosedPortRetriesWithBackoffThenSaysHowLongItTried(t *testing.T
 }
 
 func TestNoRetriesFailsAtOnceAndACancelledWaitStops(t *testing.T) {
-	o, err := model.NewOllama(closedPort(t))
+	o, err := ollama.New(closedPort(t))
 	if err != nil {
 		t.Fatal(err)
 	}

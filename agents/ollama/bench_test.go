@@ -1,4 +1,4 @@
-package model_test
+package ollama_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/internal/ollamatest"
 )
 
@@ -18,7 +19,7 @@ import (
 //	go test -run '^$' -bench ModelLayer -benchtime 10x ./agents/model/
 func BenchmarkModelLayerOverhead(b *testing.B) {
 	srv := ollamatest.Start(b)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func BenchmarkModelLayerOverhead(b *testing.B) {
 			Messages: []api.Message{{Role: "user", Content: msgs[0].Content}},
 			Options:  map[string]any{"temperature": temp, "seed": seed, "num_predict": predict}}
 		start := time.Now()
-		err := o.Client().Chat(ctx, req, func(r api.ChatResponse) error {
+		err := o.API().Chat(ctx, req, func(r api.ChatResponse) error {
 			if ttft == 0 && r.Message.Content != "" {
 				ttft = time.Since(start)
 			}

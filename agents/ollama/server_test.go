@@ -1,4 +1,4 @@
-package model
+package ollama
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestCapabilitiesReportTheModelsParameterCount(t *testing.T) {
 				w.Write([]byte(tc.show))
 			}))
 			defer srv.Close()
-			o, err := NewOllama(srv.URL)
+			o, err := New(srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,8 @@
-package model
+package ollama
 
 import (
+	"tandem/agents/model"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +23,7 @@ import (
 const DefaultHost = "127.0.0.1:11434"
 
 // Ollama is the Model backed by an Ollama server through its official Go client.
-type Ollama struct {
+type Client struct {
 	client *api.Client
 	base   *url.URL
 	// Attempts and Backoff govern retries of transient failures that happen before any
@@ -32,22 +34,22 @@ type Ollama struct {
 	caps     sync.Map // model name -> Capabilities
 }
 
-var _ Model = (*Ollama)(nil)
+var _ model.Model = (*Client)(nil)
 
 // NewOllama returns a client for the server at host ("127.0.0.1:11434" or a URL).
-func NewOllama(host string) (*Ollama, error) {
+func New(host string) (*Client, error) {
 	base, err := parseHost(host)
 	if err != nil {
 		return nil, err
 	}
 	// No overall timeout: replies stream for as long as the caller's context allows.
 	hc := &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
-	return &Ollama{client: api.NewClient(base, hc), base: base, Attempts: 3, Backoff: 250 * time.Millisecond}, nil
+	return &Client{client: api.NewClient(base, hc), base: base, Attempts: 3, Backoff: 250 * time.Millisecond}, nil
 }
 
 // FromEnvironment returns a client for $OLLAMA_HOST, or the default local server.
-func FromEnvironment() (*Ollama, error) {
-	return NewOllama(os.Getenv("OLLAMA_HOST"))
+func FromEnvironment() (*Client, error) {
+	return New(os.Getenv("OLLAMA_HOST"))
 }
 
 func parseHost(host string) (*url.URL, error) {
@@ -69,20 +71,20 @@ func parseHost(host string) (*url.URL, error) {
 }
 
 // Host is the server's base URL.
-func (o *Ollama) Host() string { return o.base.String() }
+func (o *Client) Host() string { return o.base.String() }
 
 // Client is the underlying Ollama API client.
-func (o *Ollama) Client() *api.Client { return o.client }
+func (o *Client) API() *api.Client { return o.client }
 
 // Chat streams one reply.
-func (o *Ollama) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Response, error) {
+func (o *Client) Chat(ctx context.Context, req model.Request, onDelta func(model.Delta)) (model.Response, error) {
 	areq, err := toAPIRequest(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("chat with %s: %w", req.Model, err)
+		return model.Response{}, fmt.Errorf("chat with %s: %w", req.Model, err)
 	}
 	attempts := max(o.Attempts, 1)
 	for attempt := 1; ; attempt++ {
-		var resp Response
+		var resp model.Response
 		resp.Message.Role = "assistant"
 		started, done := false, false
 		err := o.client.Chat(ctx, areq, func(r api.ChatResponse) error {
@@ -92,7 +94,7 @@ func (o *Ollama) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Re
 				resp.Message.Content += m.Content
 				resp.Message.Thinking += m.Thinking
 				if onDelta != nil {
-					onDelta(Delta{Content: m.Content, Thinking: m.Thinking})
+					onDelta(model.Delta{Content: m.Content, Thinking: m.Thinking})
 				}
 			}
 			for _, tc := range m.ToolCalls {
@@ -102,7 +104,7 @@ func (o *Ollama) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Re
 			if r.Done {
 				done = true
 				resp.DoneReason = r.DoneReason
-				resp.Usage = Usage{PromptTokens: r.PromptEvalCount, OutputTokens: r.EvalCount,
+				resp.Usage = model.Usage{PromptTokens: r.PromptEvalCount, OutputTokens: r.EvalCount,
 					LoadDuration: r.LoadDuration, PromptDuration: r.PromptEvalDuration,
 					EvalDuration: r.EvalDuration, TotalDuration: r.TotalDuration}
 			}
@@ -115,7 +117,7 @@ func (o *Ollama) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Re
 			// The client ends the stream quietly when the request is cancelled.
 			err = fmt.Errorf("chat with %s: %w", req.Model, ctx.Err())
 		} else if err == nil {
-			err = errorf(ErrStreamCut, nil, "the reply from %s was cut after %d characters (the server closed the stream); what arrived is kept", req.Model, len(resp.Message.Content))
+			err = errorf(model.ErrStreamCut, nil, "the reply from %s was cut after %d characters (the server closed the stream); what arrived is kept", req.Model, len(resp.Message.Content))
 		} else {
 			err = o.classify(ctx, err, req.Model, started)
 		}
@@ -132,34 +134,34 @@ func (o *Ollama) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Re
 }
 
 func retryBeforeStart(err error) bool {
-	return errors.Is(err, ErrUnreachable) || errors.Is(err, ErrServer)
+	return errors.Is(err, model.ErrUnreachable) || errors.Is(err, model.ErrServer)
 }
 
 // classify turns client errors into the model layer's errors.
-func (o *Ollama) classify(ctx context.Context, err error, model string, started bool) error {
+func (o *Client) classify(ctx context.Context, err error, name string, started bool) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("chat with %s: %w", model, ctx.Err())
+		return fmt.Errorf("chat with %s: %w", name, ctx.Err())
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
 		msg := strings.ToLower(se.ErrorMessage)
 		switch {
 		case se.StatusCode == http.StatusNotFound || strings.Contains(msg, "not found"):
-			return errorf(ErrModelNotFound, err, "model %q not found on %s: run `ollama pull %s`", model, o.base, model)
+			return errorf(model.ErrModelNotFound, err, "model %q not found on %s: run `ollama pull %s`", name, o.base, name)
 		case strings.Contains(msg, "context") && (strings.Contains(msg, "length") || strings.Contains(msg, "too long") || strings.Contains(msg, "exceed")):
-			return errorf(ErrContextTooLong, err, "the prompt is too long for %s's context: shorten it or raise num_ctx (%s)", model, se.ErrorMessage)
+			return errorf(model.ErrContextTooLong, err, "the prompt is too long for %s's context: shorten it or raise num_ctx (%s)", name, se.ErrorMessage)
 		case se.StatusCode >= 500:
-			return errorf(ErrServer, err, "Ollama at %s failed (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
+			return errorf(model.ErrServer, err, "Ollama at %s failed (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
 		}
-		return errorf(ErrServer, err, "Ollama at %s refused the request (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
+		return errorf(model.ErrServer, err, "Ollama at %s refused the request (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
 	}
 	if isUnreachable(err) {
-		return errorf(ErrUnreachable, err, "cannot reach Ollama at %s: is `ollama serve` running? (OLLAMA_HOST=%s)", o.base, os.Getenv("OLLAMA_HOST"))
+		return errorf(model.ErrUnreachable, err, "cannot reach Ollama at %s: is `ollama serve` running? (OLLAMA_HOST=%s)", o.base, os.Getenv("OLLAMA_HOST"))
 	}
 	if started {
-		return errorf(ErrStreamCut, err, "the reply from %s was cut mid-stream (%v); what arrived is kept", model, err)
+		return errorf(model.ErrStreamCut, err, "the reply from %s was cut mid-stream (%v); what arrived is kept", name, err)
 	}
-	return errorf(ErrServer, err, "unexpected reply from Ollama at %s: %v", o.base, err)
+	return errorf(model.ErrServer, err, "unexpected reply from Ollama at %s: %v", o.base, err)
 }
 
 func isUnreachable(err error) bool {
@@ -168,11 +170,11 @@ func isUnreachable(err error) bool {
 		(errors.As(err, &oe) && oe.Op == "dial")
 }
 
-func toAPIRequest(req Request) (*api.ChatRequest, error) {
+func toAPIRequest(req model.Request) (*api.ChatRequest, error) {
 	stream := true
 	areq := &api.ChatRequest{Model: req.Model, Stream: &stream, Format: req.Format, Options: map[string]any{}}
 	if req.Model == "" {
-		areq.Model = DefaultModel()
+		areq.Model = model.DefaultModel()
 	}
 	for _, m := range req.Messages {
 		am, err := toAPIMessage(m)
@@ -219,7 +221,7 @@ func toAPIRequest(req Request) (*api.ChatRequest, error) {
 	return areq, nil
 }
 
-func toAPIMessage(m Message) (api.Message, error) {
+func toAPIMessage(m model.Message) (api.Message, error) {
 	am := api.Message{Role: m.Role, Content: m.Content, Thinking: m.Thinking, ToolName: m.ToolName}
 	for _, tc := range m.ToolCalls {
 		b, err := json.Marshal(map[string]any{"id": tc.ID, "function": map[string]any{"name": tc.Name, "arguments": orEmpty(tc.Arguments)}})
@@ -242,39 +244,14 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-func fromAPIToolCall(tc api.ToolCall) ToolCall {
+func fromAPIToolCall(tc api.ToolCall) model.ToolCall {
 	args := map[string]any{}
 	if b, err := json.Marshal(tc.Function.Arguments); err == nil {
 		_ = json.Unmarshal(b, &args)
 	}
-	return ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}
+	return model.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}
 }
 
-// OptionsFrom reads model options written in a flow or agent file (temperature, seed,
-// num_ctx, num_predict).
-func OptionsFrom(m map[string]any) Options {
-	var o Options
-	num := func(v any) (float64, bool) {
-		switch n := v.(type) {
-		case int:
-			return float64(n), true
-		case float64:
-			return n, true
-		}
-		return 0, false
-	}
-	if v, ok := num(m["temperature"]); ok {
-		o.Temperature = &v
-	}
-	if v, ok := num(m["seed"]); ok {
-		s := int(v)
-		o.Seed = &s
-	}
-	if v, ok := num(m["num_ctx"]); ok {
-		o.NumCtx = int(v)
-	}
-	if v, ok := num(m["num_predict"]); ok {
-		o.NumPredict = int(v)
-	}
-	return o
+func errorf(kind error, err error, format string, args ...any) *model.Error {
+	return &model.Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: err}
 }

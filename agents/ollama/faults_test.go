@@ -1,6 +1,8 @@
-package model
+package ollama
 
 import (
+	"tandem/agents/model"
+
 	"context"
 	"errors"
 	"fmt"
@@ -20,11 +22,11 @@ func chunk(content string) string {
 
 const doneLine = `{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":7,"eval_count":3,"eval_duration":3000000}` + "\n"
 
-func fakeServer(t *testing.T, h http.HandlerFunc) *Ollama {
+func fakeServer(t *testing.T, h http.HandlerFunc) *Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	o, err := NewOllama(srv.URL)
+	o, err := New(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +34,8 @@ func fakeServer(t *testing.T, h http.HandlerFunc) *Ollama {
 	return o
 }
 
-func userAsks(text string) Request {
-	return Request{Model: "m", Messages: []Message{{Role: "user", Content: text}}}
+func userAsks(text string) model.Request {
+	return model.Request{Model: "m", Messages: []model.Message{{Role: "user", Content: text}}}
 }
 
 func TestAStreamedReplyArrivesAsDeltasWithUsage(t *testing.T) {
@@ -45,7 +47,7 @@ func TestAStreamedReplyArrivesAsDeltasWithUsage(t *testing.T) {
 		fmt.Fprint(w, doneLine)
 	})
 	var deltas []string
-	resp, err := o.Chat(context.Background(), userAsks("hi"), func(d Delta) { deltas = append(deltas, d.Content) })
+	resp, err := o.Chat(context.Background(), userAsks("hi"), func(d model.Delta) { deltas = append(deltas, d.Content) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +63,10 @@ func TestConnectionRefusedSaysHowToStartOllama(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	o, _ := NewOllama(addr)
+	o, _ := New(addr)
 	o.Backoff = time.Millisecond
 	_, err := o.Chat(context.Background(), userAsks("hi"), nil)
-	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "is `ollama serve` running?") {
+	if !errors.Is(err, model.ErrUnreachable) || !strings.Contains(err.Error(), "is `ollama serve` running?") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -77,7 +79,7 @@ func TestA500IsRetriedThenReported(t *testing.T) {
 		fmt.Fprint(w, `{"error":"runner crashed"}`)
 	})
 	_, err := o.Chat(context.Background(), userAsks("hi"), nil)
-	if !errors.Is(err, ErrServer) || !strings.Contains(err.Error(), "runner crashed") {
+	if !errors.Is(err, model.ErrServer) || !strings.Contains(err.Error(), "runner crashed") {
 		t.Fatalf("err = %v", err)
 	}
 	if calls.Load() != 3 {
@@ -112,7 +114,7 @@ func TestAStreamCutAfterNChunksKeepsWhatArrived(t *testing.T) {
 		conn.Close()
 	})
 	resp, err := o.Chat(context.Background(), userAsks("hi"), nil)
-	if !errors.Is(err, ErrStreamCut) || !resp.Incomplete || resp.Message.Content != "partial answer" {
+	if !errors.Is(err, model.ErrStreamCut) || !resp.Incomplete || resp.Message.Content != "partial answer" {
 		t.Fatalf("resp %+v err %v", resp, err)
 	}
 	if calls.Load() != 1 {
@@ -134,7 +136,7 @@ func TestAStalledStreamEndsWithTheContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan error, 1)
 	go func() {
-		_, err := o.Chat(ctx, userAsks("hi"), func(Delta) { cancel() })
+		_, err := o.Chat(ctx, userAsks("hi"), func(model.Delta) { cancel() })
 		got <- err
 	}()
 	if err := <-got; !errors.Is(err, context.Canceled) {
@@ -147,7 +149,7 @@ func TestMalformedLinesAreReportedNotSwallowed(t *testing.T) {
 		fmt.Fprint(w, chunk("ok")+"{not json\n")
 	})
 	resp, err := o.Chat(context.Background(), userAsks("hi"), nil)
-	if !errors.Is(err, ErrStreamCut) || resp.Message.Content != "ok" {
+	if !errors.Is(err, model.ErrStreamCut) || resp.Message.Content != "ok" {
 		t.Fatalf("resp %+v err %v", resp, err)
 	}
 }
@@ -157,30 +159,8 @@ func TestAMissingModelSaysHowToPullIt(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"error":"model 'nope' not found"}`)
 	})
-	_, err := o.Chat(context.Background(), Request{Model: "nope", Messages: []Message{{Role: "user", Content: "x"}}}, nil)
-	if !errors.Is(err, ErrModelNotFound) || !strings.Contains(err.Error(), "run `ollama pull nope`") {
+	_, err := o.Chat(context.Background(), model.Request{Model: "nope", Messages: []model.Message{{Role: "user", Content: "x"}}}, nil)
+	if !errors.Is(err, model.ErrModelNotFound) || !strings.Contains(err.Error(), "run `ollama pull nope`") {
 		t.Fatalf("err = %v", err)
-	}
-}
-
-func TestTheFakePlaysItsScript(t *testing.T) {
-	f := &Fake{Replies: []FakeReply{
-		{Deltas: []Delta{{Thinking: "hmm"}, {Content: "a"}, {Content: "b"}}},
-		{ToolCalls: []ToolCall{{Name: "read_file", Arguments: map[string]any{"path": "x"}}}},
-	}}
-	var n int
-	r1, err := f.Chat(context.Background(), userAsks("1"), func(Delta) { n++ })
-	if err != nil || r1.Message.Content != "ab" || r1.Message.Thinking != "hmm" || n != 3 {
-		t.Fatalf("r1 %+v %v", r1, err)
-	}
-	r2, _ := f.Chat(context.Background(), userAsks("2"), nil)
-	if len(r2.Message.ToolCalls) != 1 || r2.Message.ToolCalls[0].Arguments["path"] != "x" {
-		t.Fatalf("r2 %+v", r2)
-	}
-	if _, err := f.Chat(context.Background(), userAsks("3"), nil); !errors.Is(err, ErrFakeExhausted) {
-		t.Fatalf("exhausted: %v", err)
-	}
-	if len(f.Calls()) != 3 {
-		t.Fatalf("calls %d", len(f.Calls()))
 	}
 }

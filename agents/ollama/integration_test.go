@@ -1,4 +1,4 @@
-package model_test
+package ollama_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"tandem/agents/model"
+	"tandem/agents/ollama"
 	"tandem/flows"
 	"tandem/internal/ollamatest"
 )
@@ -17,10 +18,10 @@ import (
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
 
-func real(t *testing.T) (*model.Ollama, string) {
+func real(t *testing.T) (*ollama.Client, string) {
 	t.Helper()
 	srv := ollamatest.Start(t)
-	o, err := model.NewOllama(srv.Host)
+	o, err := ollama.New(srv.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
