@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -213,9 +214,20 @@ func TestApproveAndRejectBranch(t *testing.T) {
 				if w := st.Steps["review"].Waiting; w == nil || w.Prompt != "Publish?" {
 					t.Fatalf("review waiting = %+v", w)
 				}
-				data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: "looks off", Who: "ana", When: clock.Now()})
-				must(t, e.Signal(context.Background(), id, engine.ApprovalEvent("review"), data))
+				decide := e.Reject
+				if approved {
+					decide = e.Approve
+				}
+				must(t, decide(context.Background(), id, "review", "ana", "looks off"))
 				st, _ = e.Execute(context.Background(), id)
+				var got engine.ApprovalData
+				must(t, json.Unmarshal([]byte(st.Steps["review"].Output), &got))
+				if got.Approved != approved || got.Who != "ana" || got.Comment != "looks off" || !got.When.Equal(clock.Now().UTC()) {
+					t.Fatalf("recorded %+v, want approved=%v by ana at the engine's clock %v", got, approved, clock.Now())
+				}
+				if err := decide(context.Background(), id, "review", "bo", ""); !errors.Is(err, engine.ErrRunFinished) && !errors.Is(err, engine.ErrNotAwaitingApproval) {
+					t.Fatalf("an answer to an answered step: %v", err)
+				}
 				if st.Status != engine.RunStatusSucceeded {
 					t.Fatalf("%s %s", st.Status, st.Error)
 				}
@@ -227,6 +239,20 @@ func TestApproveAndRejectBranch(t *testing.T) {
 					t.Fatalf("rejected: publish %s archive %q", pub, st.Steps["archive"].Output)
 				}
 			})
+		}
+	})
+}
+
+func TestOnlyAStepWaitingForAnApprovalCanBeApproved(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s, clock, dir := open(t), newManualClock(), t.TempDir()
+		e := process(t, s, clock, "a")
+		id := startRun(t, e, dir, "name: w\nsteps:\n  - id: hold\n    wait: { event: go }\n  - id: review\n    needs: [hold]\n    approval: { prompt: \"ok?\" }\n", nil)
+		_, _ = e.Execute(context.Background(), id)
+		for _, step := range []string{"hold", "review", "nope"} {
+			if err := e.Approve(context.Background(), id, step, "ana", ""); !errors.Is(err, engine.ErrNotAwaitingApproval) {
+				t.Errorf("approve %s: %v, want ErrNotAwaitingApproval", step, err)
+			}
 		}
 	})
 }

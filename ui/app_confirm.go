@@ -56,8 +56,7 @@ func (m *Model) confirmed(msg tea.Msg) tea.Cmd {
 	case confirmApprove, confirmReject:
 		ok := c.action == confirmApprove
 		m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + c.StepID)
-		return approve(m.exec, e, c.RunID, c.StepID, engine.ApprovalData{Approved: ok, Who: m.opts.Who,
-			When: m.opts.Now().UTC(), Comment: c.Comment})
+		return approve(m.exec, e, c.RunID, c.StepID, ok, m.opts.Who, c.Comment)
 	case confirmCancel:
 		return cancelRun(m.exec, e, c.RunID)
 	case confirmRetry:

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -266,12 +265,16 @@ func cancelRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
 	})
 }
 
-// approve answers a waiting approval step and advances the run.
-func approve(x *executions, e *engine.Engine, runID, stepID string, d engine.ApprovalData) tea.Cmd {
+// approve answers a waiting approval step (approved or not, by who, with a comment) and
+// advances the run.
+func approve(x *executions, e *engine.Engine, runID, stepID string, approved bool, who, comment string) tea.Cmd {
 	return x.run(func(ctx context.Context) tea.Msg {
-		data, _ := json.Marshal(d)
-		if err := e.Signal(ctx, runID, engine.ApprovalEvent(stepID), data); err != nil {
-			return execDoneMsg{runID: runID, err: fmt.Errorf("answer %s: %w", stepID, err)}
+		decide := e.Reject
+		if approved {
+			decide = e.Approve
+		}
+		if err := decide(ctx, runID, stepID, who, comment); err != nil {
+			return execDoneMsg{runID: runID, err: err}
 		}
 		_, err := e.Execute(ctx, runID)
 		return execDoneMsg{runID: runID, err: err}

@@ -16,7 +16,6 @@ import (
 
 	"tandem/cmd/tandem/internal/render"
 	"tandem/engine"
-	"tandem/flows"
 )
 
 // waitCommands resolve what runs wait on, and advance runs in the background.
@@ -57,19 +56,17 @@ func (a *app) waitCommands() []*cobra.Command {
 
 func decideApproval(ctx context.Context, e *env, run engine.RunInfo, step string, approved bool, comment string) error {
 	done := map[bool]string{true: "approved", false: "rejected"}[approved]
-	st, err := e.engine.State(ctx, run.ID)
-	if err != nil {
+	decide := e.engine.Reject
+	if approved {
+		decide = e.engine.Approve
+	}
+	if err := decide(ctx, run.ID, step, approver(), comment); err != nil {
+		if errors.Is(err, engine.ErrNotAwaitingApproval) {
+			return usagef("step %s of run %s is not waiting for an approval (tandem inbox lists what is)", step, run.ID)
+		}
 		return err
 	}
-	s, ok := st.Steps[step]
-	if !ok || s.Waiting == nil || s.Waiting.Kind != string(flows.KindApproval) {
-		return usagef("step %s of run %s is not waiting for an approval (tandem inbox lists what is)", step, run.ID)
-	}
-	data, _ := json.Marshal(engine.ApprovalData{Approved: approved, Comment: comment, Who: approver(), When: time.Now().UTC()})
-	if err := e.engine.Signal(ctx, run.ID, engine.ApprovalEvent(step), data); err != nil {
-		return err
-	}
-	st, err = e.engine.Execute(ctx, run.ID)
+	st, err := e.engine.Execute(ctx, run.ID)
 	if errors.Is(err, engine.ErrLeased) {
 		fmt.Fprintf(stdout, "%s %s of run %s; the process running it applies it\n", done, step, run.ID)
 		return nil
