@@ -9,6 +9,28 @@ import (
 	"strings"
 )
 
+// InputProblem is what is wrong with one input: missing, of the wrong type, not one of its
+// values, or not declared.
+type InputProblem struct {
+	Input   string // the input's name
+	Message string // the whole problem, naming the input: input "n": "x" is not a number
+}
+
+// InputError is returned when inputs are refused, with each input's problem in the order of
+// the flow's inputs (undeclared ones last), so a form can point at each field.
+type InputError struct {
+	Problems []InputProblem
+}
+
+// Error joins the problems' messages with "; ".
+func (e *InputError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Message
+	}
+	return strings.Join(msgs, "; ")
+}
+
 // ResolveInputs types `-i key=value` strings by the flow's declared inputs and applies
 // defaults. Unknown names and missing required inputs are errors naming the input.
 func ResolveInputs(f *Flow, given map[string]string) (map[string]any, error) {
@@ -23,7 +45,7 @@ func ResolveInputs(f *Flow, given map[string]string) (map[string]any, error) {
 // calls): strings are converted to the declared type, other values are checked.
 func CoerceInputs(f *Flow, given map[string]any) (map[string]any, error) {
 	out := map[string]any{}
-	var problems []string
+	var problems []InputProblem
 	declared := map[string]bool{}
 	for _, in := range f.Inputs {
 		declared[in.Name] = true
@@ -33,13 +55,13 @@ func CoerceInputs(f *Flow, given map[string]any) (map[string]any, error) {
 			case in.HasDefault:
 				out[in.Name] = in.Default
 			case in.Required:
-				problems = append(problems, fmt.Sprintf("missing required input %q (%s)", in.Name, in.Type))
+				problems = append(problems, InputProblem{Input: in.Name, Message: fmt.Sprintf("missing required input %q (%s)", in.Name, in.Type)})
 			}
 			continue
 		}
 		cv, err := coerce(in, v)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("input %q: %v", in.Name, err))
+			problems = append(problems, InputProblem{Input: in.Name, Message: fmt.Sprintf("input %q: %v", in.Name, err)})
 			continue
 		}
 		out[in.Name] = cv
@@ -56,10 +78,10 @@ func CoerceInputs(f *Flow, given map[string]any) (map[string]any, error) {
 		for i, in := range f.Inputs {
 			names[i] = in.Name
 		}
-		problems = append(problems, fmt.Sprintf("unknown input %q%s", k, suggest(k, names)))
+		problems = append(problems, InputProblem{Input: k, Message: fmt.Sprintf("unknown input %q%s", k, suggest(k, names))})
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
+		return nil, &InputError{Problems: problems}
 	}
 	return out, nil
 }

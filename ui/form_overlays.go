@@ -52,7 +52,7 @@ func (f *inputsForm) handle(msg tea.Msg, env overlayEnv) (tea.Cmd, bool) {
 	}
 	inputs, err := resolveFormInputs(f.flow, sub.Values)
 	if err != nil {
-		f.SetError(err.Error() + "; fix it and submit again, or esc")
+		f.SetError(err, "; fix it and submit again, or esc")
 		return nil, false
 	}
 	return startRun(env.exec, env.eng, f.flow, inputs, env.run.takeBreaks(f.flow)), true
@@ -80,7 +80,7 @@ func (f *signalForm) handle(msg tea.Msg, env overlayEnv) (tea.Cmd, bool) {
 	}
 	event, data, err := parseSignal(sub.Values)
 	if err != nil {
-		f.SetError(err.Error())
+		f.SetError(err, "")
 		return nil, false
 	}
 	env.info(fmt.Sprintf("sending %q to %s", event, f.run))

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -122,14 +123,20 @@ func (m *FormModel) SetSize(w, h int) {
 	}
 }
 
-// SetError shows why the values were refused and focuses the first field the message names
-// in quotes (flows' input errors do: `input "n": ...`).
-func (m *FormModel) SetError(msg string) {
-	m.err = msg
-	for i, f := range m.fields {
-		if strings.Contains(msg, strconv.Quote(f.Name)) {
-			m.setFocus(i)
-			return
+// SetError shows why the values were refused, followed by hint, and focuses the first field
+// with a problem when err lists each input's (a *flows.InputError).
+func (m *FormModel) SetError(err error, hint string) {
+	m.err = err.Error() + hint
+	var ie *flows.InputError
+	if !errors.As(err, &ie) {
+		return
+	}
+	for _, p := range ie.Problems {
+		for i, f := range m.fields {
+			if f.Name == p.Input {
+				m.setFocus(i)
+				return
+			}
 		}
 	}
 }
@@ -312,11 +319,13 @@ func signalFields(event string) []FormField {
 func parseSignal(values map[string]string) (event string, data []byte, err error) {
 	event = strings.TrimSpace(values["event"])
 	if event == "" {
-		return "", nil, fmt.Errorf("field %q: name the event to send", "event")
+		return "", nil, &flows.InputError{Problems: []flows.InputProblem{{Input: "event",
+			Message: fmt.Sprintf("field %q: name the event to send", "event")}}}
 	}
 	if d := strings.TrimSpace(values["data"]); d != "" {
 		if !json.Valid([]byte(d)) {
-			return "", nil, fmt.Errorf("field %q: %q is not JSON; quote a string (\"text\") or leave it empty", "data", d)
+			return "", nil, &flows.InputError{Problems: []flows.InputProblem{{Input: "data",
+				Message: fmt.Sprintf("field %q: %q is not JSON; quote a string (\"text\") or leave it empty", "data", d)}}}
 		}
 		data = []byte(d)
 	}
