@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"tandem/agents"
 	"tandem/agents/model"
@@ -273,5 +274,30 @@ func TestMemoryContinuesAcrossTwoProcesses(t *testing.T) {
 	joined := strings.Join(texts, "|")
 	if !strings.Contains(joined, "user:My name is Ana.|assistant:Hello Ana.|user:What is my name?") {
 		t.Fatalf("second process did not continue the session: %s", joined)
+	}
+}
+
+func TestALongToolResultIsCutBetweenCharacters(t *testing.T) {
+	dir := t.TempDir()
+	// 4001 bytes of two-byte characters and one ASCII byte first: byte 4000 falls inside one.
+	os.WriteFile(filepath.Join(dir, "wide.txt"), []byte("x"+strings.Repeat("é", 3000)), 0o644)
+	fake := &model.Fake{Replies: []model.FakeReply{
+		{ToolCalls: []model.ToolCall{call("read_file", map[string]any{"path": "wide.txt"})}},
+		{Deltas: []model.Delta{{Content: "done"}}},
+	}}
+	rec := &recorder{}
+	r := &agents.Runner{Model: fake, Caps: caps{tools: true}}
+	if _, err := r.Run(context.Background(), agents.Task{Agent: agentIn(t, dir, ""), Prompt: "read wide.txt", Tools: fileTools(dir), Tracer: rec}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := fake.Calls()[1].Messages
+	seen := msgs[len(msgs)-1].Content
+	if !utf8.ValidString(seen) || !strings.Contains(seen, "[truncated:") {
+		t.Fatalf("the model saw invalid UTF-8 or an uncut result: %q", seen[max(0, len(seen)-80):])
+	}
+	for _, x := range rec.typed {
+		if res, ok := x.(agents.ToolResult); ok && (!utf8.ValidString(res.Result) || !res.Truncated) {
+			t.Fatalf("the trace's result is invalid UTF-8 or not marked cut: truncated=%v", res.Truncated)
+		}
 	}
 }

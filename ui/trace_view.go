@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -379,7 +380,9 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 	switch e.Type {
 	case engine.StepStarted:
 		var d engine.StepStartedData
-		_ = e.Decode(&d)
+		if !decodeInto(b, e, &d) {
+			return
+		}
 		b.line(lineMeta, fmt.Sprintf("── attempt %d ──", e.Attempt))
 		if d.Input != "" {
 			b.line(lineMeta, "$ "+clip(d.Input, 2000))
@@ -389,7 +392,9 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		}
 	case engine.StepOutput:
 		var d engine.StepOutputData
-		_ = e.Decode(&d)
+		if !decodeInto(b, e, &d) {
+			return
+		}
 		if d.Stream == string(agents.KindAnswer) {
 			return // the answer of a fallback reply, shown from the end record
 		}
@@ -401,11 +406,15 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 			return // shown already, in order with the tokens, from the bus
 		}
 		var d engine.TraceData
-		_ = e.Decode(&d)
+		if !decodeInto(b, e, &d) {
+			return
+		}
 		m.traceRecord(e.StepID, b, d)
 	case engine.StepSucceeded, engine.StepFailed, engine.StepInterrupted:
 		var d engine.StepResultData
-		_ = e.Decode(&d)
+		if !decodeInto(b, e, &d) {
+			return
+		}
 		// The log drops a finished step's unflushed chunks: the result holds the output (a
 		// model step's output is its content).
 		shown := b.shownOf(streamKey{e.Attempt, "stdout"}) + b.shownOf(streamKey{e.Attempt, "content"})
@@ -428,13 +437,27 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		b.line(lineMeta, msg)
 	case engine.StepSkipped:
 		var d engine.StepSkippedData
-		_ = e.Decode(&d)
+		if !decodeInto(b, e, &d) {
+			return
+		}
 		b.line(lineMeta, "── skipped: "+d.Reason)
 	case engine.StepWaiting:
 		var d engine.StepWaitingData
-		_ = e.Decode(&d)
+		if !decodeInto(b, e, &d) {
+			return
+		}
 		b.line(lineMeta, "── waiting ("+d.Kind+") "+d.Prompt+strings.Join(d.Events, ", "))
 	}
+}
+
+// decodeInto decodes e's payload into v. An event it cannot read is a problem line in the
+// trace, not a gap nobody sees.
+func decodeInto(b *traceBuffer, e engine.Event, v any) bool {
+	if err := e.Decode(v); err != nil {
+		b.line(lineProblem, fmt.Sprintf("◆ event %d (%s) cannot be read: %v", e.Seq, e.Type, err))
+		return false
+	}
+	return true
 }
 
 // Len returns the number of lines in the shown step's trace.
@@ -447,9 +470,13 @@ func (m TraceModel) Len() int {
 
 func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
 
+// clip cuts s to at most n bytes, between characters, marking the cut with "…".
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

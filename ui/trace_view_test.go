@@ -574,3 +574,18 @@ func TestTraceFromTheLogLeavesAFallbackAnswersStreamToItsEndRecord(t *testing.T)
 		t.Errorf("the answer shows %d times, want once (in the reply as it streamed):\n%s", n, got)
 	}
 }
+
+func TestAnEventTheTraceCannotReadIsShownAsAProblem(t *testing.T) {
+	t.Parallel()
+	m := traceWith(80, 8)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"hi"}`))
+	bad := logEvent(engine.StepOutput, `{"stream": 7}`)
+	bad.Seq = 42
+	m.AppendEvent(bad)
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "◆ event 42 (step_output) cannot be read") {
+		t.Fatalf("the unreadable event is not shown:\n%s", v)
+	}
+	if got := clip(strings.Repeat("é", 10), 5); got != "éé…" {
+		t.Fatalf("clip cut inside a character: %q", got)
+	}
+}
