@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"tandem/agents"
 	"tandem/engine"
 	"tandem/flows"
 )
@@ -73,34 +74,29 @@ func Agent(ctx context.Context, e *engine.Engine, runID string) (prompt string, 
 		if ev.Type != engine.StepTrace || ev.StepID != step.ID {
 			continue
 		}
-		var rec struct {
-			Kind string `json:"kind"`
-			Data struct {
-				ID        string         `json:"id"`
-				Name      string         `json:"name"`
-				Arguments map[string]any `json:"arguments"`
-				Result    string         `json:"result"`
-				Error     bool           `json:"error"`
-			} `json:"data"`
+		var d engine.TraceData
+		if err := ev.Decode(&d); err != nil {
+			return "", nil, "", nil, fmt.Errorf("promote run %s: event %d: %w", st.ID, ev.Seq, err)
 		}
-		if ev.Decode(&rec) != nil {
-			continue
+		rec, err := agents.Decode(d.Kind, d.Data)
+		if err != nil {
+			return "", nil, "", nil, fmt.Errorf("promote run %s: event %d: %w", st.ID, ev.Seq, err)
 		}
-		key := rec.Data.ID + "/" + rec.Data.Name
-		switch rec.Kind {
-		case "tool_call":
-			pending[key] = len(calls)
-			calls = append(calls, Call{Name: rec.Data.Name, Args: rec.Data.Arguments})
-		case "tool_result":
+		switch r := rec.(type) {
+		case agents.ToolCall:
+			pending[r.ID+"/"+r.Name] = len(calls)
+			calls = append(calls, Call{Name: r.Name, Args: r.Arguments})
+		case agents.ToolResult:
+			key := r.ID + "/" + r.Name
 			i, ok := pending[key]
 			if !ok {
 				continue
 			}
 			delete(pending, key)
-			if rec.Data.Error {
+			if r.Error {
 				calls[i].Name = "" // a refused call did nothing; the flow leaves it out
 			} else {
-				calls[i].Result = rec.Data.Result
+				calls[i].Result = r.Result
 			}
 		}
 	}
