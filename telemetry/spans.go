@@ -64,9 +64,15 @@ func (b *spanBook) notice(n engine.Notice, now time.Time) {
 	case n.Event != nil:
 		b.event(*n.Event)
 	case n.Delta != nil && n.Delta.Trace != nil:
-		if rec, err := agents.Decode(n.Delta.Trace.Kind, n.Delta.Trace.Data); err == nil {
-			b.record(n.Delta.RunID, n.Delta.StepID, rec, now)
+		rec, err := agents.Decode(n.Delta.Trace.Kind, n.Delta.Trace.Data)
+		if err != nil {
+			if step, ok := b.steps[n.Delta.RunID+"/"+n.Delta.StepID]; ok {
+				step.span.AddEvent("undecodable trace record", trace.WithTimestamp(now),
+					trace.WithAttributes(attribute.String("tandem.detail", err.Error())))
+			}
+			return
 		}
+		b.record(n.Delta.RunID, n.Delta.StepID, rec, now)
 	}
 }
 

@@ -212,3 +212,15 @@ func TestChatCtrlTOpensTheReplysRunInThePanes(t *testing.T) {
 		t.Fatalf("C did not return to the chat:\n%s", a.chatScreen())
 	}
 }
+
+func TestChatSaysWhenItCannotReadARecord(t *testing.T) {
+	t.Parallel()
+	m := helperChat(t, 100, 14)
+	m = sendPrompt(t, m, "hi")
+	m.AppendNotices([]engine.Notice{chatEvent(engine.StepTrace, `{"kind":"turn","data":{"turn":"one"}}`),
+		chatEvent(engine.StepOutput, `{"stream":7}`)})
+	v := ansi.Strip(m.View())
+	if !strings.Contains(v, "! decode turn record") || !strings.Contains(v, "(step_output) cannot be read") {
+		t.Fatalf("unreadable records are not shown:\n%s", v)
+	}
+}

@@ -137,8 +137,9 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 	switch e.Type {
 	case engine.StepOutput:
 		var d engine.StepOutputData
-		if e.Decode(&d) != nil {
-			return false
+		if err := e.Decode(&d); err != nil {
+			t.add(partNote, fmt.Sprintf("! event %d (%s) cannot be read: %v", e.Seq, e.Type, err))
+			return true
 		}
 		switch agents.Kind(d.Stream) {
 		case agents.KindThinking:
@@ -156,8 +157,9 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 		}
 	case engine.StepTrace:
 		var d engine.TraceData
-		if e.Decode(&d) != nil {
-			return false
+		if err := e.Decode(&d); err != nil {
+			t.add(partNote, fmt.Sprintf("! event %d (%s) cannot be read: %v", e.Seq, e.Type, err))
+			return true
 		}
 		rec, err := agents.Decode(d.Kind, d.Data)
 		if err != nil {
