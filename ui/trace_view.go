@@ -101,6 +101,7 @@ type traceBuffer struct {
 	// streams says how far each stream of each attempt has come from the bus and the log,
 	// so each part is shown once (trace_streams.go).
 	streams map[streamKey]*streamPos
+	conv    agents.Conversation // the step's agent requests so far, to show each one whole
 	// runStart and runEnd are the last run of streamed content lines, which becomes the
 	// answer block when the step ends; -1 when there is none.
 	runStart, runEnd int
@@ -365,9 +366,12 @@ func (m *TraceModel) traceRecord(stepID string, b *traceBuffer, d engine.TraceDa
 			m.finishAnswer(stepID, b, r.Answer)
 		}
 		b.recordLines(tracefmt.Format(r), false)
+	case agents.Request:
+		// Everything the model saw this turn; it repeats what the trace shows above it, so
+		// it starts folded.
+		b.recordLines(tracefmt.WholeRequest(r, &b.conv), true)
 	default:
-		// A request repeats what the trace shows around it: it starts folded.
-		b.recordLines(tracefmt.Format(rec), rec.Kind() == agents.KindRequest)
+		b.recordLines(tracefmt.Format(rec), false)
 	}
 }
 

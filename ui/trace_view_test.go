@@ -589,3 +589,22 @@ func TestAnEventTheTraceCannotReadIsShownAsAProblem(t *testing.T) {
 		t.Fatalf("clip cut inside a character: %q", got)
 	}
 }
+
+func TestEachTurnsRequestIsAFoldedBlockOfEverythingTheModelSaw(t *testing.T) {
+	t.Parallel()
+	m := traceWith(70, 20)
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"hi"}`))
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"request","data":{"turn":1,"base":0,"messages":[{"role":"system","content":"You help."},{"role":"user","content":"hi"}],"total":2}}`))
+	m.AppendEvent(logEvent(engine.StepTrace, `{"kind":"request","data":{"turn":2,"base":2,"messages":[{"role":"assistant","content":"reading"},{"role":"tool","tool_name":"read_file","content":"A"}],"total":4,"same_tools":true,"same_format":true}}`))
+	v := ansi.Strip(m.View())
+	if !strings.Contains(v, "▸ request · turn 2 · 4 messages (2 new)") || strings.Contains(v, "You help.") {
+		t.Fatalf("want two folded request blocks:\n%s", v)
+	}
+	m, _ = m.Update(keyPress("["))
+	m, _ = m.Update(keyPress("enter"))
+	v = ansi.Strip(m.View())
+	at := strings.Index(v, "▾ request · turn 2")
+	if at < 0 || !strings.Contains(v[at:], "system: You help.") || !strings.Contains(v[at:], "tool read_file: A") {
+		t.Fatalf("the second request unfolded does not show the whole conversation:\n%s", v)
+	}
+}

@@ -200,6 +200,20 @@ func Format(rec agents.Record) Block {
 	return line(fmt.Sprintf("%s %s", rec.Kind(), clip(string(b), 4000)), Dim)
 }
 
+// WholeRequest formats a turn's request with everything the model saw: every message of the
+// conversation, its tools and its reply format, put back together by conv (one per agent
+// run, fed every Request in order). Format shows only what is new, as the log holds it.
+func WholeRequest(r agents.Request, conv *agents.Conversation) Block {
+	msgs, tools, format := conv.Add(r)
+	whole := r
+	whole.Base, whole.Messages, whole.SameTools, whole.Tools, whole.SameFormat, whole.Format = 0, msgs, false, tools, false, format
+	b := request(whole)
+	if r.Base > 0 {
+		b.Head.Text += fmt.Sprintf(" (%d new)", len(r.Messages))
+	}
+	return b
+}
+
 // request is a Request's block: the head says how much of the conversation is new, the body
 // shows the new messages and the tools and reply format when they changed.
 func request(r agents.Request) Block {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"tandem/agents"
+	"tandem/agents/model"
 	"tandem/agents/tracefmt"
 )
 
@@ -93,5 +94,24 @@ func golden(t *testing.T, path, got string) {
 	}
 	if got != string(want) {
 		t.Fatalf("%s differs (run with -update to accept):\n%s", path, got)
+	}
+}
+
+func TestAWholeRequestShowsEveryMessageTheModelSaw(t *testing.T) {
+	var conv agents.Conversation
+	first := agents.Request{Turn: 1, Messages: []model.Message{{Role: "system", Content: "You help."}, {Role: "user", Content: "hi"}}, Total: 2,
+		Tools: []model.Tool{{Name: "read_file", Parameters: map[string]any{"type": "object"}}}}
+	second := agents.Request{Turn: 2, Base: 2, Messages: []model.Message{{Role: "assistant", ToolCalls: []model.ToolCall{{Name: "read_file", Arguments: map[string]any{"path": "a"}}}},
+		{Role: "tool", ToolName: "read_file", Content: "A"}}, Total: 4, SameTools: true, SameFormat: true}
+	tracefmt.WholeRequest(first, &conv)
+	b := tracefmt.WholeRequest(second, &conv)
+	var got []string
+	for _, l := range b.Lines() {
+		got = append(got, l.Text)
+	}
+	want := []string{"request · turn 2 · 4 messages · 1 tool schema (2 new)", "  system: You help.", "  user: hi",
+		`  assistant: → read_file {"path":"a"}`, "  tool read_file: A", `  tool read_file: {"type":"object"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
