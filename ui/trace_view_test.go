@@ -608,3 +608,29 @@ func TestEachTurnsRequestIsAFoldedBlockOfEverythingTheModelSaw(t *testing.T) {
 		t.Fatalf("the second request unfolded does not show the whole conversation:\n%s", v)
 	}
 }
+
+func TestAnAttemptsLiveOutputIsNotRepeatedByItsResult(t *testing.T) {
+	t.Parallel()
+	m := traceWith(60, 14)
+	at := func(n int, typ engine.EventType, data string) engine.Event {
+		e := logEvent(typ, data)
+		e.Attempt = n
+		return e
+	}
+	out := func(n int, text string) engine.Delta {
+		d := delta("stdout", text)
+		d.Attempt = n
+		return d
+	}
+	m.AppendEvent(at(1, engine.StepStarted, `{"input":"run"}`))
+	m.AppendDelta(out(1, "first try\n"))
+	m.AppendEvent(at(1, engine.StepFailed, `{"output":"first try","error":"exit status 1","duration_ms":5}`))
+	// The second attempt's output arrives before the log says it started.
+	m.AppendDelta(out(2, "second try\n"))
+	m.AppendEvent(at(2, engine.StepStarted, `{"input":"run"}`))
+	m.AppendEvent(at(2, engine.StepSucceeded, `{"output":"second try","duration_ms":5}`))
+	v := ansi.Strip(m.View())
+	if strings.Count(v, "first try") != 1 || strings.Count(v, "second try") != 1 {
+		t.Fatalf("an attempt's output shows more than once:\n%s", v)
+	}
+}
