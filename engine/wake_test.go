@@ -72,6 +72,9 @@ func TestARequestAppendedWhileTheRunParksIsNotLost(t *testing.T) {
 					if _, err := other.Execute(ctx, id); !errors.Is(err, engine.ErrLeased) {
 						t.Errorf("the other process's Execute: err = %v, want ErrLeased", err)
 					}
+					if st, elsewhere, err := other.Advance(ctx, id); err != nil || !elsewhere || st != nil {
+						t.Errorf("the other process's Advance = %v, elsewhere %v, %v; want it left to the runner", st, elsewhere, err)
+					}
 				}
 				st, err := runner.Execute(ctx, id)
 				must(t, err)
@@ -147,4 +150,22 @@ func TestAWorkerResumesInterruptedRunsOnlyWhenAsked(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAdvanceGoesOnHereWhenNoProcessHoldsTheRun(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		person := process(t, open(t), engine.RealClock, "person")
+		id := startRun(t, person, t.TempDir(), chainFlow, nil)
+		must(t, person.Pause(ctx, id))
+		st, elsewhere, err := person.Advance(ctx, id)
+		if err != nil || elsewhere || st.Status != engine.RunStatusPaused {
+			t.Fatalf("advance a paused run: %v, elsewhere %v, %v", st, elsewhere, err)
+		}
+		must(t, person.Continue(ctx, id))
+		st, elsewhere, err = person.Advance(ctx, id)
+		if err != nil || elsewhere || st.Status != engine.RunStatusSucceeded {
+			t.Fatalf("advance after continue: %v, elsewhere %v, %v", st, elsewhere, err)
+		}
+	})
 }

@@ -99,7 +99,7 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			loadRuns(m.opts.Store, len(m.runs))), true
 	case execDoneMsg:
 		switch {
-		case errors.Is(msg.err, engine.ErrLeased):
+		case msg.elsewhere:
 			m.setInfo("run " + msg.runID + " is advanced by another process, which applies it")
 		case msg.err != nil && !errors.Is(msg.err, engine.ErrRunFinished):
 			m.setStatus(msg.err)

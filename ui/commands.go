@@ -53,8 +53,9 @@ type (
 		err   error
 	}
 	execDoneMsg struct {
-		runID string
-		err   error
+		runID     string
+		err       error
+		elsewhere bool // another process advances the run and applies what was asked
 	}
 	infoMsg struct {
 		text string
@@ -226,11 +227,9 @@ func startRun(x *executions, e *engine.Engine, f *flows.Flow, inputs map[string]
 	})
 }
 
+// executeRun advances a run here, or leaves it to the process that already does.
 func executeRun(x *executions, e *engine.Engine, runID string) tea.Cmd {
-	return x.run(func(ctx context.Context) tea.Msg {
-		_, err := e.Execute(ctx, runID)
-		return execDoneMsg{runID: runID, err: err}
-	})
+	return x.run(func(ctx context.Context) tea.Msg { return advanceAfter(ctx, e, runID) })
 }
 
 // retryStep re-opens a step and advances the run; a non-empty input replaces the step's
@@ -240,8 +239,7 @@ func retryStep(x *executions, e *engine.Engine, runID, stepID, input string) tea
 		if err := e.Retry(ctx, runID, stepID, input); err != nil {
 			return execDoneMsg{runID: runID, err: fmt.Errorf("retry %s: %w", stepID, err)}
 		}
-		_, err := e.Execute(ctx, runID)
-		return execDoneMsg{runID: runID, err: err}
+		return advanceAfter(ctx, e, runID)
 	})
 }
 
@@ -251,8 +249,7 @@ func retryReloaded(x *executions, e *engine.Engine, runID, stepID string, f *flo
 		if err := e.RetryReloaded(ctx, runID, stepID, f); err != nil {
 			return execDoneMsg{runID: runID, err: err}
 		}
-		_, err := e.Execute(ctx, runID)
-		return execDoneMsg{runID: runID, err: err}
+		return advanceAfter(ctx, e, runID)
 	})
 }
 
@@ -276,8 +273,7 @@ func approve(x *executions, e *engine.Engine, runID, stepID string, approved boo
 		if err := decide(ctx, runID, stepID, who, comment); err != nil {
 			return execDoneMsg{runID: runID, err: err}
 		}
-		_, err := e.Execute(ctx, runID)
-		return execDoneMsg{runID: runID, err: err}
+		return advanceAfter(ctx, e, runID)
 	})
 }
 

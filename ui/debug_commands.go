@@ -22,12 +22,12 @@ type runDiffMsg struct {
 	err    error
 }
 
-// advanceAfter advances a run after a debug control. When another process holds the run,
-// Execute reports ErrLeased and that process applies the control: it reads the log again
-// after it parks (engine.Engine.Execute), so nothing here needs to wait or retry.
+// advanceAfter advances a run after a control (engine.Engine.Advance). When another process
+// holds the run, that process applies the control: it reads the log again after it parks, so
+// nothing here needs to wait or retry.
 func advanceAfter(ctx context.Context, e *engine.Engine, runID string) tea.Msg {
-	_, err := e.Execute(ctx, runID)
-	return execDoneMsg{runID: runID, err: err}
+	_, elsewhere, err := e.Advance(ctx, runID)
+	return execDoneMsg{runID: runID, err: err, elsewhere: elsewhere}
 }
 
 // pauseRun holds a run: running steps finish and nothing new starts. Whoever advances the

@@ -102,17 +102,6 @@ func debugError(err error) error {
 	return err
 }
 
-// advanceAfter advances a run after a debug control, like resume; when another process is
-// advancing it, that process applies the control and this command just says so.
-func (a *app) advanceAfter(ctx context.Context, e *env, id string, header string) error {
-	err := a.execute(ctx, e, id, header)
-	if errors.Is(err, engine.ErrLeased) {
-		fmt.Fprintf(stdout, "run %s is being advanced by another process, which applies it\n", id)
-		return nil
-	}
-	return err
-}
-
 func (a *app) fork(ctx context.Context, e *env, src engine.RunInfo, step string, kvs []string, detach bool) error {
 	given, err := inputs(kvs)
 	if err != nil {

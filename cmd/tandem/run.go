@@ -171,6 +171,17 @@ func (a *app) runFlow(ctx context.Context, path string, kvs, breaks []string, de
 // shape with --json) and maps the end to an exit code: 0 succeeded or parked waiting, 1
 // failed or cancelled, 130 interrupted.
 func (a *app) execute(ctx context.Context, e *env, id string, header string) error {
+	return a.advance(ctx, e, id, header, false)
+}
+
+// advanceAfter advances a run after a control (continue, step, skip, an approval) like
+// execute; when another process is advancing the run, that process applies the control and
+// this command just says so (engine.Engine.Advance).
+func (a *app) advanceAfter(ctx context.Context, e *env, id string, header string) error {
+	return a.advance(ctx, e, id, header, true)
+}
+
+func (a *app) advance(ctx context.Context, e *env, id string, header string, afterControl bool) error {
 	p := render.NewPrinter(stdout, id)
 	p.Quiet = a.json
 	if !a.json && header != "" {
@@ -197,9 +208,20 @@ func (a *app) execute(ctx context.Context, e *env, id string, header string) err
 		}
 	}()
 	start := time.Now()
-	st, err := e.engine.Execute(ctx, id)
+	var st *engine.State
+	var err error
+	elsewhere := false
+	if afterControl {
+		st, elsewhere, err = e.engine.Advance(ctx, id)
+	} else {
+		st, err = e.engine.Execute(ctx, id)
+	}
 	close(done)
 	<-printed
+	if elsewhere {
+		fmt.Fprintf(stdout, "run %s is being advanced by another process, which applies it\n", id)
+		return nil
+	}
 	if errors.Is(err, engine.ErrFenced) {
 		fmt.Fprintf(stderr, "tandem: run %s was taken over by another process while this one was stopped past its lease; "+
 			"this one stopped its steps and wrote nothing more; follow the run with: tandem show %s\n", id, id)

@@ -66,8 +66,8 @@ func decideApproval(ctx context.Context, e *env, run engine.RunInfo, step string
 		}
 		return err
 	}
-	st, err := e.engine.Execute(ctx, run.ID)
-	if errors.Is(err, engine.ErrLeased) {
+	st, elsewhere, err := e.engine.Advance(ctx, run.ID)
+	if elsewhere {
 		fmt.Fprintf(stdout, "%s %s of run %s; the process running it applies it\n", done, step, run.ID)
 		return nil
 	}
