@@ -337,6 +337,9 @@ func (m *Model) paneCapturing() bool {
 
 // appKey handles the workbench's own keys; ok is false for keys the focused pane gets.
 func (m *Model) appKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	if paneFirst[m.focus][k.String()] {
+		return nil, false
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		if m.quitting {

@@ -102,3 +102,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 		[]key.Binding{h.app.Pause, h.app.Step, h.app.Breakpoint, h.app.Signal},
 		[]key.Binding{h.app.EditRetry, h.app.Skip, h.app.Fork})
 }
+
+// paneFirst are app keys a pane takes first while it has the focus: in the trace, ! jumps to
+// the next problem (as debuggers' "next error"); elsewhere it sends an event to the run.
+var paneFirst = map[pane]map[string]bool{paneTrace: {"!": true}}

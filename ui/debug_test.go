@@ -254,6 +254,12 @@ func TestDebugSignalResolvesAWaitingStep(t *testing.T) {
 	a.press("r")
 	a.drain()
 	a.wantStatus(engine.RunStatusWaiting)
+	a.m.focus = paneTrace
+	a.keys("!") // in the trace, ! is the next problem
+	if a.m.showing() != "trace" {
+		t.Fatalf("! in the trace pane opened %s instead of staying in the trace", a.m.showing())
+	}
+	a.m.focus = paneDAG
 	a.keys("!")
 	if a.m.showing() != "form" {
 		t.Fatalf("! did not open the signal form: focus %s", a.m.showing())
@@ -481,11 +487,14 @@ func TestAppKeysLeaveThePanesTheirOwn(t *testing.T) {
 			app[k] = true
 		}
 	}
-	panes := map[string]any{"sidebar": DefaultRunsKeyMap, "DAG": DefaultDAGKeyMap, "trace": DefaultTraceKeyMap}
-	for name, keymap := range panes {
-		for _, b := range bindings(keymap) {
+	panes := map[string]struct {
+		pane   pane
+		keymap any
+	}{"sidebar": {paneSidebar, DefaultRunsKeyMap}, "DAG": {paneDAG, DefaultDAGKeyMap}, "trace": {paneTrace, DefaultTraceKeyMap}}
+	for name, p := range panes {
+		for _, b := range bindings(p.keymap) {
 			for _, k := range b.Keys() {
-				if app[k] {
+				if app[k] && !paneFirst[p.pane][k] { // paneFirst: the app hands the key on
 					t.Errorf("%q is both the app's and the %s's (%s)", k, name, b.Help().Desc)
 				}
 			}

@@ -45,7 +45,7 @@ var DefaultTraceKeyMap = TraceKeyMap{
 	Fold:      key.NewBinding(key.WithKeys("enter", "o"), key.WithHelp("enter/o", "fold/unfold block")),
 	Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy block (or step)")),
 	FoldAll:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "fold/unfold all")),
-	Problem:   key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "next problem")),
+	Problem:   key.NewBinding(key.WithKeys("!", "E"), key.WithHelp("!", "next problem")),
 }
 
 // ShortHelp implements help.KeyMap.

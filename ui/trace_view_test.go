@@ -534,9 +534,9 @@ func TestTraceFoldAllProblemsAndHangingWraps(t *testing.T) {
 			t.Errorf("O again left block %q folded", blk.title())
 		}
 	}
-	m, _ = m.Update(keyPress("E"))
+	m, _ = m.Update(keyPress("!"))
 	if m.problem < 0 || b.lines[m.problem].kind != lineProblem {
-		t.Fatalf("E did not go to the tool error: line %d", m.problem)
+		t.Fatalf("! did not go to the tool error: line %d", m.problem)
 	}
 	view := ansi.Strip(m.View())
 	if !strings.Contains(view, "\n    wrap twice in thirty cells") && !strings.Contains(view, "\n    ") {
