@@ -46,8 +46,12 @@ func AgentFlow(agentPath, name string) (src []byte, path string) {
 	if err != nil {
 		panic("flows: marshal the agent flow: " + err.Error()) // plain strings and maps always marshal
 	}
-	return src, filepath.Join(filepath.Dir(agentPath), "."+filepath.Base(agentPath)+".ask.yaml")
+	return src, filepath.Join(filepath.Dir(agentPath), "."+filepath.Base(agentPath)+AgentFlowSuffix)
 }
+
+// AgentFlowSuffix ends the (never written) path of an AgentFlow: .AGENT.yaml.ask.yaml beside
+// the agent, which tells a chat or ask turn's run from a flow's.
+const AgentFlowSuffix = ".ask.yaml"
 
 // AgentInputs are the inputs of an AgentFlow run: the prompt, the memory session to
 // continue ("" for none) and the model to use instead of the agent's ("" for the agent's).

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -86,10 +87,31 @@ func (k RunsKeyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k RunsKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// sidebarItem is one selectable row: a flow or a run.
+// sidebarItem is one selectable row: a flow, a run, or the chat turns with one agent.
 type sidebarItem struct {
 	flow *FlowEntry
 	run  *engine.RunInfo
+	chat *chatGroup
+}
+
+// chatGroup stands for the runs of one agent's chat and ask turns (each turn is a run of the
+// agent's one-step flow, flows.AgentFlow), so they do not bury the flow runs: one row that
+// opens the chat with the agent, where every session is. A filter lists the turns one by one.
+type chatGroup struct {
+	agentPath string          // the agent's file
+	name      string          // the agent's name as the runs record it
+	turns     int             // runs listed
+	latest    *engine.RunInfo // the newest of them
+}
+
+// chatAgentPath returns the agent file of a chat or ask turn's run (its flow is the agent's
+// one-step flow, .AGENT.yaml.ask.yaml beside the agent); ok is false for any other run.
+func chatAgentPath(r engine.RunInfo) (string, bool) {
+	base := filepath.Base(r.FlowPath)
+	if r.ParentRunID != "" || !strings.HasPrefix(base, ".") || !strings.HasSuffix(base, flows.AgentFlowSuffix) {
+		return "", false
+	}
+	return filepath.Join(filepath.Dir(r.FlowPath), strings.TrimSuffix(base[1:], flows.AgentFlowSuffix)), true
 }
 
 // RunsListModel is the sidebar: the workspace's flows and the recent runs, filterable.
@@ -162,6 +184,25 @@ func (m RunsListModel) SelectedRun() string {
 	return ""
 }
 
+// selectedChat returns the chat group under the cursor, or nil.
+func (m RunsListModel) selectedChat() *chatGroup {
+	if m.cursor < len(m.items) {
+		return m.items[m.cursor].chat
+	}
+	return nil
+}
+
+// agentEntry finds the workspace's agent file at path.
+func (m RunsListModel) agentEntry(path string) (FlowEntry, bool) {
+	want, _ := filepath.Abs(path)
+	for _, f := range m.flows {
+		if got, _ := filepath.Abs(f.Path); got == want && f.AgentDef != nil {
+			return f, true
+		}
+	}
+	return FlowEntry{}, false
+}
+
 func (m *RunsListModel) refilter() {
 	q := strings.ToLower(m.filter)
 	m.items = m.items[:0]
@@ -171,12 +212,25 @@ func (m *RunsListModel) refilter() {
 			m.items = append(m.items, sidebarItem{flow: f})
 		}
 	}
+	var runs []sidebarItem
+	groups := map[string]*chatGroup{}
 	for i := range m.runs {
 		r := &m.runs[i]
+		if path, ok := chatAgentPath(*r); ok && q == "" {
+			g := groups[path]
+			if g == nil {
+				g = &chatGroup{agentPath: path, name: r.FlowName, latest: r} // runs come newest first
+				groups[path] = g
+				m.items = append(m.items, sidebarItem{chat: g})
+			}
+			g.turns++
+			continue
+		}
 		if q == "" || strings.Contains(strings.ToLower(r.FlowName+" "+r.ID+" "+string(r.Status)), q) {
-			m.items = append(m.items, sidebarItem{run: r})
+			runs = append(runs, sidebarItem{run: r})
 		}
 	}
+	m.items = append(m.items, runs...)
 	m.clamp()
 }
 
@@ -229,6 +283,13 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 			m.clamp()
 			return m, tea.Batch(m.selectionCmd(), m.moreCmd())
 		case key.Matches(msg, m.Keys.Open):
+			if g := m.selectedChat(); g != nil {
+				if f, ok := m.agentEntry(g.agentPath); ok {
+					return m, func() tea.Msg { return AgentOpenedMsg{Entry: f} }
+				}
+				id := g.latest.ID // the agent's file is gone: its last turn is what is left
+				return m, func() tea.Msg { return RunSelectedMsg{RunID: id} }
+			}
 			if id := m.SelectedRun(); id != "" {
 				return m, func() tea.Msg { return RunSelectedMsg{RunID: id} }
 			}
@@ -281,8 +342,11 @@ func (m RunsListModel) View() string {
 	for i := m.offset; i < len(m.items) && len(lines) < m.h; i++ {
 		it := m.items[i]
 		s := "Runs"
-		if it.flow != nil {
+		switch {
+		case it.flow != nil:
 			s = "Flows"
+		case it.chat != nil:
+			s = "Chats"
 		}
 		if s != section {
 			section = s
@@ -321,6 +385,14 @@ func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
 		text = "◇ " + it.flow.Name + " (agent)"
 	case it.flow != nil:
 		text = "▸ " + it.flow.Name
+	case it.chat != nil:
+		g := it.chat
+		turns := "1 turn"
+		if g.turns > 1 {
+			turns = fmt.Sprintf("%d turns", g.turns)
+		}
+		text = fmt.Sprintf("%s ◇ %s · %s · %s", statusIcon(string(g.latest.Status), 0), g.name, turns, age(m.now, g.latest.CreatedAt))
+		style = m.theme.StatusStyle(string(g.latest.Status))
 	default:
 		r := it.run
 		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), age(m.now, r.CreatedAt))

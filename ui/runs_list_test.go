@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"tandem/engine"
+	"tandem/flows"
 )
 
 // workspace writes a directory with a good flow, an agent and a broken flow.
@@ -143,5 +146,50 @@ func TestErrorLineIsTheFirstErrorsLine(t *testing.T) {
 		if got := errorLine(tt.errs); got != tt.want {
 			t.Errorf("errorLine(%q) = %d, want %d", tt.errs, got, tt.want)
 		}
+	}
+}
+
+func TestChatTurnsAreOneRowPerAgentThatOpensTheChat(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	askFlow := filepath.Join(dir, ".helper.yaml"+flows.AgentFlowSuffix)
+	runs := []engine.RunInfo{
+		{ID: "r5", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-time.Minute)},
+		{ID: "r4", FlowName: "hello", FlowPath: filepath.Join(dir, "hello.yaml"), Status: engine.RunStatusFailed, CreatedAt: t0.Add(-2 * time.Minute)},
+		{ID: "r3", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusFailed, CreatedAt: t0.Add(-3 * time.Minute)},
+		{ID: "r2", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-4 * time.Minute)},
+		// A flow tool's child run of a turn is not a turn.
+		{ID: "r1", FlowName: "helper", FlowPath: askFlow, ParentRunID: "r2", Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-4 * time.Minute)},
+	}
+	m := NewRunsList(NewTheme(true))
+	m.SetSize(48, 14)
+	m, _ = m.Update(LoadFlows(dir)())
+	m.SetRuns(runs, t0)
+	view := ansi.Strip(m.View())
+	if !strings.Contains(view, "Chats") || !strings.Contains(view, "◇ helper · 3 turns · 1m") {
+		t.Fatalf("the chat turns are not one row under Chats:\n%s", view)
+	}
+	for _, id := range []string{"r5", "r3", "r2"} {
+		if strings.Contains(view, id) {
+			t.Errorf("turn %s is listed among the runs:\n%s", id, view)
+		}
+	}
+	if !strings.Contains(view, "hello r4") || !strings.Contains(view, "helper r1") {
+		t.Errorf("the flow run or the child run is missing:\n%s", view)
+	}
+	for m.selectedChat() == nil {
+		m, _ = m.Update(keyPress("j"))
+	}
+	_, cmd := m.Update(keyPress("enter"))
+	if msg, ok := cmd().(AgentOpenedMsg); !ok || msg.Entry.Name != "helper" || msg.Entry.AgentDef == nil {
+		t.Fatalf("enter on the chat row gave %#v, want the chat with helper", cmd())
+	}
+	// A filter lists the turns one by one, so a turn's id can be found.
+	m, _ = m.Update(keyPress("/"))
+	for _, r := range "r3" {
+		m, _ = m.Update(keyPress(string(r)))
+	}
+	if view := ansi.Strip(m.View()); !strings.Contains(view, "helper r3") {
+		t.Errorf("filtering by a turn's id does not list it:\n%s", view)
 	}
 }
