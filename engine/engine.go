@@ -267,6 +267,27 @@ func (e *Engine) Signal(ctx context.Context, runID, event string, data []byte) e
 		Data: mustJSON(SignalData{Event: event, Data: data})}})
 }
 
+// SignalAll stores several external events for a run in one transaction, in order; like
+// Signal, a finished run rejects them (and none is stored).
+func (e *Engine) SignalAll(ctx context.Context, runID string, signals []SignalData) error {
+	if len(signals) == 0 {
+		return nil
+	}
+	info, err := e.store.Run(ctx, runID)
+	if err != nil {
+		return fmt.Errorf("signal run %s: %w", runID, err)
+	}
+	if info.Status.Terminal() {
+		return fmt.Errorf("signal run %s: %w (%s); %d events were not stored", info.ID, ErrRunFinished, info.Status, len(signals))
+	}
+	now := e.clock.Now()
+	events := make([]Event, len(signals))
+	for i, s := range signals {
+		events[i] = Event{RunID: info.ID, Type: SignalReceived, Time: now, Data: mustJSON(SignalData{Event: s.Event, Data: s.Data})}
+	}
+	return e.append(ctx, events)
+}
+
 func (e *Engine) append(ctx context.Context, events []Event) error {
 	if err := e.store.Append(ctx, events); err != nil {
 		return fmt.Errorf("append events: %w", err)

@@ -338,3 +338,22 @@ func describeFailure(st *engine.State) string {
 	}
 	return b.String()
 }
+
+func TestSignalAllStoresEverySignalAndResolvesEachWait(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s, clock, dir := open(t), newManualClock(), t.TempDir()
+		e := process(t, s, clock, "a")
+		id := startRun(t, e, dir, "name: two\nsteps:\n  - id: x\n    wait: ex\n  - id: y\n    wait: why\n", nil)
+		if st, _ := e.Execute(context.Background(), id); st.Status != engine.RunStatusWaiting {
+			t.Fatalf("status %s", st.Status)
+		}
+		must(t, e.SignalAll(context.Background(), id, []engine.SignalData{{Event: "ex", Data: []byte(`1`)}, {Event: "why", Data: []byte(`2`)}}))
+		st, _ := e.Execute(context.Background(), id)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["x"].Output != "1" || st.Steps["y"].Output != "2" {
+			t.Fatalf("%s x=%q y=%q", st.Status, st.Steps["x"].Output, st.Steps["y"].Output)
+		}
+		if err := e.SignalAll(context.Background(), id, []engine.SignalData{{Event: "ex"}}); err == nil || !strings.Contains(err.Error(), "has finished") {
+			t.Fatalf("a finished run took signals: %v", err)
+		}
+	})
+}
