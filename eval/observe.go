@@ -20,7 +20,12 @@ func Observe(ctx context.Context, e *engine.Engine, runID string) (Observation, 
 	if len(events) == 0 {
 		return Observation{}, fmt.Errorf("read case run %s: %w", runID, engine.ErrRunNotFound)
 	}
-	st := engine.Fold(events)
+	return observe(engine.Fold(events), events)
+}
+
+// observe reads what a finished case run did from its state and its events.
+func observe(st *engine.State, events []engine.Event) (Observation, error) {
+	runID := st.ID
 	o := Observation{RunID: st.ID, Status: string(st.Status), Error: st.Error,
 		Tokens: st.Tokens.Prompt + st.Tokens.Output}
 	if !st.EndedAt.IsZero() {

@@ -86,7 +86,12 @@ func LoadReport(ctx context.Context, e *engine.Engine, evalRunID string) (*Repor
 	if err != nil {
 		return nil, fmt.Errorf("read eval %s: %w", info.ID, err)
 	}
-	rep := &Report{RunID: info.ID, Suite: strings.TrimPrefix(st.Start.FlowName, evalFlowPrefix),
+	return reportOf(st, f)
+}
+
+// reportOf is the report of an eval run's state; f is the run's eval flow.
+func reportOf(st *engine.State, f *flows.Flow) (*Report, error) {
+	rep := &Report{RunID: st.ID, Suite: strings.TrimPrefix(st.Start.FlowName, evalFlowPrefix),
 		Status: string(st.Status), Started: st.StartedAt}
 	// A result is recorded once its signal is in the log; the wait step that holds it may not
 	// be resolved yet (the eval was cut short before its last pass).
@@ -105,7 +110,7 @@ func LoadReport(ctx context.Context, e *engine.Engine, evalRunID string) (*Repor
 		}
 		var c CellResult
 		if err := json.Unmarshal([]byte(out), &c); err != nil {
-			return nil, fmt.Errorf("read eval %s: cell %s: %w", info.ID, step.ID, err)
+			return nil, fmt.Errorf("read eval %s: cell %s: %w", st.ID, step.ID, err)
 		}
 		rep.Cells = append(rep.Cells, c)
 	}

@@ -30,8 +30,15 @@ type Runner struct {
 	// Progress, when set, is called after each cell is recorded (from several goroutines
 	// when Parallel > 1, one call at a time).
 	Progress func(CellResult)
+	// Planned, when set, is called once before any cell runs with the number of cells and how
+	// many of them already have a result (a resumed eval).
+	Planned func(total, recorded int)
+	// Started, when set, is called as a cell's run starts (one call at a time).
+	Started func(Cell)
 
-	mu sync.Mutex // serialises advancing the eval run and Progress calls
+	mu     sync.Mutex             // serialises recording results, Progress calls and the caches below
+	flows  map[string]*flows.Flow // parsed case-run flows by path and source
+	copies map[string]string      // agent copies shared by a model's cells, by directory
 }
 
 // Options override a suite's plan.
@@ -76,7 +83,7 @@ func (r *Runner) Start(ctx context.Context, s *Suite, o Options) (*Report, error
 	if err != nil {
 		return nil, fmt.Errorf("start eval of %s: %w", s.Name, err)
 	}
-	return r.run(ctx, id, s, cells)
+	return r.run(ctx, id, f, s, cells, false)
 }
 
 // Resume finishes an eval run a crash or Ctrl-C cut short: recorded cells are kept, a cell
@@ -94,7 +101,11 @@ func (r *Runner) Resume(ctx context.Context, evalRunID string) (*Report, error) 
 	if err != nil {
 		return nil, fmt.Errorf("resume eval %s: %w", info.ID, err)
 	}
-	return r.run(ctx, info.ID, s, Plan(s, o.Models, o.Repeat))
+	f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
+	if err != nil {
+		return nil, fmt.Errorf("resume eval %s: %w", info.ID, err)
+	}
+	return r.run(ctx, info.ID, f, s, Plan(s, o.Models, o.Repeat), true)
 }
 
 // suiteOf re-parses the suite an eval run recorded, with the plan options it ran with.
@@ -123,12 +134,36 @@ func suiteOf(st *engine.State) (*Suite, Options, error) {
 	return s, o, nil
 }
 
-func (r *Runner) run(ctx context.Context, evalID string, s *Suite, cells []Cell) (*Report, error) {
+// run runs the cells of eval run evalID (of eval flow f) that have no result yet; resumed
+// says the run may already have case runs.
+func (r *Runner) run(ctx context.Context, evalID string, f *flows.Flow, s *Suite, cells []Cell, resumed bool) (*Report, error) {
 	// Park every cell's wait step (on resume: resolve the results recorded before the cut).
 	st, err := r.Engine.Execute(ctx, evalID)
 	if err != nil {
 		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
 	}
+	// The case runs that exist already (a resumed eval), in one listing rather than a
+	// lookup per cell.
+	started := map[string]bool{}
+	if resumed && st.Status != engine.RunStatusSucceeded {
+		children, err := r.Engine.Store().Runs(ctx, engine.RunQuery{ParentID: evalID})
+		if err != nil {
+			return nil, fmt.Errorf("list case runs of %s: %w", evalID, err)
+		}
+		for _, c := range children {
+			started[c.ID] = true
+		}
+	}
+	if r.Planned != nil {
+		recorded := 0
+		for _, c := range cells {
+			if ss, ok := st.Steps[c.ID]; ok && ss.Status == engine.StatusSucceeded {
+				recorded++
+			}
+		}
+		r.Planned(len(cells), recorded)
+	}
+	b := &batch{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(r.Parallel, 1))
 	for _, c := range cells {
@@ -136,35 +171,49 @@ func (r *Runner) run(ctx context.Context, evalID string, s *Suite, cells []Cell)
 			continue
 		}
 		g.Go(func() error {
-			res, err := r.runCell(gctx, evalID, s, c)
+			if r.Started != nil {
+				r.mu.Lock()
+				r.Started(c)
+				r.mu.Unlock()
+			}
+			res, err := r.runCell(gctx, evalID, s, c, started[caseRunID(evalID, c.ID)])
 			if err != nil {
 				return err
 			}
-			return r.record(gctx, evalID, res)
+			return r.record(b, res)
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	runErr := g.Wait()
+	// Results are recorded together, in one transaction, also when the eval was cut short:
+	// a cell whose result did not make it is scored again from its finished case run.
+	if err := r.Engine.SignalAll(context.WithoutCancel(ctx), evalID, b.signals); err != nil {
+		return nil, errors.Join(runErr, fmt.Errorf("record results of %s: %w", evalID, err))
 	}
-	if _, err := r.Engine.Execute(ctx, evalID); err != nil {
+	if runErr != nil {
+		return nil, runErr
+	}
+	if st, err = r.Engine.Execute(ctx, evalID); err != nil {
 		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
 	}
-	return LoadReport(ctx, r.Engine, evalID)
+	return reportOf(st, f)
 }
 
-// record signals a cell's result to the eval run: once the signal is in the log the result
-// is durable (a resumed eval resolves it and does not run the cell again). The eval run's
-// wait steps are resolved when the run ends, in one pass, rather than after every cell.
-func (r *Runner) record(ctx context.Context, evalID string, res CellResult) error {
-	b, err := json.Marshal(res)
+// batch holds the cell results not yet in the eval run's log.
+type batch struct {
+	signals []engine.SignalData
+}
+
+// record keeps a cell's result for the eval run's log and reports it. The results reach the
+// log together when the cells are done (see run); until then a cell's durable record is its
+// finished case run, which a resumed eval scores again instead of running it.
+func (r *Runner) record(b *batch, res CellResult) error {
+	data, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("encode result of %s: %w", res.Cell, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.Engine.Signal(ctx, evalID, cellEvent(res.Cell), b); err != nil {
-		return fmt.Errorf("record %s: %w", res.Cell, err)
-	}
+	b.signals = append(b.signals, engine.SignalData{Event: cellEvent(res.Cell), Data: data})
 	if r.Progress != nil {
 		r.Progress(res)
 	}
@@ -186,21 +235,18 @@ func (r *Runner) workDir(evalID, cellID string) string {
 	return filepath.Join(r.base(), evalID, cellID)
 }
 
-// runCell runs (or resumes) one cell's case run and scores it.
-func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (CellResult, error) {
+// runCell runs (or resumes) one cell's case run and scores it. A fresh case run is started
+// as the eval run's child and scored from the events it published while it ran; a resumed
+// one goes through RunChild and is read back from the log.
+func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell, started bool) (CellResult, error) {
 	dir := r.workDir(evalID, c.ID)
 	child := engine.ChildRun{ParentRunID: evalID, ParentStepID: c.ID, Attempt: 1}
-	_, err := r.Engine.Store().Run(ctx, caseRunID(evalID, c.ID))
-	fresh := errors.Is(err, engine.ErrRunNotFound)
-	if err != nil && !fresh {
-		return CellResult{}, fmt.Errorf("look up case run of %s: %w", c.ID, err)
-	}
-	ws, err := r.workspace(s, c, dir, fresh)
+	ws, err := r.workspace(s, c, dir, !started)
 	if err != nil {
 		return CellResult{}, err
 	}
 	if s.Agent != nil {
-		path, err := writeAgentCopy(s.Agent, c.Model, ws, dir)
+		path, err := r.agentCopy(s.Agent, c, ws, evalID, dir)
 		if err != nil {
 			return CellResult{}, err
 		}
@@ -212,15 +258,19 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (
 			child.Path = filepath.Join(ws, filepath.Base(s.Target))
 		}
 	}
-	res, runErr := r.Engine.RunChild(ctx, child)
-	if ctx.Err() != nil {
-		return CellResult{}, fmt.Errorf("run case %s: %w", c.ID, context.Cause(ctx))
-	}
-	if res.RunID == "" {
-		return CellResult{}, fmt.Errorf("run case %s: %w", c.ID, runErr)
-	}
-	o, err := Observe(ctx, r.Engine, res.RunID)
-	if err != nil {
+	var o Observation
+	if started {
+		res, runErr := r.Engine.RunChild(ctx, child)
+		if ctx.Err() != nil {
+			return CellResult{}, fmt.Errorf("run case %s: %w", c.ID, context.Cause(ctx))
+		}
+		if res.RunID == "" {
+			return CellResult{}, fmt.Errorf("run case %s: %w", c.ID, runErr)
+		}
+		if o, err = Observe(ctx, r.Engine, res.RunID); err != nil {
+			return CellResult{}, err
+		}
+	} else if o, err = r.runFresh(ctx, c, child); err != nil {
 		return CellResult{}, err
 	}
 	o.Workspace = ws
@@ -228,7 +278,7 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (
 		o.Model = c.Model
 	}
 	j := &runJudge{r: r, evalID: evalID, cell: c, suite: s}
-	out := CellResult{Cell: c.ID, Case: c.Case.ID, Model: o.Model, Repeat: c.Repeat, RunID: res.RunID,
+	out := CellResult{Cell: c.ID, Case: c.Case.ID, Model: o.Model, Repeat: c.Repeat, RunID: o.RunID,
 		Status: o.Status, Error: o.Error, EndReason: o.EndReason, Turns: o.Turns, Tokens: o.Tokens,
 		Seconds: o.Duration.Seconds(), ToolCalls: len(o.ToolCalls), InvalidActions: o.InvalidActions,
 		Outcomes: Score(ctx, c.Case, o, j)}
@@ -245,6 +295,86 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell) (
 		out.Pass = out.Pass && oc.Pass
 	}
 	return out, nil
+}
+
+// runFresh starts a cell's case run under the id RunChild would give it and runs it to the
+// end, keeping the events the engine publishes for it, so scoring reads no log. The eval
+// run is top-level (Start gives it no parent), so its case runs are two deep and need no
+// nesting check.
+func (r *Runner) runFresh(ctx context.Context, c Cell, child engine.ChildRun) (Observation, error) {
+	f, err := r.parsed(child.Path, child.Source)
+	if err != nil {
+		return Observation{}, fmt.Errorf("run case %s: %w", c.ID, err)
+	}
+	inputs, err := flows.CoerceInputs(f, child.Typed)
+	if err != nil {
+		return Observation{}, fmt.Errorf("run case %s: inputs of %s: %w", c.ID, f.Name, err)
+	}
+	id := caseRunID(child.ParentRunID, c.ID)
+	sub := r.Engine.Bus().Subscribe(id)
+	defer sub.Close()
+	if _, err := r.Engine.Start(ctx, f, inputs, engine.StartOptions{ParentRunID: child.ParentRunID, ParentStepID: c.ID, RunID: id}); err != nil {
+		return Observation{}, fmt.Errorf("run case %s: %w", c.ID, err)
+	}
+	st, err := r.Engine.Execute(ctx, id)
+	if ctx.Err() != nil {
+		return Observation{}, fmt.Errorf("run case %s: %w", c.ID, context.Cause(ctx))
+	}
+	if err != nil {
+		return Observation{}, fmt.Errorf("run case %s: sub-flow run %s: %w", c.ID, id, err)
+	}
+	var events []engine.Event
+	for _, n := range sub.Next() {
+		if n.Event != nil {
+			events = append(events, *n.Event)
+		}
+	}
+	return observe(st, events)
+}
+
+// parsed parses a case run's flow once per eval: cells of one model share an agent copy.
+func (r *Runner) parsed(path string, src []byte) (*flows.Flow, error) {
+	key := path + "\x00" + string(src)
+	r.mu.Lock()
+	f, ok := r.flows[key]
+	r.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	f, err := flows.Parse(path, src)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.flows == nil {
+		r.flows = map[string]*flows.Flow{}
+	}
+	r.flows[key] = f
+	r.mu.Unlock()
+	return f, nil
+}
+
+// agentCopy writes (once per eval and model, when the case has no workspace of its own)
+// the agent file a cell runs.
+func (r *Runner) agentCopy(a *flows.Agent, c Cell, ws, evalID, dir string) (string, error) {
+	if c.Case.Workspace != "" {
+		return writeAgentCopy(a, c.Model, ws, dir)
+	}
+	shared := filepath.Join(r.base(), evalID, "agent-"+slug(orDefault(c.Model)))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if path, ok := r.copies[shared]; ok {
+		return path, nil
+	}
+	path, err := writeAgentCopy(a, c.Model, ws, shared)
+	if err != nil {
+		return "", err
+	}
+	if r.copies == nil {
+		r.copies = map[string]string{}
+	}
+	r.copies[shared] = path
+	return path, nil
 }
 
 // caseRunID is the id RunChild gives a cell's case run (run.step.attempt).
