@@ -73,16 +73,14 @@ func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {
 		return err
 	}
 	defer e.close()
-	r := &eval.Runner{Engine: e.engine, Parallel: o.parallel, WorkDir: o.work, Progress: func(res eval.CellResult) {
-		if a.json {
-			return
-		}
-		mark := "✓"
-		if !res.Pass {
-			mark = "✗"
-		}
-		fmt.Fprintf(stderr, "%s %s on %s, repeat %d: %d turns, %.1fs (run %s)\n", mark, res.Case, orDefaultModel(res.Model), res.Repeat, res.Turns, res.Seconds, res.RunID)
-	}}
+	r := &eval.Runner{Engine: e.engine, Parallel: o.parallel, WorkDir: o.work}
+	stopProgress := func() {}
+	if !a.json {
+		p := newEvalProgress(os.Stderr, stderr)
+		defer p.close() // also before the report below; closing twice is harmless
+		r.Planned, r.Started, r.Progress = p.planned, p.started, p.finished
+		stopProgress = p.close
+	}
 	var rep *eval.Report
 	switch verb {
 	case "compare":
@@ -112,6 +110,7 @@ func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {
 			return err
 		}
 	}
+	stopProgress()
 	if o.junit != "" {
 		if err := writeJUnit(o.junit, rep); err != nil {
 			return err

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"tandem/eval"
+)
+
+// evalProgress shows an eval as it runs. On a terminal it keeps a bar on the last line
+// (cells done of all, failures, elapsed time, what runs now), redrawn every second and as
+// cells start and finish, with a line per finished cell printed above it. Anywhere else it
+// prints only the finished cells' lines.
+type evalProgress struct {
+	w     io.Writer // the lines and the bar's text, through the terminal filter
+	raw   io.Writer // the cursor controls that redraw the bar
+	tty   bool
+	width int
+	now   func() time.Time
+
+	mu                  sync.Mutex
+	start               time.Time
+	total, done, failed int
+	running             map[string]string // cell id -> "case on model"
+	stop                chan struct{}
+	stopped             sync.WaitGroup
+	drawn               bool // the bar is on the screen
+}
+
+// newEvalProgress writes text to w and draws a bar only when f, the file under w, is a
+// terminal.
+func newEvalProgress(f *os.File, w io.Writer) *evalProgress {
+	p := &evalProgress{w: w, raw: f, now: time.Now, running: map[string]string{}, width: 80}
+	if term.IsTerminal(f.Fd()) {
+		p.tty = true
+		if w, _, err := term.GetSize(f.Fd()); err == nil && w > 20 {
+			p.width = w
+		}
+	}
+	return p
+}
+
+// planned starts the bar (the Runner's Planned hook).
+func (p *evalProgress) planned(total, recorded int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start, p.total, p.done = p.now(), total, recorded
+	if !p.tty {
+		return
+	}
+	p.draw()
+	p.stop = make(chan struct{})
+	p.stopped.Add(1)
+	go func() {
+		defer p.stopped.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				p.draw()
+				p.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// started notes a running cell (the Runner's Started hook).
+func (p *evalProgress) started(c eval.Cell) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running[c.ID] = c.Case.ID + " on " + orDefaultModel(c.Model)
+	if p.tty {
+		p.draw()
+	}
+}
+
+// finished prints a cell's line (the Runner's Progress hook).
+func (p *evalProgress) finished(res eval.CellResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.running, res.Cell)
+	p.done++
+	mark := "✓"
+	if !res.Pass {
+		mark = "✗"
+		p.failed++
+	}
+	p.clear()
+	fmt.Fprintf(p.w, "%s %s on %s, repeat %d: %d turns, %.1fs (run %s)\n", mark, res.Case, orDefaultModel(res.Model), res.Repeat, res.Turns, res.Seconds, res.RunID)
+	if p.tty {
+		p.draw()
+	}
+}
+
+// close stops the bar and takes it off the screen, before the report is printed.
+func (p *evalProgress) close() {
+	p.mu.Lock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+	p.mu.Unlock()
+	p.stopped.Wait()
+	p.mu.Lock()
+	p.clear()
+	p.mu.Unlock()
+}
+
+func (p *evalProgress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.raw, "\r\x1b[2K")
+		p.drawn = false
+	}
+}
+
+// draw writes the bar over the last line.
+func (p *evalProgress) draw() {
+	p.clear()
+	fmt.Fprint(p.w, p.bar())
+	p.drawn = true
+}
+
+// bar is the progress line, at most p.width columns: "[####------] 4/10 · 1 failed ·
+// 1m05s · port on qwen2.5-coder:0.5b".
+func (p *evalProgress) bar() string {
+	const cells = 20
+	filled := 0
+	if p.total > 0 {
+		filled = cells * p.done / p.total
+	}
+	var b strings.Builder
+	b.WriteString("[" + strings.Repeat("#", filled) + strings.Repeat("-", cells-filled) + "] ")
+	fmt.Fprintf(&b, "%d/%d", p.done, p.total)
+	if p.failed > 0 {
+		fmt.Fprintf(&b, " · %d failed", p.failed)
+	}
+	fmt.Fprintf(&b, " · %s", p.now().Sub(p.start).Round(time.Second))
+	if len(p.running) > 0 {
+		names := make([]string, 0, len(p.running))
+		for _, n := range p.running {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b.WriteString(" · " + strings.Join(names, ", "))
+	}
+	line := []rune(b.String())
+	if len(line) > p.width-1 {
+		line = append(line[:p.width-2], '…')
+	}
+	return string(line)
+}
