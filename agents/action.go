@@ -17,7 +17,7 @@ import (
 
 // actionSchema is the JSON schema of one action, as maps (see encodeAction for the form
 // sent to the model).
-func actionSchema(tools []Tool, answer map[string]any) map[string]any {
+func actionSchema(tools []Tool, named []string, answer map[string]any) map[string]any {
 	if answer == nil {
 		answer = map[string]any{"type": "string"}
 	}
@@ -27,7 +27,7 @@ func actionSchema(tools []Tool, answer map[string]any) map[string]any {
 			"type": "object",
 			"properties": map[string]any{
 				"tool":      map[string]any{"type": "string", "enum": []any{t.Name}},
-				"arguments": toolParams(t),
+				"arguments": toolParams(t, named),
 			},
 			"required": []any{"tool", "arguments"},
 		})
@@ -36,11 +36,11 @@ func actionSchema(tools []Tool, answer map[string]any) map[string]any {
 	return map[string]any{"anyOf": branches}
 }
 
-// toolParams is a tool's argument schema for this turn.
-func toolParams(t Tool) map[string]any {
+// toolParams is a tool's argument schema for this turn; named are the paths the task names.
+func toolParams(t Tool, named []string) map[string]any {
 	params := t.Parameters
 	if t.TurnParameters != nil {
-		params = t.TurnParameters()
+		params = t.TurnParameters(named)
 	}
 	if params == nil {
 		params = map[string]any{"type": "object"}

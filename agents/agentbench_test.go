@@ -33,6 +33,7 @@ import (
 //
 // AGENTBENCH_MODELS (comma-separated; default: every model scripts/ollama-setup installs),
 // AGENTBENCH_MODES (default: fallback,native), AGENTBENCH_TASKS (task ids) narrow it;
+// AGENTBENCH_TRACE=DIR writes each task's trace records there (one JSONL file per task);
 // AGENTBENCH_ABLATION=1 measures the fixes on the first model instead: in fallback mode with
 // each fix alone ("only", with a row of none) and each left out ("without"), and auto and
 // native mode with and without fix 5 ("mode"); a comma-separated list picks groups.
@@ -74,11 +75,16 @@ type taskScore struct {
 type benchTracer struct {
 	replies int
 	first   *model.ToolCall // the first call, if the model called before answering
+	log     *os.File        // AGENTBENCH_TRACE: every record, one JSON line each
 }
 
 func (b *benchTracer) Emit(string, string) {}
 
 func (b *benchTracer) Trace(rec Record) {
+	if b.log != nil {
+		line, _ := json.Marshal(map[string]any{"kind": rec.Kind(), "data": rec})
+		_, _ = b.log.Write(append(line, '\n'))
+	}
 	switch r := rec.(type) {
 	case Usage:
 		b.replies++
@@ -135,15 +141,26 @@ func copyWorkspace(tb testing.TB, dir string) {
 }
 
 // runBenchTask runs one task on a fresh workspace and scores it.
-func runBenchTask(tb testing.TB, o *ollama.Client, name, mode string, off legacy, task benchTask) taskScore {
+func runBenchTask(tb testing.TB, o *ollama.Client, name, mode, fixes string, off legacy, task benchTask) taskScore {
 	tb.Helper()
 	dir := tb.TempDir()
 	copyWorkspace(tb, dir)
 	agent := &flows.Agent{Name: "bench", Model: name, Dir: dir, MaxTurns: 6, ToolCalling: mode,
 		System:  "You are a helpful assistant. You work with the files in the user's folder.",
 		Options: map[string]any{"temperature": 0, "seed": 1, "num_predict": 256}}
-	ws := Workspace{Root: dir}
+	ws := Workspace{Root: dir, Seen: NewSeenFiles()}
+	if off.overwriteUnread {
+		ws.Seen = nil
+	}
 	tr := &benchTracer{}
+	if dir := os.Getenv("AGENTBENCH_TRACE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s-%s-%s.jsonl", strings.ReplaceAll(name, ":", "_"), mode, strings.ReplaceAll(fixes, " ", "_"), task.ID)))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer f.Close()
+		tr.log = f
+	}
 	r := &Runner{Model: o, Caps: o, legacy: off}
 	start := time.Now()
 	res, err := r.Run(context.Background(), Task{Agent: agent, Prompt: task.Prompt, Tools: []Tool{ReadFile(ws), ListDir(ws), WriteFile(ws)}, Tracer: tr})
@@ -224,7 +241,7 @@ func (r benchRow) pct(n, of int) float64 {
 func runBenchRow(b *testing.B, o *ollama.Client, name, mode, fixes string, off legacy, tasks []benchTask) benchRow {
 	row := benchRow{Model: name, Mode: mode, Fixes: fixes, Ends: map[string]int{}}
 	for _, task := range tasks {
-		sc := runBenchTask(b, o, name, mode, off, task)
+		sc := runBenchTask(b, o, name, mode, fixes, off, task)
 		row.Tasks++
 		row.Replies += sc.Replies
 		row.Valid += sc.Valid
@@ -268,10 +285,14 @@ var ablations = []struct {
 	{"bounded strings", func(l *legacy, off bool) { l.freeStrings, l.echoInvalid = off, off }},
 	{"result turn", func(l *legacy, off bool) { l.toolRole = off }},
 	{"path enums", func(l *legacy, off bool) { l.freePaths = off }},
+	{"look first", func(l *legacy, off bool) { l.answerFirst = off }},
+	{"named paths", func(l *legacy, off bool) { l.unnamed = off }},
+	{"read before overwrite", func(l *legacy, off bool) { l.overwriteUnread = off }},
 }
 
 func allOff() legacy {
-	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true}
+	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true,
+		answerFirst: true, unnamed: true, overwriteUnread: true}
 }
 
 // BenchmarkAgentTasks runs the agent benchmark (see the top of this file) and prints its

@@ -58,7 +58,7 @@ func BenchmarkValidActionRate(b *testing.B) {
 	for i, t := range benchTools {
 		defs[i] = t.Definition()
 	}
-	format, _ := json.Marshal(actionSchema(benchTools, nil))
+	format, _ := json.Marshal(actionSchema(benchTools, nil, nil))
 	temp := 0.0
 	for i := 0; i < b.N; i++ {
 		native, fallback, fallbackTool := 0, 0, 0

@@ -60,10 +60,10 @@ func resultTurn(c model.ToolCall, result, task string) model.Message {
 }
 
 // definitions are the tools as the model sees them this turn.
-func definitions(tools []Tool) []model.Tool {
+func definitions(tools []Tool, named []string) []model.Tool {
 	defs := make([]model.Tool, len(tools))
 	for i, t := range tools {
-		defs[i] = model.Tool{Name: t.Name, Description: t.Description, Parameters: toolParams(t)}
+		defs[i] = model.Tool{Name: t.Name, Description: t.Description, Parameters: toolParams(t, named)}
 	}
 	return defs
 }

@@ -16,6 +16,11 @@ type legacy struct {
 	toolRole      bool // results as tool messages with an "If this answers the task" hint
 	freePaths     bool // read_file and list_dir take any path string
 	trustTemplate bool // auto trusts the tools capability; a native call written as text is an answer
+	answerFirst   bool // a task naming a workspace path may be answered on the first turn
+	unnamed       bool // paths the task names are not read from the prompt (no missing files in the enum)
+	// overwriteUnread is read by the benchmark only (it builds the workspace): write_file
+	// may replace a file the run never read.
+	overwriteUnread bool
 }
 
 // legacyFallbackInstructions is the prompt before the fix: each tool with its argument

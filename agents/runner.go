@@ -170,6 +170,12 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	tr.Trace(Start{Agent: a.Name, Model: name, Mode: modeName(native, len(tools)), ModeReason: modeWhy,
 		Tools: toolNames(tools), MaxTurns: a.MaxTurns, MaxTokens: a.MaxTokens, Prompt: t.Prompt})
 
+	named, existing := namedPaths(t.Prompt, tools)
+	if r.legacy.unnamed {
+		named, existing = nil, nil
+	}
+	lookFirst := len(existing) > 0 && !native && !r.legacy.answerFirst && len(readOnly(tools)) > 0
+
 	res := Result{}
 	guard := newLoopGuard()
 	repair := false
@@ -187,13 +193,21 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			budget = -1
 		}
 		switch {
+		case fallback && lookFirst && res.ToolCalls == 0:
+			// The task names a path that exists: the first action looks at it (or around it)
+			// rather than answering from a guess or changing anything.
+			req.Format = encodeAction(lookSchema(readOnly(tools), named), budget, retry.cuts, !r.legacy.sortedKeys)
+			if retry.n == 0 {
+				tr.Trace(LookFirst{Turn: turn, Named: existing, Tools: toolNames(readOnly(tools)),
+					Reason: "the task names " + strings.Join(existing, ", ") + ", which exists: the first action reads before it answers or changes anything"})
+			}
 		case fallback && forceAnswer:
 			req.Format = encodeAction(answerSchema(schema), budget, retry.cuts, !r.legacy.sortedKeys)
 			tr.Trace(ForceAnswer{Turn: turn, Reason: "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
-			req.Format = encodeAction(actionSchema(tools, schema), budget, retry.cuts, !r.legacy.sortedKeys)
+			req.Format = encodeAction(actionSchema(tools, named, schema), budget, retry.cuts, !r.legacy.sortedKeys)
 		case native:
-			req.Tools = definitions(tools)
+			req.Tools = definitions(tools, named)
 		case schema != nil:
 			req.Format, _ = json.Marshal(schema)
 		}

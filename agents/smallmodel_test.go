@@ -55,7 +55,7 @@ func fallbackRun(t *testing.T, dir, extra string, replies ...model.FakeReply) (*
 	rec := &recorder{}
 	r := &agents.Runner{Model: fake}
 	res, err := r.Run(context.Background(), agents.Task{Agent: agentIn(t, dir, "tool_calling: fallback\n"+extra),
-		Prompt: "What is in notes.txt?", Tools: fileTools(dir), Tracer: rec})
+		Prompt: "What do my notes say?", Tools: fileTools(dir), Tracer: rec})
 	return fake, rec, res, err
 }
 
@@ -201,7 +201,7 @@ func TestAToolResultComesBackAsAUserTurnThatRestatesTheTask(t *testing.T) {
 	}
 	msgs := fake.Calls()[1].Messages
 	last := msgs[len(msgs)-1]
-	want := "read_file {\"path\":\"notes.txt\"} returned:\nthe tide turns at six\n\nTask: What is in notes.txt?\nReply with the next JSON object."
+	want := "read_file {\"path\":\"notes.txt\"} returned:\nthe tide turns at six\n\nTask: What do my notes say?\nReply with the next JSON object."
 	if last.Role != "user" || last.Content != want {
 		t.Fatalf("the result came back as %s %q, want a user turn %q", last.Role, last.Content, want)
 	}

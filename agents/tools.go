@@ -22,8 +22,13 @@ type Tool struct {
 	Description string
 	Parameters  map[string]any // JSON schema of the arguments
 	// TurnParameters, if set, gives the argument schema for the next turn: Parameters
-	// narrowed to what exists now (the paths of a small workspace).
-	TurnParameters func() map[string]any
+	// narrowed to what exists now (the paths of a small workspace). named are the paths the
+	// task's prompt names (see namedPaths), which a tool may offer even when they do not
+	// exist, so that the agent can find out they are missing.
+	TurnParameters func(named []string) map[string]any
+	// ReadOnly says the tool only looks (it changes nothing in the workspace or elsewhere),
+	// like MCP's readOnlyHint. A task that names a workspace path starts with such a tool.
+	ReadOnly bool
 	// Call runs the tool. An error is shown to the model as the result; it never stops the
 	// agent.
 	Call func(ctx context.Context, args map[string]any) (string, error)
@@ -54,10 +59,10 @@ const maxReadBytes = 16 << 10
 func ReadFile(w Workspace) Tool {
 	params := pathParam("file path relative to the workspace")
 	return Tool{Name: "read_file", Description: "Read a text file from the workspace.",
-		Parameters: params,
-		TurnParameters: func() map[string]any {
+		Parameters: params, ReadOnly: true,
+		TurnParameters: func(named []string) map[string]any {
 			files, _, ok := w.entries()
-			return pathEnumParams(params, files, ok)
+			return pathEnumParams(params, w.withNamedFiles(files, named), ok)
 		},
 		Call: func(_ context.Context, args map[string]any) (string, error) {
 			b, err := w.readFile(str(args, "path"), maxReadBytes)
@@ -76,8 +81,8 @@ func ListDir(w Workspace) Tool {
 	params := map[string]any{"type": "object", "properties": map[string]any{
 		"path": map[string]any{"type": "string", "description": "directory relative to the workspace; . for the top"}}}
 	return Tool{Name: "list_dir", Description: "List the files in a workspace directory.",
-		Parameters: params,
-		TurnParameters: func() map[string]any {
+		Parameters: params, ReadOnly: true,
+		TurnParameters: func([]string) map[string]any {
 			_, dirs, ok := w.entries()
 			return pathEnumParams(params, dirs, ok)
 		},

@@ -24,6 +24,7 @@ const (
 	KindRequest       Kind = "request"        // Request
 	KindRetry         Kind = "retry"          // Retry
 	KindForceAnswer   Kind = "force_answer"   // ForceAnswer
+	KindLookFirst     Kind = "look_first"     // LookFirst
 	KindUsage         Kind = "usage"          // Usage
 	KindInvalidAction Kind = "invalid_action" // InvalidAction
 	KindInvalidAnswer Kind = "invalid_answer" // InvalidAnswer
@@ -111,6 +112,15 @@ type Retry struct {
 type ForceAnswer struct {
 	Turn   int    `json:"turn"`
 	Reason string `json:"reason"`
+}
+
+// LookFirst says the turn may only call a read-only tool: the task names workspace paths
+// that exist, and nothing was looked at yet.
+type LookFirst struct {
+	Turn   int      `json:"turn"`
+	Named  []string `json:"named"`
+	Tools  []string `json:"tools"`
+	Reason string   `json:"reason"`
 }
 
 // Usage is what a model call cost.
@@ -257,6 +267,7 @@ func (Turn) Kind() Kind          { return KindTurn }
 func (Request) Kind() Kind       { return KindRequest }
 func (Retry) Kind() Kind         { return KindRetry }
 func (ForceAnswer) Kind() Kind   { return KindForceAnswer }
+func (LookFirst) Kind() Kind     { return KindLookFirst }
 func (Usage) Kind() Kind         { return KindUsage }
 func (InvalidAction) Kind() Kind { return KindInvalidAction }
 func (InvalidAnswer) Kind() Kind { return KindInvalidAnswer }
@@ -282,6 +293,7 @@ var decoders = map[Kind]func([]byte) (Record, error){
 	KindRequest:       decodeAs[Request],
 	KindRetry:         decodeAs[Retry],
 	KindForceAnswer:   decodeAs[ForceAnswer],
+	KindLookFirst:     decodeAs[LookFirst],
 	KindUsage:         decodeAs[Usage],
 	KindInvalidAction: decodeAs[InvalidAction],
 	KindInvalidAnswer: decodeAs[InvalidAnswer],

@@ -23,10 +23,16 @@ type Workspace struct {
 	// Protected are further absolute paths (files or directories) the tools refuse, such as
 	// the run database when it lives under Root with an unusual name.
 	Protected []string
+	// Seen, when set, records the files this agent run read or wrote, and write_file refuses
+	// to replace an existing file that is not in it (see SeenFiles). One per agent run.
+	Seen *SeenFiles
 }
 
 // ErrProtected is the error a file tool returns for a path the workspace policy refuses.
 var ErrProtected = errors.New("protected by tandem")
+
+// ErrNotRead is the error write_file returns for an existing file the run has not read.
+var ErrNotRead = errors.New("an existing file is only replaced after reading it")
 
 // sqliteMagic starts every SQLite database file.
 var sqliteMagic = []byte("SQLite format 3\x00")
@@ -190,6 +196,7 @@ func (w Workspace) readFile(p string, limit int64) ([]byte, error) {
 	if err := refuseContent(rel, b); err != nil {
 		return nil, err
 	}
+	w.Seen.add(rel)
 	return b, nil
 }
 
@@ -208,6 +215,9 @@ func (w Workspace) writeFile(p string, content []byte) error {
 				return err
 			}
 		}
+		if !w.Seen.has(rel) {
+			return fmt.Errorf("%s exists and this run has not read it: %w; read it first, or write to a new file", p, ErrNotRead)
+		}
 	}
 	if err := refuseContent(rel, content); err != nil {
 		return err
@@ -223,7 +233,11 @@ func (w Workspace) writeFile(p string, content []byte) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	w.Seen.add(rel)
+	return nil
 }
 
 // listDir lists a workspace directory's entries.

@@ -131,7 +131,7 @@ func agentTools(ctx context.Context, e *engine.Engine, a *flows.Agent, sr *engin
 }
 
 func buildTools(ctx context.Context, e *engine.Engine, a *flows.Agent, sr *engine.StepRun, o ToolOptions, servers *mcpServers) ([]agents.Tool, error) {
-	ws := agents.Workspace{Root: a.Workspace, Protected: o.Protected}
+	ws := agents.Workspace{Root: a.Workspace, Protected: o.Protected, Seen: agents.NewSeenFiles()}
 	if ws.Root == "" {
 		ws.Root = a.Dir
 	}
