@@ -288,11 +288,12 @@ var ablations = []struct {
 	{"look first", func(l *legacy, off bool) { l.answerFirst = off }},
 	{"named paths", func(l *legacy, off bool) { l.unnamed = off }},
 	{"read before overwrite", func(l *legacy, off bool) { l.overwriteUnread = off }},
+	{"answer prompt", func(l *legacy, off bool) { l.nextObject = off }},
 }
 
 func allOff() legacy {
 	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true,
-		answerFirst: true, unnamed: true, overwriteUnread: true}
+		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true}
 }
 
 // BenchmarkAgentTasks runs the agent benchmark (see the top of this file) and prints its

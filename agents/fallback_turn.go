@@ -2,6 +2,8 @@ package agents
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"tandem/agents/model"
 )
@@ -55,8 +57,28 @@ func (s retryState) record(turn int, o model.Options) Retry {
 // "if this answers the task, answer now" makes a 0.5B model write the next tool's name as
 // its answer; restating the task keeps it on the question.
 func resultTurn(c model.ToolCall, result, task string) model.Message {
-	return model.Message{Role: "user", Content: fmt.Sprintf("%s %s returned:\n%s\n\nTask: %s\nReply with the next JSON object.",
-		c.Name, argsJSON(c.Arguments), result, task)}
+	return model.Message{Role: "user", Content: fmt.Sprintf("%s %s returned:\n%s\n\nTask: %s\n%s",
+		c.Name, argsJSON(c.Arguments), result, task, nextObject)}
+}
+
+// nextObject ends a result turn that leaves the next action open.
+const nextObject = "Reply with the next JSON object."
+
+// answerNow ends the result turn before a turn that may only answer.
+const answerNow = `Answer the task from what the tools returned: reply {"answer": "<your answer>"}.`
+
+// askForTheAnswer is the conversation for a turn that may only answer: the last result turn
+// asks for the answer rather than "the next JSON object", so that the prompt says what the
+// grammar allows (a 0.5B model told to pick the next object, and held to an answer, writes
+// a tool's name or a file's name as its answer).
+func askForTheAnswer(msgs []model.Message) []model.Message {
+	last := len(msgs) - 1
+	if last < 0 || msgs[last].Role != "user" || !strings.HasSuffix(msgs[last].Content, nextObject) {
+		return msgs
+	}
+	out := slices.Clone(msgs)
+	out[last].Content = strings.TrimSuffix(out[last].Content, nextObject) + answerNow
+	return out
 }
 
 // definitions are the tools as the model sees them this turn.

@@ -126,9 +126,49 @@ func readOnly(tools []Tool) []Tool {
 	return out
 }
 
-// lookSchema is the action schema of a turn that must call one of tools (no answer).
-func lookSchema(tools []Tool, named []string) map[string]any {
+// lookSchema is the action schema of a turn that must call one of tools (no answer), on
+// the paths the task names: each tool's path enum narrowed to existing, and a tool with a
+// path enum that keeps none of them left out (unless that would leave no tool).
+func lookSchema(tools []Tool, named, existing []string) map[string]any {
 	s := actionSchema(tools, named, nil)
-	branches := s["anyOf"].([]any)
-	return map[string]any{"anyOf": branches[:len(branches)-1]}
+	all := s["anyOf"].([]any)
+	all = all[:len(all)-1] // the answer
+	var narrowed []any
+	for _, b := range all {
+		branch := b.(map[string]any)
+		props := branch["properties"].(map[string]any)
+		args, _ := props["arguments"].(map[string]any)
+		aprops, _ := args["properties"].(map[string]any)
+		p, _ := aprops["path"].(map[string]any)
+		enum, ok := p["enum"].([]any)
+		if !ok {
+			narrowed = append(narrowed, branch)
+			continue
+		}
+		var keep []string
+		for _, v := range enum {
+			if s, _ := v.(string); slices.Contains(existing, s) {
+				keep = append(keep, s)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		newArgs := pathEnumParams(args, keep, true)
+		newProps := map[string]any{}
+		for k, v := range props {
+			newProps[k] = v
+		}
+		newProps["arguments"] = newArgs
+		nb := map[string]any{}
+		for k, v := range branch {
+			nb[k] = v
+		}
+		nb["properties"] = newProps
+		narrowed = append(narrowed, nb)
+	}
+	if len(narrowed) == 0 {
+		narrowed = all
+	}
+	return map[string]any{"anyOf": narrowed}
 }

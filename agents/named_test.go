@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,32 +47,89 @@ func runPrompt(t *testing.T, dir, prompt string, replies ...model.FakeReply) (*m
 	return fake, rec, res
 }
 
-func TestATaskThatNamesAnExistingPathStartsByLooking(t *testing.T) {
+// offers lists an action schema's choices: tool name ("" for the answer) -> its path enum.
+func offers(t *testing.T, format json.RawMessage) map[string]string {
+	t.Helper()
+	var s struct {
+		AnyOf []map[string]any `json:"anyOf"`
+	}
+	if err := json.Unmarshal(format, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.AnyOf == nil {
+		var one map[string]any
+		_ = json.Unmarshal(format, &one)
+		s.AnyOf = []map[string]any{one}
+	}
+	out := map[string]string{}
+	for _, b := range s.AnyOf {
+		props, _ := b["properties"].(map[string]any)
+		tool, _ := props["tool"].(map[string]any)
+		enum, _ := tool["enum"].([]any)
+		name := ""
+		if len(enum) == 1 {
+			name, _ = enum[0].(string)
+		}
+		paths, _ := json.Marshal(arg(b, "path")["enum"])
+		out[name] = string(paths)
+	}
+	return out
+}
+
+func TestATaskThatNamesAnExistingPathStartsByLookingAtIt(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "config"), 0o755)
 	os.WriteFile(filepath.Join(dir, "config", "app.toml"), []byte("port = 8080"), 0o644)
-	for _, prompt := range []string{"What is the port in config/app.toml?", "What port does app.toml set?", "What is in the config folder?"} {
-		t.Run(prompt, func(t *testing.T) {
-			fake, rec, res := runPrompt(t, dir, prompt,
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("n"), 0o644)
+	for _, tc := range []struct{ prompt, want string }{
+		{"What is the port in config/app.toml?", `map[read_file:["config/app.toml"]]`},
+		{"What port does app.toml set?", `map[read_file:["config/app.toml"]]`},
+		{"What is in the config folder?", `map[list_dir:["config"]]`},
+		{"Compare notes.txt with config/app.toml.", `map[read_file:["config/app.toml","notes.txt"]]`},
+	} {
+		t.Run(tc.prompt, func(t *testing.T) {
+			fake, rec, res := runPrompt(t, dir, tc.prompt,
 				reply(`{"tool": "read_file", "arguments": {"path": "config/app.toml"}}`), reply(`{"answer": "8080"}`))
 			if res.Answer != "8080" {
 				t.Fatalf("answer %q", res.Answer)
 			}
 			reqs := fake.Calls()
-			first, second := reqs[0].Format, reqs[1].Format
-			if hasBranch(first, "") || hasBranch(first, "write_file") || !hasBranch(first, "read_file") || !hasBranch(first, "list_dir") {
-				t.Fatalf("turn 1 should offer only the tools that look: %s", first)
+			if got := fmt.Sprint(offers(t, reqs[0].Format)); got != tc.want {
+				t.Fatalf("turn 1 offers %s, want %s", got, tc.want)
 			}
-			if !hasBranch(second, "") || !hasBranch(second, "write_file") {
-				t.Fatalf("turn 2 should offer every action again: %s", second)
+			second := offers(t, reqs[1].Format)
+			if _, ok := second[""]; !ok || second["write_file"] == "" || !strings.Contains(second["read_file"], "notes.txt") {
+				t.Fatalf("turn 2 should offer every action again: %v", second)
 			}
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			i := slices.Index(rec.kinds, "look_first")
-			if i < 0 || !strings.Contains(rec.records[i]["reason"].(string), "config") {
-				t.Fatalf("no look_first record saying why: %v", rec.kinds)
+			if i < 0 {
+				t.Fatalf("no look_first record: %v", rec.kinds)
 			}
 		})
+	}
+}
+
+func TestATurnThatMayOnlyAnswerAsksForTheAnswer(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "team.txt"), []byte("On call: Dana"), 0o644)
+	read := reply(`{"tool": "read_file", "arguments": {"path": "team.txt"}}`)
+	fake, _, res := runPrompt(t, dir, "Who is on call?", read, read, reply(`{"answer": "Dana"}`))
+	if res.Answer != "Dana" {
+		t.Fatalf("answer %q", res.Answer)
+	}
+	reqs := fake.Calls()
+	if _, ok := offers(t, reqs[2].Format)["write_file"]; ok {
+		t.Fatalf("turn 3 (after a repeated call) is not answer-only: %s", reqs[2].Format)
+	}
+	last := func(r model.Request) string { return r.Messages[len(r.Messages)-1].Content }
+	if !strings.HasSuffix(last(reqs[1]), "Reply with the next JSON object.") {
+		t.Fatalf("turn 2's result turn: %q", last(reqs[1]))
+	}
+	if got := last(reqs[2]); !strings.HasPrefix(got, "read_file {\"path\":\"team.txt\"} returned:\nOn call: Dana") ||
+		!strings.HasSuffix(got, `Answer the task from what the tools returned: reply {"answer": "<your answer>"}.`) {
+		t.Fatalf("the answer-only turn ends %q", got)
 	}
 }
 

@@ -196,13 +196,16 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		case fallback && lookFirst && res.ToolCalls == 0:
 			// The task names a path that exists: the first action looks at it (or around it)
 			// rather than answering from a guess or changing anything.
-			req.Format = encodeAction(lookSchema(readOnly(tools), named), budget, retry.cuts, !r.legacy.sortedKeys)
+			req.Format = encodeAction(lookSchema(readOnly(tools), named, existing), budget, retry.cuts, !r.legacy.sortedKeys)
 			if retry.n == 0 {
 				tr.Trace(LookFirst{Turn: turn, Named: existing, Tools: toolNames(readOnly(tools)),
 					Reason: "the task names " + strings.Join(existing, ", ") + ", which exists: the first action reads before it answers or changes anything"})
 			}
 		case fallback && forceAnswer:
 			req.Format = encodeAction(answerSchema(schema), budget, retry.cuts, !r.legacy.sortedKeys)
+			if !r.legacy.nextObject {
+				req.Messages = askForTheAnswer(msgs)
+			}
 			tr.Trace(ForceAnswer{Turn: turn, Reason: "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
 			req.Format = encodeAction(actionSchema(tools, named, schema), budget, retry.cuts, !r.legacy.sortedKeys)
