@@ -61,6 +61,11 @@ func resultTurn(c model.ToolCall, result, task string) model.Message {
 		c.Name, argsJSON(c.Arguments), result, task, nextObject)}
 }
 
+// isResultTurn reports whether a user message is a fallback result turn (resultTurn).
+func isResultTurn(content string) bool {
+	return strings.HasSuffix(content, nextObject) && strings.Contains(content, " returned:\n")
+}
+
 // nextObject ends a result turn that leaves the next action open.
 const nextObject = "Reply with the next JSON object."
 

@@ -158,8 +158,9 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		if err != nil {
 			return Result{EndReason: EndError}, fmt.Errorf("load session %s: %w", t.Session, err)
 		}
+		history, dropped := withoutStoppedAttempt(history, t.Prompt)
 		msgs = append(msgs, history...)
-		tr.Trace(MemoryLoaded{Session: t.Session, Messages: len(history)})
+		tr.Trace(MemoryLoaded{Session: t.Session, Messages: len(history), DroppedStopped: dropped})
 	}
 	msgs = append(msgs, model.Message{Role: "user", Content: t.Prompt})
 	numCtx := model.OptionsFrom(a.Options).NumCtx

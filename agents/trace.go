@@ -66,6 +66,9 @@ type Start struct {
 type MemoryLoaded struct {
 	Session  string `json:"session"`
 	Messages int    `json:"messages"`
+	// DroppedStopped counts the messages of a stopped attempt at this same prompt that were
+	// left out (the prompt and its stopped reply), so a resumed run asks it once.
+	DroppedStopped int `json:"dropped_stopped,omitempty"`
 }
 
 // Trimmed says the oldest messages were dropped to fit the model's context.
