@@ -289,11 +289,12 @@ var ablations = []struct {
 	{"named paths", func(l *legacy, off bool) { l.unnamed = off }},
 	{"read before overwrite", func(l *legacy, off bool) { l.overwriteUnread = off }},
 	{"answer prompt", func(l *legacy, off bool) { l.nextObject = off }},
+	{"answer-or-call turn", func(l *legacy, off bool) { l.nextObjectTurn = off }},
 }
 
 func allOff() legacy {
 	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true,
-		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true}
+		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true}
 }
 
 // BenchmarkAgentTasks runs the agent benchmark (see the top of this file) and prints its

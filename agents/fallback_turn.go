@@ -53,20 +53,24 @@ func (s retryState) record(turn int, o model.Options) Retry {
 }
 
 // resultTurn gives a tool's result back to a fallback model as a user turn that restates
-// the task. A small model reads a user turn better than a tool message, and a hint such as
-// "if this answers the task, answer now" makes a 0.5B model write the next tool's name as
-// its answer; restating the task keeps it on the question.
-func resultTurn(c model.ToolCall, result, task string) model.Message {
+// the task and says what may come next: the answer if the result gives it, or the call that
+// gets it. A small model reads a user turn better than a tool message. Told only to "reply
+// with the next JSON object", a 0.5B model takes "next" as the next entry of the tool list
+// and walks it (read_file, then list_dir, then write_file) instead of answering.
+func resultTurn(c model.ToolCall, result, task string, ending string) model.Message {
 	return model.Message{Role: "user", Content: fmt.Sprintf("%s %s returned:\n%s\n\nTask: %s\n%s",
-		c.Name, argsJSON(c.Arguments), result, task, nextObject)}
+		c.Name, argsJSON(c.Arguments), result, task, ending)}
 }
 
 // isResultTurn reports whether a user message is a fallback result turn (resultTurn).
 func isResultTurn(content string) bool {
-	return strings.HasSuffix(content, nextObject) && strings.Contains(content, " returned:\n")
+	return strings.Contains(content, " returned:\n") && (strings.HasSuffix(content, answerOrCall) || strings.HasSuffix(content, nextObject))
 }
 
-// nextObject ends a result turn that leaves the next action open.
+// answerOrCall ends a result turn that leaves the next action open.
+const answerOrCall = `If this gives what the task asks for, reply {"answer": "<your answer>"}; if not, reply with the tool call that gets it.`
+
+// nextObject ended result turns before answerOrCall (kept for the ablation).
 const nextObject = "Reply with the next JSON object."
 
 // answerNow ends the result turn before a turn that may only answer.
@@ -78,11 +82,12 @@ const answerNow = `Answer the task from what the tools returned: reply {"answer"
 // a tool's name or a file's name as its answer).
 func askForTheAnswer(msgs []model.Message) []model.Message {
 	last := len(msgs) - 1
-	if last < 0 || msgs[last].Role != "user" || !strings.HasSuffix(msgs[last].Content, nextObject) {
+	if last < 0 || msgs[last].Role != "user" || !isResultTurn(msgs[last].Content) {
 		return msgs
 	}
 	out := slices.Clone(msgs)
-	out[last].Content = strings.TrimSuffix(out[last].Content, nextObject) + answerNow
+	c := strings.TrimSuffix(strings.TrimSuffix(out[last].Content, answerOrCall), nextObject)
+	out[last].Content = c + answerNow
 	return out
 }
 

@@ -18,7 +18,10 @@ type legacy struct {
 	trustTemplate bool // auto trusts the tools capability; a native call written as text is an answer
 	answerFirst   bool // a task naming a workspace path may be answered on the first turn
 	nextObject    bool // a turn that may only answer still asks for "the next JSON object"
-	unnamed       bool // paths the task names are not read from the prompt (no missing files in the enum)
+	// nextObjectTurn ends a result turn with "Reply with the next JSON object." rather than
+	// asking for the answer or the call that gets it.
+	nextObjectTurn bool
+	unnamed        bool // paths the task names are not read from the prompt (no missing files in the enum)
 	// overwriteUnread is read by the benchmark only (it builds the workspace): write_file
 	// may replace a file the run never read.
 	overwriteUnread bool

@@ -124,7 +124,7 @@ func TestATurnThatMayOnlyAnswerAsksForTheAnswer(t *testing.T) {
 		t.Fatalf("turn 3 (after a repeated call) is not answer-only: %s", reqs[2].Format)
 	}
 	last := func(r model.Request) string { return r.Messages[len(r.Messages)-1].Content }
-	if !strings.HasSuffix(last(reqs[1]), "Reply with the next JSON object.") {
+	if !strings.HasSuffix(last(reqs[1]), `If this gives what the task asks for, reply {"answer": "<your answer>"}; if not, reply with the tool call that gets it.`) {
 		t.Fatalf("turn 2's result turn: %q", last(reqs[1]))
 	}
 	if got := last(reqs[2]); !strings.HasPrefix(got, "read_file {\"path\":\"team.txt\"} returned:\nOn call: Dana") ||

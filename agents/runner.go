@@ -346,7 +346,11 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			case fallback && r.legacy.toolRole:
 				msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: results[i] + legacyHint})
 			case fallback:
-				msgs = append(msgs, resultTurn(c, results[i], t.Prompt))
+				ending := answerOrCall
+				if r.legacy.nextObjectTurn {
+					ending = nextObject
+				}
+				msgs = append(msgs, resultTurn(c, results[i], t.Prompt, ending))
 			default:
 				msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: results[i]})
 			}

@@ -201,7 +201,7 @@ func TestAToolResultComesBackAsAUserTurnThatRestatesTheTask(t *testing.T) {
 	}
 	msgs := fake.Calls()[1].Messages
 	last := msgs[len(msgs)-1]
-	want := "read_file {\"path\":\"notes.txt\"} returned:\nthe tide turns at six\n\nTask: What do my notes say?\nReply with the next JSON object."
+	want := "read_file {\"path\":\"notes.txt\"} returned:\nthe tide turns at six\n\nTask: What do my notes say?\nIf this gives what the task asks for, reply {\"answer\": \"<your answer>\"}; if not, reply with the tool call that gets it."
 	if last.Role != "user" || last.Content != want {
 		t.Fatalf("the result came back as %s %q, want a user turn %q", last.Role, last.Content, want)
 	}
