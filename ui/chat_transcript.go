@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -30,6 +31,11 @@ const (
 type chatPart struct {
 	kind uint8
 	text string
+	// full is a tool result as the model got it (the trace keeps its first 4,000 characters;
+	// size says how long it was), for enter to open; a call's key is its name and arguments.
+	full string
+	size int
+	key  string
 }
 
 // chatTurn is a prompt and the reply to it: the parts the log has committed, in order, and the
@@ -67,6 +73,17 @@ func (t *chatTurn) add(kind uint8, text string) {
 		return
 	}
 	t.parts = append(t.parts, chatPart{kind: kind, text: text})
+}
+
+// calls counts the turn's calls with key (tool name and arguments).
+func (t *chatTurn) calls(key string) int {
+	n := 0
+	for _, p := range t.parts {
+		if p.kind == partToolCall && p.key == key {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *ChatModel) lastTurn() *chatTurn {
@@ -173,13 +190,14 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 			return false
 		case agents.ToolCall:
 			t.tool = r.Name
-			t.add(partToolCall, brief(r))
+			args, _ := json.Marshal(r.Arguments)
+			t.parts = append(t.parts, chatPart{kind: partToolCall, text: brief(r), key: r.Name + " " + string(args)})
 		case agents.ToolResult:
 			kind := partToolResult
 			if r.Error {
 				kind = partToolError
 			}
-			t.add(kind, brief(r))
+			t.parts = append(t.parts, chatPart{kind: kind, text: brief(r), full: r.Result, size: r.Size})
 		case agents.Usage, agents.InvalidAction, agents.InvalidAnswer, agents.Repair, agents.RepeatedCall:
 			text := brief(r)
 			if text == "" {
@@ -270,15 +288,23 @@ func (m *ChatModel) render() {
 	if len(m.turns) == 0 {
 		lines = append(lines, m.theme.Dim.Render(fitText("say something to "+m.agent.Name+"; enter sends", m.w)))
 	}
+	m.selectedLine = -1
 	for i, t := range m.turns {
 		if i > 0 {
 			lines = append(lines, "")
 		}
-		if t.done && t.renderW == m.w && t.rendered != nil {
+		if t.done && t.renderW == m.w && t.rendered != nil && i != m.selTurn {
 			lines = append(lines, t.rendered...)
 			continue
 		}
-		tl := m.renderTurn(t)
+		sel := -1
+		if i == m.selTurn {
+			sel = m.selPart
+		}
+		tl, at := m.renderTurn(t, sel)
+		if at >= 0 {
+			m.selectedLine = len(lines) + at
+		}
 		if t.done {
 			t.rendered, t.renderW = tl, m.w
 		}
@@ -287,8 +313,10 @@ func (m *ChatModel) render() {
 	m.vp.SetContentLines(lines)
 }
 
-func (m *ChatModel) renderTurn(t *chatTurn) []string {
-	var lines []string
+// renderTurn lays out one turn; part sel (-1: none) is drawn selected, and at is the line
+// it starts on (-1 when none is).
+func (m *ChatModel) renderTurn(t *chatTurn, sel int) (lines []string, at int) {
+	at = -1
 	add := func(style lipgloss.Style, prefix, s string) {
 		w := max(m.w-ansi.StringWidth(prefix), 1)
 		for i, l := range strings.Split(ansi.Hardwrap(ansi.Wordwrap(cleanText(s), w, ""), w, true), "\n") {
@@ -317,8 +345,13 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 			parts = append(parts, chatPart{kind: partContent, text: t.content})
 		}
 	}
-	for _, p := range parts {
+	for i, p := range parts {
 		text := strings.Trim(p.text, "\n")
+		if i == sel && isResult(p) {
+			at = len(lines)
+			add(m.theme.Selected, "› ", text)
+			continue
+		}
 		switch p.kind {
 		case partThinking:
 			for _, l := range strings.Split(text, "\n") {
@@ -357,7 +390,7 @@ func (m *ChatModel) renderTurn(t *chatTurn) []string {
 	if t.done && t.runID != "" { // where to read the whole trace
 		add(m.theme.Dim, "  ", "run "+t.runID)
 	}
-	return lines
+	return lines, at
 }
 
 // brief is how the chat shows a record: as tandem ask does, results cut to 160 characters.
@@ -396,11 +429,17 @@ func historyTurns(msgs []model.Message) []*chatTurn {
 				t.status = "stopped"
 			}
 			for _, c := range msg.ToolCalls {
-				t.add(partToolCall, brief(agents.ToolCall{Name: c.Name, Arguments: c.Arguments}))
+				args, _ := json.Marshal(c.Arguments)
+				key := c.Name + " " + string(args)
+				t.parts = append(t.parts, chatPart{kind: partToolCall, text: brief(agents.ToolCall{Name: c.Name, Arguments: c.Arguments}), key: key})
+				if n := t.calls(key); n > 1 { // a stored conversation has no trace records
+					t.add(partNote, brief(agents.RepeatedCall{Name: c.Name, Arguments: c.Arguments, Times: n}))
+				}
 			}
 		case "tool":
 			if t != nil {
-				t.add(partToolResult, brief(agents.ToolResult{Name: msg.ToolName, Result: msg.Content}))
+				t.parts = append(t.parts, chatPart{kind: partToolResult, text: brief(agents.ToolResult{Name: msg.ToolName, Result: msg.Content}),
+					full: msg.Content, size: len(msg.Content)})
 			}
 		}
 	}

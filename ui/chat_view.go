@@ -24,6 +24,9 @@ type ChatKeyMap struct {
 	Stop, Leave      key.Binding
 	Model, Sessions  key.Binding
 	Trace            key.Binding // the last reply's run, in the panes: its tool results in full
+	NextResult       key.Binding // select a tool result in the transcript, for Open
+	PrevResult       key.Binding
+	Open             key.Binding // the selected result in full
 	PageUp, PageDown key.Binding
 	Up, Down, Pick   key.Binding // in a list
 	ClosePicker      key.Binding
@@ -39,6 +42,9 @@ var DefaultChatKeyMap = ChatKeyMap{
 	Model:       key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "model")),
 	Sessions:    key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "sessions")),
 	Trace:       key.NewBinding(key.WithKeys("ctrl+t"), key.WithHelp("ctrl+t", "reply's trace")),
+	NextResult:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/shift+tab", "select a tool result")),
+	PrevResult:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous tool result")),
+	Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the result in full")),
 	PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "scroll up")),
 	PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "scroll down")),
 	Up:          key.NewBinding(key.WithKeys("up", "ctrl+p"), key.WithHelp("↑", "up")),
@@ -60,7 +66,7 @@ func (k ChatKeyMap) FullHelp() [][]key.Binding {
 	if k.pickerOpen {
 		return [][]key.Binding{k.ShortHelp()}
 	}
-	return [][]key.Binding{{k.Send, k.Newline, k.Stop, k.Leave}, {k.Model, k.Sessions, k.Trace, k.PageUp, k.PageDown}}
+	return [][]key.Binding{{k.Send, k.Newline, k.Stop, k.Leave}, {k.Model, k.Sessions, k.Trace, k.NextResult, k.Open, k.PageUp, k.PageDown}}
 }
 
 // ChatSendMsg asks the app to run the agent on a prompt: a one-step run, like `tandem ask`.
@@ -123,6 +129,13 @@ type ChatModel struct {
 	vp    viewport.Model
 	turns []*chatTurn
 
+	// A tool result selected with tab (turn and part index; selTurn -1: none), and the one
+	// open in full over the transcript (enter), with its own viewport.
+	selTurn, selPart int
+	selectedLine     int // the transcript line the selected result starts on, -1 when none
+	full             *chatPart
+	fullVP           viewport.Model
+
 	runID    string // the run of the reply streaming
 	asking   bool   // a prompt was sent and its reply has not ended
 	loading  bool   // the session's conversation is on its way
@@ -151,8 +164,10 @@ func NewChat(theme Theme, agent FlowEntry, now time.Time) ChatModel {
 	ta.Focus()
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{}
-	m := ChatModel{Keys: DefaultChatKeyMap, agent: agent, now: now, input: ta, vp: vp, loading: true,
-		used: map[string]bool{}, md: newMarkdownCache()}
+	fvp := viewport.New()
+	fvp.KeyMap = viewport.KeyMap{}
+	m := ChatModel{Keys: DefaultChatKeyMap, agent: agent, now: now, input: ta, vp: vp, fullVP: fvp, loading: true,
+		used: map[string]bool{}, md: newMarkdownCache(), selTurn: -1}
 	m.session = m.newSessionName()
 	if agent.AgentDef != nil && agent.AgentDef.Memory == "session" {
 		m.session = agent.Name
@@ -213,7 +228,10 @@ func (m *ChatModel) SetSize(w, h int) {
 	m.input.SetHeight(m.inputH())
 	m.vp.SetWidth(m.w)
 	m.vp.SetHeight(m.transcriptH())
+	m.fullVP.SetWidth(m.w)
+	m.fullVP.SetHeight(m.transcriptH())
 	m.render()
+	m.renderFull()
 }
 
 // inputH is the input's height: three lines, fewer on a short terminal.
@@ -266,6 +284,7 @@ func (m ChatModel) Update(msg tea.Msg) (ChatModel, tea.Cmd) {
 			return m, nil
 		}
 		m.turns = historyTurns(msg.msgs)
+		m.selTurn, m.full = -1, nil
 		m.render()
 		m.vp.GotoBottom()
 		return m, nil
@@ -298,7 +317,32 @@ func (m ChatModel) key(k tea.KeyPressMsg) (ChatModel, tea.Cmd) {
 	if m.picker != pickNone {
 		return m.pickerKey(k), m.pickerCmd(k)
 	}
+	if m.full != nil {
+		return m.fullKey(k), nil
+	}
+	if m.selTurn >= 0 {
+		switch {
+		case key.Matches(k, m.Keys.Open):
+			if t := m.selected(); t != nil {
+				m.full = t
+				m.renderFull()
+				m.fullVP.GotoTop()
+			}
+			return m, nil
+		case key.Matches(k, m.Keys.ClosePicker): // esc: back to the input, the chat stays
+			m.selectResult(-1, -1)
+			return m, nil
+		case !key.Matches(k, m.Keys.NextResult, m.Keys.PrevResult, m.Keys.PageUp, m.Keys.PageDown):
+			m.selectResult(-1, -1) // typing goes to the input again
+		}
+	}
 	switch {
+	case key.Matches(k, m.Keys.NextResult):
+		m.moveSelection(1)
+		return m, nil
+	case key.Matches(k, m.Keys.PrevResult):
+		m.moveSelection(-1)
+		return m, nil
 	case key.Matches(k, m.Keys.Stop):
 		if !m.asking {
 			m.setNote("no reply is streaming; esc leaves the chat", false)
@@ -476,15 +520,22 @@ func (m ChatModel) View() string {
 	title := fmt.Sprintf("chat · %s · session %s · %s", m.agent.Name, m.session, m.modelName())
 	title = fitText(title, m.w)
 	rows := []string{m.theme.Title.Render(title) + strings.Repeat(" ", max(0, m.w-ansi.StringWidth(title)))}
-	if m.picker != pickNone {
+	switch {
+	case m.picker != pickNone:
 		rows = append(rows, m.pickerView())
-	} else {
+	case m.full != nil:
+		rows = append(rows, m.fullVP.View())
+	default:
 		rows = append(rows, m.vp.View())
 	}
 	rows = append(rows, m.input.View())
 	note := m.note
 	style := m.theme.Dim
 	switch {
+	case m.full != nil:
+		note = "the result in full · pgup/pgdn scroll · esc back to the chat"
+	case m.selTurn >= 0 && note == "":
+		note = "enter opens the result in full · tab/shift+tab another · esc back to typing"
 	case m.noteErr:
 		style = m.theme.Error
 	case note == "" && m.asking && m.stopping:
