@@ -290,11 +290,13 @@ var ablations = []struct {
 	{"read before overwrite", func(l *legacy, off bool) { l.overwriteUnread = off }},
 	{"answer prompt", func(l *legacy, off bool) { l.nextObject = off }},
 	{"answer-or-call turn", func(l *legacy, off bool) { l.nextObjectTurn = off }},
+	{"no re-reads", func(l *legacy, off bool) { l.reread = off }},
+	{"no tool-name answers", func(l *legacy, off bool) { l.toolNameAnswers = off }},
 }
 
 func allOff() legacy {
 	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true,
-		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true}
+		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true, reread: true, toolNameAnswers: true}
 }
 
 // BenchmarkAgentTasks runs the agent benchmark (see the top of this file) and prints its

@@ -20,8 +20,10 @@ type legacy struct {
 	nextObject    bool // a turn that may only answer still asks for "the next JSON object"
 	// nextObjectTurn ends a result turn with "Reply with the next JSON object." rather than
 	// asking for the answer or the call that gets it.
-	nextObjectTurn bool
-	unnamed        bool // paths the task names are not read from the prompt (no missing files in the enum)
+	nextObjectTurn  bool
+	reread          bool // a read-only tool is offered again on a path it was called on
+	toolNameAnswers bool // an answer that is only a tool's name is taken as the answer
+	unnamed         bool // paths the task names are not read from the prompt (no missing files in the enum)
 	// overwriteUnread is read by the benchmark only (it builds the workspace): write_file
 	// may replace a file the run never read.
 	overwriteUnread bool

@@ -193,3 +193,38 @@ func TestWriteFileReplacesOnlyFilesTheRunHasSeen(t *testing.T) {
 		t.Fatalf("a workspace without Seen: %v", err)
 	}
 }
+
+func TestAFileReadIsNotOfferedAgainUntilSomethingMayHaveChangedIt(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("b"), 0o644)
+	fake, _, res := runPrompt(t, dir, "What do my files say?",
+		reply(`{"tool": "read_file", "arguments": {"path": "a.txt"}}`),
+		reply(`{"tool": "read_file", "arguments": {"path": "b.txt"}}`),
+		reply(`{"tool": "write_file", "arguments": {"path": "c.txt", "content": "ab"}}`),
+		reply(`{"answer": "a and b"}`))
+	if res.Answer != "a and b" {
+		t.Fatalf("answer %q", res.Answer)
+	}
+	reqs := fake.Calls()
+	if got := offers(t, reqs[1].Format)["read_file"]; got != `["b.txt"]` {
+		t.Errorf("after reading a.txt, read_file offers %s", got)
+	}
+	if _, ok := offers(t, reqs[2].Format)["read_file"]; ok {
+		t.Errorf("after reading both files read_file is still offered: %s", reqs[2].Format)
+	}
+	if got := offers(t, reqs[3].Format)["read_file"]; got != `["a.txt","b.txt","c.txt"]` {
+		t.Errorf("after a write, read_file offers %s", got)
+	}
+}
+
+func TestAnAnswerThatIsOnlyAToolsNameIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	fake, rec, res := runPrompt(t, dir, "What is 12 + 30?", reply(`{"answer": "read_file"}`), reply(`{"answer": "42"}`))
+	if res.Answer != "42" || res.InvalidActions != 1 || len(fake.Calls()) != 2 {
+		t.Fatalf("res %+v after %d calls", res, len(fake.Calls()))
+	}
+	if !slices.Contains(rec.kinds, "invalid_action") {
+		t.Fatalf("no invalid_action record: %v", rec.kinds)
+	}
+}

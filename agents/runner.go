@@ -181,6 +181,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	guard := newLoopGuard()
 	repair := false
 	forceAnswer := false // a repeated call: the next fallback turn may only answer
+	looked := looks{}    // the paths read-only tools were called on, not offered again
 	var retry retryState // invalid fallback replies in a row, and how to sample the next
 	lastInvalid := ""    // why the last invalid reply was, for the end's detail
 	var requests requestLog
@@ -209,7 +210,11 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			}
 			tr.Trace(ForceAnswer{Turn: turn, Reason: "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
-			req.Format = encodeAction(actionSchema(tools, named, schema), budget, retry.cuts, !r.legacy.sortedKeys)
+			offered := tools
+			if !r.legacy.reread {
+				offered = withoutLooked(tools, named, looked)
+			}
+			req.Format = encodeAction(actionSchema(offered, named, schema), budget, retry.cuts, !r.legacy.sortedKeys)
 		case native:
 			req.Tools = definitions(tools, named)
 		case schema != nil:
@@ -272,6 +277,9 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		answered := false
 		if fallback {
 			act, perr := parseAction(content)
+			if perr == nil && schema == nil && !r.legacy.toolNameAnswers {
+				perr = toolNameAnswer(act, byName)
+			}
 			if perr != nil {
 				res.InvalidActions++
 				cut := resp.DoneReason == "length" || errors.Is(perr, errCut)
@@ -340,6 +348,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			msgs = append(msgs, model.Message{Role: "assistant", Content: content, ToolCalls: calls})
 		}
 		results := r.callTools(ctx, byName, calls, turn, tr, &res)
+		looked.record(calls, byName)
 		newInfo := false
 		for i, c := range calls {
 			switch {
