@@ -246,6 +246,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		res.OutputTokens += resp.Usage.OutputTokens
 		tr.Trace(Usage{Turn: turn, PromptTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.OutputTokens,
 			EvalMS: resp.Usage.EvalDuration.Milliseconds(), TotalMS: resp.Usage.TotalDuration.Milliseconds(),
+			LoadMS: resp.Usage.LoadDuration.Milliseconds(), PromptMS: resp.Usage.PromptDuration.Milliseconds(),
 			TokensPerSecond: resp.Usage.TokensPerSecond(), DoneReason: resp.DoneReason})
 		if err != nil && fallback && ctx.Err() == nil && errors.Is(err, model.ErrStreamCut) && !r.legacy.echoInvalid {
 			// Ollama ends a reply that repeats one token 30 times by closing the stream: for a

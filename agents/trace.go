@@ -132,7 +132,9 @@ type Usage struct {
 	PromptTokens    int     `json:"prompt_tokens"`
 	OutputTokens    int     `json:"output_tokens"`
 	EvalMS          int64   `json:"eval_ms"`
-	TotalMS         int64   `json:"total_ms,omitempty"` // load, prompt and generation; absent in old logs
+	TotalMS         int64   `json:"total_ms,omitempty"`  // load, prompt and generation; absent in old logs
+	LoadMS          int64   `json:"load_ms,omitempty"`   // loading the model, when this call had to
+	PromptMS        int64   `json:"prompt_ms,omitempty"` // reading the prompt
 	TokensPerSecond float64 `json:"tokens_per_second"`
 	DoneReason      string  `json:"done_reason,omitempty"`
 }

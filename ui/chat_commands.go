@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -34,7 +35,20 @@ type ModelLister interface {
 	List(ctx context.Context) ([]model.LocalModel, error)
 }
 
+// RunningLister names the models the server has loaded now; *model.Ollama implements it.
+// A chat whose ModelLister also is one tells loading the model from reading the prompt.
+type RunningLister interface {
+	Running(ctx context.Context) ([]string, error)
+}
+
+// chatLoadWantedMsg asks the app whether the chat's model is loaded (again, while it loads).
+type chatLoadWantedMsg struct{ model string }
+
 type (
+	chatLoadedMsg struct {
+		model  string
+		loaded bool
+	}
 	chatModelsMsg struct {
 		models []string
 		err    error
@@ -72,6 +86,27 @@ func listModels(l ModelLister) tea.Cmd {
 			names[i] = lm.Name
 		}
 		return chatModelsMsg{models: names, err: err}
+	}
+}
+
+// checkLoaded asks the server whether name is loaded; nothing when it cannot say.
+func checkLoaded(l ModelLister, name string) tea.Cmd {
+	r, ok := l.(RunningLister)
+	if !ok || name == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		names, err := r.Running(ctx)
+		if err != nil {
+			return nil
+		}
+		loaded := false
+		for _, n := range names {
+			loaded = loaded || n == name || n == name+":latest" || strings.TrimSuffix(n, ":latest") == name
+		}
+		return chatLoadedMsg{model: name, loaded: loaded}
 	}
 }
 

@@ -51,7 +51,9 @@ func (c *chatOverlay) handle(msg tea.Msg, env overlayEnv) (tea.Cmd, bool) {
 		return func() tea.Msg { return openRunMsg{runID: id, pane: paneTrace} }, true
 	case ChatSendMsg:
 		c.stop, c.stopped = make(chan struct{}), false
-		return startChat(env.exec, env.eng, msg), false
+		return tea.Batch(startChat(env.exec, env.eng, msg), checkLoaded(c.modelList, c.modelName())), false
+	case chatLoadWantedMsg:
+		return checkLoaded(c.modelList, msg.model), false
 	case ChatModelsWantedMsg:
 		return listModels(c.modelList), false
 	case ChatStopMsg:
@@ -74,7 +76,7 @@ func (c *chatOverlay) handle(msg tea.Msg, env overlayEnv) (tea.Cmd, bool) {
 	case chatDoneMsg: // the reply saved its session: list it with its new length
 		c.ChatModel, cmd = c.Update(msg)
 		return tea.Batch(cmd, listSessions(c.sessionStore)), false
-	case chatModelsMsg, chatSessionsMsg, chatHistoryMsg, tea.KeyPressMsg, tea.PasteMsg:
+	case chatModelsMsg, chatSessionsMsg, chatHistoryMsg, chatLoadedMsg, tea.KeyPressMsg, tea.PasteMsg:
 		c.ChatModel, cmd = c.Update(msg)
 		return cmd, false
 	}

@@ -3,7 +3,9 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"tandem/agents/model"
@@ -90,5 +92,51 @@ func TestChatMarksARepeatedToolCall(t *testing.T) {
 	}
 	if marks != 1 {
 		t.Fatalf("%d repeat marks in a stored conversation, want 1", marks)
+	}
+}
+
+func TestChatIndicatorTellsLoadingFromReadingFromGenerating(t *testing.T) {
+	t.Parallel()
+	m := helperChat(t, 100, 14)
+	m = sendPrompt(t, m, "what is in a.txt?")
+	note := func() string {
+		lines := strings.Split(ansi.Strip(m.View()), "\n")
+		return strings.TrimSpace(lines[len(lines)-1])
+	}
+	m.SetNow(t0.Add(1500 * time.Millisecond))
+	var cmd tea.Cmd
+	m, cmd = m.Update(chatLoadedMsg{model: "smollm2:135m", loaded: false})
+	if cmd == nil {
+		t.Fatal("no second look while the model loads")
+	}
+	if got, want := note(), "smollm2:135m: loading the model · 1.5s · ctrl+c stops"; got != want {
+		t.Errorf("while loading: %q, want %q", got, want)
+	}
+	m, cmd = m.Update(chatLoadedMsg{model: "smollm2:135m", loaded: true})
+	if cmd != nil {
+		t.Error("it asks again once the model is loaded")
+	}
+	if got, want := note(), "smollm2:135m: reading the prompt · 1.5s · ctrl+c stops"; got != want {
+		t.Errorf("loaded, before the first token: %q, want %q", got, want)
+	}
+	m.AppendNotices([]engine.Notice{chatEvent(engine.StepTrace, `{"kind":"turn","data":{"turn":1}}`), chatDelta("content", "{")})
+	if got := note(); !strings.Contains(got, "generating · 1 tokens") {
+		t.Errorf("generating: %q", got)
+	}
+	m.AppendNotices([]engine.Notice{
+		chatEvent(engine.StepTrace, `{"kind":"usage","data":{"turn":1,"prompt_tokens":100,"output_tokens":20,"load_ms":3200,"prompt_ms":1100}}`),
+		chatEvent(engine.StepTrace, `{"kind":"tool_call","data":{"id":"c1","name":"read_file","arguments":{"path":"a.txt"}}}`),
+		chatEvent(engine.StepTrace, `{"kind":"tool_result","data":{"id":"c1","name":"read_file","result":"`+strings.Repeat("x", 400)+`","size":400}}`),
+		chatEvent(engine.StepTrace, `{"kind":"turn","data":{"turn":2}}`),
+	})
+	if got := note(); !strings.HasPrefix(got, "smollm2:135m: reading the prompt (≈220 tokens)") {
+		t.Errorf("the second call, before its first token: %q", got)
+	}
+	m.AppendNotices([]engine.Notice{
+		chatEvent(engine.StepTrace, `{"kind":"usage","data":{"turn":2,"prompt_tokens":230,"output_tokens":5,"prompt_ms":400}}`),
+		chatEvent(engine.StepOutput, `{"stream":"content","text":"It says x."}`),
+		chatEvent(engine.RunSucceeded, `{}`)})
+	if s := ansi.Strip(m.View()); !strings.Contains(s, "run r1 · loaded the model in 3.2s · read 330 prompt tokens in 1.5s") {
+		t.Fatalf("the finished reply does not say what Ollama reported:\n%s", s)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -58,6 +59,16 @@ type chatTurn struct {
 	genAt  time.Time // its first token arrived; zero while the model loads and reads
 	tokens int       // tokens (streamed chunks) of the current model call
 	tool   string    // the tool running, between model calls
+	// Whether the model was loaded when the prompt was sent (the server's list of loaded
+	// models: loadUnknown when it cannot say), and when it was seen loaded.
+	load     uint8
+	loadedAt time.Time
+	calls    int // model calls of this reply that finished
+	lastCtx  int // prompt and output tokens of the last of them
+	results  int // characters of tool results since it
+	// What Ollama reported, for the line under a finished reply.
+	loadMS, promptMS int64
+	promptTokens     int
 
 	// In a fallback turn the reply is a JSON action: the chat shows the answer the runner
 	// decodes from it (the answer stream), not the JSON. One flag for the log, one live.
@@ -75,8 +86,8 @@ func (t *chatTurn) add(kind uint8, text string) {
 	t.parts = append(t.parts, chatPart{kind: kind, text: text})
 }
 
-// calls counts the turn's calls with key (tool name and arguments).
-func (t *chatTurn) calls(key string) int {
+// callsOf counts the turn's calls with key (tool name and arguments).
+func (t *chatTurn) callsOf(key string) int {
 	n := 0
 	for _, p := range t.parts {
 		if p.kind == partToolCall && p.key == key {
@@ -188,6 +199,17 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 			t.genAt, t.tokens, t.tool = time.Time{}, 0, ""
 			t.fallback = r.Mode == "fallback"
 			return false
+		case agents.Usage:
+			t.calls++
+			t.lastCtx, t.results = r.PromptTokens+r.OutputTokens, 0
+			t.loadMS += r.LoadMS
+			t.promptMS += r.PromptMS
+			t.promptTokens += r.PromptTokens
+			if text := brief(r); text != "" { // the reply was cut at the token limit
+				t.add(partNote, text)
+				return true
+			}
+			return false
 		case agents.ToolCall:
 			t.tool = r.Name
 			args, _ := json.Marshal(r.Arguments)
@@ -198,7 +220,8 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 				kind = partToolError
 			}
 			t.parts = append(t.parts, chatPart{kind: kind, text: brief(r), full: r.Result, size: r.Size})
-		case agents.Usage, agents.InvalidAction, agents.InvalidAnswer, agents.Repair, agents.RepeatedCall:
+			t.results += len(r.Result)
+		case agents.InvalidAction, agents.InvalidAnswer, agents.Repair, agents.RepeatedCall:
 			text := brief(r)
 			if text == "" {
 				return false
@@ -229,6 +252,9 @@ func (m *ChatModel) applyEvent(t *chatTurn, e engine.Event) bool {
 			status += ": " + d.Error
 		}
 		m.finishTurn(t, status, e.Type == engine.RunFailed)
+		if t.lastCtx > 0 {
+			m.lastCtx = t.lastCtx
+		}
 		m.asking, m.stopping = false, false
 		m.setNote("", false)
 	default:
@@ -388,7 +414,14 @@ func (m *ChatModel) renderTurn(t *chatTurn, sel int) (lines []string, at int) {
 		add(m.theme.Dim, "  ", "■ reply "+t.status)
 	}
 	if t.done && t.runID != "" { // where to read the whole trace
-		add(m.theme.Dim, "  ", "run "+t.runID)
+		line := "run " + t.runID
+		if t.loadMS >= 100 {
+			line += fmt.Sprintf(" · loaded the model in %.1fs", float64(t.loadMS)/1000)
+		}
+		if t.promptTokens > 0 {
+			line += fmt.Sprintf(" · read %d prompt tokens in %.1fs", t.promptTokens, float64(t.promptMS)/1000)
+		}
+		add(m.theme.Dim, "  ", line)
 	}
 	return lines, at
 }
@@ -432,7 +465,7 @@ func historyTurns(msgs []model.Message) []*chatTurn {
 				args, _ := json.Marshal(c.Arguments)
 				key := c.Name + " " + string(args)
 				t.parts = append(t.parts, chatPart{kind: partToolCall, text: brief(agents.ToolCall{Name: c.Name, Arguments: c.Arguments}), key: key})
-				if n := t.calls(key); n > 1 { // a stored conversation has no trace records
+				if n := t.callsOf(key); n > 1 { // a stored conversation has no trace records
 					t.add(partNote, brief(agents.RepeatedCall{Name: c.Name, Arguments: c.Arguments, Times: n}))
 				}
 			}
@@ -465,6 +498,14 @@ func (m ChatModel) waiting() string {
 		return fmt.Sprintf("running %s · %s", t.tool, since(t.sentAt))
 	case t.runID == "":
 		return "starting the run · " + since(t.sentAt)
+	case t.genAt.IsZero() && t.calls == 0 && t.load == loadPending:
+		return fmt.Sprintf("%s: loading the model · %s", m.modelName(), since(t.sentAt))
+	case t.genAt.IsZero() && (t.calls > 0 || t.load == loadDone):
+		reading := "reading the prompt"
+		if n := m.promptEstimate(t); n > 0 {
+			reading += fmt.Sprintf(" (≈%d tokens)", n)
+		}
+		return fmt.Sprintf("%s: %s · %s", m.modelName(), reading, since(t.sentAt))
 	case t.genAt.IsZero():
 		return fmt.Sprintf("%s: loading the model, reading the prompt · %s", m.modelName(), since(t.sentAt))
 	}
@@ -473,4 +514,40 @@ func (m ChatModel) waiting() string {
 		rate = fmt.Sprintf(" · %.1f tok/s", float64(t.tokens-1)/d)
 	}
 	return fmt.Sprintf("%s: generating · %d tokens%s · %s", m.modelName(), t.tokens, rate, since(t.sentAt))
+}
+
+// Whether the reply's model was loaded when its prompt was sent.
+const (
+	loadUnknown uint8 = iota // the server cannot say (or has not yet)
+	loadPending              // not loaded: the server is loading it
+	loadDone                 // loaded (already, or since)
+)
+
+// promptEstimate guesses the prompt tokens of the model call on its way, from what Ollama
+// counted for the last one (plus what came since: tool results, or the new prompt, at four
+// characters a token); 0 when there is no count to start from.
+func (m ChatModel) promptEstimate(t *chatTurn) int {
+	if t.calls > 0 {
+		return t.lastCtx + t.results/4
+	}
+	if m.lastCtx > 0 {
+		return m.lastCtx + len(t.prompt)/4
+	}
+	return 0
+}
+
+// loaded takes the server's answer on whether the reply's model is loaded; while it loads,
+// it asks again every second.
+func (m *ChatModel) loaded(msg chatLoadedMsg) tea.Cmd {
+	t := m.lastTurn()
+	if t == nil || t.done || !t.genAt.IsZero() || t.calls > 0 || msg.model != m.modelName() || t.load == loadDone {
+		return nil
+	}
+	if msg.loaded {
+		t.load, t.loadedAt = loadDone, m.now
+		return nil
+	}
+	t.load = loadPending
+	name := msg.model
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return chatLoadWantedMsg{model: name} })
 }

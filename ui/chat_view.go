@@ -120,6 +120,7 @@ type ChatModel struct {
 	all     []SessionInfo   // every session; the list shows this agent's
 	now     time.Time       // the app's clock, moved on every frame (SetNow)
 	used    map[string]bool // session names this chat has used, so a new one never repeats
+	lastCtx int             // prompt and output tokens of the session's last model call, when known
 	md      *markdownCache  // replies rendered as markdown, by text and width
 
 	picker chatPicker
@@ -259,6 +260,8 @@ func (m ChatModel) Init() tea.Cmd {
 // the results of the app's commands.
 func (m ChatModel) Update(msg tea.Msg) (ChatModel, tea.Cmd) {
 	switch msg := msg.(type) {
+	case chatLoadedMsg:
+		return m, m.loaded(msg)
 	case chatModelsMsg:
 		m.models = msg.models
 		if msg.err != nil {

@@ -62,6 +62,20 @@ func parseParameterSize(s string) int64 {
 	return int64(n * mult)
 }
 
+// Running names the models the server has loaded now (Ollama's /api/ps). A model is listed
+// once it is loaded, so a client waiting on a first reply can tell loading from reading.
+func (o *Client) Running(ctx context.Context) ([]string, error) {
+	resp, err := o.client.ListRunning(ctx)
+	if err != nil {
+		return nil, o.classify(ctx, err, "", false)
+	}
+	out := make([]string, 0, len(resp.Models))
+	for _, m := range resp.Models {
+		out = append(out, m.Name)
+	}
+	return out, nil
+}
+
 // List returns the server's local models with their capabilities, sorted by name.
 func (o *Client) List(ctx context.Context) ([]model.LocalModel, error) {
 	resp, err := o.client.List(ctx)
