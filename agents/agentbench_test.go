@@ -290,7 +290,7 @@ var ablations = []struct {
 	{"read before overwrite", func(l *legacy, off bool) { l.overwriteUnread = off }},
 	{"answer prompt", func(l *legacy, off bool) { l.nextObject = off }},
 	{"answer-or-call turn", func(l *legacy, off bool) { l.nextObjectTurn = off }},
-	{"no re-reads", func(l *legacy, off bool) { l.reread = off }},
+	{"follow references", func(l *legacy, off bool) { l.reread = off }},
 	{"no tool-name answers", func(l *legacy, off bool) { l.toolNameAnswers = off }},
 }
 

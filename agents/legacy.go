@@ -21,7 +21,7 @@ type legacy struct {
 	// nextObjectTurn ends a result turn with "Reply with the next JSON object." rather than
 	// asking for the answer or the call that gets it.
 	nextObjectTurn  bool
-	reread          bool // a read-only tool is offered again on a path it was called on
+	reread          bool // after the first look, read-only tools take any path, seen or not named
 	toolNameAnswers bool // an answer that is only a tool's name is taken as the answer
 	unnamed         bool // paths the task names are not read from the prompt (no missing files in the enum)
 	// overwriteUnread is read by the benchmark only (it builds the workspace): write_file

@@ -2,6 +2,7 @@ package agents
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -9,10 +10,12 @@ import (
 )
 
 // A 0.5B model that has read the file it needs often reads it again rather than answer, and
-// then once more, until the loop guard stops it. Reading an unchanged file again tells the
-// agent nothing, so a read-only tool's enum of paths leaves out the ones it was already
-// called on, until something that may change them (a tool that is not read-only) runs. The
-// model then answers, or looks somewhere new.
+// then once more, until the loop guard stops it; told it may not, it reads the other files of
+// the workspace one by one. So when a task names the paths it is about, the agent's looking
+// follows references: after the first look, a read-only tool is offered only on the paths the
+// task or a tool result named, and not again on one it was called on until something that
+// may change it (a tool that is not read-only) runs. With nothing left to look at, the model
+// answers, or changes what the task asks it to.
 
 // looks are the paths read-only tools were called on since the last tool that may change
 // things, by tool name.
@@ -35,16 +38,12 @@ func (l looks) record(calls []model.ToolCall, byName map[string]Tool) {
 	}
 }
 
-// withoutLooked are the tools for the next turn with each read-only tool's path enum
-// narrowed to the paths it was not called on; a tool with none left is not offered.
-func withoutLooked(tools []Tool, named []string, l looks) []Tool {
-	if len(l) == 0 {
-		return tools
-	}
+// lookable are the tools for the next turn with each read-only tool's path enum narrowed to
+// the paths in refs it was not called on; a tool with none left is not offered.
+func lookable(tools []Tool, named []string, l looks, refs []string) []Tool {
 	out := make([]Tool, 0, len(tools))
 	for _, t := range tools {
-		done := l[t.Name]
-		if !t.ReadOnly || t.TurnParameters == nil || len(done) == 0 {
+		if !t.ReadOnly || t.TurnParameters == nil {
 			out = append(out, t)
 			continue
 		}
@@ -58,7 +57,7 @@ func withoutLooked(tools []Tool, named []string, l looks) []Tool {
 		}
 		var keep []string
 		for _, v := range enum {
-			if s, _ := v.(string); !slices.Contains(done, s) {
+			if s, _ := v.(string); !slices.Contains(l[t.Name], s) && slices.Contains(refs, s) {
 				keep = append(keep, s)
 			}
 		}
@@ -70,6 +69,29 @@ func withoutLooked(tools []Tool, named []string, l looks) []Tool {
 		out = append(out, t)
 	}
 	return out
+}
+
+// referenced adds to refs the workspace entries a tool result names: by path, by a file's
+// base name, or (a listing) relative to the directory the call was on.
+func referenced(refs []string, calls []model.ToolCall, results []string, tools []Tool) []string {
+	entries := pathChoices(tools)
+	for i, c := range calls {
+		dir, _ := c.Arguments["path"].(string)
+		for _, tok := range pathToken.FindAllString(results[i], -1) {
+			tok = strings.TrimRight(tok, "./-")
+			if tok == "" {
+				continue
+			}
+			hit := matchEntry(tok, entries)
+			if hit == "" && dir != "" && dir != "." {
+				hit = matchEntry(path.Join(dir, tok), entries)
+			}
+			if hit != "" && !slices.Contains(refs, hit) {
+				refs = append(refs, hit)
+			}
+		}
+	}
+	return refs
 }
 
 // toolNameAnswer refuses an answer that is only the name of a tool: what a small model

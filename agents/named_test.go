@@ -98,8 +98,11 @@ func TestATaskThatNamesAnExistingPathStartsByLookingAtIt(t *testing.T) {
 				t.Fatalf("turn 1 offers %s, want %s", got, tc.want)
 			}
 			second := offers(t, reqs[1].Format)
-			if _, ok := second[""]; !ok || second["write_file"] == "" || !strings.Contains(second["read_file"], "notes.txt") {
-				t.Fatalf("turn 2 should offer every action again: %v", second)
+			if _, ok := second[""]; !ok {
+				t.Fatalf("turn 2 should offer the answer: %v", second)
+			}
+			if _, ok := second["write_file"]; !ok {
+				t.Fatalf("turn 2 should offer write_file: %v", second)
 			}
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
@@ -194,27 +197,43 @@ func TestWriteFileReplacesOnlyFilesTheRunHasSeen(t *testing.T) {
 	}
 }
 
-func TestAFileReadIsNotOfferedAgainUntilSomethingMayHaveChangedIt(t *testing.T) {
+func TestAfterTheFirstLookTheAgentFollowsReferences(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
-	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("b"), 0o644)
-	fake, _, res := runPrompt(t, dir, "What do my files say?",
-		reply(`{"tool": "read_file", "arguments": {"path": "a.txt"}}`),
-		reply(`{"tool": "read_file", "arguments": {"path": "b.txt"}}`),
-		reply(`{"tool": "write_file", "arguments": {"path": "c.txt", "content": "ab"}}`),
-		reply(`{"answer": "a and b"}`))
-	if res.Answer != "a and b" {
+	os.MkdirAll(filepath.Join(dir, "config"), 0o755)
+	os.WriteFile(filepath.Join(dir, "start.txt"), []byte("Read config/app.toml and report the host."), 0o644)
+	os.WriteFile(filepath.Join(dir, "config", "app.toml"), []byte("host = db"), 0o644)
+	os.WriteFile(filepath.Join(dir, "other.txt"), []byte("unrelated"), 0o644)
+	fake, _, res := runPrompt(t, dir, "Read start.txt and do what it says.",
+		reply(`{"tool": "read_file", "arguments": {"path": "start.txt"}}`),
+		reply(`{"tool": "read_file", "arguments": {"path": "config/app.toml"}}`),
+		reply(`{"tool": "write_file", "arguments": {"path": "host.txt", "content": "db"}}`),
+		reply(`{"answer": "db"}`))
+	if res.Answer != "db" {
 		t.Fatalf("answer %q", res.Answer)
 	}
 	reqs := fake.Calls()
-	if got := offers(t, reqs[1].Format)["read_file"]; got != `["b.txt"]` {
-		t.Errorf("after reading a.txt, read_file offers %s", got)
+	// Turn 2: only what start.txt names; not start.txt again, not other.txt, which nothing named.
+	if got := fmt.Sprint(offers(t, reqs[1].Format)); got != `map[:null read_file:["config/app.toml"] write_file:null]` {
+		t.Errorf("after reading start.txt: %s", got)
 	}
-	if _, ok := offers(t, reqs[2].Format)["read_file"]; ok {
-		t.Errorf("after reading both files read_file is still offered: %s", reqs[2].Format)
+	// Turn 3: everything named was read: the agent answers or writes.
+	if got := fmt.Sprint(offers(t, reqs[2].Format)); got != `map[:null write_file:null]` {
+		t.Errorf("after reading both: %s", got)
 	}
-	if got := offers(t, reqs[3].Format)["read_file"]; got != `["a.txt","b.txt","c.txt"]` {
+	// After a write, what was read may have changed: it is offered again.
+	if got := offers(t, reqs[3].Format)["read_file"]; got != `["config/app.toml","host.txt","start.txt"]` { // host.txt: the write's result names it
 		t.Errorf("after a write, read_file offers %s", got)
+	}
+}
+
+func TestATaskThatNamesNoPathLooksWhereverItLikes(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("b"), 0o644)
+	fake, _, _ := runPrompt(t, dir, "What do my files say?",
+		reply(`{"tool": "read_file", "arguments": {"path": "a.txt"}}`), reply(`{"answer": "a"}`))
+	if got := offers(t, fake.Calls()[1].Format)["read_file"]; got != `["a.txt","b.txt"]` {
+		t.Errorf("read_file offers %s", got)
 	}
 }
 

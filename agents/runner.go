@@ -182,6 +182,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	repair := false
 	forceAnswer := false // a repeated call: the next fallback turn may only answer
 	looked := looks{}    // the paths read-only tools were called on, not offered again
+	refs := existing     // the paths the task and the tool results named, to look at next
 	var retry retryState // invalid fallback replies in a row, and how to sample the next
 	lastInvalid := ""    // why the last invalid reply was, for the end's detail
 	var requests requestLog
@@ -211,8 +212,8 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			tr.Trace(ForceAnswer{Turn: turn, Reason: "the last call repeated an earlier one; this turn may only answer"})
 		case fallback:
 			offered := tools
-			if !r.legacy.reread {
-				offered = withoutLooked(tools, named, looked)
+			if lookFirst && !r.legacy.reread {
+				offered = lookable(tools, named, looked, refs)
 			}
 			req.Format = encodeAction(actionSchema(offered, named, schema), budget, retry.cuts, !r.legacy.sortedKeys)
 		case native:
@@ -350,6 +351,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		}
 		results := r.callTools(ctx, byName, calls, turn, tr, &res)
 		looked.record(calls, byName)
+		refs = referenced(refs, calls, results, tools)
 		newInfo := false
 		for i, c := range calls {
 			switch {
