@@ -19,6 +19,7 @@ import (
 type Report struct {
 	RunID   string       `json:"run_id"`
 	Suite   string       `json:"suite"`
+	File    string       `json:"file,omitempty"` // the suite file it ran
 	Status  string       `json:"status"`
 	Started time.Time    `json:"started"`
 	Cells   []CellResult `json:"cells"`
@@ -93,6 +94,7 @@ func LoadReport(ctx context.Context, e *engine.Engine, evalRunID string) (*Repor
 func reportOf(st *engine.State, f *flows.Flow) (*Report, error) {
 	rep := &Report{RunID: st.ID, Suite: strings.TrimPrefix(st.Start.FlowName, evalFlowPrefix),
 		Status: string(st.Status), Started: st.StartedAt}
+	rep.File, _ = st.Start.Inputs["suite"].(string)
 	// A result is recorded once its signal is in the log; the wait step that holds it may not
 	// be resolved yet (the eval was cut short before its last pass).
 	signalled := map[string]string{}

@@ -83,6 +83,9 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		m.openRun(msg)
+		if isEvalFlow(msg.flow) {
+			return m.openEval(msg.runID), true
+		}
 	case StepSelectedMsg:
 		m.trace.Show(msg.StepID)
 	case runStartedMsg:

@@ -1,0 +1,79 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tandem/agents/model"
+	"tandem/eval"
+)
+
+func TestEvalViewShowsCasesByModelsOpensACellsRunAndPromotesIt(t *testing.T) {
+	fake := &model.Fake{Respond: func(req model.Request) (model.FakeReply, error) {
+		last := req.Messages[len(req.Messages)-1]
+		switch {
+		case strings.Contains(last.Content, "returned:"): // after the read: answer
+			return model.FakeReply{Deltas: []model.Delta{{Content: `{"answer": "buy milk"}`}}}, nil
+		case strings.Contains(last.Content, "notes"):
+			return model.FakeReply{Deltas: []model.Delta{{Content: `{"tool": "read_file", "arguments": {"path": "notes.txt"}}`}}}, nil
+		}
+		return model.FakeReply{Deltas: []model.Delta{{Content: `{"answer": "no idea"}`}}}, nil
+	}}
+	a := newChatApp(t, 120, 32, fake, nil)
+	os.WriteFile(filepath.Join(a.dir, "helper.yaml"), []byte(helperAgent+"tool_calling: fallback\n"), 0o644)
+	suite := "name: helper-evals\ntarget: helper.yaml\ncases:\n" +
+		"  - id: notes\n    input: What do my notes say?\n    expect: [{ contains: milk }]\n" +
+		"  - id: port\n    input: What port is it?\n    expect: [{ contains: \"8421\" }]\n"
+	path := filepath.Join(a.dir, "evals.yaml")
+	os.WriteFile(path, []byte(suite), 0o644)
+	s, err := eval.Parse(path, []byte(suite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &eval.Runner{Engine: a.m.opts.Engine, WorkDir: t.TempDir()}
+	rep, err := r.Start(context.Background(), s, eval.Options{})
+	if err != nil || len(rep.Cells) != 2 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+
+	a.send(openRunMsg{runID: rep.RunID, pane: paneDAG})
+	a.until("the eval view shows the table", func() bool { return strings.Contains(a.screen(), "✗ 0/1") })
+	s1 := a.screen()
+	for _, want := range []string{"eval helper-evals · run " + rep.RunID, "case", "smollm2:135m", "notes", "✓ 1/1", "port", "✓ contains \"milk\""} {
+		if !strings.Contains(s1, want) {
+			t.Fatalf("the table has no %q:\n%s", want, s1)
+		}
+	}
+	a.press("j") // to port, which failed
+	if s := a.screen(); !strings.Contains(s, "✗ contains \"8421\": ") {
+		t.Fatalf("the failed cell's expectation is not shown with why:\n%s", s)
+	}
+	port := rep.Cells[1].RunID
+	a.press("enter")
+	a.until("the case run opens in the panes", func() bool { return a.m.run.id == port })
+	s2 := a.screen()
+	if !strings.Contains(s2, "case port on smollm2:135m, repeat 1 · run "+port) || !strings.Contains(s2, "✗ contains \"8421\"") {
+		t.Fatalf("the bar with the failed expectations is not beside the run:\n%s", s2)
+	}
+	if !strings.Contains(s2, "agent") { // the run's DAG: its one step
+		t.Fatalf("the case run's DAG is not shown:\n%s", s2)
+	}
+	a.press("backspace")
+	a.press("P") // port failed: not promoted
+	if s := a.screen(); !strings.Contains(s, "only a passing run is promoted") {
+		t.Fatalf("P on a failed cell:\n%s", s)
+	}
+	a.press("k", "P")
+	a.until("the notes run is promoted", func() bool { return strings.Contains(a.screen(), "promoted to ") })
+	src, err := os.ReadFile(filepath.Join(a.dir, "helper-promoted.yaml"))
+	if err != nil || !strings.Contains(string(src), "notes.txt") {
+		t.Fatalf("promoted flow: %v\n%s\nscreen:\n%s", err, src, a.screen())
+	}
+	a.press("esc")
+	if a.m.overlays.body() != nil {
+		t.Fatal("esc did not close the eval view")
+	}
+}
