@@ -33,6 +33,7 @@ import (
 //
 // AGENTBENCH_MODELS (comma-separated; default: every model scripts/ollama-setup installs),
 // AGENTBENCH_MODES (default: fallback,native), AGENTBENCH_TASKS (task ids) narrow it;
+// AGENTBENCH_OFF=NAME,... runs one fallback row with those fixes off (names as in ablations);
 // AGENTBENCH_TRACE=DIR writes each task's trace records there (one JSONL file per task);
 // AGENTBENCH_ABLATION=1 measures the fixes on the first model instead: in fallback mode with
 // each fix alone ("only", with a row of none) and each left out ("without"), and auto and
@@ -318,7 +319,16 @@ func BenchmarkAgentTasks(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		var rows []benchRow
-		if groups := os.Getenv("AGENTBENCH_ABLATION"); groups != "" {
+		if names := os.Getenv("AGENTBENCH_OFF"); names != "" {
+			// One row with the named fixes off (comma-separated ablation names).
+			var off legacy
+			for _, a := range ablations {
+				if strings.Contains(","+names+",", ","+a.name+",") {
+					a.set(&off, true)
+				}
+			}
+			rows = append(rows, runBenchRow(b, o, models[0], "fallback", "no "+names, off, tasks))
+		} else if groups := os.Getenv("AGENTBENCH_ABLATION"); groups != "" {
 			group := func(g string) bool { return groups == "1" || strings.Contains(","+groups+",", ","+g+",") }
 			name := models[0]
 			if group("only") {
