@@ -18,13 +18,16 @@ import (
 )
 
 // BenchmarkEvalOverheadPerCase runs the same agent case both ways on a real SQLite file: as
-// `tandem ask` does (AgentFlow, Start, Execute), and as one cell of an eval suite (a child
-// run of the eval run, scored and recorded). The model is scripted and answers at once, so
-// the numbers are the durable-run cost alone; with a real model every run takes seconds and
-// the eval's extra milliseconds are a smaller share. It reports both per-case times and the
-// overhead in percent.
+// `tandem ask` does (AgentFlow, Start, Execute), and as cells of eval suites (child runs of
+// the eval run, scored and recorded). The model is scripted and answers at once, so the
+// numbers are the durable-run cost alone; with a real model every run takes seconds and the
+// eval's extra milliseconds are a smaller share. Each iteration runs 10 asks, a suite of 10
+// cases and one of 40, interleaved, so load on the machine falls on all of them. It reports
+// the per-case times of the asks and of the 10-case suite, the overhead of that suite, the
+// marginal overhead of one more case (from the two suites' difference: what a case costs
+// beyond an ask) and the fixed cost of an eval run (what the 10-case suite costs beyond its
+// cases at that marginal rate).
 func BenchmarkEvalOverheadPerCase(b *testing.B) {
-	const cases = 10
 	ctx := context.Background()
 	dir := b.TempDir()
 	db, err := store.Open(ctx, filepath.Join(dir, "tandem.db"), store.Options{Synchronous: store.SyncNormal})
@@ -41,15 +44,19 @@ func BenchmarkEvalOverheadPerCase(b *testing.B) {
 	agentPath := filepath.Join(dir, "agent.yaml")
 	h := &harness{t: &testing.T{}, dir: dir}
 	h.write("agent.yaml", "name: a\nsystem: s\ntool_calling: fallback\n")
-	var src strings.Builder
-	src.WriteString("name: bench\ntarget: agent.yaml\ncases:\n")
-	for i := range cases {
-		fmt.Fprintf(&src, "  - id: c%d\n    input: What port?\n    expect: [{ contains: \"8421\" }, { max_turns: 2 }]\n", i)
+	suite := func(n int) *eval.Suite {
+		var src strings.Builder
+		src.WriteString("name: bench\ntarget: agent.yaml\ncases:\n")
+		for i := range n {
+			fmt.Fprintf(&src, "  - id: c%d\n    input: What port?\n    expect: [{ contains: \"8421\" }, { max_turns: 2 }]\n", i)
+		}
+		s, err := eval.Parse(h.write(fmt.Sprintf("suite%d.yaml", n), src.String()), []byte(src.String()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
 	}
-	s, err := eval.Parse(h.write("suite.yaml", src.String()), []byte(src.String()))
-	if err != nil {
-		b.Fatal(err)
-	}
+	small, large := suite(10), suite(40)
 	a, err := flows.LoadAgent(agentPath)
 	if err != nil {
 		b.Fatal(err)
@@ -69,23 +76,32 @@ func BenchmarkEvalOverheadPerCase(b *testing.B) {
 		}
 	}
 	r := &eval.Runner{Engine: e, WorkDir: filepath.Join(dir, "work")}
-	var askTime, evalTime time.Duration
+	run := func(s *eval.Suite, n int) time.Duration {
+		t0 := time.Now()
+		rep, err := r.Start(ctx, s, eval.Options{})
+		if err != nil || len(rep.Cells) != n || rep.Failed() {
+			b.Fatalf("%+v %v", rep, err)
+		}
+		return time.Since(t0)
+	}
+	var askTime, smallTime, largeTime time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		t0 := time.Now()
-		for range cases {
+		for range 10 {
 			ask()
 		}
-		t1 := time.Now()
-		rep, err := r.Start(ctx, s, eval.Options{})
-		if err != nil || len(rep.Cells) != cases || rep.Failed() {
-			b.Fatalf("%+v %v", rep, err)
-		}
-		askTime += t1.Sub(t0)
-		evalTime += time.Since(t1)
+		askTime += time.Since(t0)
+		smallTime += run(small, 10)
+		largeTime += run(large, 40)
 	}
-	n := float64(b.N * cases)
-	b.ReportMetric(float64(askTime.Microseconds())/n, "µs/ask-case")
-	b.ReportMetric(float64(evalTime.Microseconds())/n, "µs/eval-case")
-	b.ReportMetric(100*(float64(evalTime)-float64(askTime))/float64(askTime), "%overhead")
+	n := float64(b.N)
+	perAsk := float64(askTime.Microseconds()) / n / 10
+	perSmall := float64(smallTime.Microseconds()) / n / 10
+	marginal := float64((largeTime - smallTime).Microseconds()) / n / 30
+	b.ReportMetric(perAsk, "µs/ask-case")
+	b.ReportMetric(perSmall, "µs/eval-case")
+	b.ReportMetric(100*(perSmall-perAsk)/perAsk, "%overhead")
+	b.ReportMetric(100*(marginal-perAsk)/perAsk, "%overhead-per-more-case")
+	b.ReportMetric(float64(smallTime.Microseconds())/n-10*marginal, "µs-fixed/eval")
 }

@@ -137,10 +137,14 @@ func suiteOf(st *engine.State) (*Suite, Options, error) {
 // run runs the cells of eval run evalID (of eval flow f) that have no result yet; resumed
 // says the run may already have case runs.
 func (r *Runner) run(ctx context.Context, evalID string, f *flows.Flow, s *Suite, cells []Cell, resumed bool) (*Report, error) {
-	// Park every cell's wait step (on resume: resolve the results recorded before the cut).
-	st, err := r.Engine.Execute(ctx, evalID)
-	if err != nil {
-		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
+	// On resume, resolve the results recorded before the cut. A fresh eval run has none: its
+	// wait steps start when the results are in, each finding its signal already there.
+	st := &engine.State{Steps: map[string]*engine.StepState{}}
+	if resumed {
+		var err error
+		if st, err = r.Engine.Execute(ctx, evalID); err != nil {
+			return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
+		}
 	}
 	// The case runs that exist already (a resumed eval), in one listing rather than a
 	// lookup per cell.
@@ -192,7 +196,8 @@ func (r *Runner) run(ctx context.Context, evalID string, f *flows.Flow, s *Suite
 	if runErr != nil {
 		return nil, runErr
 	}
-	if st, err = r.Engine.Execute(ctx, evalID); err != nil {
+	st, err := r.Engine.Execute(ctx, evalID)
+	if err != nil {
 		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
 	}
 	return reportOf(st, f)
