@@ -292,12 +292,13 @@ var ablations = []struct {
 	{"answer prompt", func(l *legacy, off bool) { l.nextObject = off }},
 	{"answer-or-call turn", func(l *legacy, off bool) { l.nextObjectTurn = off }},
 	{"follow references", func(l *legacy, off bool) { l.reread = off }},
+	{"answer when read out", func(l *legacy, off bool) { l.lookOn = off }},
 	{"no tool-name answers", func(l *legacy, off bool) { l.toolNameAnswers = off }},
 }
 
 func allOff() legacy {
 	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true,
-		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true, reread: true, toolNameAnswers: true}
+		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true, reread: true, lookOn: true, toolNameAnswers: true}
 }
 
 // BenchmarkAgentTasks runs the agent benchmark (see the top of this file) and prints its

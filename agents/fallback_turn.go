@@ -64,11 +64,15 @@ func resultTurn(c model.ToolCall, result, task string, ending string) model.Mess
 
 // isResultTurn reports whether a user message is a fallback result turn (resultTurn).
 func isResultTurn(content string) bool {
-	return strings.Contains(content, " returned:\n") && (strings.HasSuffix(content, answerOrCall) || strings.HasSuffix(content, nextObject))
+	return strings.Contains(content, " returned:\n") &&
+		(strings.HasSuffix(content, answerOrCall) || strings.HasSuffix(content, answerNowOrChange) || strings.HasSuffix(content, nextObject))
 }
 
 // answerOrCall ends a result turn that leaves the next action open.
 const answerOrCall = `If this gives what the task asks for, reply {"answer": "<your answer>"}; if not, reply with the tool call that gets it.`
+
+// answerNowOrChange ends a result turn after which nothing named is left to read.
+const answerNowOrChange = `Nothing named is left to read. Reply {"answer": "<your answer>"} with what the task asks for; call a tool only if the task asks you to change something.`
 
 // nextObject ended result turns before answerOrCall (kept for the ablation).
 const nextObject = "Reply with the next JSON object."
@@ -86,7 +90,10 @@ func askForTheAnswer(msgs []model.Message) []model.Message {
 		return msgs
 	}
 	out := slices.Clone(msgs)
-	c := strings.TrimSuffix(strings.TrimSuffix(out[last].Content, answerOrCall), nextObject)
+	c := out[last].Content
+	for _, end := range []string{answerOrCall, answerNowOrChange, nextObject} {
+		c = strings.TrimSuffix(c, end)
+	}
 	out[last].Content = c + answerNow
 	return out
 }

@@ -22,6 +22,7 @@ type legacy struct {
 	// asking for the answer or the call that gets it.
 	nextObjectTurn  bool
 	reread          bool // after the first look, read-only tools take any path, seen or not named
+	lookOn          bool // with nothing named left to read, the result turn still offers "the tool call that gets it"
 	toolNameAnswers bool // an answer that is only a tool's name is taken as the answer
 	unnamed         bool // paths the task names are not read from the prompt (no missing files in the enum)
 	// overwriteUnread is read by the benchmark only (it builds the workspace): write_file

@@ -220,6 +220,13 @@ func TestAfterTheFirstLookTheAgentFollowsReferences(t *testing.T) {
 	if got := fmt.Sprint(offers(t, reqs[2].Format)); got != `map[:null write_file:null]` {
 		t.Errorf("after reading both: %s", got)
 	}
+	last := func(r model.Request) string { return r.Messages[len(r.Messages)-1].Content }
+	if !strings.HasSuffix(last(reqs[1]), "if not, reply with the tool call that gets it.") {
+		t.Errorf("turn 2's result turn: %q", last(reqs[1]))
+	}
+	if !strings.HasSuffix(last(reqs[2]), `Nothing named is left to read. Reply {"answer": "<your answer>"} with what the task asks for; call a tool only if the task asks you to change something.`) {
+		t.Errorf("with nothing left to read, the result turn ends %q", last(reqs[2]))
+	}
 	// After a write, what was read may have changed: it is offered again.
 	if got := offers(t, reqs[3].Format)["read_file"]; got != `["config/app.toml","host.txt","start.txt"]` { // host.txt: the write's result names it
 		t.Errorf("after a write, read_file offers %s", got)

@@ -359,8 +359,13 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 				msgs = append(msgs, model.Message{Role: "tool", ToolName: c.Name, Content: results[i] + legacyHint})
 			case fallback:
 				ending := answerOrCall
-				if r.legacy.nextObjectTurn {
+				switch {
+				case r.legacy.nextObjectTurn:
 					ending = nextObject
+				case lookFirst && !r.legacy.reread && !r.legacy.lookOn && len(readOnly(lookable(tools, named, looked, refs))) == 0:
+					// Nothing the task or a result named is left to read: a 0.5B model told it may
+					// call "the tool that gets it" rewrites the file it just read.
+					ending = answerNowOrChange
 				}
 				msgs = append(msgs, resultTurn(c, results[i], t.Prompt, ending))
 			default:
