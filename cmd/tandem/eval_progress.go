@@ -56,7 +56,8 @@ func (p *evalProgress) planned(total, recorded int) {
 		return
 	}
 	p.draw()
-	p.stop = make(chan struct{})
+	stop := make(chan struct{})
+	p.stop = stop
 	p.stopped.Add(1)
 	go func() {
 		defer p.stopped.Done()
@@ -64,7 +65,7 @@ func (p *evalProgress) planned(total, recorded int) {
 		defer t.Stop()
 		for {
 			select {
-			case <-p.stop:
+			case <-stop:
 				return
 			case <-t.C:
 				p.mu.Lock()
