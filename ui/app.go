@@ -27,6 +27,8 @@ type Options struct {
 	// Models, when set, lists the local models the chat can switch to; without it the chat
 	// offers the agent's own model only.
 	Models ModelLister
+	// Promote, when set, promotes a passing agent run into a flow file (the eval view's P).
+	Promote Promoter
 	// Tick schedules a message after d for the frame and log-poll loops; default tea.Tick.
 	// Tests pass one that returns nil and send the ticks they need themselves.
 	Tick func(d time.Duration, msg func(time.Time) tea.Msg) tea.Cmd

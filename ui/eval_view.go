@@ -2,9 +2,8 @@ package ui
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,10 +14,41 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tandem/engine"
-	"tandem/eval"
 	"tandem/flows"
-	"tandem/promote"
 )
+
+// Promoter writes the flow a passing agent run promotes to, in dir, and returns its path;
+// cmd/tandem gives the workbench one (package promote), which the eval view's P calls.
+type Promoter func(ctx context.Context, runID, dir string) (string, error)
+
+// evalOutcome is one expectation of a cell's run.
+type evalOutcome struct {
+	Expect string `json:"expect"`
+	Pass   bool   `json:"pass"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// evalCell is one cell's scored run as an eval run records it: the JSON of eval.CellResult,
+// read here from the log so that the UI does not depend on the eval package.
+type evalCell struct {
+	Cell     string        `json:"cell"`
+	Case     string        `json:"case"`
+	Model    string        `json:"model"`
+	Repeat   int           `json:"repeat"`
+	RunID    string        `json:"run_id"`
+	Pass     bool          `json:"pass"`
+	Status   string        `json:"status"`
+	Error    string        `json:"error,omitempty"`
+	Turns    int           `json:"turns"`
+	Seconds  float64       `json:"seconds"`
+	Outcomes []evalOutcome `json:"outcomes"`
+}
+
+// evalReport is what the view shows of an eval run.
+type evalReport struct {
+	Suite, File, Status string
+	Cells               []evalCell
+}
 
 // The eval view: opening an eval run (a run of an eval:NAME flow, listed in the sidebar like
 // any run) shows its results as a table of cases × models, each cell the passes of its
@@ -65,7 +95,7 @@ func (k evalKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHel
 
 type evalReportMsg struct {
 	runID string
-	rep   *eval.Report
+	rep   *evalReport
 	err   error
 }
 
@@ -76,23 +106,24 @@ type evalPromotedMsg struct {
 
 // evalView is the eval view overlay.
 type evalView struct {
-	keys  EvalKeyMap
-	theme Theme
-	runID string
-	rep   *eval.Report
-	err   error
+	keys    EvalKeyMap
+	theme   Theme
+	runID   string
+	rep     *evalReport
+	err     error
+	promote Promoter
 
 	cases, models []string
 	row, col      int
-	bar           bool             // showing one cell's run in the panes, as a bar
-	barCell       *eval.CellResult // the run the bar is about
-	note          string           // the last action's outcome
+	bar           bool      // showing one cell's run in the panes, as a bar
+	barCell       *evalCell // the run the bar is about
+	note          string    // the last action's outcome
 	w, h          int
 }
 
 // newEvalView opens the eval view of eval run runID; Init loads its report.
-func newEvalView(t Theme, runID string) *evalView {
-	return &evalView{keys: DefaultEvalKeyMap, theme: t, runID: runID}
+func newEvalView(t Theme, runID string, p Promoter) *evalView {
+	return &evalView{keys: DefaultEvalKeyMap, theme: t, runID: runID, promote: p}
 }
 
 // openEval shows the results of eval run runID over the panes (once: an eval view of it
@@ -103,59 +134,72 @@ func (m *Model) openEval(runID string) tea.Cmd {
 			return nil
 		}
 	}
-	v := newEvalView(m.theme, runID)
+	v := newEvalView(m.theme, runID, m.opts.Promote)
 	m.openOverlay(v)
-	return loadEvalReport(m.opts.Engine, runID)
+	return loadEvalReport(m.opts.Store, runID)
 }
 
 // isEvalFlow reports whether f is an eval run's flow.
 func isEvalFlow(f *flows.Flow) bool { return f != nil && strings.HasPrefix(f.Name, "eval:") }
 
-// loadEvalReport reads an eval run's report.
-func loadEvalReport(e *engine.Engine, runID string) tea.Cmd {
-	if e == nil {
+// loadEvalReport reads an eval run's results from its log: each cell's result is its wait
+// step's output, or the signal that will resolve it (an eval cut short).
+func loadEvalReport(st Store, runID string) tea.Cmd {
+	if st == nil {
 		return nil
 	}
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		rep, err := eval.LoadReport(ctx, e, runID)
+		events, err := st.Events(ctx, runID, 0)
+		if err != nil {
+			return evalReportMsg{runID: runID, err: err}
+		}
+		rep, err := evalReportOf(engine.Fold(events))
 		return evalReportMsg{runID: runID, rep: rep, err: err}
 	}
 }
 
-// promoteRun writes the flow a passing agent run promotes to in dir (the suite's: a case
-// run's agent file is the eval's copy), under a name not taken yet.
-func promoteRun(e *engine.Engine, runID, dir string) tea.Cmd {
+// evalReportOf reads the cells' results out of an eval run's state, in the plan's order.
+func evalReportOf(st *engine.State) (*evalReport, error) {
+	f, err := flows.Parse(st.Start.FlowPath, []byte(st.Start.Source))
+	if err != nil {
+		return nil, fmt.Errorf("read eval %s: %w", st.ID, err)
+	}
+	rep := &evalReport{Suite: strings.TrimPrefix(st.Start.FlowName, "eval:"), Status: string(st.Status)}
+	rep.File, _ = st.Start.Inputs["suite"].(string)
+	signalled := map[string]string{}
+	for _, sig := range st.Signals {
+		signalled[sig.Event] = string(sig.Data)
+	}
+	for _, step := range f.Steps {
+		out, ok := signalled["cell:"+step.ID]
+		if ss, done := st.Steps[step.ID]; done && ss.Status == engine.StatusSucceeded {
+			out, ok = ss.Output, true
+		}
+		if !ok {
+			continue
+		}
+		var c evalCell
+		if err := json.Unmarshal([]byte(out), &c); err != nil {
+			return nil, fmt.Errorf("read eval %s: cell %s: %w", st.ID, step.ID, err)
+		}
+		rep.Cells = append(rep.Cells, c)
+	}
+	return rep, nil
+}
+
+// promoteRun promotes run runID into a flow file in dir.
+func promoteRun(p Promoter, runID, dir string) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _, _, a, err := promote.Agent(ctx, e, runID)
-		if err != nil {
-			return evalPromotedMsg{err: err}
-		}
-		if dir == "" {
-			dir = a.Dir
-		}
-		path := filepath.Join(dir, a.Name+"-promoted.yaml")
-		for i := 2; ; i++ {
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			path = filepath.Join(dir, fmt.Sprintf("%s-promoted-%d.yaml", a.Name, i))
-		}
-		src, err := promote.Flow(ctx, e, runID, path)
-		if err != nil {
-			return evalPromotedMsg{err: err}
-		}
-		if err := os.WriteFile(path, src, 0o644); err != nil {
-			return evalPromotedMsg{err: fmt.Errorf("write %s: %w", path, err)}
-		}
-		return evalPromotedMsg{path: path}
+		path, err := p(ctx, runID, dir)
+		return evalPromotedMsg{path: path, err: err}
 	}
 }
 
-func (v *evalView) setReport(rep *eval.Report) {
+func (v *evalView) setReport(rep *evalReport) {
 	v.rep, v.cases, v.models = rep, nil, nil
 	for _, c := range rep.Cells {
 		if !containsString(v.cases, c.Case) {
@@ -178,11 +222,11 @@ func containsString(list []string, s string) bool {
 }
 
 // cells are the selected cell's runs, one per repeat.
-func (v *evalView) cells() []eval.CellResult {
+func (v *evalView) cells() []evalCell {
 	if v.rep == nil || len(v.cases) == 0 {
 		return nil
 	}
-	var out []eval.CellResult
+	var out []evalCell
 	for _, c := range v.rep.Cells {
 		if c.Case == v.cases[v.row] && c.Model == v.models[v.col] {
 			out = append(out, c)
@@ -192,7 +236,7 @@ func (v *evalView) cells() []eval.CellResult {
 }
 
 // pick is the run enter opens: the first failed repeat, else the first.
-func (v *evalView) pick() *eval.CellResult {
+func (v *evalView) pick() *evalCell {
 	cs := v.cells()
 	for i := range cs {
 		if !cs[i].Pass {
@@ -266,15 +310,15 @@ func (v *evalView) key(k tea.KeyPressMsg, env overlayEnv) (tea.Cmd, bool) {
 			v.note = "no run to promote"
 		case !c.Pass:
 			v.note = "only a passing run is promoted: this cell's run " + c.RunID + " failed"
-		case env.eng == nil:
-			v.note = "the workbench is read-only: no engine to read the run"
+		case v.promote == nil:
+			v.note = "this workbench cannot promote runs (tandem promote RUN does)"
 		default:
 			v.note = "promoting " + c.RunID + "…"
 			dir := ""
 			if v.rep.File != "" {
 				dir = filepath.Dir(v.rep.File)
 			}
-			return promoteRun(env.eng, c.RunID, dir), false
+			return promoteRun(v.promote, c.RunID, dir), false
 		}
 	}
 	return nil, false
@@ -406,7 +450,7 @@ func (v *evalView) details() []string {
 }
 
 // outcomes are a run's expectations, the failed ones with why.
-func (v *evalView) outcomes(c eval.CellResult) []string {
+func (v *evalView) outcomes(c evalCell) []string {
 	var lines []string
 	if c.Error != "" {
 		lines = append(lines, v.theme.Error.Render(v.pad("  ✗ the run "+c.Status+": "+c.Error)))

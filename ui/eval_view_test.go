@@ -22,7 +22,13 @@ func TestEvalViewShowsCasesByModelsOpensACellsRunAndPromotesIt(t *testing.T) {
 		}
 		return model.FakeReply{Deltas: []model.Delta{{Content: `{"answer": "no idea"}`}}}, nil
 	}}
-	a := newChatApp(t, 120, 32, fake, nil)
+	var promoted []string // the runs P promoted, and where
+	a := newChatApp(t, 120, 32, fake, func(o *Options) {
+		o.Promote = func(_ context.Context, runID, dir string) (string, error) {
+			promoted = append(promoted, runID+" in "+dir)
+			return filepath.Join(dir, "helper-promoted.yaml"), nil
+		}
+	})
 	os.WriteFile(filepath.Join(a.dir, "helper.yaml"), []byte(helperAgent+"tool_calling: fallback\n"), 0o644)
 	suite := "name: helper-evals\ntarget: helper.yaml\ncases:\n" +
 		"  - id: notes\n    input: What do my notes say?\n    expect: [{ contains: milk }]\n" +
@@ -68,9 +74,8 @@ func TestEvalViewShowsCasesByModelsOpensACellsRunAndPromotesIt(t *testing.T) {
 	}
 	a.press("k", "P")
 	a.until("the notes run is promoted", func() bool { return strings.Contains(a.screen(), "promoted to ") })
-	src, err := os.ReadFile(filepath.Join(a.dir, "helper-promoted.yaml"))
-	if err != nil || !strings.Contains(string(src), "notes.txt") {
-		t.Fatalf("promoted flow: %v\n%s\nscreen:\n%s", err, src, a.screen())
+	if want := rep.Cells[0].RunID + " in " + a.dir; len(promoted) != 1 || promoted[0] != want {
+		t.Fatalf("promoted %v, want the notes run beside the suite (%s)", promoted, want)
 	}
 	a.press("esc")
 	if a.m.overlays.body() != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 	"tandem/agents/model"
 	"tandem/agents/ollama"
 	"tandem/engine"
+	"tandem/promote"
 	"tandem/ui"
 )
 
@@ -41,7 +43,7 @@ func (a *app) workbench(ctx context.Context, _ []string) error {
 		e.log.Error("advance run", "run", id, "err", err)
 	}}
 	opts := ui.Options{Engine: e.engine, Store: e.db, Dir: dir, Worker: w, Sessions: uiSessions{e.db}, Approvals: approvals,
-		Who: approver(), Watch: true}
+		Who: approver(), Watch: true, Promote: promoteInto(e.engine)}
 	if o, err := ollama.FromEnvironment(); err == nil {
 		opts.Models, opts.Server = o, o
 	}
@@ -73,4 +75,33 @@ func (s uiSessions) Sessions(ctx context.Context) ([]ui.SessionInfo, error) {
 
 func (s uiSessions) LoadSession(ctx context.Context, name string) ([]model.Message, error) {
 	return s.db.LoadSession(ctx, name)
+}
+
+// promoteInto promotes a passing agent run into a flow file in dir (the agent's directory
+// when dir is ""), under AGENT-promoted.yaml or the first free AGENT-promoted-N.yaml.
+func promoteInto(eng *engine.Engine) ui.Promoter {
+	return func(ctx context.Context, runID, dir string) (string, error) {
+		_, _, _, a, err := promote.Agent(ctx, eng, runID)
+		if err != nil {
+			return "", err
+		}
+		if dir == "" {
+			dir = a.Dir
+		}
+		path := filepath.Join(dir, a.Name+"-promoted.yaml")
+		for i := 2; ; i++ {
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			path = filepath.Join(dir, fmt.Sprintf("%s-promoted-%d.yaml", a.Name, i))
+		}
+		src, err := promote.Flow(ctx, eng, runID, path)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			return "", fmt.Errorf("write %s: %w", path, err)
+		}
+		return path, nil
+	}
 }
