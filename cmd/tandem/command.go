@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -182,18 +183,31 @@ func (a *app) openRun(ctx context.Context, ref string) (*env, engine.RunInfo, er
 	info, err := e.db.Run(ctx, ref)
 	if err != nil {
 		e.close()
-		return nil, engine.RunInfo{}, runError(err)
+		return nil, engine.RunInfo{}, runError(ref, err)
 	}
 	return e, info, nil
 }
 
-// runError makes a run that is not there, or a prefix that fits several, a usage error.
-func runError(err error) error {
-	if errors.Is(err, engine.ErrRunNotFound) || errors.Is(err, engine.ErrAmbiguousRun) {
+// runError makes a run that is not there, or a prefix that fits several, a usage error; a
+// missing run says where to find the ids rather than the store's wording.
+func runError(ref string, err error) error {
+	if errors.Is(err, engine.ErrRunNotFound) {
+		return usageError{runNotFound{ref}}
+	}
+	if errors.Is(err, engine.ErrAmbiguousRun) {
 		return usageError{err}
 	}
 	return err
 }
+
+// runNotFound is a run id (or prefix) that no run has.
+type runNotFound struct{ ref string }
+
+func (e runNotFound) Error() string {
+	return fmt.Sprintf("run %q not found: no run id starts with it (tandem runs lists the runs)", e.ref)
+}
+
+func (e runNotFound) Unwrap() error { return engine.ErrRunNotFound }
 
 // inputs parses repeated -i key=value flags.
 func inputs(kvs []string) (map[string]string, error) {

@@ -322,9 +322,29 @@ func TestCLIAnUnknownRunIsAUsageErrorEverywhere(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			_, errOut, code := w.tandem(args...)
-			if code != 2 || !strings.Contains(errOut, "not found") {
-				t.Fatalf("exit %d, stderr %q; want 2 and a run not found", code, errOut)
+			if code != 2 || !strings.Contains(errOut, `run "zzzz" not found`) || !strings.Contains(errOut, "tandem runs") {
+				t.Fatalf("exit %d, stderr %q; want 2 and a run not found that names tandem runs", code, errOut)
 			}
 		})
+	}
+}
+
+func TestCLIRunsRefusesAnUnknownStatusAndSaysWhenNoneMatch(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("ok.yaml", "name: ok\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	if _, errOut, code := w.tandem("run", "ok.yaml"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	_, errOut, code := w.tandem("runs", "--status", "nope")
+	if code != 2 || !strings.Contains(errOut, `--status "nope"`) || !strings.Contains(errOut, "succeeded, failed") {
+		t.Fatalf("runs --status nope: exit %d, stderr %q; want 2 naming the statuses", code, errOut)
+	}
+	out, _, code := w.tandem("runs", "--status", "failed,cancelled")
+	if code != 0 || strings.TrimSpace(out) != "no failed or cancelled runs" {
+		t.Fatalf("runs --status failed,cancelled: exit %d, stdout %q; want no failed or cancelled runs", code, out)
+	}
+	out, _, _ = w.tandem("runs", "--status", "succeeded")
+	if !strings.Contains(out, "ok") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("runs --status succeeded: %q; want the ok run", out)
 	}
 }
