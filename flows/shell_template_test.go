@@ -173,3 +173,38 @@ func FuzzRenderShell(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateRejectsAShellCommandThatLeavesAQuoteOpen(t *testing.T) {
+	for _, tc := range []struct {
+		name, shell, pos, open string
+		yamlHint               bool
+	}{
+		{"a YAML comment cut the value after a value", `echo "hi {{ .run.id }} #{{ .run.id }}"`, "w.yaml:4:5:", `"..."`, true},
+		{"a YAML comment cut a plain command", `echo "a #b"`, "w.yaml:4:5:", `"..."`, true},
+		{"an apostrophe opens a single quote", `echo it's`, "w.yaml:4:5:", `'...'`, false},
+		{"a command substitution is never closed", "|\n      echo $(date\n", "w.yaml:4:5:", "$( ... )", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "name: w\nsteps:\n  - id: a\n    shell: " + tc.shell + "\n  - id: b\n    run: [\"true\"]\n"
+			_, err := Parse("w.yaml", []byte(src))
+			if err == nil {
+				t.Fatalf("%q validated; want an error about the open quote", tc.shell)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tc.pos) || !strings.Contains(msg, tc.open) || !strings.Contains(msg, "never closed") {
+				t.Errorf("err = %q, want %s ... %s that is never closed", msg, tc.pos, tc.open)
+			}
+			if got := strings.Contains(msg, `ends at " #"`); got != tc.yamlHint {
+				t.Errorf("err = %q; YAML comment hint %v, want %v", msg, got, tc.yamlHint)
+			}
+		})
+	}
+	for _, ok := range []string{
+		`'echo "hi {{ .run.id }} #x"'`, "echo ok # don't", "|\n      cat <<EOF\n      it's \"\n      EOF\n",
+		`'echo "a" ''b'' $(echo "c)") ` + "`x`'",
+	} {
+		if _, err := Parse("w.yaml", []byte("name: w\nsteps:\n  - id: a\n    shell: "+ok+"\n")); err != nil {
+			t.Errorf("shell: %s: %v; want it valid", ok, err)
+		}
+	}
+}
