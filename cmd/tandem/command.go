@@ -108,7 +108,7 @@ func (a *app) command(s spec) *cobra.Command {
 	if s.advances || s.agent {
 		f.BoolVar(&a.agent.allowShell, "allow-shell", false, "let agents use the shell tool without asking")
 		f.BoolVar(&a.agent.allowHTTP, "allow-http", false, "let agents use the http_get tool")
-		f.StringArrayVar(&a.agent.allowMCP, "allow-mcp", nil, "let agents call the tools of MCP server `NAME` without asking (repeatable)")
+		f.StringArrayVar(&a.agent.allowMCP, "allow-mcp", nil, "let agents call the tools of MCP server NAME without asking (repeatable)")
 	}
 	if s.flags != nil {
 		s.flags(f)
@@ -148,8 +148,8 @@ func newRoot() *cobra.Command {
 		sync = store.SyncFull
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.db, "db", db, "SQLite database file, or a postgres:// URL for a team database (env TANDEM_DB)")
-	pf.StringVar(&a.sync, "sync", sync, "synchronous mode of SQLite: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
+	pf.StringVar(&a.db, "db", db, "path of the SQLite database file, or a postgres:// URL for a team database (env TANDEM_DB)")
+	pf.StringVar(&a.sync, "sync", sync, "how SQLite syncs: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddGroup(&cobra.Group{ID: "runs", Title: "Runs"}, &cobra.Group{ID: "debug", Title: "Debugging"},
 		&cobra.Group{ID: "waits", Title: "Waits"}, &cobra.Group{ID: "agents", Title: "Agents and models"},

@@ -72,7 +72,7 @@ func (a *app) traceCommand() *cobra.Command {
 		args: func(n int) bool { return n == 1 || n == 2 }, json: "print JSON records", complete: completeRunStep,
 		flags: func(f *pflag.FlagSet) {
 			f.BoolVar(&hideThinking, "no-thinking", false, "leave thinking out")
-			f.IntVar(&attempt, "attempt", 0, "only attempt `N` of STEP (default: every attempt)")
+			f.IntVar(&attempt, "attempt", 0, "only attempt N of STEP (default: every attempt)")
 			f.BoolVar(&join, "join", false, "with --json: one record per streamed reply instead of one per fragment")
 		},
 		onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {
