@@ -214,8 +214,8 @@ func inputs(kvs []string) (map[string]string, error) {
 	given := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, usagef("-i %q: want key=value", kv)
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usagef("-i %q: want key=value, with the input's name as key", kv)
 		}
 		given[k] = v
 	}

@@ -348,3 +348,20 @@ func TestCLIRunsRefusesAnUnknownStatusAndSaysWhenNoneMatch(t *testing.T) {
 		t.Fatalf("runs --status succeeded: %q; want the ok run", out)
 	}
 }
+
+func TestCLIABadInputFlagSaysWhatToType(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("inp.yaml", "name: inp\ninputs:\n  n: { type: integer, default: 1 }\n  mode: { type: string, enum: [fast, slow], default: fast }\nsteps:\n  - id: a\n    run: [\"echo\", \"{{ .inputs.n }}\"]\n")
+	for _, tc := range []struct{ arg, want string }{
+		{"=3", `-i "=3": want key=value, with the input's name as key`},
+		{"n", `-i "n": want key=value`},
+		{"mode=medium", `input "mode": "medium" is not one of fast, slow`},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			_, errOut, code := w.tandem("run", "inp.yaml", "-i", tc.arg)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("run -i %s: exit %d, stderr %q; want 2 and %q", tc.arg, code, errOut, tc.want)
+			}
+		})
+	}
+}
