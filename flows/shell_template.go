@@ -559,6 +559,9 @@ func (c *refChecker) shellTemplate(text string) {
 		c.shellClosed(text)
 		return
 	}
+	if _, err := compileTemplate(text); err != nil {
+		return // reported by the reference check, once
+	}
 	if _, err := compileShellTemplate(text); err != nil {
 		c.r.at(c.at(), "%s: shell command %q: %s", c.where(), text, cleanTemplateErr(err))
 		return

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,5 +207,24 @@ func TestValidateRejectsAShellCommandThatLeavesAQuoteOpen(t *testing.T) {
 		if _, err := Parse("w.yaml", []byte("name: w\nsteps:\n  - id: a\n    shell: "+ok+"\n")); err != nil {
 			t.Errorf("shell: %s: %v; want it valid", ok, err)
 		}
+	}
+}
+
+func TestValidateReportsABadShellTemplateOnceWithoutTemplateInternals(t *testing.T) {
+	for _, tc := range []struct{ name, shell, want string }{
+		{"an unclosed action", `echo {{ .inputs.x`, `bad template "echo {{ .inputs.x": unclosed action`},
+		{"an unknown function", `echo {{ .run.id | nosuchfn }}`, `: function "nosuchfn" not defined`},
+		{"an action left open over lines", "|\n      echo hi\n      echo {{ .run.id\n", "line 3 of the template: unclosed action started on line 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("w.yaml", []byte("name: w\ninputs:\n  x: { type: string, default: a }\nsteps:\n  - id: a\n    shell: "+tc.shell+"\n"))
+			var d Diagnostics
+			if !errors.As(err, &d) {
+				t.Fatalf("err = %v, want diagnostics", err)
+			}
+			if len(d) != 1 || !strings.Contains(d[0].Error(), tc.want) || strings.Contains(d[0].Error(), "t:") {
+				t.Fatalf("diagnostics = %q, want one containing %q and no template name", d, tc.want)
+			}
+		})
 	}
 }
