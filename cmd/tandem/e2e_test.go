@@ -365,3 +365,29 @@ func TestCLIABadInputFlagSaysWhatToType(t *testing.T) {
 		})
 	}
 }
+
+func TestCLIShowPrintsWhatAFailedStepPrintedToStdout(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("tests.yaml", "name: tests\nsteps:\n  - id: check\n    shell: |\n      echo 'FAIL: TestParse (want 3, got 4)'\n      exit 1\n")
+	out, _, code := w.tandem("run", "tests.yaml")
+	if code != 1 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	id := firstLineRunID(t, out)
+	out, _, _ = w.tandem("show", id)
+	if !strings.Contains(out, "output of attempt 1:\n      FAIL: TestParse (want 3, got 4)") {
+		t.Fatalf("show does not print the failed attempt's stdout:\n%s", out)
+	}
+	out, _, _ = w.tandem("show", id, "--json")
+	var shape struct {
+		Steps []struct {
+			Attempts []struct {
+				Output string `json:"output"`
+			} `json:"attempts"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &shape); err != nil || len(shape.Steps) != 1 || len(shape.Steps[0].Attempts) != 1 ||
+		shape.Steps[0].Attempts[0].Output != "FAIL: TestParse (want 3, got 4)" {
+		t.Fatalf("show --json: %v\n%s", err, out)
+	}
+}
