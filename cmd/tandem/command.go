@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -169,8 +170,24 @@ func newRoot() *cobra.Command {
 	ui := a.uiCommand()
 	root.AddCommand(ui)
 	root.RunE = func(c *cobra.Command, args []string) error { return ui.RunE(c, args) }
-	root.Args = cobra.NoArgs
+	root.Args = unknownCommand
+	root.SuggestionsMinimumDistance = 2
 	return root
+}
+
+// unknownCommand refuses arguments to tandem itself, as cobra.NoArgs does, but says what
+// was probably meant: the command a typo is close to, or tandem run for a flow file.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if ext := filepath.Ext(args[0]); ext == ".yaml" || ext == ".yml" {
+		msg += fmt.Sprintf(" (to run a flow: tandem run %s)", args[0])
+	} else if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return errors.New(msg)
 }
 
 // openRun opens the workspace and finds a run by id or unique prefix. A run that is not

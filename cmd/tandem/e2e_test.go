@@ -391,3 +391,19 @@ func TestCLIShowPrintsWhatAFailedStepPrintedToStdout(t *testing.T) {
 		t.Fatalf("show --json: %v\n%s", err, out)
 	}
 }
+
+func TestCLIAnUnknownCommandSaysWhatWasMeant(t *testing.T) {
+	w := newWorkspace(t)
+	for _, tc := range []struct{ arg, want string }{
+		{"rnu", "(did you mean run or runs?)"},
+		{"flow.yaml", "(to run a flow: tandem run flow.yaml)"},
+		{"xyzzy", `unknown command "xyzzy" for "tandem"`},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			_, errOut, code := w.tandem(tc.arg)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("tandem %s: exit %d, stderr %q; want 2 and %q", tc.arg, code, errOut, tc.want)
+			}
+		})
+	}
+}
