@@ -407,3 +407,16 @@ func TestCLIAnUnknownCommandSaysWhatWasMeant(t *testing.T) {
 		})
 	}
 }
+
+func TestCLIValidateCountsStepsAndToolsInPlainEnglish(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("one.yaml", "name: one\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	w.write("two.yaml", "name: two\nsteps:\n  - id: a\n    run: [\"true\"]\n  - id: b\n    run: [\"true\"]\n")
+	w.write("agent.yaml", "name: reader\nsystem: read\ntools: [read_file]\n")
+	out, errOut, code := w.tandem("validate", "one.yaml", "two.yaml", "agent.yaml")
+	for _, want := range []string{"one.yaml: ok (flow one, 1 step)\n", "two.yaml: ok (flow two, 2 steps)\n", "agent.yaml: ok (agent reader, 1 tool)\n"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("validate: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+		}
+	}
+}
