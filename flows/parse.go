@@ -79,6 +79,9 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 		if f.Name == "" && namePos.Line == 0 {
 			r.at(pos(doc), "the flow needs a name (name: my-flow)")
 		}
+		if strings.ContainsFunc(f.Name, isTerminalControl) {
+			r.at(namePos, "the flow's name %q holds control characters (a terminal would act on them); a name is printed in every listing", f.Name)
+		}
 		if stepsNode == nil {
 			r.at(pos(doc), "the flow has no steps (steps: [...])")
 		} else if stepsNode.Kind != yaml.SequenceNode {
@@ -473,4 +476,10 @@ func parseApproval(r *reporter, n *yaml.Node) *ApprovalSpec {
 		r.at(pos(n), "approval needs a prompt: for the person deciding")
 	}
 	return a
+}
+
+// isTerminalControl reports a character a terminal acts on rather than prints (escape
+// sequences start with one); newlines and tabs are text.
+func isTerminalControl(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r <= 0x9f
 }
