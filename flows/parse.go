@@ -144,8 +144,17 @@ func yamlErrorPos(err error) Pos {
 
 func yamlErrorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	// The diagnostic's position already names the first line.
+	if m := yamlLeadingLine.FindString(s); m != "" && !strings.Contains(s, "\n") {
+		s = strings.TrimPrefix(s, m)
+	}
+	if strings.HasSuffix(s, "found unexpected end of stream") {
+		s += " (a quote or bracket opened above is never closed)"
+	}
 	return yamlLine.ReplaceAllString(s, "line $1")
 }
+
+var yamlLeadingLine = regexp.MustCompile(`^line \d+: `)
 
 func parseInputs(r *reporter, n *yaml.Node) []Input {
 	var out []Input

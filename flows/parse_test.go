@@ -239,3 +239,11 @@ func TestANameWithControlCharactersIsRefused(t *testing.T) {
 		t.Fatalf("a printable name was refused: %v", err)
 	}
 }
+
+func TestAYAMLSyntaxErrorSaysItsLineOnceAndNamesAnOpenQuote(t *testing.T) {
+	_, err := Parse("w.yaml", []byte("name: w\nsteps:\n  - id: a\n    shell: \"echo hi\n  - id: b\n"))
+	want := `w.yaml:4:1: YAML syntax: found unexpected end of stream (a quote or bracket opened above is never closed)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}
