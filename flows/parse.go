@@ -31,9 +31,28 @@ var (
 func Load(path string) (*Flow, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			return nil, fmt.Errorf("read flow: %s is a directory, not a flow file%s", path, yamlFilesIn(path))
+		}
 		return nil, fmt.Errorf("read flow: %w", err)
 	}
 	return Parse(path, src)
+}
+
+// yamlFilesIn names a few YAML files of a directory, to say which flow was probably meant.
+func yamlFilesIn(dir string) string {
+	var names []string
+	for _, ext := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, ext))
+		names = append(names, m...)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	if len(names) > 3 {
+		names = append(names[:3], "...")
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // Parse parses and validates a flow from bytes; path names it in messages and anchors

@@ -420,3 +420,15 @@ func TestCLIValidateCountsStepsAndToolsInPlainEnglish(t *testing.T) {
 		}
 	}
 }
+
+func TestCLIRunOnADirectoryNamesTheFlowsInIt(t *testing.T) {
+	w := newWorkspace(t)
+	if err := os.Mkdir(filepath.Join(w.dir, "jobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.write("jobs/nightly.yaml", "name: nightly\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	_, errOut, code := w.tandem("run", "jobs")
+	if code != 2 || !strings.Contains(errOut, "jobs is a directory, not a flow file (jobs/nightly.yaml)") {
+		t.Fatalf("run jobs: exit %d, stderr %q; want 2 naming jobs/nightly.yaml", code, errOut)
+	}
+}
