@@ -32,7 +32,7 @@ func (e *Engine) decide(ctx context.Context, runID, stepID string, d ApprovalDat
 		return fmt.Errorf("%s %s of run %s: %w", verb, stepID, runID, err)
 	}
 	s, ok := st.Steps[stepID]
-	if !ok || s.Waiting == nil || s.Waiting.Kind != string(flows.KindApproval) {
+	if !ok || s.Waiting == nil || s.Waiting.Kind != string(flows.KindApproval) || s.Status != StatusWaiting {
 		return fmt.Errorf("%s %s of run %s: %w", verb, stepID, st.ID, ErrNotAwaitingApproval)
 	}
 	d.When = e.clock.Now().UTC()

@@ -41,6 +41,9 @@ type Attempt struct {
 	Error      string        `json:"error,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
 	StderrTail string        `json:"stderr_tail,omitempty"`
+	// Output is what a failed or interrupted attempt printed (a succeeded one's is the step's
+	// Output), so the reason a step failed can be read when it went to stdout.
+	Output string `json:"output,omitempty"`
 }
 
 // StepState is the folded state of one step (or one map child, with ID "step[i]").
@@ -210,6 +213,9 @@ func (s *State) Apply(e Event) {
 			a.Status, a.EndedAt = status, e.Time
 			a.Duration = time.Duration(d.DurationMS) * time.Millisecond
 			a.ExitCode, a.Error, a.Reason, a.StderrTail = d.ExitCode, d.Error, d.Reason, d.StderrTail
+			if e.Type != StepSucceeded {
+				a.Output = d.Output
+			}
 		}
 		st.Status = status
 		if e.Type == StepSucceeded {

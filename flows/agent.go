@@ -110,6 +110,9 @@ func parseAgent(path string, src []byte, visiting map[string]bool) (a *Agent, er
 		switch key {
 		case "name":
 			a.Name, hasName = r.str(v, "name"), true
+			if strings.ContainsFunc(a.Name, isTerminalControl) {
+				r.at(pos(v), "the agent's name %q holds control characters (a terminal would act on them); a name is printed in every listing", a.Name)
+			}
 		case "description":
 			a.Description = r.str(v, "description")
 		case "model":

@@ -170,7 +170,11 @@ func coerce(in Input, v any) (any, error) {
 				return out, nil
 			}
 		}
-		return nil, fmt.Errorf("%v is not one of %v", out, in.Enum)
+		names := make([]string, len(in.Enum))
+		for i, e := range in.Enum {
+			names[i] = fmt.Sprint(e)
+		}
+		return nil, fmt.Errorf("%q is not one of %s", fmt.Sprint(out), strings.Join(names, ", "))
 	}
 	return out, nil
 }

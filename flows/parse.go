@@ -31,9 +31,28 @@ var (
 func Load(path string) (*Flow, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			return nil, fmt.Errorf("read flow: %s is a directory, not a flow file%s", path, yamlFilesIn(path))
+		}
 		return nil, fmt.Errorf("read flow: %w", err)
 	}
 	return Parse(path, src)
+}
+
+// yamlFilesIn names a few YAML files of a directory, to say which flow was probably meant.
+func yamlFilesIn(dir string) string {
+	var names []string
+	for _, ext := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, ext))
+		names = append(names, m...)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	if len(names) > 3 {
+		names = append(names[:3], "...")
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // Parse parses and validates a flow from bytes; path names it in messages and anchors
@@ -78,6 +97,9 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 	if doc.Kind == yaml.MappingNode {
 		if f.Name == "" && namePos.Line == 0 {
 			r.at(pos(doc), "the flow needs a name (name: my-flow)")
+		}
+		if strings.ContainsFunc(f.Name, isTerminalControl) {
+			r.at(namePos, "the flow's name %q holds control characters (a terminal would act on them); a name is printed in every listing", f.Name)
 		}
 		if stepsNode == nil {
 			r.at(pos(doc), "the flow has no steps (steps: [...])")
@@ -141,8 +163,17 @@ func yamlErrorPos(err error) Pos {
 
 func yamlErrorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	// The diagnostic's position already names the first line.
+	if m := yamlLeadingLine.FindString(s); m != "" && !strings.Contains(s, "\n") {
+		s = strings.TrimPrefix(s, m)
+	}
+	if strings.HasSuffix(s, "found unexpected end of stream") {
+		s += " (a quote or bracket opened above is never closed)"
+	}
 	return yamlLine.ReplaceAllString(s, "line $1")
 }
+
+var yamlLeadingLine = regexp.MustCompile(`^line \d+: `)
 
 func parseInputs(r *reporter, n *yaml.Node) []Input {
 	var out []Input
@@ -473,4 +504,10 @@ func parseApproval(r *reporter, n *yaml.Node) *ApprovalSpec {
 		r.at(pos(n), "approval needs a prompt: for the person deciding")
 	}
 	return a
+}
+
+// isTerminalControl reports a character a terminal acts on rather than prints (escape
+// sequences start with one); newlines and tabs are text.
+func isTerminalControl(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r <= 0x9f
 }

@@ -229,3 +229,21 @@ func TestAModelStepTakesItsOwnStallTimeouts(t *testing.T) {
 		t.Fatalf("model_timeouts = %+v", got)
 	}
 }
+
+func TestANameWithControlCharactersIsRefused(t *testing.T) {
+	_, err := Parse("w.yaml", []byte("name: \"evil\\e[31mred\"\nsteps:\n  - id: a\n    run: [\"true\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "w.yaml:1:7:") || !strings.Contains(err.Error(), "control characters") {
+		t.Fatalf("err = %v, want w.yaml:1:7: ... control characters", err)
+	}
+	if _, err := Parse("w.yaml", []byte("name: tidy-flow ✓ ünïcode\nsteps:\n  - id: a\n    run: [\"true\"]\n")); err != nil {
+		t.Fatalf("a printable name was refused: %v", err)
+	}
+}
+
+func TestAYAMLSyntaxErrorSaysItsLineOnceAndNamesAnOpenQuote(t *testing.T) {
+	_, err := Parse("w.yaml", []byte("name: w\nsteps:\n  - id: a\n    shell: \"echo hi\n  - id: b\n"))
+	want := `w.yaml:4:1: YAML syntax: found unexpected end of stream (a quote or bracket opened above is never closed)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}

@@ -556,12 +556,17 @@ func escapeShellLoop(what string, body, els *parse.ListNode, st shellState) (she
 // where raw splices data from inputs, steps or map items into the command unescaped.
 func (c *refChecker) shellTemplate(text string) {
 	if !strings.Contains(text, "{{") {
+		c.shellClosed(text)
 		return
+	}
+	if _, err := compileTemplate(text); err != nil {
+		return // reported by the reference check, once
 	}
 	if _, err := compileShellTemplate(text); err != nil {
 		c.r.at(c.at(), "%s: shell command %q: %s", c.where(), text, cleanTemplateErr(err))
 		return
 	}
+	c.shellClosed(text)
 	t, err := compileTemplate(text)
 	if err != nil {
 		return // reported by the reference check
@@ -569,6 +574,66 @@ func (c *refChecker) shellTemplate(text string) {
 	for _, ref := range rawRefs(t.Tree.Root) {
 		c.r.warn(c.at(), "%s splices .%s into its shell command with raw: the value runs as shell code (drop raw to pass it as data)", c.where(), strings.Join(ref, "."))
 	}
+}
+
+// shellClosed reports a shell: command that ends inside a quote, a $( ) or a subshell, which
+// every sh refuses with a syntax error when the step runs. The usual cause is YAML: an
+// unquoted value ends at " #", so `shell: echo "a #b"` is the command `echo "a`.
+func (c *refChecker) shellClosed(text string) {
+	st, err := shellEndState(text)
+	if err != nil || st.stack == "" {
+		return
+	}
+	open, ok := openFrameNames[st.stack[0]]
+	if !ok {
+		return // a comment or a here-document may run to the end
+	}
+	at, hint := c.at(), ""
+	if line, col, ok := c.keyLine("shell:"); ok {
+		at = Pos{Line: line, Col: col}
+		if v := c.src[line-1][col-1+len("shell:"):]; strings.Contains(v, " #") {
+			hint = `; in YAML an unquoted value ends at " #": quote the whole value or write it as a block (shell: |)`
+		}
+	}
+	c.r.at(at, "%s: shell command %q ends inside %s that is never closed%s", c.where(), clip(text), open, hint)
+}
+
+// keyLine finds the line and column of a step's key in the source, looking from the step's
+// own line to the next step.
+func (c *refChecker) keyLine(key string) (line, col int, ok bool) {
+	if c.step == nil {
+		return 0, 0, false
+	}
+	for i := c.step.Pos.Line - 1; i >= 0 && i < len(c.src); i++ {
+		if i > c.step.Pos.Line-1 && strings.HasPrefix(strings.TrimSpace(c.src[i]), "- ") {
+			break
+		}
+		if j := strings.Index(c.src[i], key); j >= 0 {
+			return i + 1, j + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// openFrameNames names the frames a command cannot end inside.
+var openFrameNames = map[byte]string{
+	frameDouble: `"..."`, frameSingle: `'...'`, frameANSI: `$'...'`, frameBacktick: "`...`",
+	frameSubst: "$( ... )", frameParen: "( ... )", frameArith: "$(( ... ))",
+}
+
+// shellEndState is the shell state at the end of a command (a template's literal text with
+// every value counted as one word or quoted piece).
+func shellEndState(text string) (shellState, error) {
+	st := shellState{wordStart: true}
+	if !strings.Contains(text, "{{") {
+		err := st.scan(text)
+		return st, err
+	}
+	t, err := template.New("t").Funcs(funcs).Funcs(shellFuncs).Parse(text)
+	if err != nil {
+		return st, err
+	}
+	return escapeShellList(t.Tree.Root, st)
 }
 
 // rawRefs lists the data references of every pipeline in the tree that calls raw.

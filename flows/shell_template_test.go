@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,4 +173,58 @@ func FuzzRenderShell(f *testing.F) {
 			t.Fatalf("%q rendered %q", tmpl, out)
 		}
 	})
+}
+
+func TestValidateRejectsAShellCommandThatLeavesAQuoteOpen(t *testing.T) {
+	for _, tc := range []struct {
+		name, shell, pos, open string
+		yamlHint               bool
+	}{
+		{"a YAML comment cut the value after a value", `echo "hi {{ .run.id }} #{{ .run.id }}"`, "w.yaml:4:5:", `"..."`, true},
+		{"a YAML comment cut a plain command", `echo "a #b"`, "w.yaml:4:5:", `"..."`, true},
+		{"an apostrophe opens a single quote", `echo it's`, "w.yaml:4:5:", `'...'`, false},
+		{"a command substitution is never closed", "|\n      echo $(date\n", "w.yaml:4:5:", "$( ... )", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "name: w\nsteps:\n  - id: a\n    shell: " + tc.shell + "\n  - id: b\n    run: [\"true\"]\n"
+			_, err := Parse("w.yaml", []byte(src))
+			if err == nil {
+				t.Fatalf("%q validated; want an error about the open quote", tc.shell)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tc.pos) || !strings.Contains(msg, tc.open) || !strings.Contains(msg, "never closed") {
+				t.Errorf("err = %q, want %s ... %s that is never closed", msg, tc.pos, tc.open)
+			}
+			if got := strings.Contains(msg, `ends at " #"`); got != tc.yamlHint {
+				t.Errorf("err = %q; YAML comment hint %v, want %v", msg, got, tc.yamlHint)
+			}
+		})
+	}
+	for _, ok := range []string{
+		`'echo "hi {{ .run.id }} #x"'`, "echo ok # don't", "|\n      cat <<EOF\n      it's \"\n      EOF\n",
+		`'echo "a" ''b'' $(echo "c)") ` + "`x`'",
+	} {
+		if _, err := Parse("w.yaml", []byte("name: w\nsteps:\n  - id: a\n    shell: "+ok+"\n")); err != nil {
+			t.Errorf("shell: %s: %v; want it valid", ok, err)
+		}
+	}
+}
+
+func TestValidateReportsABadShellTemplateOnceWithoutTemplateInternals(t *testing.T) {
+	for _, tc := range []struct{ name, shell, want string }{
+		{"an unclosed action", `echo {{ .inputs.x`, `bad template "echo {{ .inputs.x": unclosed action`},
+		{"an unknown function", `echo {{ .run.id | nosuchfn }}`, `: function "nosuchfn" not defined`},
+		{"an action left open over lines", "|\n      echo hi\n      echo {{ .run.id\n", "line 3 of the template: unclosed action started on line 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("w.yaml", []byte("name: w\ninputs:\n  x: { type: string, default: a }\nsteps:\n  - id: a\n    shell: "+tc.shell+"\n"))
+			var d Diagnostics
+			if !errors.As(err, &d) {
+				t.Fatalf("err = %v, want diagnostics", err)
+			}
+			if len(d) != 1 || !strings.Contains(d[0].Error(), tc.want) || strings.Contains(d[0].Error(), "t:") {
+				t.Fatalf("diagnostics = %q, want one containing %q and no template name", d, tc.want)
+			}
+		})
+	}
 }

@@ -3,6 +3,8 @@ package flows
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -74,9 +76,28 @@ func execute(text string, data map[string]any, compile func(string) (*template.T
 	return b.String(), nil
 }
 
+// templateNameLine is text/template's "at t:2" inside a message, the template named t.
+var templateNameLine = regexp.MustCompile(`at t:(\d+)`)
+
+// cleanTemplateErr turns text/template's "template: t:2:7: executing "t" at <.x>: ..." into
+// "line 2 of the template: at <.x>: ...": the template's name is internal, and its line
+// number only helps in a template of several lines.
 func cleanTemplateErr(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, "template: t:")
+	s := strings.TrimPrefix(err.Error(), "template: t:")
+	s = templateNameLine.ReplaceAllString(s, "on line $1")
+	line, rest, ok := strings.Cut(s, ":")
+	if n, convErr := strconv.Atoi(line); ok && convErr == nil {
+		if col, after, ok := strings.Cut(rest, ":"); ok {
+			if _, convErr := strconv.Atoi(col); convErr == nil {
+				rest = after
+			}
+		}
+		rest = strings.TrimPrefix(strings.TrimSpace(rest), `executing "t" `)
+		if n > 1 {
+			return fmt.Sprintf("line %d of the template: %s", n, rest)
+		}
+		return rest
+	}
 	return s
 }
 

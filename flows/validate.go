@@ -43,7 +43,7 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 	for _, in := range f.Inputs {
 		inputs[in.Name] = true
 	}
-	chk := &refChecker{r: r, steps: byID, inputs: inputs}
+	chk := &refChecker{r: r, steps: byID, inputs: inputs, src: strings.Split(string(f.Source), "\n")}
 	for _, s := range f.Steps {
 		chk.step = s
 		for _, t := range stepTemplates(s) {
@@ -227,7 +227,8 @@ type refChecker struct {
 	r      *reporter
 	steps  map[string]*Step
 	inputs map[string]bool
-	step   *Step // nil for flow outputs
+	step   *Step    // nil for flow outputs
+	src    []string // the file's lines, to place a message at a key
 }
 
 func (c *refChecker) at() Pos {

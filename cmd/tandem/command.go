@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -107,7 +109,7 @@ func (a *app) command(s spec) *cobra.Command {
 	if s.advances || s.agent {
 		f.BoolVar(&a.agent.allowShell, "allow-shell", false, "let agents use the shell tool without asking")
 		f.BoolVar(&a.agent.allowHTTP, "allow-http", false, "let agents use the http_get tool")
-		f.StringArrayVar(&a.agent.allowMCP, "allow-mcp", nil, "let agents call the tools of MCP server `NAME` without asking (repeatable)")
+		f.StringArrayVar(&a.agent.allowMCP, "allow-mcp", nil, "let agents call the tools of MCP server NAME without asking (repeatable)")
 	}
 	if s.flags != nil {
 		s.flags(f)
@@ -147,8 +149,8 @@ func newRoot() *cobra.Command {
 		sync = store.SyncFull
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.db, "db", db, "SQLite database file, or a postgres:// URL for a team database (env TANDEM_DB)")
-	pf.StringVar(&a.sync, "sync", sync, "synchronous mode of SQLite: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
+	pf.StringVar(&a.db, "db", db, "path of the SQLite database file, or a postgres:// URL for a team database (env TANDEM_DB)")
+	pf.StringVar(&a.sync, "sync", sync, "how SQLite syncs: FULL survives power loss, NORMAL process crashes (env TANDEM_SYNC)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddGroup(&cobra.Group{ID: "runs", Title: "Runs"}, &cobra.Group{ID: "debug", Title: "Debugging"},
 		&cobra.Group{ID: "waits", Title: "Waits"}, &cobra.Group{ID: "agents", Title: "Agents and models"},
@@ -168,8 +170,24 @@ func newRoot() *cobra.Command {
 	ui := a.uiCommand()
 	root.AddCommand(ui)
 	root.RunE = func(c *cobra.Command, args []string) error { return ui.RunE(c, args) }
-	root.Args = cobra.NoArgs
+	root.Args = unknownCommand
+	root.SuggestionsMinimumDistance = 2
 	return root
+}
+
+// unknownCommand refuses arguments to tandem itself, as cobra.NoArgs does, but says what
+// was probably meant: the command a typo is close to, or tandem run for a flow file.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if ext := filepath.Ext(args[0]); ext == ".yaml" || ext == ".yml" {
+		msg += fmt.Sprintf(" (to run a flow: tandem run %s)", args[0])
+	} else if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return errors.New(msg)
 }
 
 // openRun opens the workspace and finds a run by id or unique prefix. A run that is not
@@ -182,26 +200,39 @@ func (a *app) openRun(ctx context.Context, ref string) (*env, engine.RunInfo, er
 	info, err := e.db.Run(ctx, ref)
 	if err != nil {
 		e.close()
-		return nil, engine.RunInfo{}, runError(err)
+		return nil, engine.RunInfo{}, runError(ref, err)
 	}
 	return e, info, nil
 }
 
-// runError makes a run that is not there, or a prefix that fits several, a usage error.
-func runError(err error) error {
-	if errors.Is(err, engine.ErrRunNotFound) || errors.Is(err, engine.ErrAmbiguousRun) {
+// runError makes a run that is not there, or a prefix that fits several, a usage error; a
+// missing run says where to find the ids rather than the store's wording.
+func runError(ref string, err error) error {
+	if errors.Is(err, engine.ErrRunNotFound) {
+		return usageError{runNotFound{ref}}
+	}
+	if errors.Is(err, engine.ErrAmbiguousRun) {
 		return usageError{err}
 	}
 	return err
 }
+
+// runNotFound is a run id (or prefix) that no run has.
+type runNotFound struct{ ref string }
+
+func (e runNotFound) Error() string {
+	return fmt.Sprintf("run %q not found: no run id starts with it (tandem runs lists the runs)", e.ref)
+}
+
+func (e runNotFound) Unwrap() error { return engine.ErrRunNotFound }
 
 // inputs parses repeated -i key=value flags.
 func inputs(kvs []string) (map[string]string, error) {
 	given := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, usagef("-i %q: want key=value", kv)
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usagef("-i %q: want key=value, with the input's name as key", kv)
 		}
 		given[k] = v
 	}

@@ -322,9 +322,113 @@ func TestCLIAnUnknownRunIsAUsageErrorEverywhere(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			_, errOut, code := w.tandem(args...)
-			if code != 2 || !strings.Contains(errOut, "not found") {
-				t.Fatalf("exit %d, stderr %q; want 2 and a run not found", code, errOut)
+			if code != 2 || !strings.Contains(errOut, `run "zzzz" not found`) || !strings.Contains(errOut, "tandem runs") {
+				t.Fatalf("exit %d, stderr %q; want 2 and a run not found that names tandem runs", code, errOut)
 			}
 		})
+	}
+}
+
+func TestCLIRunsRefusesAnUnknownStatusAndSaysWhenNoneMatch(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("ok.yaml", "name: ok\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	if _, errOut, code := w.tandem("run", "ok.yaml"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	_, errOut, code := w.tandem("runs", "--status", "nope")
+	if code != 2 || !strings.Contains(errOut, `--status "nope"`) || !strings.Contains(errOut, "succeeded, failed") {
+		t.Fatalf("runs --status nope: exit %d, stderr %q; want 2 naming the statuses", code, errOut)
+	}
+	out, _, code := w.tandem("runs", "--status", "failed,cancelled")
+	if code != 0 || strings.TrimSpace(out) != "no failed or cancelled runs" {
+		t.Fatalf("runs --status failed,cancelled: exit %d, stdout %q; want no failed or cancelled runs", code, out)
+	}
+	out, _, _ = w.tandem("runs", "--status", "succeeded")
+	if !strings.Contains(out, "ok") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("runs --status succeeded: %q; want the ok run", out)
+	}
+}
+
+func TestCLIABadInputFlagSaysWhatToType(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("inp.yaml", "name: inp\ninputs:\n  n: { type: integer, default: 1 }\n  mode: { type: string, enum: [fast, slow], default: fast }\nsteps:\n  - id: a\n    run: [\"echo\", \"{{ .inputs.n }}\"]\n")
+	for _, tc := range []struct{ arg, want string }{
+		{"=3", `-i "=3": want key=value, with the input's name as key`},
+		{"n", `-i "n": want key=value`},
+		{"mode=medium", `input "mode": "medium" is not one of fast, slow`},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			_, errOut, code := w.tandem("run", "inp.yaml", "-i", tc.arg)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("run -i %s: exit %d, stderr %q; want 2 and %q", tc.arg, code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestCLIShowPrintsWhatAFailedStepPrintedToStdout(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("tests.yaml", "name: tests\nsteps:\n  - id: check\n    shell: |\n      echo 'FAIL: TestParse (want 3, got 4)'\n      exit 1\n")
+	out, _, code := w.tandem("run", "tests.yaml")
+	if code != 1 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	id := firstLineRunID(t, out)
+	out, _, _ = w.tandem("show", id)
+	if !strings.Contains(out, "output of attempt 1:\n      FAIL: TestParse (want 3, got 4)") {
+		t.Fatalf("show does not print the failed attempt's stdout:\n%s", out)
+	}
+	out, _, _ = w.tandem("show", id, "--json")
+	var shape struct {
+		Steps []struct {
+			Attempts []struct {
+				Output string `json:"output"`
+			} `json:"attempts"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &shape); err != nil || len(shape.Steps) != 1 || len(shape.Steps[0].Attempts) != 1 ||
+		shape.Steps[0].Attempts[0].Output != "FAIL: TestParse (want 3, got 4)" {
+		t.Fatalf("show --json: %v\n%s", err, out)
+	}
+}
+
+func TestCLIAnUnknownCommandSaysWhatWasMeant(t *testing.T) {
+	w := newWorkspace(t)
+	for _, tc := range []struct{ arg, want string }{
+		{"rnu", "(did you mean run or runs?)"},
+		{"flow.yaml", "(to run a flow: tandem run flow.yaml)"},
+		{"xyzzy", `unknown command "xyzzy" for "tandem"`},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			_, errOut, code := w.tandem(tc.arg)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("tandem %s: exit %d, stderr %q; want 2 and %q", tc.arg, code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+func TestCLIValidateCountsStepsAndToolsInPlainEnglish(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("one.yaml", "name: one\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	w.write("two.yaml", "name: two\nsteps:\n  - id: a\n    run: [\"true\"]\n  - id: b\n    run: [\"true\"]\n")
+	w.write("agent.yaml", "name: reader\nsystem: read\ntools: [read_file]\n")
+	out, errOut, code := w.tandem("validate", "one.yaml", "two.yaml", "agent.yaml")
+	for _, want := range []string{"one.yaml: ok (flow one, 1 step)\n", "two.yaml: ok (flow two, 2 steps)\n", "agent.yaml: ok (agent reader, 1 tool)\n"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("validate: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+		}
+	}
+}
+
+func TestCLIRunOnADirectoryNamesTheFlowsInIt(t *testing.T) {
+	w := newWorkspace(t)
+	if err := os.Mkdir(filepath.Join(w.dir, "jobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.write("jobs/nightly.yaml", "name: nightly\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	_, errOut, code := w.tandem("run", "jobs")
+	if code != 2 || !strings.Contains(errOut, "jobs is a directory, not a flow file (jobs/nightly.yaml)") {
+		t.Fatalf("run jobs: exit %d, stderr %q; want 2 naming jobs/nightly.yaml", code, errOut)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,11 @@ func (a *app) runsCommand() *cobra.Command {
 			q := engine.RunQuery{TopLevel: !all, Limit: limit}
 			if status != "" {
 				for _, s := range strings.Split(status, ",") {
-					q.Status = append(q.Status, engine.RunStatus(strings.TrimSpace(s)))
+					st := engine.RunStatus(strings.TrimSpace(s))
+					if !slices.Contains(runStatuses, st) {
+						return usagef("--status %q: a run's status is one of %s", st, joinStatuses(runStatuses, ", "))
+					}
+					q.Status = append(q.Status, st)
 				}
 			}
 			runs, err := e.db.Runs(ctx, q)
@@ -38,8 +43,26 @@ func (a *app) runsCommand() *cobra.Command {
 			if a.json {
 				return printJSON(render.RunRows(runs, time.Now()))
 			}
+			if len(runs) == 0 && len(q.Status) > 0 {
+				fmt.Fprintf(stdout, "no %s runs\n", joinStatuses(q.Status, " or "))
+				return nil
+			}
 			return render.Runs(stdout, runs, time.Now())
 		}})
+}
+
+// runStatuses are the statuses runs --status accepts.
+var runStatuses = []engine.RunStatus{
+	engine.RunStatusPending, engine.RunStatusRunning, engine.RunStatusWaiting, engine.RunStatusPaused,
+	engine.RunStatusSucceeded, engine.RunStatusFailed, engine.RunStatusCancelled, engine.RunStatusInterrupted,
+}
+
+func joinStatuses(ss []engine.RunStatus, sep string) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, sep)
 }
 
 func (a *app) traceCommand() *cobra.Command {
@@ -49,7 +72,7 @@ func (a *app) traceCommand() *cobra.Command {
 		args: func(n int) bool { return n == 1 || n == 2 }, json: "print JSON records", complete: completeRunStep,
 		flags: func(f *pflag.FlagSet) {
 			f.BoolVar(&hideThinking, "no-thinking", false, "leave thinking out")
-			f.IntVar(&attempt, "attempt", 0, "only attempt `N` of STEP (default: every attempt)")
+			f.IntVar(&attempt, "attempt", 0, "only attempt N of STEP (default: every attempt)")
 			f.BoolVar(&join, "join", false, "with --json: one record per streamed reply instead of one per fragment")
 		},
 		onRun: func(ctx context.Context, e *env, run engine.RunInfo, args []string) error {

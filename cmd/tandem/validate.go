@@ -80,13 +80,13 @@ func (a *app) validate(pos []string) error {
 				}
 			}
 			if !a.json {
-				fmt.Fprintf(stdout, "%s: ok with %d warning(s) (flow %s, %d steps)\n", path, len(f.Warnings), f.Name, len(f.Steps))
+				fmt.Fprintf(stdout, "%s: ok with %d warning(s) (flow %s, %s)\n", path, len(f.Warnings), f.Name, count(len(f.Steps), "step"))
 			}
 		case a.json:
 		case f != nil:
-			fmt.Fprintf(stdout, "%s: ok (flow %s, %d steps)\n", path, f.Name, len(f.Steps))
+			fmt.Fprintf(stdout, "%s: ok (flow %s, %s)\n", path, f.Name, count(len(f.Steps), "step"))
 		case ag != nil:
-			fmt.Fprintf(stdout, "%s: ok (agent %s, %d tools)\n", path, ag.Name, len(ag.Tools))
+			fmt.Fprintf(stdout, "%s: ok (agent %s, %s)\n", path, ag.Name, count(len(ag.Tools), "tool"))
 		}
 	}
 	if a.json {
@@ -98,4 +98,12 @@ func (a *app) validate(pos []string) error {
 		return exitError{code: exitUsage}
 	}
 	return nil
+}
+
+// count is "1 step" or "N steps".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -16,6 +16,7 @@ import (
 
 	"tandem/cmd/tandem/internal/render"
 	"tandem/engine"
+	"tandem/flows"
 )
 
 // waitCommands resolve what runs wait on, and advance runs in the background.
@@ -62,6 +63,11 @@ func decideApproval(ctx context.Context, e *env, run engine.RunInfo, step string
 	}
 	if err := decide(ctx, run.ID, step, approver(), comment); err != nil {
 		if errors.Is(err, engine.ErrNotAwaitingApproval) {
+			if st, serr := e.engine.State(ctx, run.ID); serr == nil {
+				if s, ok := st.Steps[step]; ok && s.Waiting != nil && s.Waiting.Kind == string(flows.KindApproval) {
+					return usagef("step %s of run %s is no longer waiting for an approval: it %s (tandem show %s has its decision)", step, run.ID, s.Status, run.ID)
+				}
+			}
 			return usagef("step %s of run %s is not waiting for an approval (tandem inbox lists what is)", step, run.ID)
 		}
 		return err

@@ -52,6 +52,12 @@ steps:
 	if !strings.Contains(out, "published by ana") {
 		t.Fatalf("show after approve:\n%s", out)
 	}
+	// A second decision on a decided approval is the user's mistake, said in their terms
+	// (not as the internal event a decision is sent as).
+	_, errOut, code = w.tandem("reject", id, "review")
+	if code != 2 || !strings.Contains(errOut, "review of run "+id+" is no longer waiting for an approval: it succeeded") || strings.Contains(errOut, "approval:review") {
+		t.Fatalf("rejecting a decided approval: exit %d %s", code, errOut)
+	}
 	_, errOut, code = w.tandem("signal", id, "late")
 	if code != 1 || !strings.Contains(errOut, "has finished") {
 		t.Fatalf("signal to a finished run: exit %d %s", code, errOut)

@@ -144,6 +144,12 @@ func Show(w io.Writer, info engine.RunInfo, st *engine.State, full bool, now tim
 				fmt.Fprintln(w, "      "+l)
 			}
 		}
+		if a := s.LastAttempt(); a != nil && a.Status == engine.StatusFailed && a.Output != "" {
+			fmt.Fprintf(w, "    output of attempt %d:\n", a.N)
+			for _, l := range Clip(a.Output, full) {
+				fmt.Fprintln(w, "      "+l)
+			}
+		}
 		if a := s.LastAttempt(); a != nil && a.Status == engine.StatusFailed && strings.TrimSpace(a.StderrTail) != "" {
 			fmt.Fprintln(w, "    stderr (tail):")
 			for _, l := range lastLines(strings.TrimSpace(a.StderrTail), 10) {
