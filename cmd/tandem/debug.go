@@ -40,7 +40,7 @@ func (a *app) debugCommands() []*cobra.Command {
 		a.command(spec{use: "fork RUN STEP [-i key=value] [--detach]", short: "start a new run from a step, reusing the outputs of the steps before it",
 			json: "print the final run (the run shape of show --json) instead of progress", advances: true, complete: completeRunStep,
 			flags: func(f *pflag.FlagSet) {
-				f.StringArrayVarP(&given, "i", "i", nil, "override an input of the source run, key=value (repeatable)")
+				f.StringArrayVarP(&given, "input", "i", nil, "override an input of the source run, key=value (repeatable)")
 				detachFlag("record the new run and return; tandem worker runs it")(f)
 			},
 			onRun: func(ctx context.Context, e *env, src engine.RunInfo, args []string) error {

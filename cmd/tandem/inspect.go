@@ -82,6 +82,15 @@ func (a *app) traceCommand() *cobra.Command {
 			} else if attempt != 0 {
 				return usagef("--attempt %d needs a STEP: tandem trace %s STEP --attempt %d", attempt, run.ID, attempt)
 			}
+			if step != "" {
+				st, err := e.engine.State(ctx, run.ID)
+				if err != nil {
+					return err
+				}
+				if _, ok := st.Steps[step]; !ok {
+					return usagef("run %s has no step %q (its steps: %s)", run.ID, step, strings.Join(st.StepIDs(), ", "))
+				}
+			}
 			recs, err := traceRecords(ctx, e, run.ID, step, attempt)
 			if err != nil {
 				return err

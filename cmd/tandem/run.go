@@ -25,7 +25,7 @@ func (a *app) runCommands() []*cobra.Command {
 		a.command(spec{use: "run FILE [-i key=value] [--break STEP]", short: "run a flow to the end (or until it waits), printing progress",
 			json: "print the final run (the run shape of show --json) instead of progress", advances: true, complete: completeFlowFile,
 			flags: func(f *pflag.FlagSet) {
-				f.StringArrayVarP(&given, "i", "i", nil, "input key=value (repeatable)")
+				f.StringArrayVarP(&given, "input", "i", nil, "input key=value (repeatable)")
 				f.StringArrayVar(&breaks, "break", nil, "hold the run before STEP from its start (repeatable); tandem continue RUN goes on")
 				f.BoolVar(&detach, "detach", false, "record the run and return; tandem worker runs it")
 			},

@@ -194,4 +194,7 @@ func TestCLITraceOfOneStepAndOneAttempt(t *testing.T) {
 	if _, errOut, code := w.tandem("trace", id, "--attempt", "2"); code != 2 || !strings.Contains(errOut, "needs a STEP") {
 		t.Errorf("--attempt without a step: exit %d %q, want 2 and a reason", code, errOut)
 	}
+	if _, errOut, code := w.tandem("trace", id, "secnod"); code != 2 || !strings.Contains(errOut, `no step "secnod"`) || !strings.Contains(errOut, "second") {
+		t.Errorf("trace of a step the run does not have: exit %d %q, want 2 naming the run's steps", code, errOut)
+	}
 }
