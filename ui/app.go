@@ -468,6 +468,12 @@ func (m *Model) selectedStep() *engine.StepState { return m.run.step(m.dag.Selec
 func (m *Model) setStatus(err error) { m.status = statusLine{text: err.Error()} }
 func (m *Model) setInfo(s string)    { m.status = statusLine{text: s, ok: true} }
 
+// setDoing notes an action under way; when the run it advances stops, the note becomes done
+// and how the run stands (execDoneMsg).
+func (m *Model) setDoing(doing, done string) {
+	m.status = statusLine{text: doing, ok: true, done: done}
+}
+
 func (m *Model) setTheme(t Theme) {
 	m.theme = t
 	m.sidebar.SetTheme(t)

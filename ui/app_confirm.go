@@ -55,16 +55,17 @@ func (m *Model) confirmed(msg tea.Msg) tea.Cmd {
 	switch c.action {
 	case confirmApprove, confirmReject:
 		ok := c.action == confirmApprove
-		m.setInfo(map[bool]string{true: "approving ", false: "rejecting "}[ok] + c.StepID)
+		m.setDoing(map[bool]string{true: "approving ", false: "rejecting "}[ok]+c.StepID,
+			map[bool]string{true: "approved ", false: "rejected "}[ok]+c.StepID)
 		return approve(m.exec, e, c.RunID, c.StepID, ok, m.opts.Who, c.Comment)
 	case confirmCancel:
 		return cancelRun(m.exec, e, c.RunID)
 	case confirmRetry:
-		m.setInfo("retrying " + c.StepID)
+		m.setDoing("retrying "+c.StepID, "retried "+c.StepID)
 		return retryStep(m.exec, e, c.RunID, c.StepID, "")
 	case confirmRetryReload:
 		if d := m.run.disk; d != nil && d.Flow != nil && c.RunID == m.run.id {
-			m.setInfo("retrying " + c.StepID + " with " + d.Name + " as it is now")
+			m.setDoing("retrying "+c.StepID+" with "+d.Name+" as it is now", "retried "+c.StepID+" with "+d.Name+" as it is now")
 			return retryReloaded(m.exec, e, c.RunID, c.StepID, d.Flow)
 		}
 		m.setStatus(errors.New("the flow file changed again: press R once more"))

@@ -106,6 +106,8 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			m.setInfo("run " + msg.runID + " is advanced by another process, which applies it")
 		case msg.err != nil && !errors.Is(msg.err, engine.ErrRunFinished):
 			m.setStatus(msg.err)
+		case m.status.done != "" && msg.status != "":
+			m.setInfo(m.status.done + " · run " + string(msg.status))
 		}
 	default:
 		return nil, false

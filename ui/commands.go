@@ -55,7 +55,8 @@ type (
 	execDoneMsg struct {
 		runID     string
 		err       error
-		elsewhere bool // another process advances the run and applies what was asked
+		elsewhere bool             // another process advances the run and applies what was asked
+		status    engine.RunStatus // how the run stands after advancing here ("" when not)
 	}
 	infoMsg struct {
 		text string

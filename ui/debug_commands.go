@@ -26,8 +26,12 @@ type runDiffMsg struct {
 // holds the run, that process applies the control: it reads the log again after it parks, so
 // nothing here needs to wait or retry.
 func advanceAfter(ctx context.Context, e *engine.Engine, runID string) tea.Msg {
-	_, elsewhere, err := e.Advance(ctx, runID)
-	return execDoneMsg{runID: runID, err: err, elsewhere: elsewhere}
+	st, elsewhere, err := e.Advance(ctx, runID)
+	msg := execDoneMsg{runID: runID, err: err, elsewhere: elsewhere}
+	if st != nil {
+		msg.status = st.Status
+	}
+	return msg
 }
 
 // pauseRun holds a run: running steps finish and nothing new starts. Whoever advances the

@@ -53,6 +53,9 @@ type overlayEnv struct {
 type statusLine struct {
 	text string
 	ok   bool
+	// done replaces an action's "doing" note when the run it advanced stops ("retried e"):
+	// a note never outlives what it says is happening.
+	done string
 }
 
 func (e overlayEnv) info(s string) { *e.status = statusLine{text: s, ok: true} }
