@@ -744,9 +744,12 @@ func (m TraceModel) header() string {
 	if m.searching {
 		parts = append(parts, "/"+m.query+"▏")
 	} else if m.query != "" {
-		if n, at := m.countMatches(m.match); n > 0 && at > 0 {
+		switch n, at := m.countMatches(m.match); {
+		case n > 0 && at > 0:
 			parts = append(parts, fmt.Sprintf("/%s %d/%d", m.query, at, n))
-		} else {
+		case n > 0: // matches, none of them the current one (another step's, a fold's)
+			parts = append(parts, fmt.Sprintf("/%s %d matches · n next", m.query, n))
+		default:
 			parts = append(parts, "/"+m.query+" (no match)")
 		}
 	}

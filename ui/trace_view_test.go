@@ -634,3 +634,17 @@ func TestAnAttemptsLiveOutputIsNotRepeatedByItsResult(t *testing.T) {
 		t.Fatalf("an attempt's output shows more than once:\n%s", v)
 	}
 }
+
+func TestTraceSearchCountsMatchesBeforeOneIsCurrent(t *testing.T) {
+	t.Parallel()
+	m := traceWith(60, 12)
+	m.AppendDelta(delta("stdout", "cat one\ndog\ncat two\n"))
+	m.query, m.match = "cat", -1 // a query kept from another step: nothing jumped to yet
+	if h := ansi.Strip(m.header()); !strings.Contains(h, "/cat 2 matches · n next") {
+		t.Fatalf("header = %q, want the count of matches", h)
+	}
+	m, _ = m.Update(keyPress("n"))
+	if h := ansi.Strip(m.header()); !strings.Contains(h, "/cat 1/2") && !strings.Contains(h, "/cat 2/2") {
+		t.Fatalf("after n the header = %q, want the current match of 2", h)
+	}
+}
