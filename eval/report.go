@@ -276,9 +276,17 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintln(w, "\nfailed:")
 			first = false
 		}
-		fmt.Fprintf(w, "  %s on %s, repeat %d (tandem trace %s): %s", c.Case, orDefault(c.Model), c.Repeat, c.RunID, c.Status)
+		// An agent's case is read in its trace; a flow's (no turns, no end reason) in show.
+		read := "tandem trace " + c.RunID
+		if c.EndReason == "" && c.Turns == 0 {
+			read = "tandem show " + c.RunID
+		}
+		fmt.Fprintf(w, "  %s on %s, repeat %d (%s): %s", c.Case, orDefault(c.Model), c.Repeat, read, c.Status)
 		if c.EndReason != "" {
 			fmt.Fprintf(w, ", %s", c.EndReason)
+		}
+		if c.Error != "" {
+			fmt.Fprintf(w, ": %s", c.Error)
 		}
 		fmt.Fprintln(w)
 		for _, o := range c.Outcomes {

@@ -86,6 +86,14 @@ func Score(ctx context.Context, c *Case, o Observation, j Judge) []Outcome {
 	return out
 }
 
+// answerText is the answer as a failure quotes it; an empty one says so.
+func answerText(o Observation) string {
+	if strings.TrimSpace(o.Answer) == "" {
+		return "(no answer)"
+	}
+	return clip(o.Answer, 160)
+}
+
 // Check applies one (non-judge) expectation to an observation, and says why it failed.
 func Check(x Expectation, o Observation) (bool, string) {
 	switch x.Kind {
@@ -93,7 +101,7 @@ func Check(x Expectation, o Observation) (bool, string) {
 		if strings.Contains(o.Answer, x.Text) {
 			return true, ""
 		}
-		return false, "the answer does not contain it: " + clip(o.Answer, 160)
+		return false, "the answer does not contain it: " + answerText(o)
 	case KindEquals:
 		if strings.TrimSpace(o.Answer) == strings.TrimSpace(x.Text) {
 			return true, ""
