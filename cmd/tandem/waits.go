@@ -110,15 +110,27 @@ func (a *app) workerCommand() *cobra.Command {
 		onDB: func(ctx context.Context, e *env, _ []string) error {
 			sub := e.engine.Bus().Subscribe("")
 			defer sub.Close()
+			printNotices := func() {
+				for _, n := range sub.Next() {
+					if ev := n.Event; ev != nil && (ev.Status != "" || ev.Type == engine.StepFailed) {
+						fmt.Fprintln(stdout, strings.TrimSpace(fmt.Sprintf("%s  %s %s %s", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)))
+					}
+				}
+			}
+			stop, done := make(chan struct{}), make(chan struct{})
 			go func() {
-				for range sub.Ready() {
-					for _, n := range sub.Next() {
-						if ev := n.Event; ev != nil && (ev.Status != "" || ev.Type == engine.StepFailed) {
-							fmt.Fprintf(stdout, "%s  %s %s %s\n", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)
-						}
+				defer close(done)
+				for {
+					select {
+					case <-sub.Ready():
+						printNotices()
+					case <-stop:
+						printNotices() // what the last advance published before the worker returned
+						return
 					}
 				}
 			}()
+			defer func() { close(stop); <-done }()
 			w := &engine.Worker{Engine: e.engine, Concurrency: runs, ResumeInterrupted: resumeInterrupted, OnError: func(id string, err error) {
 				e.log.Error("advance run", "run", id, "err", err)
 				fmt.Fprintf(stderr, "run %s: %v\n", id, err)

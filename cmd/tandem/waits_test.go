@@ -117,3 +117,24 @@ steps:
 		t.Fatalf("effects = %v", counts)
 	}
 }
+
+func TestCLIWorkerUntilIdlePrintsWhatItsLastAdvanceDid(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("fails.yaml", "name: fails\nsteps:\n  - id: check\n    run: [\"false\"]\n")
+	out, errOut, code := w.tandem("run", "fails.yaml", "--detach")
+	if code != 0 {
+		t.Fatalf("run --detach: exit %d %s", code, errOut)
+	}
+	id := firstLineRunID(t, out)
+	out, errOut, code = w.tandem("worker", "--until-idle")
+	if code != 0 {
+		t.Fatalf("worker: exit %d %s", code, errOut)
+	}
+	// The last lines are what the worker's last advance published just before it returned.
+	// (Other tests read these lines as "TIME RUN EVENT [STEP]".)
+	for _, want := range []string{"  " + id + " step_failed check\n", "  " + id + " run_failed\n"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("worker output lacks %q:\n%s", want, out)
+		}
+	}
+}
