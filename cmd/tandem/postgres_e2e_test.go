@@ -209,11 +209,43 @@ steps:
 	case <-ctx.Done():
 		t.Fatal("worker 0 never finished three runs")
 	}
-	select {
-	case <-all:
-	case <-ctx.Done():
-		mu.Lock()
-		t.Fatalf("only %d of %d runs succeeded", len(succeeded), runs)
+	// The workers' lines say when every run has succeeded. A run the killed worker finished
+	// in its last instant has no line (its commit landed, its print did not), so the log is
+	// asked too whenever the lines fall quiet.
+	watch, err := postgres.Open(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	unfinished := func() []string {
+		var left []string
+		for id := range want {
+			mu.Lock()
+			seen := succeeded[id]
+			mu.Unlock()
+			if seen {
+				continue
+			}
+			if info, err := watch.Run(context.Background(), id); err != nil || info.Status != engine.RunStatusSucceeded {
+				left = append(left, fmt.Sprintf("%s (%s, lease %q)", id, info.Status, info.LeaseOwner))
+			}
+		}
+		return left
+	}
+	quiet := time.NewTicker(time.Second)
+	defer quiet.Stop()
+wait:
+	for {
+		select {
+		case <-all:
+			break wait
+		case <-quiet.C:
+			if len(unfinished()) == 0 {
+				break wait
+			}
+		case <-ctx.Done():
+			t.Fatalf("runs not finished after 5 minutes: %v", unfinished())
+		}
 	}
 	for _, p := range procs[1:] {
 		_ = p.Signal(syscall.SIGINT)
