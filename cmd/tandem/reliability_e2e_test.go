@@ -213,23 +213,12 @@ func TestCLIAnUnknownSyncModeIsAUsageError(t *testing.T) {
 
 func TestCLIAModelServerThatNeverAnswersFailsTheStepRetryably(t *testing.T) {
 	// It accepts the call and then says nothing, like a wedged server.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // then the server notices when the client goes
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
+	srv := silentModelServer(t)
 	w := newWorkspace(t)
 	w.write("ask.yaml", "name: ask\nsteps:\n  - id: ask\n    llm: { model: smollm2:135m, prompt: hello }\n    retry: { max_attempts: 2, backoff: 10ms }\n")
 	c := w.cmd(context.Background(), "run", "ask.yaml")
 	c.Env = append(c.Env, "OLLAMA_HOST="+srv.URL, "TANDEM_MODEL_HEADER_TIMEOUT=300ms")
-	var out strings.Builder
-	c.Stdout, c.Stderr = &out, &out
-	err := c.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("exit %v, want 1\n%s", err, out.String())
-	}
-	id := firstLineRunID(t, out.String())
+	id := runFailing(t, c)
 	show, _, _ := w.tandem("show", id, "--json")
 	var got struct {
 		Steps []struct {
@@ -253,11 +242,7 @@ func TestCLIAModelServerThatNeverAnswersFailsTheStepRetryably(t *testing.T) {
 }
 
 func TestCLIAModelStepsOwnStallTimeoutsOutrankTheEnvironment(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
+	srv := silentModelServer(t)
 	w := newWorkspace(t)
 	w.write("agent.yaml", "name: helper\nmodel: smollm2:135m\nsystem: help\ntools: []\n")
 	w.write("ask.yaml", `name: ask
@@ -273,14 +258,7 @@ steps:
 	c := w.cmd(context.Background(), "run", "ask.yaml")
 	// The environment would wait an hour: each step's own timeout is what ends its call.
 	c.Env = append(c.Env, "OLLAMA_HOST="+srv.URL, "TANDEM_MODEL_HEADER_TIMEOUT=1h")
-	var out strings.Builder
-	c.Stdout, c.Stderr = &out, &out
-	err := c.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("exit %v, want 1\n%s", err, out.String())
-	}
-	id := firstLineRunID(t, out.String())
+	id := runFailing(t, c)
 	show, _, _ := w.tandem("show", id, "--json")
 	var got struct {
 		Steps []struct {
@@ -336,4 +314,29 @@ steps:
 	if err == nil && !strings.Contains(string(stat), ") Z") {
 		t.Fatalf("the cut attempt's grandchild %d still runs after the resumed attempt finished: %s", pid, stat)
 	}
+}
+
+// silentModelServer accepts model calls and never answers them: a stalled Ollama. It reads
+// the request first, so it notices when the client gives up.
+func silentModelServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// runFailing runs c, wants it to exit 1 (the run failed), and returns the run's id.
+func runFailing(t *testing.T, c *exec.Cmd) string {
+	t.Helper()
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, out.String())
+	}
+	return firstLineRunID(t, out.String())
 }
