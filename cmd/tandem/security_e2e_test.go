@@ -44,6 +44,15 @@ type chatMessage struct{ Role, Content string }
 // serveScripted answers the Ollama API calls tandem makes, for a model without native tools
 // whose reply to each /api/chat is what reply returns for the request's messages.
 func serveScripted(w http.ResponseWriter, r *http.Request, reply func([]chatMessage) string) {
+	serveScriptedStream(w, r, func(_ *http.Request, msgs []chatMessage, chunk func(string, bool)) {
+		chunk(reply(msgs), false)
+		chunk("", true)
+	})
+}
+
+// serveScriptedStream is serveScripted for a reply that streams: reply sends its answer with
+// chunk, piece by piece (done ends it with its usage), and may wait in between.
+func serveScriptedStream(w http.ResponseWriter, r *http.Request, reply func(r *http.Request, msgs []chatMessage, chunk func(s string, done bool))) {
 	switch r.URL.Path {
 	case "/api/version":
 		w.Write([]byte(`{"version":"0.17.4"}`))
@@ -57,13 +66,18 @@ func serveScripted(w http.ResponseWriter, r *http.Request, reply func([]chatMess
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		content := reply(req.Messages)
 		enc := json.NewEncoder(w)
-		enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-			"message": map[string]any{"role": "assistant", "content": content}, "done": false})
-		enc.Encode(map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-			"message": map[string]any{"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
-			"prompt_eval_count": 10, "eval_count": 5})
+		reply(r, req.Messages, func(s string, done bool) {
+			m := map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
+				"message": map[string]any{"role": "assistant", "content": s}, "done": done}
+			if done {
+				m["done_reason"], m["prompt_eval_count"], m["eval_count"] = "stop", 10, 5
+			}
+			enc.Encode(m)
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+		})
 	default:
 		http.NotFound(w, r)
 	}

@@ -164,47 +164,30 @@ func TestUIE2EForkWithAChangedInputRerunsTheStepsThatReadIt(t *testing.T) {
 // in markdown, and "stall" with the start of a story and then nothing until the request is
 // cancelled (the person stops the reply).
 func startChatOllama(t *testing.T) *httptest.Server {
+	return streamingOllama(t, func(r *http.Request, messages []chatMessage, chunk func(string, bool)) {
+		last := ""
+		if len(messages) > 0 {
+			last = messages[len(messages)-1].Content
+		}
+		switch last {
+		case "stall":
+			chunk("Once upon ", false)
+			chunk("a time", false)
+			<-r.Context().Done()
+		default:
+			for _, c := range []string{"Two things:\n\n", "- **milk**\n", "- eggs"} {
+				chunk(c, false)
+			}
+			chunk("", true)
+		}
+	})
+}
+
+// streamingOllama serves serveScriptedStream's API for the length of the test.
+func streamingOllama(t *testing.T, reply func(r *http.Request, msgs []chatMessage, chunk func(s string, done bool))) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/version":
-			w.Write([]byte(`{"version":"0.17.4"}`))
-		case "/api/show":
-			w.Write([]byte(`{"capabilities":["completion"]}`))
-		case "/api/tags":
-			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
-		case "/api/chat":
-			var req struct {
-				Messages []struct{ Role, Content string }
-			}
-			if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
-				http.Error(w, "bad request", http.StatusBadRequest)
-				return
-			}
-			enc := json.NewEncoder(w)
-			chunk := func(s string, done bool) {
-				m := map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-					"message": map[string]any{"role": "assistant", "content": s}, "done": done}
-				if done {
-					m["done_reason"], m["prompt_eval_count"], m["eval_count"] = "stop", 10, 5
-				}
-				enc.Encode(m)
-				w.(http.Flusher).Flush()
-			}
-			switch req.Messages[len(req.Messages)-1].Content {
-			case "stall":
-				chunk("Once upon ", false)
-				chunk("a time", false)
-				<-r.Context().Done()
-			default:
-				for _, c := range []string{"Two things:\n\n", "- **milk**\n", "- eggs"} {
-					chunk(c, false)
-				}
-				chunk("", true)
-			}
-		default:
-			http.NotFound(w, r)
-		}
+		serveScriptedStream(w, r, reply)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

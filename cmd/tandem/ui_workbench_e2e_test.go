@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -224,40 +223,16 @@ func TestUIE2EAnEditedFlowIsRetriedWithTheNewDefinition(t *testing.T) {
 // gatedOllama serves one streamed chat reply: its first words at once, the rest when the
 // test closes release, so the test sees the step while it streams.
 func gatedOllama(t *testing.T, release <-chan struct{}) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/version":
-			w.Write([]byte(`{"version":"0.17.4"}`))
-		case "/api/show":
-			w.Write([]byte(`{"capabilities":["completion"]}`))
-		case "/api/tags":
-			w.Write([]byte(`{"models":[{"name":"scripted"}]}`))
-		case "/api/chat":
-			enc := json.NewEncoder(w)
-			chunk := func(s string, done bool) {
-				m := map[string]any{"model": "scripted", "created_at": "2025-01-02T03:04:05Z",
-					"message": map[string]any{"role": "assistant", "content": s}, "done": done}
-				if done {
-					m["done_reason"], m["prompt_eval_count"], m["eval_count"] = "stop", 10, 5
-				}
-				enc.Encode(m)
-				w.(http.Flusher).Flush()
-			}
-			chunk("Streaming-words-first ", false)
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return
-			}
-			chunk("and-the-rest.", false)
-			chunk("", true)
-		default:
-			http.NotFound(w, r)
+	return streamingOllama(t, func(r *http.Request, _ []chatMessage, chunk func(string, bool)) {
+		chunk("Streaming-words-first ", false)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+		chunk("and-the-rest.", false)
+		chunk("", true)
+	})
 }
 
 func TestUIE2EAStepStreamingMidRunIsFollowed(t *testing.T) {
