@@ -88,6 +88,74 @@ func NewTheme(isDark bool) Theme {
 	return t
 }
 
+// mdTheme holds the styles of rendered markdown (markdown_render.go): inline styles by the
+// set of marks on a run of text, built when first asked for, and the block decorations.
+type mdTheme struct {
+	marks  [mdMarkCount]lipgloss.Style
+	inline map[mdMark]inline
+	code   inline // a code block's rows
+	dim    inline // list markers, quote bars, rules, table lines
+}
+
+// newMDTheme returns markdown's styles for a dark or light background, in the workbench's
+// palette.
+func newMDTheme(isDark bool) *mdTheme {
+	ld := lipgloss.LightDark(isDark)
+	c := func(light, dark string) color.Color { return ld(lipgloss.Color(light), lipgloss.Color(dark)) }
+	var (
+		accent = c("#0969da", "#58a6ff")
+		dim    = c("#6e7781", "#7d8590")
+		code   = c("#0a3069", "#a5d6ff")
+		codeBg = c("#eff1f3", "#262c36")
+	)
+	t := &mdTheme{inline: map[mdMark]inline{}}
+	t.marks[mdStrongBit] = lipgloss.NewStyle().Bold(true)
+	t.marks[mdEmphBit] = lipgloss.NewStyle().Italic(true)
+	t.marks[mdCodeBit] = lipgloss.NewStyle().Foreground(code).Background(codeBg)
+	t.marks[mdLinkBit] = lipgloss.NewStyle().Foreground(accent).Underline(true)
+	t.marks[mdURLBit] = lipgloss.NewStyle().Foreground(dim)
+	t.marks[mdHeadingBit] = lipgloss.NewStyle().Bold(true).Foreground(accent)
+	t.marks[mdTitleBit] = lipgloss.NewStyle().Underline(true)
+	t.code = inlineStyle(lipgloss.NewStyle().Foreground(code))
+	t.dim = inlineStyle(lipgloss.NewStyle().Foreground(dim))
+	return t
+}
+
+// style returns the inline style of text carrying the marks m.
+func (t *mdTheme) style(m mdMark) inline {
+	if m == 0 {
+		return inline{}
+	}
+	if in, ok := t.inline[m]; ok {
+		return in
+	}
+	s := lipgloss.NewStyle()
+	for bit := range mdMarkCount {
+		if m&(1<<bit) == 0 {
+			continue
+		}
+		st := t.marks[bit]
+		if st.GetBold() {
+			s = s.Bold(true)
+		}
+		if st.GetItalic() {
+			s = s.Italic(true)
+		}
+		if st.GetUnderline() {
+			s = s.Underline(true)
+		}
+		if _, ok := st.GetForeground().(lipgloss.NoColor); !ok {
+			s = s.Foreground(st.GetForeground())
+		}
+		if _, ok := st.GetBackground().(lipgloss.NoColor); !ok {
+			s = s.Background(st.GetBackground())
+		}
+	}
+	in := inlineStyle(s)
+	t.inline[m] = in
+	return in
+}
+
 // StatusStyle returns the style for a step or run status (they share names).
 func (t Theme) StatusStyle(status string) lipgloss.Style {
 	if s, ok := t.status[status]; ok {
