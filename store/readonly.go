@@ -76,7 +76,7 @@ func readOnlyDB(ctx context.Context, db *sql.DB, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.refuseNewerSchema(ctx, names); err != nil {
+	if _, err := d.refuseNewerSchema(ctx, names); err != nil {
 		return nil, err
 	}
 	query := runEventsSQL

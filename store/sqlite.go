@@ -170,8 +170,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := d.refuseNewerSchema(ctx, names); err != nil {
+	current, err := d.refuseNewerSchema(ctx, names)
+	if err != nil {
 		return err
+	}
+	// Migrations apply in order, so a database at the last one has them all: opening it
+	// takes no write lock (a command that only reads must not wait for a running writer).
+	if current {
+		return nil
 	}
 	for _, name := range names {
 		base := filepath.Base(name)
@@ -201,8 +207,9 @@ func migrationNames() ([]string, error) {
 // does not know its tables and must not write to them.
 var ErrSchemaNewer = errors.New("the database was written by a newer tandem")
 
-// refuseNewerSchema fails when the database records a migration this binary does not ship.
-func (d *DB) refuseNewerSchema(ctx context.Context, names []string) error {
+// refuseNewerSchema fails when the database records a migration this binary does not ship,
+// and reports whether it records the last one this binary ships.
+func (d *DB) refuseNewerSchema(ctx context.Context, names []string) (current bool, err error) {
 	known := 0
 	for _, name := range names {
 		if v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err == nil && v > known {
@@ -211,13 +218,13 @@ func (d *DB) refuseNewerSchema(ctx context.Context, names []string) error {
 	}
 	var have sql.NullInt64
 	if err := d.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&have); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+		return false, fmt.Errorf("read schema version: %w", err)
 	}
 	if have.Valid && int(have.Int64) > known {
-		return fmt.Errorf("%w (schema version %d, this binary knows up to %d); use that tandem, or upgrade this one",
+		return false, fmt.Errorf("%w (schema version %d, this binary knows up to %d); use that tandem, or upgrade this one",
 			ErrSchemaNewer, have.Int64, known)
 	}
-	return nil
+	return have.Valid && int(have.Int64) == known, nil
 }
 
 func (d *DB) applyMigration(ctx context.Context, version int, name, body string) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tandem/engine"
 	"tandem/engine/storetest"
@@ -81,6 +82,43 @@ func TestOpenRefusesADatabaseANewerTandemMigrated(t *testing.T) {
 	_, err = store.Open(ctx, path, store.Options{})
 	if !errors.Is(err, store.ErrSchemaNewer) || !strings.Contains(err.Error(), "9999") {
 		t.Fatalf("open: err = %v, want ErrSchemaNewer naming version 9999", err)
+	}
+}
+
+func TestOpeningAnUpToDateDatabaseDoesNotWaitForAWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Another process holds the write lock (a long step commit, a copy into the database).
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, `ROLLBACK`) }()
+	// A reader opens and reads without the lock; a busy timeout of zero would fail at once
+	// where opening wrote (or took the write lock to check the migrations).
+	db, err = store.Open(ctx, path, store.Options{BusyTimeout: time.Millisecond})
+	if err != nil {
+		t.Fatalf("open while another holds the write lock: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.Runs(ctx, engine.RunQuery{}); err != nil {
+		t.Fatalf("list runs while another holds the write lock: %v", err)
 	}
 }
 
