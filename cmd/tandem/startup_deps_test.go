@@ -1,0 +1,38 @@
+package main_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Every command pays the package init of everything the binary links, before main runs.
+// These packages cost milliseconds of it each (chroma's lexers and styles, through glamour;
+// jsonschema/v6 compiles its meta-schemas; bluemonday and goldmark's extensions compile
+// regular expressions) and the binary needs none of them: answers are rendered by ui's own
+// markdown renderer on goldmark's core parser, schemas validated by google/jsonschema-go.
+func TestTheBinaryLinksNoPackageWithAHeavyInit(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Fatal("the go command is needed to list dependencies") // go test runs with it on PATH
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "tandem/cmd/tandem").Output()
+	if err != nil {
+		t.Fatalf("go list -deps tandem/cmd/tandem: %v", err)
+	}
+	heavy := []string{
+		"charm.land/glamour/", "github.com/charmbracelet/glamour", "github.com/alecthomas/chroma/",
+		"github.com/santhosh-tekuri/jsonschema/", "github.com/microcosm-cc/bluemonday",
+		"github.com/yuin/goldmark/extension", "github.com/dlclark/regexp2",
+	}
+	deps := strings.Fields(string(out))
+	for _, dep := range deps {
+		for _, bad := range heavy {
+			if strings.HasPrefix(dep, bad) {
+				t.Errorf("tandem links %s, whose package init every command would pay", dep)
+			}
+		}
+	}
+	if len(deps) < 10 {
+		t.Fatalf("go list found only %v: the check would pass on nothing", deps)
+	}
+}
