@@ -53,7 +53,8 @@ func (c *markdownCache) render(text string, width int, dark bool) []string {
 	for i, r := range rows {
 		n := ansi.StringWidth(r)
 		if n > width {
-			r, n = ansi.Truncate(r, width, ""), width
+			r = ansi.Truncate(r, width, "")
+			n = ansi.StringWidth(r) // a wide character that does not fit is dropped whole
 		}
 		rows[i] = r + strings.Repeat(" ", width-n)
 	}

@@ -56,7 +56,9 @@ var mdParser = sync.OnceValue(func() parser.Parser {
 // renderMarkdown lays src out in rows at most width cells wide (not padded). It never
 // panics: should the parser fail on some input, the rows are the text, wrapped.
 func renderMarkdown(src string, width int, th *mdTheme) (rows []string) {
-	src = cleanText(src)
+	// Bytes that are not UTF-8 would be measured one way alone and another beside the
+	// padding; the replacement character is one cell wherever it stands.
+	src = cleanText(strings.ToValidUTF8(src, "\uFFFD"))
 	defer func() {
 		if recover() != nil {
 			rows = strings.Split(ansi.Hardwrap(ansi.Wordwrap(src, width, ""), width, true), "\n")
