@@ -13,15 +13,16 @@ import (
 // package (whose init compiles regular expressions on every start of the binary).
 
 // table renders paragraph n as a table if its lines are one: a header row, a delimiter row
-// (|---|:--:|) and body rows. Columns that fit the width are aligned with rules between
-// them; otherwise each body row is written as "header: value" lines.
+// (|---|:--:|) and body rows. Columns that fit the width are laid out with rules between
+// them, each aligned as its delimiter's colons say; otherwise each body row is written as
+// "header: value" lines.
 func (r *mdRenderer) table(n ast.Node, width int) ([]string, bool) {
 	lines := r.lines(n)
 	if len(lines) < 2 || !strings.Contains(lines[0], "|") || !isDelimiterRow(lines[1]) {
 		return nil, false
 	}
-	header := tableCells(lines[0])
-	if len(header) != len(tableCells(lines[1])) {
+	header, delims := tableCells(lines[0]), tableCells(lines[1])
+	if len(header) != len(delims) {
 		return nil, false
 	}
 	cols := len(header)
@@ -54,9 +55,17 @@ func (r *mdRenderer) table(n ast.Node, width int) ([]string, bool) {
 			if len(spans) > 0 {
 				cell = r.wrap(spans, widths[c])[0]
 			}
-			sb.WriteString(cell)
+			pad := widths[c] - ansi.StringWidth(cell)
+			left := 0
+			switch d := delims[c]; {
+			case strings.HasPrefix(d, ":") && strings.HasSuffix(d, ":"):
+				left = pad / 2
+			case strings.HasSuffix(d, ":"):
+				left = pad
+			}
+			sb.WriteString(strings.Repeat(" ", left) + cell)
 			if c < cols-1 {
-				sb.WriteString(strings.Repeat(" ", widths[c]-ansi.StringWidth(cell)))
+				sb.WriteString(strings.Repeat(" ", pad-left))
 			}
 		}
 		rows = append(rows, sb.String())
