@@ -1,7 +1,11 @@
 package main_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,5 +38,28 @@ func TestTheBinaryLinksNoPackageWithAHeavyInit(t *testing.T) {
 	}
 	if len(deps) < 10 {
 		t.Fatalf("go list found only %v: the check would pass on nothing", deps)
+	}
+}
+
+// Commands that need no history never open the database: nothing is created where --db
+// points, so they cost no SQLite open and work where there is no workspace at all.
+func TestCommandsThatNeedNoHistoryLeaveTheDatabaseAlone(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("f.yaml", "name: f\nsteps:\n  - id: a\n    run: [\"true\"]\n")
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"--version"}, {"validate", "f.yaml"},
+		{"completion", "bash"}, {"runs", "--help"}} {
+		if out, errOut, code := w.tandem(args...); code != 0 {
+			t.Fatalf("tandem %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		if _, err := os.Stat(filepath.Dir(w.db)); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("tandem %v touched the workspace's database directory (%v)", args, err)
+		}
+	}
+	// The check can fail: a command that needs the history creates it.
+	if _, errOut, code := w.tandem("runs"); code != 0 {
+		t.Fatalf("tandem runs: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(w.db); err != nil {
+		t.Fatalf("tandem runs did not open the database: %v", err)
 	}
 }
