@@ -53,7 +53,7 @@ func (a *app) runsCommand() *cobra.Command {
 
 // runStatuses are the statuses runs --status accepts.
 var runStatuses = []engine.RunStatus{
-	engine.RunStatusPending, engine.RunStatusRunning, engine.RunStatusWaiting, engine.RunStatusPaused,
+	engine.RunStatusPending, engine.RunStatusQueued, engine.RunStatusRunning, engine.RunStatusWaiting, engine.RunStatusPaused,
 	engine.RunStatusSucceeded, engine.RunStatusFailed, engine.RunStatusCancelled, engine.RunStatusInterrupted,
 }
 

@@ -128,6 +128,10 @@ func TestCLIWorkerUntilIdlePrintsWhatItsLastAdvanceDid(t *testing.T) {
 		t.Fatalf("run --detach: exit %d %s", code, errOut)
 	}
 	id := firstLineRunID(t, out)
+	// Until a worker takes it, the run is queued: not running, and no time passes on it.
+	if out, _, _ := w.tandem("runs"); !regexp.MustCompile(id + `\s+fails\s+· queued .* 0s\n`).MatchString(out) {
+		t.Errorf("a detached run no worker took is not listed queued:\n%s", out)
+	}
 	out, errOut, code = w.tandem("worker", "--until-idle")
 	if code != 0 {
 		t.Fatalf("worker: exit %d %s", code, errOut)
@@ -136,6 +140,7 @@ func TestCLIWorkerUntilIdlePrintsWhatItsLastAdvanceDid(t *testing.T) {
 	// step STEP ..." or "TIME  run ID STATUS ..." (other tests split them so); the last lines
 	// are what the worker's last advance published just before it returned.
 	for _, want := range []string{
+		`\A\d\d:\d\d:\d\d  run ` + id + `  running\n`,
 		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  step a succeeded \d+ms$`,
 		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  step each succeeded \d+ms$`,
 		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  step check failed: exit status 1$`,
