@@ -149,6 +149,9 @@ type StartOptions struct {
 	// Breakpoints are steps of f to hold the run before, recorded with its start so they
 	// hold from the first step whoever executes it.
 	Breakpoints []string
+	// Queued lists the run queued, not running, until a process advances it: a run started
+	// for the workers (Detach), which the starting process does not execute.
+	Queued bool
 }
 
 // Start records a new run of f with resolved inputs and returns its id. It does not execute
@@ -167,9 +170,13 @@ func (e *Engine) Start(ctx context.Context, f *flows.Flow, inputs map[string]any
 	inputs, secrets := redactSecrets(f, inputs)
 	e.secrets.put(id, secrets)
 	data := RunStartedData{FlowName: f.Name, FlowPath: f.Path, Source: string(f.Source), Inputs: inputs,
-		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, Breakpoints: o.Breakpoints}
-	ev := Event{RunID: id, Type: RunStarted, Time: now, Data: mustJSON(data), Status: RunStatusRunning}
-	info := RunInfo{ID: id, FlowName: f.Name, FlowPath: f.Path, Status: RunStatusRunning,
+		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, Breakpoints: o.Breakpoints, Queued: o.Queued}
+	status := RunStatusRunning
+	if o.Queued {
+		status = RunStatusQueued
+	}
+	ev := Event{RunID: id, Type: RunStarted, Time: now, Data: mustJSON(data), Status: status}
+	info := RunInfo{ID: id, FlowName: f.Name, FlowPath: f.Path, Status: status,
 		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, CreatedAt: now, UpdatedAt: now}
 	if err := e.store.CreateRun(ctx, info, ev); err != nil {
 		return "", fmt.Errorf("start run of %s: %w", f.Name, err)

@@ -67,7 +67,10 @@ type RunStatus string
 
 // Run statuses.
 const (
-	RunStatusPending     RunStatus = "pending"
+	RunStatusPending RunStatus = "pending"
+	// RunStatusQueued is a run recorded for the workers (started detached) that none has
+	// taken yet; the first step a worker starts lists it running.
+	RunStatusQueued      RunStatus = "queued"
 	RunStatusRunning     RunStatus = "running"
 	RunStatusWaiting     RunStatus = "waiting"
 	RunStatusSucceeded   RunStatus = "succeeded"
@@ -148,6 +151,8 @@ type RunStartedData struct {
 	ForkedFromStep string `json:"forked_from_step,omitempty"`
 	// Breakpoints are set before these steps from the start, as if by BreakpointSet.
 	Breakpoints []string `json:"breakpoints,omitempty"`
+	// Queued: the run was recorded for the workers and is queued until one advances it.
+	Queued bool `json:"queued,omitempty"`
 }
 
 // StepStartedData is the payload of StepStarted.

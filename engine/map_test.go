@@ -126,6 +126,21 @@ func TestAMapStepWaitsForItsRetryingItems(t *testing.T) {
 					if got := len(st.Steps["each[1]"].Attempts); got != tt.attempts {
 						t.Errorf("each[1] attempts = %d, want %d", got, tt.attempts)
 					}
+					// The map step took as long as its items: the first one's start to the last one's end.
+					var first, last time.Time
+					for _, id := range []string{"each[0]", "each[1]"} {
+						c := st.Steps[id]
+						if t := c.Attempts[0].StartedAt; first.IsZero() || t.Before(first) {
+							first = t
+						}
+						if t := c.LastAttempt().EndedAt; t.After(last) {
+							last = t
+						}
+					}
+					want := time.Duration(last.Sub(first).Milliseconds()) * time.Millisecond
+					if got := st.Steps["each"].LastAttempt().Duration; got != want || c.manual && want < time.Second {
+						t.Errorf("each took %s, want %s (its items' span; with the manual clock the retry waits at least 1s)", got, want)
+					}
 					if tt.run == engine.RunStatusFailed && !strings.Contains(st.Error, "each[1]") {
 						t.Errorf("run error %q does not name the failed item", st.Error)
 					}

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"tandem/flows"
 )
@@ -50,9 +51,18 @@ func (r *runner) scheduleChildren(s *flows.Step, ss *StepState, full bool) {
 	}
 	now := r.e.clock.Now()
 	done, failed := 0, []string{}
+	var first, last time.Time // the items' span: the first attempt's start to the last one's end
 	for i := 0; i < ss.Items; i++ {
 		id := ChildID(s.ID, i)
 		c := r.st.Step(id)
+		if len(c.Attempts) > 0 {
+			if t := c.Attempts[0].StartedAt; first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t := c.LastAttempt().EndedAt; t.After(last) {
+				last = t
+			}
+		}
 		switch c.Status {
 		case StatusPending:
 			r.start(s, c, false)
@@ -81,14 +91,24 @@ func (r *runner) scheduleChildren(s *flows.Step, ss *StepState, full bool) {
 		if a := r.st.Step(failed[0]).LastAttempt(); a != nil && a.Error != "" {
 			msg += " (" + failed[0] + ": " + a.Error + ")"
 		}
-		r.add(Event{Type: StepFailed, StepID: s.ID, Attempt: attemptN(ss), Data: mustJSON(StepResultData{Error: msg, Reason: "items", Final: true})})
+		r.add(Event{Type: StepFailed, StepID: s.ID, Attempt: attemptN(ss), Data: mustJSON(StepResultData{Error: msg, Reason: "items", Final: true,
+			DurationMS: span(first, last)})})
 		return
 	}
 	outs := make([]any, ss.Items)
 	for i := range outs {
 		outs[i] = outputValue(r.st.Step(ChildID(s.ID, i)).Output)
 	}
-	r.add(Event{Type: StepSucceeded, StepID: s.ID, Attempt: attemptN(ss), Data: mustJSON(StepResultData{Output: string(mustJSON(outs))})})
+	r.add(Event{Type: StepSucceeded, StepID: s.ID, Attempt: attemptN(ss), Data: mustJSON(StepResultData{Output: string(mustJSON(outs)),
+		DurationMS: span(first, last)})})
+}
+
+// span is the milliseconds from first to last, or 0 when either is unknown.
+func span(first, last time.Time) int64 {
+	if first.IsZero() || last.Before(first) {
+		return 0
+	}
+	return last.Sub(first).Milliseconds()
 }
 
 // itemsStatus says what a running map step's unfinished items wait for, so the run is not

@@ -23,7 +23,7 @@ type FlowReloadedData struct {
 // with, nil when it can: every step the run completed is still in f with the same needs,
 // so what it did stays true. A running run cannot reload: its runner holds the old flow.
 func ReloadProblem(st *State, f *flows.Flow) error {
-	if st.Status == RunStatusRunning || st.Status == RunStatusPending {
+	if st.Status == RunStatusRunning || st.Status == RunStatusPending || st.Status == RunStatusQueued {
 		return fmt.Errorf("run %s is %s: reload a failed, interrupted or finished run", st.ID, st.Status)
 	}
 	var changed []string

@@ -201,8 +201,8 @@ const flushEvery = 250 * time.Millisecond
 // add applies an event to the state now and queues it for the next commit.
 func (r *runner) add(ev Event) {
 	if ev.StepID != "" && r.st.Status != RunStatusRunning {
-		// The first step event after a park or an interruption resumes the run; a worker that
-		// looks at a waiting run and finds nothing to do writes nothing.
+		// The first step event after a park, an interruption or the queue resumes the run; a
+		// worker that looks at a waiting run and finds nothing to do writes nothing.
 		r.add(Event{Type: RunResumed, Status: RunStatusRunning})
 	}
 	ev.RunID = r.runID

@@ -144,6 +144,9 @@ func (s *State) Apply(e Event) {
 		s.Status = RunStatusRunning
 		s.StartedAt = e.Time
 		s.decode(e, &s.Start)
+		if s.Start.Queued {
+			s.Status = RunStatusQueued
+		}
 		if len(s.Start.Breakpoints) > 0 {
 			if s.Breakpoints == nil {
 				s.Breakpoints, s.HeldAt, s.Passed = map[string]bool{}, map[string]bool{}, map[string]bool{}

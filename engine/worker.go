@@ -28,7 +28,7 @@ type Worker struct {
 func (w *Worker) Pass(ctx context.Context) (int, error) {
 	// Paused runs need a continue, which lists them running again (Engine.Continue), or is
 	// applied by the process parking them (Engine.advance); either way they are not looked at.
-	statuses := []RunStatus{RunStatusRunning, RunStatusWaiting}
+	statuses := []RunStatus{RunStatusQueued, RunStatusRunning, RunStatusWaiting}
 	if w.ResumeInterrupted {
 		statuses = append(statuses, RunStatusInterrupted)
 	}

@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -142,7 +143,22 @@ func exprRefs(s string) ([][]string, error) {
 	}
 	var refs [][]string
 	ast.Walk(&tree, &refCollector{refs: &refs})
-	return refs, nil
+	// steps.a.output is visited as steps.a too: keep the longest chain of each, so one
+	// reference is checked (and reported) once.
+	var out [][]string
+	for i, r := range refs {
+		inner := false
+		for j, o := range refs {
+			if j != i && len(o) > len(r) && slices.Equal(o[:len(r)], r) || j < i && slices.Equal(o, r) {
+				inner = true
+				break
+			}
+		}
+		if !inner {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func compileTree(s string) (ast.Node, error) {

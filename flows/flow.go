@@ -38,6 +38,7 @@ type Flow struct {
 	// Outputs maps output names to templates rendered when the run succeeds. When empty, the
 	// flow's output is an object of the outputs of its leaf steps (steps nothing needs).
 	Outputs map[string]string
+	outputs map[string]fieldPos // where each output's template is
 	// Source is the file's bytes as parsed, recorded with each run so resume and fork use
 	// the definition the run started with.
 	Source []byte
@@ -155,6 +156,8 @@ type Step struct {
 	Approval *ApprovalSpec     // KindApproval
 
 	Pos Pos // position of the step's "id" key (or the step mapping)
+	// fields are the positions of the step's keys and values, for problems in one of them.
+	fields map[string]fieldPos
 
 	// Refs are the steps this step's templates and expressions read (set by validation), so
 	// the engine gives a step only the outputs it uses; RefsAll when it reads .steps whole.

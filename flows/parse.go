@@ -89,7 +89,7 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 		case "inputs":
 			f.Inputs = parseInputs(r, v)
 		case "outputs":
-			f.Outputs = r.strMap(v, "outputs")
+			f.Outputs, f.outputs = r.strMap(v, "outputs"), fieldsOf(v)
 		case "steps":
 			stepsNode = v
 		}
@@ -243,7 +243,7 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 		r.at(pos(n), "a step must be a mapping (- id: x, shell: ...), not %s", describe(n))
 		return nil
 	}
-	s := &Step{Pos: pos(n)}
+	s := &Step{Pos: pos(n), fields: fieldsOf(n)}
 	if len(n.Content) > 0 {
 		s.Pos = pos(n.Content[0])
 	}
@@ -341,7 +341,7 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 		r.at(kindPos[1], "step %q has both %s and %s; a step does one thing", s.ID, kinds[0], kinds[1])
 	}
 	if s.With != nil && s.Kind != KindFlow {
-		r.at(s.Pos, "step %q: with: only applies to flow: steps", s.ID)
+		r.at(s.fieldKey("with"), "step %q: with: only applies to flow: steps", s.ID)
 	}
 	if promptNode != nil || schemaSet {
 		switch {
@@ -379,7 +379,7 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 		r.at(s.Pos, "agent step %q needs a prompt:", s.ID)
 	}
 	if s.Map != "" && (s.Kind == KindWait || s.Kind == KindSleep || s.Kind == KindApproval) {
-		r.at(s.Pos, "step %q: map: cannot fan out %s steps", s.ID, s.Kind)
+		r.at(s.fieldKey("map"), "step %q: map: cannot fan out %s steps", s.ID, s.Kind)
 	}
 	return s
 }

@@ -55,24 +55,39 @@ func TestEveryProblemIsReportedInOnePassWithItsPosition(t *testing.T) {
 		`testdata/bad.yaml:3:10: input topic: unknown type "strin"`,
 		`testdata/bad.yaml:6:5: unknown key "shel" in a step (did you mean "shell"?)`,
 		`testdata/bad.yaml:5:5: step "a" does nothing`,
-		`testdata/bad.yaml:7:5: step "b" needs unknown step "nope"`,
-		`testdata/bad.yaml:7:5: step "b" uses .steps.c but does not need it (add it to needs)`,
-		`testdata/bad.yaml:7:5: step "b" uses .inputs.missing, but the flow has no input "missing"`,
+		`testdata/bad.yaml:8:16: step "b" needs unknown step "nope"`,
+		`testdata/bad.yaml:9:21: step "b" uses .steps.c but does not need it (add it to needs)`,
+		`testdata/bad.yaml:9:43: step "b" uses .inputs.missing, but the flow has no input "missing"`,
 		`testdata/bad.yaml:10:5: duplicate step id "b" (first defined on line 7)`,
 		`testdata/bad.yaml:12:5: cycle: c -> d -> c`,
 		`testdata/bad.yaml:18:28: max_attempts must be at least 1`,
 		`testdata/bad.yaml:18:40: backoff must be a duration`,
-		`testdata/bad.yaml:19:5: step "e": bad when expression`,
-		`testdata/bad.yaml:22:5: step "f": when must be true or false, but "42" cannot be: expected bool, but got int`,
-		`testdata/bad.yaml:25:5: step "g" has join: any but 1 needs; it merges two or more branches`,
+		`testdata/bad.yaml:20:11: step "e": bad when expression`,
+		`testdata/bad.yaml:23:11: step "f": when must be true or false, but "42" cannot be: expected bool, but got int`,
+		`testdata/bad.yaml:27:11: step "g" has join: any but 1 needs; it merges two or more branches`,
 		`testdata/bad.yaml:31:11: join must be all or any, not "some"`,
 		`testdata/bad.yaml:35:21: step "i": model_timeouts: belongs to llm: and agent: steps`,
 		`testdata/bad.yaml:38:31: model_timeouts.header must be a duration`,
 		`testdata/bad.yaml:38:37: unknown key "idel" in model_timeouts (did you mean "idle"?)`,
+		// References and templates are placed at what is wrong, inside the field: in a
+		// block, a flow mapping, an expression, a sub-flow's with:, env:, the outputs.
+		`testdata/bad.yaml:43:15: step "k" uses .steps.nope, but there is no step "nope"`,
+		`testdata/bad.yaml:45:27: step "l" uses .inputs.topc, but the flow has no input "topc" (did you mean "topic"?)`,
+		`testdata/bad.yaml:47:11: step "m" uses steps.zz, but there is no step "zz"`,
+		`testdata/bad.yaml:51:13: step "n": sub-flow good.yaml has no input "nosuch"`,
+		`testdata/bad.yaml:53:19: step "o" uses .steps.k but does not need it (add it to needs)`,
+		`testdata/bad.yaml:56:12: outputs uses .steps.missing, but there is no step "missing"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)
 		}
+	}
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if seen[d.Error()] {
+			t.Errorf("reported twice: %s", d.Error())
+		}
+		seen[d.Error()] = true
 	}
 }
 

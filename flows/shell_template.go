@@ -572,7 +572,7 @@ func (c *refChecker) shellTemplate(text string) {
 		return // reported by the reference check
 	}
 	for _, ref := range rawRefs(t.Tree.Root) {
-		c.r.warn(c.at(), "%s splices .%s into its shell command with raw: the value runs as shell code (drop raw to pass it as data)", c.where(), strings.Join(ref, "."))
+		c.r.warn(c.refAt(ref, "."), "%s splices .%s into its shell command with raw: the value runs as shell code (drop raw to pass it as data)", c.where(), strings.Join(ref, "."))
 	}
 }
 
@@ -589,30 +589,13 @@ func (c *refChecker) shellClosed(text string) {
 		return // a comment or a here-document may run to the end
 	}
 	at, hint := c.at(), ""
-	if line, col, ok := c.keyLine("shell:"); ok {
-		at = Pos{Line: line, Col: col}
-		if v := c.src[line-1][col-1+len("shell:"):]; strings.Contains(v, " #") {
+	if k := c.cur.key; c.cur.val.Line > 0 && k.Line >= 1 && k.Line <= len(c.src) {
+		at = k // the shell: key, whose line shows where YAML cut the value
+		if line := c.src[k.Line-1]; k.Col-1 <= len(line) && strings.Contains(line[k.Col-1:], " #") {
 			hint = `; in YAML an unquoted value ends at " #": quote the whole value or write it as a block (shell: |)`
 		}
 	}
 	c.r.at(at, "%s: shell command %q ends inside %s that is never closed%s", c.where(), clip(text), open, hint)
-}
-
-// keyLine finds the line and column of a step's key in the source, looking from the step's
-// own line to the next step.
-func (c *refChecker) keyLine(key string) (line, col int, ok bool) {
-	if c.step == nil {
-		return 0, 0, false
-	}
-	for i := c.step.Pos.Line - 1; i >= 0 && i < len(c.src); i++ {
-		if i > c.step.Pos.Line-1 && strings.HasPrefix(strings.TrimSpace(c.src[i]), "- ") {
-			break
-		}
-		if j := strings.Index(c.src[i], key); j >= 0 {
-			return i + 1, j + 1, true
-		}
-	}
-	return 0, 0, false
 }
 
 // openFrameNames names the frames a command cannot end inside.

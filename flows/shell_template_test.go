@@ -142,15 +142,15 @@ func TestValidateWarnsWhenRawDataReachesAShell(t *testing.T) {
 	if len(f.Warnings) != 1 {
 		t.Fatalf("warnings = %v, want one for step a", f.Warnings)
 	}
-	if w := f.Warnings[0].Error(); !strings.HasPrefix(w, "w.yaml:5:") || !strings.Contains(w, ".inputs.cmd") {
-		t.Errorf("warning %q should point at step a and name .inputs.cmd", w)
+	if w := f.Warnings[0].Error(); !strings.HasPrefix(w, "w.yaml:6:25:") || !strings.Contains(w, ".inputs.cmd") {
+		t.Errorf("warning %q should point at .inputs.cmd in step a's command and name it", w)
 	}
 }
 
 func TestValidateRejectsAShellCommandWithAmbiguousQuoting(t *testing.T) {
 	src := "name: w\ninputs:\n  v: { type: string }\nsteps:\n  - id: a\n    shell: '{{ if .inputs.v }}echo \"{{ end }}x\"'\n"
 	_, err := Parse("w.yaml", []byte(src))
-	if err == nil || !strings.Contains(err.Error(), "w.yaml:5:") || !strings.Contains(err.Error(), "quoting") {
+	if err == nil || !strings.Contains(err.Error(), "w.yaml:6:12:") || !strings.Contains(err.Error(), "quoting") {
 		t.Fatalf("err = %v, want a positioned quoting error", err)
 	}
 }

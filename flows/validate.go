@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -25,17 +26,18 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 		byID[s.ID] = s
 	}
 	for _, s := range f.Steps {
-		for _, n := range s.Needs {
+		for i, n := range s.Needs {
+			at := s.fieldAt("needs."+strconv.Itoa(i), "needs").val
 			if _, ok := byID[n]; !ok {
-				r.at(s.Pos, "step %q needs unknown step %q%s", s.ID, n, suggest(n, keys(byID)))
+				r.at(at, "step %q needs unknown step %q%s", s.ID, n, suggest(n, keys(byID)))
 			} else if n == s.ID {
-				r.at(s.Pos, "step %q needs itself", s.ID)
+				r.at(at, "step %q needs itself", s.ID)
 			}
 		}
 	}
 	for _, s := range f.Steps {
 		if s.Join == JoinAny && len(s.Needs) < 2 {
-			r.at(s.Pos, "step %q has join: any but %d needs; it merges two or more branches", s.ID, len(s.Needs))
+			r.at(s.field("join"), "step %q has join: any but %d needs; it merges two or more branches", s.ID, len(s.Needs))
 		}
 	}
 	reportCycles(r, f, byID)
@@ -47,18 +49,22 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 	for _, s := range f.Steps {
 		chk.step = s
 		for _, t := range stepTemplates(s) {
-			chk.template(t)
+			chk.cur = t.at
+			chk.template(t.text)
 		}
 		if s.Kind == KindShell {
+			chk.cur = s.fieldAt("shell")
 			chk.shellTemplate(s.Shell)
 		}
 		if s.When != "" {
+			chk.cur = s.fieldAt("when")
 			chk.expression(s.When, "when")
 			if err := checkBool(s.When); err != nil {
-				r.at(s.Pos, "step %q: when must be true or false, but %q cannot be: %s", s.ID, s.When, oneLine(err.Error()))
+				r.at(s.field("when"), "step %q: when must be true or false, but %q cannot be: %s", s.ID, s.When, oneLine(err.Error()))
 			}
 		}
 		if _, literal := literalList(s.Map); s.Map != "" && !literal {
+			chk.cur = s.fieldAt("map")
 			chk.expression(s.Map, "map")
 		}
 		switch s.Kind {
@@ -68,13 +74,17 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 			if s.Agent != nil && s.Agent.File != "" {
 				p := resolvePath(f.Dir, s.Agent.File)
 				if _, err := parseAgentFile(p, visiting); err != nil {
-					reportNested(r, s.Pos, "agent "+s.Agent.File, err)
+					reportNested(r, s.field("agent"), "agent "+s.Agent.File, err)
 				}
 			}
 		}
 	}
 	chk.step = nil
 	for _, k := range sortedKeys(f.Outputs) {
+		chk.cur = fieldPos{Pos{1, 1}, Pos{1, 1}}
+		if at, ok := f.outputs[k]; ok {
+			chk.cur = at
+		}
 		chk.template(f.Outputs[k])
 	}
 }
@@ -97,25 +107,36 @@ func resolvePath(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
+// stepTemplate is one of a step's templated strings and where it is in the file.
+type stepTemplate struct {
+	text string
+	at   fieldPos
+}
+
 // stepTemplates lists the step's templated strings.
-func stepTemplates(s *Step) []string {
-	var t []string
-	t = append(t, s.Shell)
-	t = append(t, s.Run...)
+func stepTemplates(s *Step) []stepTemplate {
+	var t []stepTemplate
+	add := func(text string, keys ...string) { t = append(t, stepTemplate{text, s.fieldAt(keys...)}) }
+	add(s.Shell, "shell")
+	for i, a := range s.Run {
+		add(a, "run."+strconv.Itoa(i), "run")
+	}
 	for _, k := range sortedKeys(s.With) {
-		t = append(t, s.With[k])
+		add(s.With[k], "with."+k, "with")
 	}
 	for _, k := range sortedKeys(s.Env) {
-		t = append(t, s.Env[k])
+		add(s.Env[k], "env."+k, "env")
 	}
 	if s.LLM != nil {
-		t = append(t, s.LLM.System, s.LLM.Prompt)
+		add(s.LLM.System, "llm.system", "llm")
+		add(s.LLM.Prompt, "llm.prompt", "prompt", "llm")
 	}
 	if s.Agent != nil {
-		t = append(t, s.Agent.Prompt, s.Agent.Session)
+		add(s.Agent.Prompt, "prompt")
+		add(s.Agent.Session, "session")
 	}
 	if s.Approval != nil {
-		t = append(t, s.Approval.Prompt)
+		add(s.Approval.Prompt, "approval.prompt", "approval")
 	}
 	return t
 }
@@ -229,13 +250,27 @@ type refChecker struct {
 	inputs map[string]bool
 	step   *Step    // nil for flow outputs
 	src    []string // the file's lines, to place a message at a key
+	cur    fieldPos // the field being checked
 }
 
+// at is the position of the field being checked.
 func (c *refChecker) at() Pos {
+	if c.cur.val.Line > 0 {
+		return c.cur.val
+	}
 	if c.step != nil {
 		return c.step.Pos
 	}
 	return Pos{1, 1}
+}
+
+// refAt places a reference inside the field being checked: at the reference as written
+// (".steps.c" in a template, "steps.c" in an expression), else at the field's value.
+func (c *refChecker) refAt(ref []string, dot string) Pos {
+	if c.cur.val.Line == 0 {
+		return c.at()
+	}
+	return find(c.src, c.cur, dot+strings.Join(ref[:min(len(ref), 2)], "."))
 }
 
 func (c *refChecker) where() string {
@@ -290,7 +325,7 @@ func (c *refChecker) check(ref []string, dot string) {
 			}
 		}
 		if len(ref) > 1 && !c.inputs[ref[1]] {
-			c.r.at(c.at(), "%s uses %sinputs.%s, but the flow has no input %q%s", c.where(), dot, ref[1], ref[1], suggest(ref[1], keys(c.inputs)))
+			c.r.at(c.refAt(ref, dot), "%s uses %sinputs.%s, but the flow has no input %q%s", c.where(), dot, ref[1], ref[1], suggest(ref[1], keys(c.inputs)))
 		}
 	case "steps":
 		if len(ref) < 2 {
@@ -304,24 +339,24 @@ func (c *refChecker) check(ref []string, dot string) {
 			c.step.Refs = append(c.step.Refs, id)
 		}
 		if _, ok := c.steps[id]; !ok {
-			c.r.at(c.at(), "%s uses %ssteps.%s, but there is no step %q%s", c.where(), dot, id, id, suggest(id, keys(c.steps)))
+			c.r.at(c.refAt(ref, dot), "%s uses %ssteps.%s, but there is no step %q%s", c.where(), dot, id, id, suggest(id, keys(c.steps)))
 			return
 		}
 		if c.step != nil && !needsTransitively(c.steps, c.step.ID, id) {
-			c.r.at(c.at(), "%s uses %ssteps.%s but does not need it (add it to needs)", c.where(), dot, id)
+			c.r.at(c.refAt(ref, dot), "%s uses %ssteps.%s but does not need it (add it to needs)", c.where(), dot, id)
 			return
 		}
 		if len(ref) > 2 && !contains([]string{"output", "json", "status"}, ref[2]) {
-			c.r.at(c.at(), "%s uses %ssteps.%s.%s; a step has output, json and status", c.where(), dot, id, ref[2])
+			c.r.at(c.refAt(ref, dot), "%s uses %ssteps.%s.%s; a step has output, json and status", c.where(), dot, id, ref[2])
 		}
 	case "item", "index":
 		if c.step == nil || c.step.Map == "" {
-			c.r.at(c.at(), "%s uses %s%s, which only exists in map: steps", c.where(), dot, ref[0])
+			c.r.at(c.refAt(ref, dot), "%s uses %s%s, which only exists in map: steps", c.where(), dot, ref[0])
 		}
 	case "run":
 	default:
 		if dot != "" { // templates: every top-level name is data; expressions may call functions
-			c.r.at(c.at(), "%s uses %s%s; templates see .inputs, .steps, .item, .index and .run", c.where(), dot, ref[0])
+			c.r.at(c.refAt(ref, dot), "%s uses %s%s; templates see .inputs, .steps, .item, .index and .run", c.where(), dot, ref[0])
 		}
 	}
 }
@@ -334,33 +369,33 @@ func checkSubFlow(r *reporter, parent *Flow, s *Step, visiting map[string]bool) 
 	p := resolvePath(parent.Dir, s.Flow)
 	abs, _ := filepath.Abs(p)
 	if visiting[abs] {
-		r.at(s.Pos, "step %q: flow %s includes itself (recursion through sub-flows)", s.ID, s.Flow)
+		r.at(s.field("flow"), "step %q: flow %s includes itself (recursion through sub-flows)", s.ID, s.Flow)
 		return
 	}
 	src, err := os.ReadFile(p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			r.at(s.Pos, "step %q: flow file %s does not exist", s.ID, s.Flow)
+			r.at(s.field("flow"), "step %q: flow file %s does not exist", s.ID, s.Flow)
 		} else {
-			r.at(s.Pos, "step %q: read %s: %v", s.ID, s.Flow, err)
+			r.at(s.field("flow"), "step %q: read %s: %v", s.ID, s.Flow, err)
 		}
 		return
 	}
 	sub, err := parseFlow(p, src, visiting)
 	if err != nil {
-		reportNested(r, s.Pos, "sub-flow "+s.Flow, err)
+		reportNested(r, s.field("flow"), "sub-flow "+s.Flow, err)
 		return
 	}
 	declared := map[string]bool{}
 	for _, in := range sub.Inputs {
 		declared[in.Name] = true
 		if _, ok := s.With[in.Name]; !ok && in.Required {
-			r.at(s.Pos, "step %q: sub-flow %s needs input %q (add it to with:)", s.ID, s.Flow, in.Name)
+			r.at(s.fieldAt("with", "flow").key, "step %q: sub-flow %s needs input %q (add it to with:)", s.ID, s.Flow, in.Name)
 		}
 	}
 	for _, k := range sortedKeys(s.With) {
 		if !declared[k] {
-			r.at(s.Pos, "step %q: sub-flow %s has no input %q%s", s.ID, s.Flow, k, suggest(k, keys(declared)))
+			r.at(s.fieldKey("with."+k), "step %q: sub-flow %s has no input %q%s", s.ID, s.Flow, k, suggest(k, keys(declared)))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"tandem/engine"
+	"tandem/flows"
 )
 
 // Layout: side by side at 100 columns and more, stacked below when there is the height for
@@ -194,8 +195,11 @@ func (m Model) statusBar() string {
 		default:
 			hold += " · waiting " + w
 		}
-		left = fmt.Sprintf(" %s %s  %s  %s  %s  tokens %d/%d ", statusIcon(string(st.Status), 0), st.Start.FlowName,
-			shortID(st.ID), hold, formatDuration(end.Sub(st.StartedAt)), st.Tokens.Prompt, st.Tokens.Output)
+		left = fmt.Sprintf(" %s %s  %s  %s  %s ", statusIcon(string(st.Status), 0), st.Start.FlowName,
+			shortID(st.ID), hold, formatDuration(end.Sub(st.StartedAt)))
+		if st.Tokens.Prompt+st.Tokens.Output > 0 || usesModel(m.run.flow) {
+			left += fmt.Sprintf(" tokens %d/%d ", st.Tokens.Prompt, st.Tokens.Output)
+		}
 		if c := m.run.diskChange(); c != "" {
 			left += " file changed (" + c + "; V shows) "
 		}
@@ -225,6 +229,20 @@ func (m Model) statusBar() string {
 		rs = rs.Foreground(m.theme.Error.GetForeground())
 	}
 	return m.theme.Status.Render(fitText(left, m.w)) + m.theme.Status.Render(gap) + rs.Render(right)
+}
+
+// usesModel reports whether a flow has a model step (llm: or agent:), whose run's tokens the
+// status bar counts; a flow of commands and waits spends none, so it shows no count.
+func usesModel(f *flows.Flow) bool {
+	if f == nil {
+		return false
+	}
+	for _, s := range f.Steps {
+		if s.Kind == flows.KindLLM || s.Kind == flows.KindAgent {
+			return true
+		}
+	}
+	return false
 }
 
 func firstLine(s string) string {

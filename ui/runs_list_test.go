@@ -56,8 +56,8 @@ func TestLoadFlowsListsInvalidFilesWithPositions(t *testing.T) {
 	if f := byName["helper.yaml"]; !f.Agent {
 		t.Errorf("helper.yaml: want an agent, got %+v", f)
 	}
-	if f := byName["broken.yaml"]; !strings.HasPrefix(f.Err, "broken.yaml:3:") {
-		t.Errorf("broken.yaml: want an error at broken.yaml:3:col, got %q", f.Err)
+	if f := byName["broken.yaml"]; !strings.HasPrefix(f.Err, "broken.yaml:5:13:") {
+		t.Errorf("broken.yaml: want an error at the unknown need, broken.yaml:5:13, got %q", f.Err)
 	}
 }
 

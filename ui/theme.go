@@ -76,6 +76,7 @@ func NewTheme(isDark bool) Theme {
 	}
 	t.status = map[string]lipgloss.Style{
 		string(engine.StatusPending):      lipgloss.NewStyle().Foreground(dim),
+		string(engine.RunStatusQueued):    lipgloss.NewStyle().Foreground(dim),
 		string(engine.StatusRunning):      lipgloss.NewStyle().Foreground(accent),
 		string(engine.StatusRetrying):     lipgloss.NewStyle().Foreground(yellow),
 		string(engine.StatusWaiting):      lipgloss.NewStyle().Foreground(purple),

@@ -130,8 +130,21 @@ func countArgs(use string) int {
 	return n
 }
 
-// newRoot builds the whole command tree.
+// newRoot builds the whole command tree, with --db and --sync hidden from the help of the
+// commands that open no database.
 func newRoot() *cobra.Command {
+	root := commandTree()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "init", "validate", "man", "completion", "help":
+			withoutDB(c)
+		}
+	}
+	return root
+}
+
+// commandTree builds every command, with the root's flags on each (the man page's tree).
+func commandTree() *cobra.Command {
 	a := &app{}
 	root := &cobra.Command{
 		Use:   "tandem",
@@ -168,7 +181,11 @@ func newRoot() *cobra.Command {
 		}
 	}
 	ui := a.uiCommand()
-	root.AddCommand(ui)
+	root.AddCommand(ui, manCommand())
+	// cobra adds its help and completion commands when the root executes; made now, newRoot can
+	// give it the hidden flags too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	root.RunE = func(c *cobra.Command, args []string) error { return ui.RunE(c, args) }
 	root.Args = unknownCommand
 	root.SuggestionsMinimumDistance = 2

@@ -53,7 +53,7 @@ func (a *app) runsCommand() *cobra.Command {
 
 // runStatuses are the statuses runs --status accepts.
 var runStatuses = []engine.RunStatus{
-	engine.RunStatusPending, engine.RunStatusRunning, engine.RunStatusWaiting, engine.RunStatusPaused,
+	engine.RunStatusPending, engine.RunStatusQueued, engine.RunStatusRunning, engine.RunStatusWaiting, engine.RunStatusPaused,
 	engine.RunStatusSucceeded, engine.RunStatusFailed, engine.RunStatusCancelled, engine.RunStatusInterrupted,
 }
 
@@ -120,48 +120,86 @@ func (a *app) traceCommand() *cobra.Command {
 		}})
 }
 
-// traceRecords reads the trace of a run and of the runs its steps started (flow tools, agent
-// handoffs, sub-flows), in that order. A step keeps only that step's records and the runs it
-// started; an attempt (with a step) only that attempt's and the runs it started.
+// traceRecords reads the trace of a run one step attempt at a time, in the order they
+// started (parallel steps interleave in the log; a reader follows one), each followed by
+// the runs it started (flow tools, agent handoffs, sub-flows), read the same way. A step
+// keeps only that step's records and the runs it started; an attempt (with a step) only
+// that attempt's and the runs it started.
 func traceRecords(ctx context.Context, e *env, root, step string, attempt int) ([]render.Record, error) {
-	ids := []string{root}
-	for i := 0; i < len(ids); i++ {
-		kids, err := e.db.Runs(ctx, engine.RunQuery{ParentID: ids[i]})
-		if err != nil {
-			return nil, err
-		}
-		for j := len(kids) - 1; j >= 0; j-- {
-			k := kids[j]
-			if i == 0 && step != "" && (k.ParentStepID != step || !startedBy(k.ID, root, step, attempt)) {
-				continue
-			}
-			ids = append(ids, k.ID)
-		}
-	}
 	var recs []render.Record
-	for _, id := range ids {
+	var read func(id, step string, attempt int) error
+	read = func(id, step string, attempt int) error {
 		events, err := e.db.Events(ctx, id, 0)
 		if err != nil {
-			return nil, err
+			return err
+		}
+		type group struct {
+			step    string
+			attempt int
+			recs    []render.Record
+		}
+		var groups []*group
+		byKey := map[string]*group{}
+		at := func(step string, attempt int) *group {
+			key := fmt.Sprintf("%s#%d", step, attempt)
+			g, ok := byKey[key]
+			if !ok {
+				g = &group{step: step, attempt: attempt}
+				byKey[key] = g
+				groups = append(groups, g)
+			}
+			return g
 		}
 		for _, ev := range events {
-			if id == root && step != "" && (ev.StepID != step || attempt != 0 && ev.Attempt != attempt) {
+			if step != "" && (ev.StepID != step || attempt != 0 && ev.Attempt != attempt) {
 				continue
 			}
 			switch ev.Type {
+			case engine.StepStarted:
+				at(ev.StepID, ev.Attempt)
 			case engine.StepTrace:
 				var d engine.TraceData
 				if err := ev.Decode(&d); err != nil {
-					return nil, fmt.Errorf("read the trace of run %s: event %d: %w", id, ev.Seq, err)
+					return fmt.Errorf("read the trace of run %s: event %d: %w", id, ev.Seq, err)
 				}
-				recs = append(recs, render.Record{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: d.Data})
+				g := at(ev.StepID, ev.Attempt)
+				g.recs = append(g.recs, render.Record{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Kind, Data: d.Data})
 			case engine.StepOutput:
 				var d engine.StepOutputData
 				if ev.Decode(&d) == nil && (d.Stream == "content" || d.Stream == "thinking") {
-					recs = append(recs, render.Record{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Stream, Text: d.Text})
+					g := at(ev.StepID, ev.Attempt)
+					g.recs = append(g.recs, render.Record{RunID: id, StepID: ev.StepID, Attempt: ev.Attempt, Kind: d.Stream, Text: d.Text})
 				}
 			}
 		}
+		kids, err := e.db.Runs(ctx, engine.RunQuery{ParentID: id})
+		if err != nil {
+			return err
+		}
+		slices.Reverse(kids) // oldest first
+		done := map[string]bool{}
+		for _, g := range groups {
+			recs = append(recs, g.recs...)
+			for _, k := range kids {
+				if !done[k.ID] && k.ParentStepID == g.step && startedBy(k.ID, id, g.step, g.attempt) {
+					done[k.ID] = true
+					if err := read(k.ID, "", 0); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, k := range kids { // started by a step whose start the log does not show
+			if !done[k.ID] && (step == "" || k.ParentStepID == step && startedBy(k.ID, id, step, attempt)) {
+				if err := read(k.ID, "", 0); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := read(root, step, attempt); err != nil {
+		return nil, err
 	}
 	return recs, nil
 }

@@ -64,9 +64,11 @@ func (a *app) follow(ctx context.Context, e *env, id string, seen *int64) (bool,
 		if err != nil {
 			return false, nil, err
 		}
-		if info.Status != engine.RunStatusRunning || info.LeaseUntil.Before(time.Now()) {
+		// A queued run a worker has just taken is still listed queued until its first step.
+		going := info.Status == engine.RunStatusRunning || info.Status == engine.RunStatusQueued
+		if !going || info.LeaseUntil.Before(time.Now()) {
 			st, err := e.engine.State(ctx, id)
-			return info.Status != engine.RunStatusRunning, st, err
+			return !going, st, err
 		}
 		select {
 		case <-ctx.Done():

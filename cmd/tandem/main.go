@@ -50,7 +50,7 @@ func mainCode(args []string) int {
 
 	root := newRoot()
 	root.SetArgs(args)
-	err := fang.Execute(ctx, root, fang.WithErrorHandler(printError))
+	err := fang.Execute(ctx, root, fang.WithErrorHandler(printError), fang.WithoutManpage())
 	return exitCode(err)
 }
 

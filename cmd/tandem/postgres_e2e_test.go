@@ -177,22 +177,19 @@ steps:
 			sc := bufio.NewScanner(stdout)
 			starts := 0
 			for sc.Scan() {
+				// "TIME  run ID  succeeded": a run's status; "TIME  run ID  step S ...": a step.
 				f := strings.Fields(sc.Text())
-				if len(f) < 3 {
+				if len(f) < 4 || f[1] != "run" || f[3] != "succeeded" {
 					continue
 				}
-				switch engine.EventType(f[2]) {
-				case engine.RunSucceeded:
-					mu.Lock()
-					succeeded[f[1]] = true
-					if len(succeeded) == runs {
-						close(all)
-					}
-					mu.Unlock()
-				case engine.RunStarted, engine.RunResumed:
+				mu.Lock()
+				succeeded[f[2]] = true
+				if len(succeeded) == runs {
+					close(all)
 				}
+				mu.Unlock()
 				// Worker 0 dies once it has finished a few runs, with more in hand.
-				if i == 0 && f[2] == string(engine.RunSucceeded) {
+				if i == 0 {
 					if starts++; starts == 3 {
 						killed <- struct{}{}
 					}

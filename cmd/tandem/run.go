@@ -150,7 +150,7 @@ func (a *app) runFlow(ctx context.Context, path string, kvs, breaks []string, de
 		return err
 	}
 	defer e.close()
-	id, err := e.engine.Start(ctx, f, resolved, engine.StartOptions{Breakpoints: breaks})
+	id, err := e.engine.Start(ctx, f, resolved, engine.StartOptions{Breakpoints: breaks, Queued: detach})
 	if errors.Is(err, engine.ErrStepNotFound) {
 		return usageError{err}
 	}
@@ -161,7 +161,7 @@ func (a *app) runFlow(ctx context.Context, path string, kvs, breaks []string, de
 		if err := e.engine.Detach(ctx, id); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "run %s  %s\nstarted detached: tandem worker runs it; follow it with tandem show %s\n", id, f.Name, id)
+		fmt.Fprintf(stdout, "run %s  %s\nstarted detached: queued until a worker (tandem worker, or the workbench) takes it; follow it with tandem show %s\n", id, f.Name, id)
 		return nil
 	}
 	return a.execute(ctx, e, id, fmt.Sprintf("run %s  %s", id, f.Name))

@@ -38,10 +38,11 @@ steps:
     wait: pause-seen
 `
 
-// statusBar returns the status bar: the line with the open run's token counts.
+// statusBar returns the status bar of an open run: the line that says whether follow mode
+// is on.
 func statusBar(screen string) string {
 	for _, l := range strings.Split(screen, "\n") {
-		if strings.Contains(l, "tokens ") {
+		if strings.Contains(l, "follow ✓") || strings.Contains(l, "follow ✗") {
 			return l
 		}
 	}

@@ -267,15 +267,10 @@ func TestUIE2EWorkbenchRunsAndRetriesFlowsInARealTerminal(t *testing.T) {
 	}
 }
 
-// runSucceeded reports whether the status bar (the line with the run's token counts) says
-// the open run of flow succeeded.
+// runSucceeded reports whether the status bar says the open run of flow succeeded.
 func runSucceeded(screen, flow string) bool {
-	for _, l := range strings.Split(screen, "\n") {
-		if strings.Contains(l, "✓ "+flow+" ") && strings.Contains(l, " succeeded ") && strings.Contains(l, "tokens ") {
-			return true
-		}
-	}
-	return false
+	l := statusBar(screen)
+	return strings.Contains(l, "✓ "+flow+" ") && strings.Contains(l, " succeeded ")
 }
 
 // paneBelow returns the text of the pane whose first row starts with header: the cells

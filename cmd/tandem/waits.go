@@ -112,8 +112,11 @@ func (a *app) workerCommand() *cobra.Command {
 			defer sub.Close()
 			printNotices := func() {
 				for _, n := range sub.Next() {
-					if ev := n.Event; ev != nil && (ev.Status != "" || ev.Type == engine.StepFailed) {
-						fmt.Fprintln(stdout, strings.TrimSpace(fmt.Sprintf("%s  %s %s %s", time.Now().Format(time.TimeOnly), ev.RunID, ev.Type, ev.StepID)))
+					if n.Event == nil {
+						continue
+					}
+					if line, ok := render.WorkerLine(n.Event); ok {
+						fmt.Fprintf(stdout, "%s  %s\n", n.Event.Time.Local().Format(time.TimeOnly), line)
 					}
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,21 +121,36 @@ steps:
 
 func TestCLIWorkerUntilIdlePrintsWhatItsLastAdvanceDid(t *testing.T) {
 	w := newWorkspace(t)
-	w.write("fails.yaml", "name: fails\nsteps:\n  - id: check\n    run: [\"false\"]\n")
+	w.write("fails.yaml", "name: fails\nsteps:\n  - id: a\n    shell: echo ok\n  - id: each\n    map: '[1,2]'\n    shell: echo {{ .item }}\n"+
+		"  - id: check\n    needs: [a, each]\n    run: [\"false\"]\n")
 	out, errOut, code := w.tandem("run", "fails.yaml", "--detach")
 	if code != 0 {
 		t.Fatalf("run --detach: exit %d %s", code, errOut)
 	}
 	id := firstLineRunID(t, out)
+	// Until a worker takes it, the run is queued: not running, and no time passes on it.
+	if out, _, _ := w.tandem("runs"); !regexp.MustCompile(id + `\s+fails\s+· queued .* 0s\n`).MatchString(out) {
+		t.Errorf("a detached run no worker took is not listed queued:\n%s", out)
+	}
 	out, errOut, code = w.tandem("worker", "--until-idle")
 	if code != 0 {
 		t.Fatalf("worker: exit %d %s", code, errOut)
 	}
-	// The last lines are what the worker's last advance published just before it returned.
-	// (Other tests read these lines as "TIME RUN EVENT [STEP]".)
-	for _, want := range []string{"  " + id + " step_failed check\n", "  " + id + " run_failed\n"} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("worker output lacks %q:\n%s", want, out)
+	// One line per step that finished and per change of the run's status, as "TIME  run ID
+	// step STEP ..." or "TIME  run ID STATUS ..." (other tests split them so); the last lines
+	// are what the worker's last advance published just before it returned.
+	for _, want := range []string{
+		`\A\d\d:\d\d:\d\d  run ` + id + `  running\n`,
+		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  step a succeeded \d+ms$`,
+		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  step each succeeded \d+ms$`,
+		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  step check failed: exit status 1$`,
+		`(?m)^\d\d:\d\d:\d\d  run ` + id + `  failed: step check failed: exit status 1\n\z`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("worker output does not match %s:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "each[") || strings.Contains(out, "_") {
+		t.Errorf("worker output names map items or raw event types:\n%s", out)
 	}
 }

@@ -171,13 +171,14 @@ func (d *DB) RenewLease(ctx context.Context, l engine.Lease, until time.Time) (b
 }
 
 // ReleaseLease gives l up if it is still the run's lease. A run released while listed
-// running (a continue applied by a process that does not advance runs itself) is work for a
-// worker, so it wakes the listening ones; the release is their cue, not the append before
-// it, which they would find still leased.
+// running or queued (a continue applied by a process that does not advance runs itself)
+// is work for a worker, so it wakes the listening ones; the release is their cue, not the
+// append before it, which they would find still leased.
 func (d *DB) ReleaseLease(ctx context.Context, l engine.Lease) error {
 	_, err := d.pool.Exec(ctx, `WITH r AS (UPDATE runs SET lease_owner = NULL, lease_until = NULL
 			WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3 RETURNING id, status, parent_run_id)
-		SELECT pg_notify($4, id) FROM r WHERE status = $5 AND parent_run_id IS NULL`, l.RunID, l.Owner, l.Epoch, d.channel, string(engine.RunStatusRunning))
+		SELECT pg_notify($4, id) FROM r WHERE status IN ($5, $6) AND parent_run_id IS NULL`, l.RunID, l.Owner, l.Epoch, d.channel,
+		string(engine.RunStatusRunning), string(engine.RunStatusQueued))
 	if err != nil {
 		return fmt.Errorf("release lease of run %s: %w", l.RunID, err)
 	}
