@@ -117,6 +117,12 @@ func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
 	switch {
 	case s != nil && s.Map != "":
 		fmt.Fprintf(&b, " · %d/%d items", ni.itemsDone, ni.items)
+		switch {
+		case !ni.started.IsZero() && !m.now.IsZero():
+			b.WriteString(" · " + formatDuration(m.now.Sub(ni.started)))
+		case ni.duration > 0: // the span of its items
+			b.WriteString(" · " + formatDuration(ni.duration))
+		}
 	case ni.attempts > 0:
 		d := ni.duration
 		if !ni.started.IsZero() && !m.now.IsZero() {
