@@ -66,10 +66,14 @@ func (r *runner) checkWait(s *flows.Step, ss *StepState, now time.Time) {
 		return
 	}
 	n := attemptN(ss)
+	var waited int64 // how long the step waited, as its attempt's duration
+	if a := ss.LastAttempt(); a != nil && !a.StartedAt.IsZero() {
+		waited = now.Sub(a.StartedAt).Milliseconds()
+	}
 	if w.Kind == string(flows.KindSleep) {
 		if !now.Before(w.Until) {
 			r.add(Event{Type: StepSucceeded, StepID: ss.ID, Attempt: n,
-				Data: mustJSON(StepResultData{Output: w.Until.UTC().Format(time.RFC3339)})})
+				Data: mustJSON(StepResultData{Output: w.Until.UTC().Format(time.RFC3339), DurationMS: waited})})
 		}
 		return
 	}
@@ -83,12 +87,12 @@ func (r *runner) checkWait(s *flows.Step, ss *StepState, now time.Time) {
 				out = string(mustJSON(map[string]any{"event": sig.Event, "data": json.RawMessage(orNull(sig.Data))}))
 			}
 			r.add(Event{Type: StepSucceeded, StepID: ss.ID, Attempt: n,
-				Data: mustJSON(StepResultData{Output: out, ConsumedSignal: sig.Seq})})
+				Data: mustJSON(StepResultData{Output: out, ConsumedSignal: sig.Seq, DurationMS: waited})})
 			return
 		}
 	}
 	if !w.Until.IsZero() && !now.Before(w.Until) {
-		d := StepResultData{Error: "timed out waiting for " + joinEvents(w.Events), Reason: "timeout"}
+		d := StepResultData{Error: "timed out waiting for " + joinEvents(w.Events), Reason: "timeout", DurationMS: waited}
 		d.Final = ss.Failures+1 >= maxAttempts(s)
 		if !d.Final {
 			d.RetryInMS = backoff(s.Retry, ss.Failures+1).Milliseconds()

@@ -127,6 +127,9 @@ func TestASleepWhoseTimePassedWhileNothingRanFiresOnTheNextWorker(t *testing.T) 
 		if st.Status != engine.RunStatusSucceeded || st.Steps["after"].Output != "woke" {
 			t.Fatalf("after the timer: %s %q", st.Status, st.Steps["after"].Output)
 		}
+		if d := st.Steps["nap"].LastAttempt().Duration; d != 3*time.Hour {
+			t.Errorf("the sleep took %s, want the 3h it waited", d)
+		}
 	})
 }
 
@@ -149,11 +152,15 @@ func TestASignalSentWhileNothingRanIsApplied(t *testing.T) {
 		if st.Status != engine.RunStatusWaiting {
 			t.Fatalf("status %s", st.Status)
 		}
+		clock.Advance(5 * time.Hour)
 		must(t, process(t, s, clock, "cli").Signal(context.Background(), id, "paid", []byte(`{"order":42}`)))
 		must(t, (&engine.Worker{Engine: process(t, s, clock, "worker")}).UntilIdle(context.Background()))
 		st, _ = e.State(context.Background(), id)
 		if st.Status != engine.RunStatusSucceeded || st.Steps["ship"].Output != "shipping order 42" {
 			t.Fatalf("%s %q", st.Status, st.Steps["ship"].Output)
+		}
+		if d := st.Steps["payment"].LastAttempt().Duration; d != 5*time.Hour {
+			t.Errorf("the wait took %s, want the 5h until its signal", d)
 		}
 	})
 }
