@@ -450,8 +450,26 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		if !decodeInto(b, e, &d) {
 			return
 		}
-		b.line(lineMeta, "── waiting ("+d.Kind+") "+d.Prompt+strings.Join(d.Events, ", "))
+		b.line(lineMeta, "── "+waitLine(d))
 	}
+}
+
+// waitLine says what a parked step waits for: a person's answer to its prompt, an event, a
+// timer, and until when.
+func waitLine(d engine.StepWaitingData) string {
+	var s string
+	switch {
+	case d.Kind == "approval":
+		s = fmt.Sprintf("waiting for approval: %q", d.Prompt)
+	case d.Kind == "sleep":
+		return "sleeping until " + d.Until.Local().Format(time.DateTime)
+	default:
+		s = "waiting for event " + strings.Join(d.Events, " or ")
+	}
+	if !d.Until.IsZero() {
+		s += " (times out " + d.Until.Local().Format(time.DateTime) + ")"
+	}
+	return s
 }
 
 // decodeInto decodes e's payload into v. An event it cannot read is a problem line in the

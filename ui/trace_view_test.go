@@ -648,3 +648,18 @@ func TestTraceSearchCountsMatchesBeforeOneIsCurrent(t *testing.T) {
 		t.Fatalf("after n the header = %q, want the current match of 2", h)
 	}
 }
+
+func TestTraceSaysWhatAParkedStepWaitsFor(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ data, want string }{
+		{`{"kind":"approval","prompt":"Start cooking?","events":["approval:ok"]}`, `── waiting for approval: "Start cooking?"`},
+		{`{"kind":"wait","events":["paid","cancelled"]}`, `── waiting for event paid or cancelled`},
+	} {
+		m := traceWith(80, 6)
+		m.AppendEvent(logEvent(engine.StepStarted, `{"input":"x"}`))
+		m.AppendEvent(logEvent(engine.StepWaiting, tt.data))
+		if s := ansi.Strip(m.View()); !strings.Contains(s, tt.want) || strings.Contains(s, "approval:ok") {
+			t.Errorf("the trace of a step parked on %s does not say %q:\n%s", tt.data, tt.want, s)
+		}
+	}
+}
