@@ -91,6 +91,8 @@ type ForkOptions struct {
 	// declared inputs. A step that reads an input whose value changes runs again, and so
 	// does everything after it; the other steps before the fork step keep their outputs.
 	Inputs map[string]any
+	// Queued lists the fork queued, not running, until a process advances it (fork --detach).
+	Queued bool
 }
 
 // Fork starts a new run of the source run's flow (as recorded with it) that reuses the
@@ -153,14 +155,18 @@ func (e *Engine) Fork(ctx context.Context, runID, stepID string, o ForkOptions) 
 	}
 	// With reused outputs to record, the run is listed as pending until they are committed,
 	// so no worker advances it half-made (which would re-run the steps it should reuse).
-	status := RunStatusRunning
+	ready := RunStatusRunning
+	if o.Queued {
+		ready = RunStatusQueued
+	}
+	status := ready
 	if len(reused) > 0 {
 		status = RunStatusPending
-		reused[len(reused)-1].Status = RunStatusRunning
+		reused[len(reused)-1].Status = ready
 	}
 	start := Event{RunID: id, Type: RunStarted, Time: now, Status: status, Data: mustJSON(RunStartedData{
 		FlowName: f.Name, FlowPath: f.Path, Source: src.Start.Source, Inputs: inputs,
-		ForkedFrom: src.ID, ForkedFromStep: stepID})}
+		ForkedFrom: src.ID, ForkedFromStep: stepID, Queued: o.Queued})}
 	err = e.store.CreateRun(ctx, RunInfo{ID: id, FlowName: f.Name, FlowPath: f.Path, Status: status,
 		CreatedAt: now, UpdatedAt: now}, start)
 	if err != nil {

@@ -51,3 +51,36 @@ func TestARunStartedForTheWorkersIsQueuedUntilOneTakesIt(t *testing.T) {
 		}
 	})
 }
+
+// TestAForkForTheWorkersIsQueuedUntilOneTakesIt forks a finished run detached (tandem fork
+// --detach): once its reused outputs are committed it is queued, not running, and a worker
+// runs only the fork step and what follows it.
+func TestAForkForTheWorkersIsQueuedUntilOneTakesIt(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		e := process(t, open(t), engine.RealClock, "starter")
+		path := filepath.Join(t.TempDir(), "q.yaml")
+		must(t, os.WriteFile(path, []byte("name: q\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo b\n"), 0o644))
+		f, err := flows.Load(path)
+		must(t, err)
+		src, err := e.Start(ctx, f, map[string]any{}, engine.StartOptions{})
+		must(t, err)
+		must(t, (&engine.Worker{Engine: e}).UntilIdle(ctx))
+
+		id, err := e.Fork(ctx, src, "b", engine.ForkOptions{Queued: true})
+		must(t, err)
+		info, err := e.Store().Run(ctx, id)
+		must(t, err)
+		st, err := e.State(ctx, id)
+		must(t, err)
+		if info.Status != engine.RunStatusQueued || st.Status != engine.RunStatusQueued {
+			t.Fatalf("a fork no worker took is listed %s and folds to %s, want queued", info.Status, st.Status)
+		}
+		must(t, (&engine.Worker{Engine: e}).UntilIdle(ctx))
+		st, err = e.State(ctx, id)
+		must(t, err)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["a"].ReusedFrom != src || st.Steps["b"].Output != "b" {
+			t.Fatalf("after a worker pass: %+v", st)
+		}
+	})
+}

@@ -107,7 +107,7 @@ func (a *app) fork(ctx context.Context, e *env, src engine.RunInfo, step string,
 	if err != nil {
 		return err
 	}
-	o := engine.ForkOptions{Inputs: map[string]any{}}
+	o := engine.ForkOptions{Inputs: map[string]any{}, Queued: detach}
 	for k, v := range given {
 		o.Inputs[k] = v
 	}
@@ -134,7 +134,7 @@ func (a *app) fork(ctx context.Context, e *env, src engine.RunInfo, step string,
 		if err := e.engine.Detach(ctx, id); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "started detached: tandem worker runs it; follow it with tandem show %s\n", id)
+		fmt.Fprintf(stdout, "started detached: queued until a worker (tandem worker, or the workbench) takes it; follow it with tandem show %s\n", id)
 		return nil
 	}
 	return a.execute(ctx, e, id, "")
