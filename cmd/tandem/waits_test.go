@@ -34,6 +34,12 @@ steps:
 	if !strings.Contains(out, "answer it: tandem approve "+id+" review") || strings.Contains(out, "tandem worker") {
 		t.Fatalf("run does not say how to answer the approval:\n%s", out)
 	}
+	// show says the parked attempt is waiting (not running for 0s), for what, and how to answer.
+	out, _, _ = w.tandem("show", id)
+	if !regexp.MustCompile(`attempt 1  waiting  \d+s  key`).MatchString(out) ||
+		!strings.Contains(out, `waiting for approval: "Publish Tides?" (times out`) || !strings.Contains(out, "tandem approve "+id+" review") {
+		t.Fatalf("show on a parked approval:\n%s", out)
+	}
 	out, _, _ = w.tandem("inbox", "--json")
 	var items []map[string]any
 	if err := json.Unmarshal([]byte(out), &items); err != nil || len(items) != 1 || items[0]["step_id"] != "review" || items[0]["prompt"] != "Publish Tides?" {

@@ -128,8 +128,16 @@ func Show(w io.Writer, info engine.RunInfo, st *engine.State, full bool, now tim
 			fmt.Fprintf(w, "  reused from run %s", s.ReusedFrom)
 		}
 		fmt.Fprintln(w)
-		for _, a := range s.Attempts {
-			line := fmt.Sprintf("    attempt %d  %s  %s", a.N, a.Status, a.Duration.Round(time.Millisecond))
+		for i, a := range s.Attempts {
+			status, took := a.Status, a.Duration
+			if a.EndedAt.IsZero() && (a.Status == engine.StatusRunning || a.Status == engine.StatusWaiting) {
+				// Still going: how long so far, and a parked step's attempt is waiting, not running.
+				took = now.Sub(a.StartedAt).Round(time.Second)
+				if i == len(s.Attempts)-1 && s.Status == engine.StatusWaiting {
+					status = engine.StatusWaiting
+				}
+			}
+			line := fmt.Sprintf("    attempt %d  %s  %s", a.N, status, took.Round(time.Millisecond))
 			if a.ExitCode != nil {
 				line += fmt.Sprintf("  exit %d", *a.ExitCode)
 			}
@@ -137,6 +145,9 @@ func Show(w io.Writer, info engine.RunInfo, st *engine.State, full bool, now tim
 				line += "  " + a.Error
 			}
 			fmt.Fprintln(w, line+"  key "+a.Key)
+		}
+		if s.Status == engine.StatusWaiting && s.Waiting != nil {
+			fmt.Fprintf(w, "    %s%s\n", WaitText(*s.Waiting), waitHint(info.ID, id, *s.Waiting))
 		}
 		if s.Output != "" {
 			fmt.Fprintln(w, "    output:")
@@ -295,4 +306,15 @@ func sortedStepIDs(m map[string]bool) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// waitHint names the command that ends a parked step's wait.
+func waitHint(run, step string, d engine.StepWaitingData) string {
+	switch {
+	case d.Kind == "approval":
+		return fmt.Sprintf(" (tandem approve %s %s, or tandem reject)", run, step)
+	case d.Kind != "sleep" && len(d.Events) > 0:
+		return fmt.Sprintf(" (tandem signal %s %s)", run, d.Events[0])
+	}
+	return ""
 }
