@@ -118,6 +118,9 @@ func doctorChecks(ctx context.Context) []check {
 		return []check{{Name: "server", Info: err.Error(),
 			Fix: "start it with `ollama serve` (install and cache it with `bash scripts/ollama-setup`)"}}
 	}
+	if v == "0.0.0" { // what a build from source without release flags reports (go install)
+		v = "(built from source, no version)"
+	}
 	checks := []check{{Name: "server", OK: true, Info: "Ollama " + v + " at " + o.Host()}}
 	name := model.DefaultModel()
 	caps, err := o.Capabilities(ctx, name)

@@ -58,3 +58,23 @@ func TestDoctorChecksTheDatabaseIntegrity(t *testing.T) {
 		t.Fatalf("after a run:\n%s", out)
 	}
 }
+
+// A server built from source (go install, as scripts/ollama-setup does) reports 0.0.0: doctor
+// says what that means instead of printing a version no release has.
+func TestDoctorSaysAServerBuiltFromSourceHasNoVersion(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/version" {
+			w.Write([]byte(`{"version":"0.0.0"}`))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":"model 'smollm2:135m' not found"}`))
+	}))
+	defer srv.Close()
+	w := newWorkspace(t)
+	t.Setenv("OLLAMA_HOST", srv.URL)
+	out, _, _ := w.tandem("doctor")
+	if !strings.Contains(out, "Ollama (built from source, no version) at") || strings.Contains(out, "0.0.0") {
+		t.Fatalf("doctor on a from-source server:\n%s", out)
+	}
+}
