@@ -369,6 +369,13 @@ func (r *runner) schedule() {
 	}
 }
 
+// parks reports whether steps of a kind only park: their executor returns at once with what
+// they wait for, so they take no slot of the parallelism limit (a run of many waits starts
+// them all in one commit instead of a few at a time).
+func parks(k flows.Kind) bool {
+	return k == flows.KindWait || k == flows.KindSleep || k == flows.KindApproval
+}
+
 // busy reports whether this runner is executing the step or about to.
 func (r *runner) busy(id string) bool {
 	if _, ok := r.active[id]; ok {
@@ -403,7 +410,7 @@ func (r *runner) blocked(s *flows.Step) string {
 
 // start queues an attempt of a step (or map child) if the parallelism limit allows.
 func (r *runner) start(s *flows.Step, ss *StepState, resumed bool) bool {
-	if len(r.active)+len(r.queued) >= r.e.parallel {
+	if len(r.active)+len(r.queued) >= r.e.parallel && !parks(s.Kind) {
 		r.deferStep(s.ID)
 		return false
 	}

@@ -364,3 +364,38 @@ func TestSignalAllStoresEverySignalAndResolvesEachWait(t *testing.T) {
 		}
 	})
 }
+
+// Waits take no slot of the parallelism limit: with Parallel 1, four waits whose signals are
+// already in the log all start in the first commit, and a shell step beside them still runs.
+func TestWaitsStartTogetherWhateverTheParallelismLimit(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		s := open(t)
+		e, err := engine.New(engine.Options{Store: s, Parallel: 1, PollEvery: 10 * time.Millisecond})
+		must(t, err)
+		src := "name: many\nsteps:\n"
+		var sigs []engine.SignalData
+		for _, id := range []string{"a", "b", "c", "d"} {
+			src += fmt.Sprintf("  - id: %s\n    wait: { event: %s }\n", id, id)
+			sigs = append(sigs, engine.SignalData{Event: id, Data: []byte(`"` + id + `"`)})
+		}
+		src += "  - id: work\n    shell: echo done\n"
+		id := startRun(t, e, t.TempDir(), src, nil)
+		must(t, e.SignalAll(context.Background(), id, sigs))
+		st, err := e.Execute(context.Background(), id)
+		must(t, err)
+		if st.Status != engine.RunStatusSucceeded || st.Steps["d"].Output != `"d"` || st.Steps["work"].Output != "done" {
+			t.Fatalf("%s d=%q work=%q", st.Status, st.Steps["d"].Output, st.Steps["work"].Output)
+		}
+		events, err := s.Events(context.Background(), id, 0)
+		must(t, err)
+		var firstSteps []string
+		for _, ev := range events {
+			if ev.StepID != "" && len(firstSteps) < 4 {
+				firstSteps = append(firstSteps, string(ev.Type)+" "+ev.StepID)
+			}
+		}
+		if want := "step_started a,step_started b,step_started c,step_started d"; strings.Join(firstSteps, ",") != want {
+			t.Fatalf("first step events %v, want %s", firstSteps, want)
+		}
+	})
+}
