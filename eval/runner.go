@@ -359,9 +359,15 @@ func (r *Runner) parsed(path string, src []byte) (*flows.Flow, error) {
 	return f, nil
 }
 
-// agentCopy writes (once per eval and model, when the case has no workspace of its own)
-// the agent file a cell runs.
+// agentCopy returns the agent file a cell runs: the agent's own when the cell changes
+// neither its model nor its workspace, else a copy with the cell's (written once per eval
+// and model when the case has no workspace of its own).
 func (r *Runner) agentCopy(a *flows.Agent, c Cell, ws, evalID, dir string) (string, error) {
+	if c.Case.Workspace == "" && c.Model == a.Model {
+		// The agent as written is what the cell runs: no copy to write, and its tools, MCP
+		// servers and workspace resolve exactly as for `tandem ask`.
+		return filepath.Abs(a.Path)
+	}
 	if c.Case.Workspace != "" {
 		return writeAgentCopy(a, c.Model, ws, dir)
 	}
