@@ -204,7 +204,7 @@ func (m Model) statusBar() string {
 			left += " file changed (" + c + "; V shows) "
 		}
 	} else if m.run.flow != nil {
-		left = " " + m.run.flow.Name + "  (not run; r runs it) "
+		left = " " + m.run.flow.Name + "  " + m.sidebar.flowRunsNote(m.run.flow.Path) + " "
 	} else {
 		left = " no run open "
 	}

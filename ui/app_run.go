@@ -56,6 +56,9 @@ func (m *Model) runMsg(msg tea.Msg) (tea.Cmd, bool) {
 			m.run.tailSet = true
 		}
 		m.sidebar.SetRuns(msg.runs, m.now)
+		return m.sidebar.loadEvalSummaries(m.opts.Store), true
+	case evalSummariesMsg:
+		m.sidebar.setEvalSummaries(msg)
 	case runsChangedMsg:
 		return m.reloadRuns(true), true
 	case MoreRunsMsg:

@@ -47,6 +47,7 @@ type evalCell struct {
 // evalReport is what the view shows of an eval run.
 type evalReport struct {
 	Suite, File, Status string
+	Planned             int // cells in the plan, recorded or not
 	Cells               []evalCell
 }
 
@@ -140,7 +141,7 @@ func (m *Model) openEval(runID string) tea.Cmd {
 }
 
 // isEvalFlow reports whether f is an eval run's flow.
-func isEvalFlow(f *flows.Flow) bool { return f != nil && strings.HasPrefix(f.Name, "eval:") }
+func isEvalFlow(f *flows.Flow) bool { return f != nil && strings.HasPrefix(f.Name, evalFlowPrefix) }
 
 // loadEvalReport reads an eval run's results from its log: each cell's result is its wait
 // step's output, or the signal that will resolve it (an eval cut short).
@@ -166,7 +167,7 @@ func evalReportOf(st *engine.State) (*evalReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read eval %s: %w", st.ID, err)
 	}
-	rep := &evalReport{Suite: strings.TrimPrefix(st.Start.FlowName, "eval:"), Status: string(st.Status)}
+	rep := &evalReport{Suite: strings.TrimPrefix(st.Start.FlowName, evalFlowPrefix), Status: string(st.Status), Planned: len(f.Steps)}
 	rep.File, _ = st.Start.Inputs["suite"].(string)
 	signalled := map[string]string{}
 	for _, sig := range st.Signals {

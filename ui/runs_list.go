@@ -87,10 +87,12 @@ func (k RunsKeyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (k RunsKeyMap) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// sidebarItem is one selectable row: a flow, a run, or the chat turns with one agent.
+// sidebarItem is one selectable row: a flow, a run, an eval run (run, with eval set), or
+// the chat turns with one agent.
 type sidebarItem struct {
 	flow *FlowEntry
 	run  *engine.RunInfo
+	eval bool
 	chat *chatGroup
 }
 
@@ -122,7 +124,8 @@ type RunsListModel struct {
 	flows []FlowEntry
 	runs  []engine.RunInfo
 	now   time.Time
-	more  bool // older runs than those listed may exist (SetMore)
+	more  bool                   // older runs than those listed may exist (SetMore)
+	evals map[string]evalSummary // eval runs' results, by run id (sidebar_evals.go)
 
 	filter    string
 	filtering bool
@@ -212,10 +215,25 @@ func (m *RunsListModel) refilter() {
 			m.items = append(m.items, sidebarItem{flow: f})
 		}
 	}
-	var runs []sidebarItem
+	var evals, runs []sidebarItem
 	groups := map[string]*chatGroup{}
+	evalIDs := map[string]bool{}
+	for _, r := range m.runs {
+		if isEvalRun(r) {
+			evalIDs[r.ID] = true
+		}
+	}
 	for i := range m.runs {
 		r := &m.runs[i]
+		if evalIDs[r.ParentRunID] {
+			continue // a case or judge run of an eval: its eval view lists it
+		}
+		if isEvalRun(*r) {
+			if q == "" || strings.Contains(strings.ToLower(r.FlowName+" "+r.ID+" "+string(r.Status)), q) {
+				evals = append(evals, sidebarItem{run: r, eval: true})
+			}
+			continue
+		}
 		if path, ok := chatAgentPath(*r); ok && q == "" {
 			g := groups[path]
 			if g == nil {
@@ -230,20 +248,57 @@ func (m *RunsListModel) refilter() {
 			runs = append(runs, sidebarItem{run: r})
 		}
 	}
+	m.items = append(m.items, evals...)
 	m.items = append(m.items, runs...)
 	m.clamp()
 }
 
 func (m *RunsListModel) clamp() {
 	m.cursor = max(0, min(m.cursor, len(m.items)-1))
-	rows := max(m.h-3, 1) // the two section titles and the filter line
 	if m.cursor < m.offset {
 		m.offset = m.cursor
 	}
-	if m.cursor >= m.offset+rows {
-		m.offset = m.cursor - rows + 1
+	// Scroll until the cursor's row fits below the section and folder titles View draws.
+	for m.offset < m.cursor && m.linesThrough(m.offset, m.cursor) > m.h {
+		m.offset++
 	}
 	m.offset = max(0, m.offset)
+}
+
+// linesThrough is how many lines View draws for items from..to: the rows, their section
+// and folder titles, and the filter line.
+func (m RunsListModel) linesThrough(from, to int) int {
+	n := 0
+	if m.filtering || m.filter != "" {
+		n++
+	}
+	section, folder := "", ""
+	for i := from; i <= to && i < len(m.items); i++ {
+		it := m.items[i]
+		if s := it.section(); s != section {
+			section = s
+			n++
+		}
+		if it.flow != nil && it.flow.Dir != folder {
+			folder = it.flow.Dir
+			n++
+		}
+		n++
+	}
+	return n
+}
+
+// section is the title of the sidebar section an item is listed under.
+func (it sidebarItem) section() string {
+	switch {
+	case it.flow != nil:
+		return "Flows"
+	case it.chat != nil:
+		return "Chats"
+	case it.eval:
+		return "Evals"
+	}
+	return "Runs"
 }
 
 // Init implements tea.Model's first half; the sidebar needs no start-up command.
@@ -341,14 +396,7 @@ func (m RunsListModel) View() string {
 	section, folder := "", ""
 	for i := m.offset; i < len(m.items) && len(lines) < m.h; i++ {
 		it := m.items[i]
-		s := "Runs"
-		switch {
-		case it.flow != nil:
-			s = "Flows"
-		case it.chat != nil:
-			s = "Chats"
-		}
-		if s != section {
+		if s := it.section(); s != section {
 			section = s
 			add(m.theme.Title.Render(s))
 		}
@@ -393,6 +441,9 @@ func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
 		}
 		text = fmt.Sprintf("%s ◇ %s · %s · %s", statusIcon(string(g.latest.Status), 0), g.name, turns, age(m.now, g.latest.CreatedAt))
 		style = m.theme.StatusStyle(string(g.latest.Status))
+	case it.eval:
+		text = m.evalLine(it.run, m.w-2)
+		style = m.theme.StatusStyle(string(it.run.Status))
 	default:
 		r := it.run
 		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), age(m.now, r.CreatedAt))
@@ -428,4 +479,36 @@ func age(now, t time.Time) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// flowRunsNote says, for a flow previewed with no run open, whether it has runs among those
+// listed: "(not run; r runs it)", or how many and how the newest went.
+func (m RunsListModel) flowRunsNote(path string) string {
+	want, _ := filepath.Abs(path)
+	n := 0
+	var latest *engine.RunInfo
+	for i := range m.runs {
+		r := &m.runs[i]
+		if got, _ := filepath.Abs(r.FlowPath); got != want || r.ParentRunID != "" {
+			continue
+		}
+		if n++; latest == nil {
+			latest = r // runs come newest first
+		}
+	}
+	if n == 0 {
+		return "(not run; r runs it)"
+	}
+	runs := "1 run"
+	if n > 1 {
+		runs = fmt.Sprintf("%d runs", n)
+		if m.more {
+			runs = fmt.Sprintf("%d+ runs", n)
+		}
+	}
+	when := ""
+	if a := age(m.now, latest.CreatedAt); a != "" {
+		when = " " + a + " ago"
+	}
+	return fmt.Sprintf("(%s, last %s %s%s; r runs it again)", runs, statusIcon(string(latest.Status), 0), latest.Status, when)
 }
