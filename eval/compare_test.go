@@ -78,6 +78,7 @@ func TestTheTableShowsPassRatesAndWhyRunsFailed(t *testing.T) {
 	r := cells("small", map[string][]bool{"port": {true, false}}, 3)
 	r.Cells[1].RunID = "run-small.port--small--r2.1"
 	r.Cells[1].Outcomes[0].Detail = "the answer does not contain it: 8080"
+	r.Models[0].LoopStops = 1
 	var out bytes.Buffer
 	if err := WriteTable(&out, r); err != nil {
 		t.Fatal(err)
@@ -86,6 +87,7 @@ func TestTheTableShowsPassRatesAndWhyRunsFailed(t *testing.T) {
 		"eval s (run run-small): 1 of 2 runs passed",
 		"port  small  1/2   3      300     3.0s",
 		"small  50% (1/2)  0%–100%",
+		"  1 loop\n",
 		"port on small, repeat 2 (tandem trace run-small.port--small--r2.1)",
 		`✗ contains "8421": the answer does not contain it: 8080`,
 	} {

@@ -258,11 +258,14 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "model\tpass rate\tspread\tvalid actions\ttool calls ok\tturns\ttokens\ttime\tloop stops\tbudget stops")
+	// Short headers, so that the table fits 80 columns with a model name of 12 or so:
+	// valid is the valid-action rate, tools ok the share of tool calls the tools accepted,
+	// stops the runs a loop or a budget stopped.
+	fmt.Fprintln(tw, "model\tpass rate\tspread\tvalid\ttools ok\tturns\ttokens\ttime\tstops")
 	for _, m := range r.Models {
-		fmt.Fprintf(tw, "%s\t%s (%d/%d)\t%s–%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", orDefault(m.Model), pct(float64(m.Passed)/float64(max(m.Runs, 1))),
+		fmt.Fprintf(tw, "%s\t%s (%d/%d)\t%s–%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDefault(m.Model), pct(float64(m.Passed)/float64(max(m.Runs, 1))),
 			m.Passed, m.Runs, pct(m.SpreadLow), pct(m.SpreadHigh), pct(m.ValidActions), pct(m.ToolAccuracy),
-			num(m.MedianTurns), num(m.MedianTokens), secs(m.MedianSeconds), m.LoopStops, m.BudgetStops)
+			num(m.MedianTurns), num(m.MedianTokens), secs(m.MedianSeconds), stops(m))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -308,3 +311,18 @@ func num(f float64) string {
 func secs(f float64) string { return fmt.Sprintf("%.1fs", f) }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
+
+// stops says how many runs a loop or a budget stopped: "-", "2 loop", "1 loop, 3 budget".
+func stops(m ModelStats) string {
+	var parts []string
+	if m.LoopStops > 0 {
+		parts = append(parts, fmt.Sprintf("%d loop", m.LoopStops))
+	}
+	if m.BudgetStops > 0 {
+		parts = append(parts, fmt.Sprintf("%d budget", m.BudgetStops))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"tandem/agents/model"
 	"tandem/eval"
 	"tandem/flows"
 )
@@ -145,9 +146,11 @@ func writeJUnit(path string, rep *eval.Report) error {
 	return nil
 }
 
+// orDefaultModel names the model a cell without one of its own runs on: $TANDEM_MODEL, or
+// tandem's default.
 func orDefaultModel(m string) string {
 	if m == "" {
-		return "the default model"
+		return model.DefaultModel()
 	}
 	return m
 }

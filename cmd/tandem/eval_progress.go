@@ -98,7 +98,11 @@ func (p *evalProgress) finished(res eval.CellResult) {
 		p.failed++
 	}
 	p.clear()
-	fmt.Fprintf(p.w, "%s %s on %s, repeat %d: %d turns, %.1fs (run %s)\n", mark, res.Case, orDefaultModel(res.Model), res.Repeat, res.Turns, res.Seconds, res.RunID)
+	turns := "1 turn"
+	if res.Turns != 1 {
+		turns = fmt.Sprintf("%d turns", res.Turns)
+	}
+	fmt.Fprintf(p.w, "%s %s on %s, repeat %d: %s, %.1fs (run %s)\n", mark, res.Case, orDefaultModel(res.Model), res.Repeat, turns, res.Seconds, res.RunID)
 	if p.tty {
 		p.draw()
 	}

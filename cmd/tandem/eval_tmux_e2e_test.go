@@ -1,0 +1,96 @@
+package main_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestUIE2EEvalProgressBarInATerminal runs `tandem eval` in tmux against a model server
+// that answers only when the test lets it: the bar is on the last line while a cell runs,
+// its clock moves on while nothing else happens, a finished cell's line goes above it, and
+// it is gone when the table is printed.
+func TestUIE2EEvalProgressBarInATerminal(t *testing.T) {
+	requireTmux(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveScriptedStream(w, r, func(r *http.Request, msgs []chatMessage, chunk func(string, bool)) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			answer := "no idea"
+			if strings.Contains(msgs[len(msgs)-1].Content, "port") {
+				answer = "The port is 8421."
+			}
+			chunk(answer, false) // an agent without tools answers in plain text
+			chunk("", true)
+		})
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // lets a request still held go before the server closes
+	w := newWorkspace(t)
+	w.write("reader.yaml", "name: reader\nsystem: You answer.\ntool_calling: fallback\nmax_turns: 2\n")
+	w.write("suite.yaml", `name: reader-evals
+target: reader.yaml
+cases:
+  - id: port
+    input: What port does the app use?
+    expect: [{ contains: "8421" }]
+  - id: owner
+    input: Who owns the service?
+    expect: [{ contains: "Ada" }]
+`)
+	s := startTmux(t, w.dir, 80, 24, []string{"TANDEM_DB=" + w.db, "OLLAMA_HOST=" + srv.URL, "TANDEM_MODEL=scripted"},
+		tandemBin(t), "eval", "suite.yaml", "--work", filepath.Join(w.dir, "work"))
+	// Keep the pane after the program ends, to read the screen it left (it cannot end before
+	// this: the model holds its first reply).
+	s.tmux("set-option", "-t", s.target, "remain-on-exit", "on")
+
+	lastLine := func(scr string) string {
+		lines := strings.Split(strings.TrimRight(scr, "\n "), "\n")
+		return lines[len(lines)-1]
+	}
+	bar := regexp.MustCompile(`^\[[#-]{20}\] (\d)/2 .*· (\d+)s`)
+	scr := s.waitFor("the bar while port runs", func(scr string) bool {
+		return bar.MatchString(lastLine(scr)) && strings.Contains(lastLine(scr), "0/2 · 0s · port on scripted")
+	})
+	if !strings.HasPrefix(lastLine(scr), "[--------------------] 0/2") {
+		t.Fatalf("the bar before any cell finished: %q", lastLine(scr))
+	}
+	// Nothing finishes while the model holds its reply; the bar's clock still moves.
+	s.waitFor("the bar redrawn a second later", func(scr string) bool {
+		m := bar.FindStringSubmatch(lastLine(scr))
+		return m != nil && m[1] == "0" && m[2] != "0"
+	})
+
+	release <- struct{}{}
+	scr = s.waitFor("port's line above the bar", func(scr string) bool {
+		return strings.Contains(scr, "✓ port on scripted, repeat 1: 1 turn,") && strings.Contains(lastLine(scr), "] 1/2 · ") &&
+			strings.Contains(lastLine(scr), "owner on scripted")
+	})
+	if n := strings.Count(scr, "] 0/2"); n != 0 {
+		t.Fatalf("an old bar is left on the screen:\n%s", scr)
+	}
+	if !strings.HasPrefix(lastLine(scr), "[##########----------] 1/2") {
+		t.Fatalf("the bar after one of two: %q", lastLine(scr))
+	}
+
+	release <- struct{}{}
+	if code := s.waitExit(); code != "1" {
+		t.Fatalf("exit %s (one case fails: want 1)\n%s", code, s.screen())
+	}
+	scr = s.tmux("capture-pane", "-p", "-S", "-200", "-t", s.target) // with what scrolled off
+	for _, want := range []string{"✓ port on scripted", "✗ owner on scripted", "1 of 2 runs passed"} {
+		if !strings.Contains(scr, want) {
+			t.Fatalf("the final screen has no %q:\n%s", want, scr)
+		}
+	}
+	if strings.Contains(scr, "] 1/2") || strings.Contains(scr, "] 2/2") || strings.Contains(scr, "[###") {
+		t.Fatalf("the bar is left on the screen with the table:\n%s", scr)
+	}
+}
