@@ -146,3 +146,22 @@ func sidebarText(scr string, w int) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// An eval suite is not a broken flow: the Flows section leaves it out, at the top and in a
+// folder.
+func TestLoadFlowsLeavesOutEvalSuites(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	suite := "name: s\ntarget: helper.yaml\ncases:\n  - id: a\n    input: hi\n    expect: [{ contains: x }]\n"
+	os.MkdirAll(filepath.Join(dir, "evals"), 0o755)
+	for _, p := range []string{"suite.yaml", "evals/more.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(suite), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range loadFlows(dir) {
+		if strings.Contains(f.Path, "suite.yaml") || strings.Contains(f.Path, "more.yaml") {
+			t.Errorf("the suite %s is listed as %+v", f.Path, f)
+		}
+	}
+}

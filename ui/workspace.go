@@ -82,6 +82,9 @@ func loadEntry(dir, p string) (FlowEntry, bool) {
 		rel = p
 	}
 	e := FlowEntry{Path: p, Name: strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))}
+	if src, err := os.ReadFile(p); err == nil && flows.DefinitionKind(src) == "" && flows.IsDefinition(src) {
+		return FlowEntry{}, false // an eval suite: `tandem eval` runs it, its runs are under Evals
+	}
 	if d := filepath.Dir(rel); d != "." {
 		e.Dir = filepath.ToSlash(d)
 		src, err := os.ReadFile(p)

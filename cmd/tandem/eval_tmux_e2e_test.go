@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -93,4 +94,76 @@ cases:
 	if strings.Contains(scr, "] 1/2") || strings.Contains(scr, "] 2/2") || strings.Contains(scr, "[###") {
 		t.Fatalf("the bar is left on the screen with the table:\n%s", scr)
 	}
+}
+
+// TestUIE2EEvalRunsHaveASidebarSectionOfTheirOwn runs a suite with the real binary, then
+// opens the workbench in tmux, wide and at 80x24: the eval run is a row under Evals with its
+// pass count, its case runs are not rows, and enter on the row opens the eval view.
+func TestUIE2EEvalRunsHaveASidebarSectionOfTheirOwn(t *testing.T) {
+	requireTmux(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveScripted(w, r, func(msgs []chatMessage) string {
+			if strings.Contains(msgs[len(msgs)-1].Content, "port") {
+				return "The port is 8421."
+			}
+			return "no idea"
+		})
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("OLLAMA_HOST", srv.URL)
+	t.Setenv("TANDEM_MODEL", "scripted")
+	w := newWorkspace(t)
+	w.write("reader.yaml", "name: reader\nsystem: You answer.\ntool_calling: fallback\nmax_turns: 2\n")
+	w.write("hello.yaml", "name: hello\nsteps:\n  - id: greet\n    shell: echo hi\n")
+	w.write("suite.yaml", `name: reader-evals
+target: reader.yaml
+cases:
+  - id: port
+    input: What port does the app use?
+    expect: [{ contains: "8421" }]
+  - id: owner
+    input: Who owns the service?
+    expect: [{ contains: "Ada" }]
+`)
+	if out, errOut, code := w.tandem("eval", "suite.yaml", "--work", filepath.Join(w.dir, "work")); code != 1 {
+		t.Fatalf("eval: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := w.tandem("run", "hello.yaml"); code != 0 {
+		t.Fatalf("run hello: exit %d\n%s", code, errOut)
+	}
+	for _, size := range [][2]int{{160, 45}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			s := startTmux(t, w.dir, size[0], size[1], []string{"TANDEM_DB=" + w.db, "OLLAMA_HOST=" + srv.URL, "TANDEM_MODEL=scripted"}, tandemBin(t), "ui")
+			// Wide, the sidebar is narrow and the count comes before the name ("✓ 1/2
+			// reader-evals 0s"); at 80x24 it has the whole width ("✓ reader-evals · 1/2 passed").
+			scr := s.waitFor("the eval row under Evals", func(scr string) bool {
+				return strings.Contains(scr, "Evals") && (strings.Contains(scr, "✓ 1/2 reader-evals") || strings.Contains(scr, "✓ reader-evals · 1/2 passed"))
+			})
+			if strings.Contains(scr, ".port--") || strings.Contains(scr, ".owner--") || strings.Contains(scr, "suite.yaml") {
+				t.Fatalf("a case run is listed:\n%s", scr)
+			}
+			// Down to the eval row, then enter.
+			for n := 0; !strings.Contains(cursorLine(s.screen()), "reader-evals"); n++ {
+				if n > 10 {
+					t.Fatalf("the cursor never reached the eval row:\n%s", s.screen())
+				}
+				before := cursorLine(s.screen())
+				s.keys("j")
+				s.waitFor("the cursor to move", func(scr string) bool { return cursorLine(scr) != before })
+			}
+			s.keys("Enter")
+			s.waitForText("eval reader-evals · run", "port", "owner")
+			s.keys("q")
+		})
+	}
+}
+
+// cursorLine is the sidebar line with the cursor (›), or "".
+func cursorLine(scr string) string {
+	for _, l := range strings.Split(scr, "\n") {
+		if i := strings.Index(l, "›"); i >= 0 {
+			return l[i:]
+		}
+	}
+	return ""
 }
