@@ -27,14 +27,16 @@ type statements struct {
 // runEventsSQL reads a run's events after a seq through its spans (migration 0005): each span
 // of the run that can hold events past afterSeq, then the events from its start up to the
 // next span of any run. The run_id test on events keeps the answer right even if a span were
-// wrong.
+// wrong. The lower bound on e.seq is one expression: given two (the span's start and
+// afterSeq), SQLite ranged the primary key on afterSeq alone and scanned the log from there,
+// so reading a run cost as much as the log before it.
 const runEventsSQL = `SELECT e.seq, e.run_id, e.type, e.step_id, e.attempt, e.at, e.data
 	FROM event_spans s JOIN events e
-	  ON e.seq >= s.start_seq
+	  ON e.seq >= max(s.start_seq, ?2 + 1)
 	 AND e.seq < coalesce((SELECT min(n.start_seq) FROM event_spans n WHERE n.start_seq > s.start_seq), 9223372036854775807)
 	WHERE s.run_id = ?1
 	  AND s.start_seq >= coalesce((SELECT max(p.start_seq) FROM event_spans p WHERE p.run_id = ?1 AND p.start_seq <= ?2), 0)
-	  AND e.seq > ?2 AND e.run_id = ?1
+	  AND e.run_id = ?1
 	ORDER BY s.start_seq, e.seq`
 
 // fencedInsertSQL inserts k events, in order, only while runs.id = ? has lease owner ? and
