@@ -36,9 +36,10 @@ type Runner struct {
 	// Started, when set, is called as a cell's run starts (one call at a time).
 	Started func(Cell)
 
-	mu     sync.Mutex             // serialises recording results, Progress calls and the caches below
-	flows  map[string]*flows.Flow // parsed case-run flows by path and source
-	copies map[string]string      // agent copies shared by a model's cells, by directory
+	mu         sync.Mutex             // serialises recording results, Progress calls and the caches below
+	flows      map[string]*flows.Flow // parsed case-run flows by path and source
+	copies     map[string]string      // agent copies shared by a model's cells, by directory
+	agentFlows map[string][2]string   // one-step agent flows by agent file: source, path
 }
 
 // Options override a suite's plan.
@@ -255,7 +256,7 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell, s
 		if err != nil {
 			return CellResult{}, err
 		}
-		child.Source, child.Path = flows.AgentFlow(path, s.Agent.Name)
+		child.Source, child.Path = r.agentFlow(path, s.Agent.Name)
 		child.Typed = flows.AgentInputs(c.Case.Prompt, "", "")
 	} else {
 		child.Path, child.Source, child.Typed = s.Target, s.Flow.Source, c.Case.Inputs
@@ -335,6 +336,22 @@ func (r *Runner) runFresh(ctx context.Context, c Cell, child engine.ChildRun) (O
 		}
 	}
 	return observe(st, events)
+}
+
+// agentFlow is flows.AgentFlow for the agent file at path, made once per file: the cells of
+// one model share it.
+func (r *Runner) agentFlow(path, name string) ([]byte, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.agentFlows[path]; ok {
+		return []byte(f[0]), f[1]
+	}
+	src, fpath := flows.AgentFlow(path, name)
+	if r.agentFlows == nil {
+		r.agentFlows = map[string][2]string{}
+	}
+	r.agentFlows[path] = [2]string{string(src), fpath}
+	return src, fpath
 }
 
 // parsed parses a case run's flow once per eval: cells of one model share an agent copy.
