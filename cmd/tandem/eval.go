@@ -9,12 +9,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"tandem/agents/model"
 	"tandem/eval"
 	"tandem/flows"
 )
 
-const evalUsage = `usage: tandem eval SUITE.yaml [--model M]... [--repeat N] [--parallel K] [--json]
+const evalUsage = `usage: tandem eval SUITE.yaml [--model M]... [--repeat N] [--parallel K] [--json] [--junit FILE]
        tandem eval show RUN [--json]
        tandem eval resume RUN [--json]
        tandem eval compare RUN_A RUN_B [--json]`
@@ -146,11 +145,11 @@ func writeJUnit(path string, rep *eval.Report) error {
 	return nil
 }
 
-// orDefaultModel names the model a cell without one of its own runs on: $TANDEM_MODEL, or
-// tandem's default.
-func orDefaultModel(m string) string {
+// onModel is " on M" for a cell's model, or "" when the cell names none (a flow's steps name
+// their own; an agent without one runs on $TANDEM_MODEL, which its finished line names).
+func onModel(m string) string {
 	if m == "" {
-		return model.DefaultModel()
+		return ""
 	}
-	return m
+	return " on " + m
 }

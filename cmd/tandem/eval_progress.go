@@ -80,7 +80,7 @@ func (p *evalProgress) planned(total, recorded int) {
 func (p *evalProgress) started(c eval.Cell) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.running[c.ID] = c.Case.ID + " on " + orDefaultModel(c.Model)
+	p.running[c.ID] = c.Case.ID + onModel(c.Model)
 	if p.tty {
 		p.draw()
 	}
@@ -102,7 +102,7 @@ func (p *evalProgress) finished(res eval.CellResult) {
 	if res.Turns != 1 {
 		turns = fmt.Sprintf("%d turns", res.Turns)
 	}
-	fmt.Fprintf(p.w, "%s %s on %s, repeat %d: %s, %.1fs (run %s)\n", mark, res.Case, orDefaultModel(res.Model), res.Repeat, turns, res.Seconds, res.RunID)
+	fmt.Fprintf(p.w, "%s %s%s, repeat %d: %s, %.1fs (run %s)\n", mark, res.Case, onModel(res.Model), res.Repeat, turns, res.Seconds, res.RunID)
 	if p.tty {
 		p.draw()
 	}

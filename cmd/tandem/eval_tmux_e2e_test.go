@@ -58,7 +58,7 @@ cases:
 	}
 	bar := regexp.MustCompile(`^\[[#-]{20}\] (\d)/2 .*· (\d+)s`)
 	scr := s.waitFor("the bar while port runs", func(scr string) bool {
-		return bar.MatchString(lastLine(scr)) && strings.Contains(lastLine(scr), "0/2 · 0s · port on scripted")
+		return bar.MatchString(lastLine(scr)) && strings.HasSuffix(lastLine(scr), "0/2 · 0s · port")
 	})
 	if !strings.HasPrefix(lastLine(scr), "[--------------------] 0/2") {
 		t.Fatalf("the bar before any cell finished: %q", lastLine(scr))
@@ -72,7 +72,7 @@ cases:
 	release <- struct{}{}
 	scr = s.waitFor("port's line above the bar", func(scr string) bool {
 		return strings.Contains(scr, "✓ port on scripted, repeat 1: 1 turn,") && strings.Contains(lastLine(scr), "] 1/2 · ") &&
-			strings.Contains(lastLine(scr), "owner on scripted")
+			strings.HasSuffix(lastLine(scr), " · owner")
 	})
 	if n := strings.Count(scr, "] 0/2"); n != 0 {
 		t.Fatalf("an old bar is left on the screen:\n%s", scr)
