@@ -53,7 +53,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		}
 		s := &out.Suites[i]
 		tc := junitCase{Name: fmt.Sprintf("%s #%d", c.Case, c.Repeat), Classname: r.Suite + "." + c.Case,
-			Time: fmt.Sprintf("%.3f", c.Seconds), SystemOut: "tandem trace " + c.RunID}
+			Time: fmt.Sprintf("%.3f", c.Seconds), SystemOut: readCommand(c)}
 		if !c.Pass {
 			var missed []string
 			for _, o := range c.Outcomes {

@@ -28,6 +28,15 @@ func TestJUnitOutputHasATestCasePerRunAndItsFailures(t *testing.T) {
 	if f == nil || f.Text != `contains "8421": got 8080 & <nothing>` || doc.Suites[0].Cases[1].Name != "port #2" {
 		t.Fatalf("failure = %+v", doc.Suites[0].Cases[1])
 	}
+	// The cells. runs have turns: each names its trace; a flow's case (no turns) names show.
+	if out := doc.Suites[0].Cases[0].SystemOut; !strings.HasPrefix(out, "tandem trace ") {
+		t.Errorf("system-out of an agent case = %q", out)
+	}
+	r.Cells[0].Turns, r.Cells[0].EndReason = 0, ""
+	buf.Reset()
+	if err := WriteJUnit(&buf, r); err != nil || !strings.Contains(buf.String(), "<system-out>tandem show ") {
+		t.Errorf("a flow case's system-out does not name show (%v):\n%s", err, buf.String())
+	}
 
 	// A real JUnit parser reads it too, when one is installed (pip install junitparser).
 	py, err := exec.LookPath("python3")

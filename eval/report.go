@@ -279,11 +279,7 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintln(w, "\nfailed:")
 			first = false
 		}
-		// An agent's case is read in its trace; a flow's (no turns, no end reason) in show.
-		read := "tandem trace " + c.RunID
-		if c.EndReason == "" && c.Turns == 0 {
-			read = "tandem show " + c.RunID
-		}
+		read := readCommand(c)
 		fmt.Fprintf(w, "  %s on %s, repeat %d (%s): %s", c.Case, orDefault(c.Model), c.Repeat, read, c.Status)
 		if c.EndReason != "" {
 			fmt.Fprintf(w, ", %s", c.EndReason)
@@ -325,4 +321,13 @@ func stops(m ModelStats) string {
 		return "-"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// readCommand is where a person reads a cell's run: an agent's case in its trace, a flow's
+// (no turns, no end reason) in show.
+func readCommand(c CellResult) string {
+	if c.EndReason == "" && c.Turns == 0 {
+		return "tandem show " + c.RunID
+	}
+	return "tandem trace " + c.RunID
 }

@@ -98,11 +98,14 @@ func (p *evalProgress) finished(res eval.CellResult) {
 		p.failed++
 	}
 	p.clear()
-	turns := "1 turn"
-	if res.Turns != 1 {
-		turns = fmt.Sprintf("%d turns", res.Turns)
+	turns := "" // a flow's case has none
+	switch {
+	case res.Turns == 1:
+		turns = "1 turn, "
+	case res.Turns > 1 || res.EndReason != "":
+		turns = fmt.Sprintf("%d turns, ", res.Turns)
 	}
-	fmt.Fprintf(p.w, "%s %s%s, repeat %d: %s, %.1fs (run %s)\n", mark, res.Case, onModel(res.Model), res.Repeat, turns, res.Seconds, res.RunID)
+	fmt.Fprintf(p.w, "%s %s%s, repeat %d: %s%.1fs (run %s)\n", mark, res.Case, onModel(res.Model), res.Repeat, turns, res.Seconds, res.RunID)
 	if p.tty {
 		p.draw()
 	}

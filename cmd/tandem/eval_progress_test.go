@@ -54,6 +54,17 @@ func TestEvalProgressDrawsABarOnATerminalAndPlainLinesElsewhere(t *testing.T) {
 		}
 	})
 
+	t.Run("a flow's case has no model and no turns", func(t *testing.T) {
+		var out bytes.Buffer
+		p := &evalProgress{w: &out, raw: &out, width: 80, now: now, running: map[string]string{}}
+		p.planned(1, 0)
+		p.finished(eval.CellResult{Cell: "refund--default--r1", Case: "refund", Repeat: 1, Pass: true, Seconds: 7.4, RunID: "r2"})
+		p.close()
+		if got := out.String(); got != "✓ refund, repeat 1: 7.4s (run r2)\n" {
+			t.Fatalf("output %q", got)
+		}
+	})
+
 	t.Run("a long bar is cut to the terminal's width", func(t *testing.T) {
 		p := &evalProgress{tty: true, width: 30, now: now, start: clock, total: 3, running: map[string]string{"a": strings.Repeat("x", 50)}}
 		if got := []rune(p.bar()); len(got) != 29 || got[28] != '…' {
