@@ -156,7 +156,7 @@ func (d *DB) CopySessions(ctx context.Context) ([]SessionRecord, error) {
 
 // Import fills an empty database in one transaction.
 func (d *DB) Import(ctx context.Context, fill func(Importer) error) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx *writeTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM sessions)`).Scan(&n); err != nil {
 			return err
@@ -168,7 +168,7 @@ func (d *DB) Import(ctx context.Context, fill func(Importer) error) error {
 	})
 }
 
-type sqliteImporter struct{ tx *sql.Tx }
+type sqliteImporter struct{ tx *writeTx }
 
 func (w sqliteImporter) PutRuns(ctx context.Context, runs []RunRecord) error {
 	for _, r := range runs {

@@ -18,8 +18,8 @@ func (d *DB) Append(ctx context.Context, events []engine.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
-		if err := d.stmts.insertEvents(ctx, tx, events); err != nil {
+	return d.write(ctx, func(tx *writeTx) error {
+		if err := insertEvents(ctx, tx, events); err != nil {
 			return err
 		}
 		return updateRuns(ctx, tx, events)
@@ -34,11 +34,11 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 			return fmt.Errorf("append %s to run %s under the lease of run %s: events of another run", e.Type, e.RunID, l.RunID)
 		}
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx *writeTx) error {
 		if len(events) == 0 {
 			return checkFence(ctx, tx, l)
 		}
-		if err := d.stmts.insertFenced(ctx, tx, l, events); err != nil {
+		if err := insertFenced(ctx, tx, l, events); err != nil {
 			return err
 		}
 		return updateRuns(ctx, tx, events)
@@ -48,7 +48,7 @@ func (d *DB) AppendFenced(ctx context.Context, l engine.Lease, events []engine.E
 // updateRuns moves the index rows of the runs whose status the events change. Events that
 // do not change a status leave the row alone: listings need status and times, and followers
 // read the log itself by seq.
-func updateRuns(ctx context.Context, tx *sql.Tx, events []engine.Event) error {
+func updateRuns(ctx context.Context, tx *writeTx, events []engine.Event) error {
 	type change struct {
 		seq    int64
 		at     time.Time

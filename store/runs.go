@@ -13,7 +13,7 @@ import (
 
 // CreateRun inserts a run's index row and its first event in one transaction.
 func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Event) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, info.FlowName, info.FlowPath, string(info.Status),
 			nullable(info.ParentRunID), nullable(info.ParentStepID), ms(info.CreatedAt), ms(info.CreatedAt))
@@ -22,7 +22,7 @@ func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Ev
 		}
 		evs := []engine.Event{first}
 		evs[0].RunID = info.ID
-		if err := d.stmts.insertEvents(ctx, tx, evs); err != nil {
+		if err := insertEvents(ctx, tx, evs); err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, evs[0].Seq, info.ID)
@@ -144,7 +144,7 @@ func (d *DB) TakeLease(ctx context.Context, runID, from, owner string, until tim
 func (d *DB) takeLease(ctx context.Context, runID, owner string, until time.Time, cond string, arg any) (engine.Lease, bool, error) {
 	l := engine.Lease{RunID: runID, Owner: owner}
 	var ok bool
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx *writeTx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1
 			WHERE id = ? AND (`+cond+`) RETURNING lease_epoch`, owner, ms(until), runID, arg).Scan(&l.Epoch)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -165,7 +165,7 @@ func (d *DB) takeLease(ctx context.Context, runID, owner string, until time.Time
 // RenewLease extends l if nobody took the run's lease since.
 func (d *DB) RenewLease(ctx context.Context, l engine.Lease, until time.Time) (bool, error) {
 	var ok bool
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx *writeTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?`,
 			ms(until), l.RunID, l.Owner, l.Epoch)
 		if err != nil {
@@ -180,7 +180,7 @@ func (d *DB) RenewLease(ctx context.Context, l engine.Lease, until time.Time) (b
 
 // ReleaseLease gives l up if it is still the run's lease.
 func (d *DB) ReleaseLease(ctx context.Context, l engine.Lease) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE runs SET lease_owner = NULL, lease_until = NULL
 			WHERE id = ? AND lease_owner = ? AND lease_epoch = ?`, l.RunID, l.Owner, l.Epoch)
 		if err != nil {

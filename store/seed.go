@@ -28,15 +28,14 @@ func (d *DB) SeedRuns(ctx context.Context, n int, from time.Time) error {
 		Inputs: map[string]any{}})
 	ok := mustMarshal(engine.RunResultData{Output: map[string]any{"hello": "hello"}})
 	for lo := 0; lo < n; lo += batch {
-		err := d.write(ctx, func(tx *sql.Tx) error {
+		err := d.write(ctx, func(tx *writeTx) error {
 			runs, err := tx.PrepareContext(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id,
 				created_at, updated_at, ended_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`)
 			if err != nil {
 				return err
 			}
 			defer runs.Close()
-			evs := tx.StmtContext(ctx, d.stmts.insertEvent)
-			defer evs.Close()
+			evs := tx.w.insertEvent
 			for i := lo; i < min(lo+batch, n); i++ {
 				at := from.Add(time.Duration(i-n) * time.Second)
 				id := fmt.Sprintf("seed%07d", i)
@@ -60,7 +59,7 @@ func (d *DB) SeedRuns(ctx context.Context, n int, from time.Time) error {
 }
 
 // seedRun writes one finished run's index row and events.
-func seedRun(ctx context.Context, tx *sql.Tx, runs, evs *sql.Stmt, id, parent string, at time.Time, started, ok []byte) error {
+func seedRun(ctx context.Context, tx *writeTx, runs, evs *sql.Stmt, id, parent string, at time.Time, started, ok []byte) error {
 	end := at.Add(3 * time.Millisecond)
 	var parentStep any
 	if parent != "" {

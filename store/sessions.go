@@ -37,7 +37,7 @@ func (d *DB) SaveSession(ctx context.Context, name, agent string, msgs []model.M
 	if err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx *writeTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (name, agent, messages, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET agent = excluded.agent, messages = excluded.messages, updated_at = excluded.updated_at`,
 			name, agent, raw, time.Now().UnixMilli())

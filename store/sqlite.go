@@ -54,8 +54,9 @@ type DB struct {
 	stmts    statements
 	readOnly bool
 	// writeMu serialises this process's writers so they queue here instead of spinning on
-	// SQLite's busy handler; other processes are handled by busy_timeout.
+	// SQLite's busy handler; other processes are handled by busy_timeout. It guards w.
 	writeMu sync.Mutex
+	w       *writer // opened by the first write (writer.go)
 }
 
 // DefaultPath is where a workspace keeps its database, relative to the working directory.
@@ -148,6 +149,12 @@ func tighten(p string, mode os.FileMode) error {
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.writeMu.Lock()
+	if d.w != nil {
+		_ = d.w.close()
+		d.w = nil
+	}
+	d.writeMu.Unlock()
 	_ = d.stmts.close()
 	return d.db.Close()
 }
@@ -248,27 +255,6 @@ func (d *DB) applyMigration(ctx context.Context, version int, name, body string)
 		return err
 	}
 	return tx.Commit()
-}
-
-// write runs fn in a write transaction (BEGIN IMMEDIATE), committing when it returns nil.
-func (d *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	if d.readOnly {
-		return fmt.Errorf("%w (%s): it can be read, but runs cannot start or move on", ErrReadOnly, d.path)
-	}
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return full(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return full(fmt.Errorf("commit: %w", err))
-	}
-	return nil
 }
 
 // full marks an error SQLite gave because the disk (or the file size limit) left no room as

@@ -14,15 +14,14 @@ import (
 // rest one by one after it, in the same transaction.
 const fencedBatch = 4
 
-// statements are the queries of the hot path, prepared once at open: every advancing step
-// runs a fenced insert, and parsing its SQL again each time would cost as much as the insert.
+// statements are the reads of the hot path, prepared once at open (the writes are prepared on
+// the writer's connection, writer.go): parsing their SQL again each time would cost as much as
+// running them.
 type statements struct {
-	insertEvent *sql.Stmt
-	// fenced[k-1] inserts k events on condition that the run's lease is still the one named,
-	// checked in the same statement: a step's transaction is one INSERT, like the floor's.
-	fenced    [fencedBatch]*sql.Stmt
 	runEvents *sql.Stmt
 }
+
+const insertEventSQL = `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`
 
 // runEventsSQL reads a run's events after a seq through its spans (migration 0005): each span
 // of the run that can hold events past afterSeq, then the events from its start up to the
@@ -58,11 +57,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 		sql  string
 	}
 	all := []prep{
-		{&s.insertEvent, `INSERT INTO events (run_id, type, step_id, attempt, at, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.runEvents, runEventsSQL},
-	}
-	for k := 1; k <= fencedBatch; k++ {
-		all = append(all, prep{&s.fenced[k-1], fencedInsertSQL(k)})
 	}
 	for _, p := range all {
 		st, err := db.PrepareContext(ctx, p.sql)
@@ -76,7 +71,7 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 
 func (s *statements) close() error {
 	var errs []error
-	for _, st := range append([]*sql.Stmt{s.insertEvent, s.runEvents}, s.fenced[:]...) {
+	for _, st := range []*sql.Stmt{s.runEvents} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -86,12 +81,8 @@ func (s *statements) close() error {
 
 // insertEvents inserts events one by one in tx and assigns their Seq. The trigger of
 // migration 0005 keeps the spans.
-func (s *statements) insertEvents(ctx context.Context, tx *sql.Tx, events []engine.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	ins := tx.StmtContext(ctx, s.insertEvent)
-	defer ins.Close()
+func insertEvents(ctx context.Context, tx *writeTx, events []engine.Event) error {
+	ins := tx.w.insertEvent
 	for i := range events {
 		e := &events[i]
 		res, err := ins.ExecContext(ctx, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
@@ -107,16 +98,14 @@ func (s *statements) insertEvents(ctx context.Context, tx *sql.Tx, events []engi
 
 // insertFenced inserts events (at least one, all of l's run) in tx on condition that l is still
 // the run's lease, and assigns their Seq; otherwise it writes nothing and says why.
-func (s *statements) insertFenced(ctx context.Context, tx *sql.Tx, l engine.Lease, events []engine.Event) error {
+func insertFenced(ctx context.Context, tx *writeTx, l engine.Lease, events []engine.Event) error {
 	k := min(len(events), fencedBatch)
 	args := make([]any, 0, 6*k+3)
 	for _, e := range events[:k] {
 		args = append(args, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
 	}
 	args = append(args, l.RunID, l.Owner, l.Epoch)
-	st := tx.StmtContext(ctx, s.fenced[k-1])
-	defer st.Close()
-	res, err := st.ExecContext(ctx, args...)
+	res, err := tx.w.fenced[k-1].ExecContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("append %d events to run %s: %w", len(events), l.RunID, err)
 	}
@@ -135,11 +124,11 @@ func (s *statements) insertFenced(ctx context.Context, tx *sql.Tx, l engine.Leas
 	for i := range events[:k] {
 		events[i].Seq = last - int64(k-1-i)
 	}
-	return s.insertEvents(ctx, tx, events[k:])
+	return insertEvents(ctx, tx, events[k:])
 }
 
 // refused says why a fenced write was refused: the run is gone, or its lease is not l.
-func refused(ctx context.Context, tx *sql.Tx, l engine.Lease) error {
+func refused(ctx context.Context, tx *writeTx, l engine.Lease) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = ?`, l.RunID).Scan(&n); err != nil {
 		return fmt.Errorf("append to run %s: %w", l.RunID, err)
@@ -151,7 +140,7 @@ func refused(ctx context.Context, tx *sql.Tx, l engine.Lease) error {
 }
 
 // checkFence reports whether l is still the run's lease, for a fenced append of no events.
-func checkFence(ctx context.Context, tx *sql.Tx, l engine.Lease) error {
+func checkFence(ctx context.Context, tx *writeTx, l engine.Lease) error {
 	var owner sql.NullString
 	var epoch int64
 	err := tx.QueryRowContext(ctx, `SELECT lease_owner, lease_epoch FROM runs WHERE id = ?`, l.RunID).Scan(&owner, &epoch)
