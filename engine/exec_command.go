@@ -46,13 +46,13 @@ func (commandExecutor) Prepare(s *flows.Step, data map[string]any) (string, erro
 func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) {
 	var cmd *exec.Cmd
 	if x.Step.Kind == flows.KindShell {
-		cmd = command(ctx, "sh", "-c", x.Input)
+		cmd = command("sh", "-c", x.Input)
 	} else {
 		var argv []string
 		if err := json.Unmarshal([]byte(x.Input), &argv); err != nil || len(argv) == 0 {
 			return Result{}, Permanent(fmt.Errorf("run: input must be a JSON array of arguments: %q", x.Input))
 		}
-		cmd = command(ctx, argv[0], argv[1:]...)
+		cmd = command(argv[0], argv[1:]...)
 	}
 	if x.Resumed {
 		killLeftovers(x.Key) // what the cut attempt left behind must not run alongside this one
@@ -67,7 +67,8 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	// Pdeathsig: if tandem itself is killed, the step's shell dies with it instead of
 	// finishing unobserved while a resumed run starts it again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// A process that exits but leaves its output pipes open (a daemon it started) stops
+	// holding the step up after this long.
 	cmd.WaitDelay = 2 * time.Second
 
 	mask := masker(stepSecrets(x.Data))
@@ -78,7 +79,16 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	stdout := &capture{stream: "stdout", emit: emit, limit: maxOutputBytes}
 	stderr := &capture{stream: "stderr", emit: emit, limit: stderrTailBytes, keepTail: true}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err = cmd.Run()
+	if err = ctx.Err(); err == nil {
+		err = cmd.Start()
+	}
+	if err == nil {
+		// Cancelling kills the whole process group. context.AfterFunc costs nothing until ctx
+		// ends; exec.CommandContext would spend a goroutine per command watching it.
+		stop := context.AfterFunc(ctx, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		err = cmd.Wait()
+		stop()
+	}
 	res := Result{Output: mask(trimOutput(stdout.String())), StderrTail: mask(stderr.String())}
 	if !utf8.ValidString(res.Output) {
 		// The log is JSON text: say so instead of letting the encoder replace bytes unseen.

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,18 +15,18 @@ var lookPaths sync.Map // lookKey -> string
 
 type lookKey struct{ path, name string }
 
-// command is exec.CommandContext with PATH lookups cached. argv[0] stays the name as written.
-func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+// command is exec.Command with PATH lookups cached. argv[0] stays the name as written.
+func command(name string, args ...string) *exec.Cmd {
 	if filepath.Base(name) != name {
-		return exec.CommandContext(ctx, name, args...) // a path: nothing to look up
+		return exec.Command(name, args...) // a path: nothing to look up
 	}
 	key := lookKey{os.Getenv("PATH"), name}
 	if p, ok := lookPaths.Load(key); ok {
-		cmd := exec.CommandContext(ctx, p.(string), args...)
+		cmd := exec.Command(p.(string), args...)
 		cmd.Args[0] = name
 		return cmd
 	}
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.Command(name, args...)
 	if cmd.Err == nil && filepath.IsAbs(cmd.Path) {
 		lookPaths.Store(key, cmd.Path)
 	}
