@@ -24,6 +24,9 @@ import (
 // It scores, per model and mode:
 //   - valid: the share of model replies that were valid actions (a call of a real tool with
 //     schema-valid arguments, or an answer);
+//   - rejected: the share of replies that were valid answers the runtime did not take (only a
+//     tool's name, such as {"answer": "read_file"}) and retried: wrong answers, not invalid
+//     actions;
 //   - first: the share of tasks whose first action was a right one (the file the task names,
 //     or an answer when no tool is needed);
 //   - success: the share of tasks done (the answer, or the file written, has what it must);
@@ -65,11 +68,11 @@ var notFoundWords = []string{"not found", "no such", "does not exist", "doesn't 
 
 // taskScore is one run of one task.
 type taskScore struct {
-	ID              string
-	Replies, Valid  int
-	FirstRight, Won bool
-	End             string
-	Took            time.Duration
+	ID                       string
+	Replies, Valid, Rejected int
+	FirstRight, Won          bool
+	End                      string
+	Took                     time.Duration
 }
 
 // benchTracer keeps what the score needs from a run's trace.
@@ -170,6 +173,7 @@ func runBenchTask(tb testing.TB, o *ollama.Client, name, mode, fixes string, off
 		tb.Logf("%s on %s: %v", task.ID, name, err) // a failed task, not a failed benchmark
 	}
 	sc.Valid = max(tr.replies-res.InvalidActions, 0)
+	sc.Rejected = res.RejectedAnswers
 	sc.FirstRight = firstRight(task, tr.first, res)
 	sc.Won = taskDone(task, res, dir)
 	return sc
@@ -227,6 +231,7 @@ func containsAny(s string, words []string) bool {
 type benchRow struct {
 	Model, Mode, Fixes                string
 	Tasks, Replies, Valid, First, Won int
+	Rejected                          int // valid answers not taken (only a tool's name), retried
 	Ends                              map[string]int
 	Took                              time.Duration
 	Failed                            []string
@@ -246,6 +251,7 @@ func runBenchRow(b *testing.B, o *ollama.Client, name, mode, fixes string, off l
 		row.Tasks++
 		row.Replies += sc.Replies
 		row.Valid += sc.Valid
+		row.Rejected += sc.Rejected
 		row.Ends[sc.End]++
 		row.Took += sc.Took
 		if sc.FirstRight {
@@ -256,21 +262,21 @@ func runBenchRow(b *testing.B, o *ollama.Client, name, mode, fixes string, off l
 		} else {
 			row.Failed = append(row.Failed, sc.ID)
 		}
-		b.Logf("%s %s %s: %s first=%v done=%v end=%s replies=%d valid=%d %.1fs", name, mode, fixes, sc.ID, sc.FirstRight, sc.Won, sc.End, sc.Replies, sc.Valid, sc.Took.Seconds())
+		b.Logf("%s %s %s: %s first=%v done=%v end=%s replies=%d valid=%d rejected=%d %.1fs", name, mode, fixes, sc.ID, sc.FirstRight, sc.Won, sc.End, sc.Replies, sc.Valid, sc.Rejected, sc.Took.Seconds())
 	}
 	return row
 }
 
 func printBenchTable(rows []benchRow) {
-	fmt.Printf("\n%-20s %-8s %-22s %6s %8s %8s %8s %6s %7s  %s\n", "model", "mode", "fixes", "tasks", "valid%", "first%", "done%", "turns", "s/task", "end reasons")
+	fmt.Printf("\n%-20s %-8s %-26s %6s %8s %9s %8s %8s %6s %7s  %s\n", "model", "mode", "fixes", "tasks", "valid%", "rejected%", "first%", "done%", "turns", "s/task", "end reasons")
 	for _, r := range rows {
 		ends := make([]string, 0, len(r.Ends))
 		for k, v := range r.Ends {
 			ends = append(ends, fmt.Sprintf("%s:%d", k, v))
 		}
 		sort.Strings(ends)
-		fmt.Printf("%-20s %-8s %-22s %6d %8.0f %8.0f %8.0f %6.1f %7.1f  %s\n", r.Model, r.Mode, r.Fixes, r.Tasks,
-			r.pct(r.Valid, r.Replies), r.pct(r.First, r.Tasks), r.pct(r.Won, r.Tasks),
+		fmt.Printf("%-20s %-8s %-26s %6d %8.0f %9.0f %8.0f %8.0f %6.1f %7.1f  %s\n", r.Model, r.Mode, r.Fixes, r.Tasks,
+			r.pct(r.Valid, r.Replies), r.pct(r.Rejected, r.Replies), r.pct(r.First, r.Tasks), r.pct(r.Won, r.Tasks),
 			float64(r.Replies)/float64(max(r.Tasks, 1)), r.Took.Seconds()/float64(max(r.Tasks, 1)), strings.Join(ends, " "))
 	}
 	fmt.Println()
@@ -294,11 +300,15 @@ var ablations = []struct {
 	{"follow references", func(l *legacy, off bool) { l.reread = off }},
 	{"answer when read out", func(l *legacy, off bool) { l.lookOn = off }},
 	{"no tool-name answers", func(l *legacy, off bool) { l.toolNameAnswers = off }},
+	{"no writes on questions", func(l *legacy, off bool) { l.questionWrites = off }},
+	{"write targets", func(l *legacy, off bool) { l.freeWriteTargets = off }},
+	{"answer recap", func(l *legacy, off bool) { l.noRecap = off }},
 }
 
 func allOff() legacy {
 	return legacy{sortedKeys: true, freeStrings: true, echoInvalid: true, toolRole: true, freePaths: true, trustTemplate: true,
-		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true, reread: true, lookOn: true, toolNameAnswers: true}
+		answerFirst: true, unnamed: true, overwriteUnread: true, nextObject: true, nextObjectTurn: true, reread: true, lookOn: true, toolNameAnswers: true,
+		questionWrites: true, freeWriteTargets: true, noRecap: true}
 }
 
 // BenchmarkAgentTasks runs the agent benchmark (see the top of this file) and prints its

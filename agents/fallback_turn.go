@@ -65,7 +65,8 @@ func resultTurn(c model.ToolCall, result, task string, ending string) model.Mess
 // isResultTurn reports whether a user message is a fallback result turn (resultTurn).
 func isResultTurn(content string) bool {
 	return strings.Contains(content, " returned:\n") &&
-		(strings.HasSuffix(content, answerOrCall) || strings.HasSuffix(content, answerNowOrChange) || strings.HasSuffix(content, nextObject))
+		(strings.HasSuffix(content, answerOrCall) || strings.HasSuffix(content, answerNowOrChange) ||
+			strings.HasSuffix(content, nextObject) || strings.HasSuffix(content, answerNow))
 }
 
 // answerOrCall ends a result turn that leaves the next action open.
@@ -91,7 +92,7 @@ func askForTheAnswer(msgs []model.Message) []model.Message {
 	}
 	out := slices.Clone(msgs)
 	c := out[last].Content
-	for _, end := range []string{answerOrCall, answerNowOrChange, nextObject} {
+	for _, end := range []string{answerOrCall, answerNowOrChange, nextObject, answerNow} {
 		c = strings.TrimSuffix(c, end)
 	}
 	out[last].Content = c + answerNow

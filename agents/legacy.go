@@ -25,6 +25,13 @@ type legacy struct {
 	lookOn          bool // with nothing named left to read, the result turn still offers "the tool call that gets it"
 	toolNameAnswers bool // an answer that is only a tool's name is taken as the answer
 	unnamed         bool // paths the task names are not read from the prompt (no missing files in the enum)
+	// questionWrites gives a task that asks for no change the tools that write files too.
+	questionWrites bool
+	// freeWriteTargets lets write tools write any path when the task names a file to create.
+	freeWriteTargets bool
+	// noRecap sends an answer-only turn as the whole conversation under the tool-listing
+	// system prompt, rather than as one question with everything the tools returned.
+	noRecap bool
 	// overwriteUnread is read by the benchmark only (it builds the workspace): write_file
 	// may replace a file the run never read.
 	overwriteUnread bool

@@ -96,13 +96,13 @@ func referenced(refs []string, calls []model.ToolCall, results []string, tools [
 
 // toolNameAnswer refuses an answer that is only the name of a tool: what a small model
 // writes when it is held to an answer but still means to call that tool.
-func toolNameAnswer(act action, byName map[string]Tool) error {
+func toolNameAnswer(act action, tools []Tool) error {
 	if act.Answer == nil {
 		return nil
 	}
 	text := strings.Trim(strings.TrimSpace(answerText(act.Answer)), "`'\".")
-	for name := range byName {
-		if strings.EqualFold(text, name) {
+	for _, t := range tools {
+		if name := t.Name; strings.EqualFold(text, name) {
 			return fmt.Errorf("the answer is only the name of the tool %s", name)
 		}
 	}

@@ -101,14 +101,21 @@ func TestATaskThatNamesAnExistingPathStartsByLookingAtIt(t *testing.T) {
 			if _, ok := second[""]; !ok {
 				t.Fatalf("turn 2 should offer the answer: %v", second)
 			}
-			if _, ok := second["write_file"]; !ok {
-				t.Fatalf("turn 2 should offer write_file: %v", second)
+			// A question about the files changes nothing: write_file is not offered at all.
+			if _, ok := second["write_file"]; ok {
+				t.Fatalf("turn 2 of a question offers write_file: %v", second)
+			}
+			if strings.Contains(reqs[0].Messages[0].Content, "write_file") {
+				t.Fatalf("the system prompt of a question lists write_file:\n%s", reqs[0].Messages[0].Content)
 			}
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			i := slices.Index(rec.kinds, "look_first")
 			if i < 0 {
 				t.Fatalf("no look_first record: %v", rec.kinds)
+			}
+			if !slices.Contains(rec.kinds, "tool_policy") {
+				t.Fatalf("no tool_policy record: %v", rec.kinds)
 			}
 		})
 	}
@@ -130,7 +137,7 @@ func TestATurnThatMayOnlyAnswerAsksForTheAnswer(t *testing.T) {
 	if !strings.HasSuffix(last(reqs[1]), `If this gives what the task asks for, reply {"answer": "<your answer>"}; if not, reply with the tool call that gets it.`) {
 		t.Fatalf("turn 2's result turn: %q", last(reqs[1]))
 	}
-	if got := last(reqs[2]); !strings.HasPrefix(got, "read_file {\"path\":\"team.txt\"} returned:\nOn call: Dana") ||
+	if got := last(reqs[2]); !strings.HasPrefix(got, "The tools returned:\n\nread_file {\"path\":\"team.txt\"} returned:\nOn call: Dana") ||
 		!strings.HasSuffix(got, `Answer the task from what the tools returned: reply {"answer": "<your answer>"}.`) {
 		t.Fatalf("the answer-only turn ends %q", got)
 	}
@@ -203,7 +210,7 @@ func TestAfterTheFirstLookTheAgentFollowsReferences(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "start.txt"), []byte("Read config/app.toml and report the host."), 0o644)
 	os.WriteFile(filepath.Join(dir, "config", "app.toml"), []byte("host = db"), 0o644)
 	os.WriteFile(filepath.Join(dir, "other.txt"), []byte("unrelated"), 0o644)
-	fake, _, res := runPrompt(t, dir, "Read start.txt and do what it says.",
+	fake, _, res := runPrompt(t, dir, "Read start.txt, do what it says and write the host to host.txt.",
 		reply(`{"tool": "read_file", "arguments": {"path": "start.txt"}}`),
 		reply(`{"tool": "read_file", "arguments": {"path": "config/app.toml"}}`),
 		reply(`{"tool": "write_file", "arguments": {"path": "host.txt", "content": "db"}}`),
@@ -212,12 +219,13 @@ func TestAfterTheFirstLookTheAgentFollowsReferences(t *testing.T) {
 		t.Fatalf("answer %q", res.Answer)
 	}
 	reqs := fake.Calls()
-	// Turn 2: only what start.txt names; not start.txt again, not other.txt, which nothing named.
-	if got := fmt.Sprint(offers(t, reqs[1].Format)); got != `map[:null read_file:["config/app.toml"] write_file:null]` {
+	// Turn 2: only what start.txt names; not start.txt again, not other.txt, which nothing
+	// named. write_file writes the file the task names that does not exist yet.
+	if got := fmt.Sprint(offers(t, reqs[1].Format)); got != `map[:null read_file:["config/app.toml"] write_file:["host.txt"]]` {
 		t.Errorf("after reading start.txt: %s", got)
 	}
 	// Turn 3: everything named was read: the agent answers or writes.
-	if got := fmt.Sprint(offers(t, reqs[2].Format)); got != `map[:null write_file:null]` {
+	if got := fmt.Sprint(offers(t, reqs[2].Format)); got != `map[:null write_file:["host.txt"]]` {
 		t.Errorf("after reading both: %s", got)
 	}
 	last := func(r model.Request) string { return r.Messages[len(r.Messages)-1].Content }
@@ -247,10 +255,95 @@ func TestATaskThatNamesNoPathLooksWhereverItLikes(t *testing.T) {
 func TestAnAnswerThatIsOnlyAToolsNameIsRetried(t *testing.T) {
 	dir := t.TempDir()
 	fake, rec, res := runPrompt(t, dir, "What is 12 + 30?", reply(`{"answer": "read_file"}`), reply(`{"answer": "42"}`))
-	if res.Answer != "42" || res.InvalidActions != 1 || len(fake.Calls()) != 2 {
+	// A well-formed answer, just not one: retried, counted as rejected, not as invalid.
+	if res.Answer != "42" || res.InvalidActions != 0 || res.RejectedAnswers != 1 || len(fake.Calls()) != 2 {
 		t.Fatalf("res %+v after %d calls", res, len(fake.Calls()))
 	}
-	if !slices.Contains(rec.kinds, "invalid_action") {
-		t.Fatalf("no invalid_action record: %v", rec.kinds)
+	if !slices.Contains(rec.kinds, "rejected_answer") || slices.Contains(rec.kinds, "invalid_action") {
+		t.Fatalf("want a rejected_answer record and no invalid_action: %v", rec.kinds)
+	}
+	if o := fake.Calls()[1].Options; o.Temperature == nil || *o.Temperature == 0 {
+		t.Fatalf("the retry is sampled as the first try: %+v", o)
+	}
+}
+
+func TestAQuestionAboutFilesNeverGetsWriteFileButAChangeTaskDoes(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("teh cat"), 0o644)
+	read := reply(`{"tool": "read_file", "arguments": {"path": "notes.txt"}}`)
+	for _, tc := range []struct {
+		prompt    string
+		write     string // write_file's path enum on turn 2; "-" when it is not offered
+		policy    bool
+		maySystem bool // the system prompt lists write_file
+	}{
+		{"What does notes.txt say?", "-", true, false},
+		{"Is there a typo in notes.txt?", "-", true, false},
+		{"Fix the typo in notes.txt.", "null", false, true},                      // names no new file: free path
+		{"Copy notes.txt into copy.txt.", `["copy.txt"]`, true, true},            // writes the file it names
+		{"Write what notes.txt says to out/a.txt.", `["out/a.txt"]`, true, true}, // in a folder that does not exist yet
+		{"Say hello.", "null", false, true},                                      // names no path: tools as configured
+	} {
+		t.Run(tc.prompt, func(t *testing.T) {
+			fake, rec, _ := runPrompt(t, dir, tc.prompt, read, reply(`{"answer": "ok"}`))
+			reqs := fake.Calls()
+			if len(reqs) < 2 {
+				t.Fatalf("%d requests", len(reqs))
+			}
+			got, ok := offers(t, reqs[1].Format)["write_file"]
+			if !ok {
+				got = "-"
+			}
+			if got != tc.write {
+				t.Errorf("write_file on turn 2: %s, want %s", got, tc.write)
+			}
+			if has := strings.Contains(reqs[0].Messages[0].Content, "write_file"); has != tc.maySystem {
+				t.Errorf("system prompt lists write_file: %v", has)
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if has := slices.Contains(rec.kinds, "tool_policy"); has != tc.policy {
+				t.Errorf("tool_policy record: %v (%v)", has, rec.kinds)
+			}
+		})
+	}
+}
+
+func TestATurnThatMayOnlyAnswerIsAskedAsOneQuestionWithEverythingReturned(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("Meeting moved to Friday."), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("Please pay the invoice."), 0o644)
+	fake, rec, res := runPrompt(t, dir, "Which of a.txt and b.txt mentions an invoice?",
+		reply(`{"tool": "read_file", "arguments": {"path": "a.txt"}}`),
+		reply(`{"tool": "read_file", "arguments": {"path": "b.txt"}}`),
+		reply(`{"answer": "b.txt"}`))
+	if res.Answer != "b.txt" {
+		t.Fatalf("answer %q", res.Answer)
+	}
+	reqs := fake.Calls()
+	last := reqs[2]
+	if got := fmt.Sprint(offers(t, last.Format)); got != "map[:null]" {
+		t.Fatalf("turn 3 offers %s, want only the answer", got)
+	}
+	if len(last.Messages) != 2 || last.Messages[0].Role != "system" || last.Messages[1].Role != "user" {
+		t.Fatalf("turn 3 is not one question: %d messages", len(last.Messages))
+	}
+	if sys := last.Messages[0].Content; strings.Contains(sys, "read_file") || !strings.HasSuffix(sys, `{"answer": "<your answer>"}.`) {
+		t.Errorf("the answer turn's system prompt: %q", sys)
+	}
+	q := last.Messages[1].Content
+	for _, want := range []string{"read_file {\"path\":\"a.txt\"} returned:\nMeeting moved to Friday.", "read_file {\"path\":\"b.txt\"} returned:\nPlease pay the invoice.",
+		"Task: Which of a.txt and b.txt mentions an invoice?"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("the question lacks %q:\n%s", want, q)
+		}
+	}
+	if strings.Index(q, "a.txt\"} returned") > strings.Index(q, "b.txt\"} returned") {
+		t.Errorf("results out of order:\n%s", q)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Contains(rec.kinds, "force_answer") {
+		t.Errorf("no force_answer record: %v", rec.kinds)
 	}
 }

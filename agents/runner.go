@@ -93,6 +93,8 @@ type Result struct {
 	OutputTokens   int    `json:"output_tokens"`
 	ToolCalls      int    `json:"tool_calls"`
 	InvalidActions int    `json:"invalid_actions"`
+	// RejectedAnswers are valid answers that were not taken (only a tool's name) and retried.
+	RejectedAnswers int `json:"rejected_answers,omitempty"`
 }
 
 // StoppedError is returned when an agent ends without an answer.
@@ -132,6 +134,16 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	if r.legacy.freePaths {
 		tools = withoutTurnParameters(tools)
 	}
+	named, existing := namedPaths(t.Prompt, tools)
+	if r.legacy.unnamed {
+		named, existing = nil, nil
+	}
+	// A question about files the task names (it asks for no change) gets no tool that
+	// writes files (asks.go).
+	var withheld []string
+	if !r.legacy.questionWrites && len(existing) > 0 && len(readOnly(tools)) > 0 && !asksForChange(t.Prompt) {
+		tools, withheld = withoutWriters(tools)
+	}
 	byName := map[string]Tool{}
 	for _, tool := range tools {
 		byName[tool.Name] = tool
@@ -145,9 +157,11 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			system += fallbackInstructions(tools)
 		}
 	}
+	answerSystem := a.System // the system prompt of a turn that may only answer (recap.go)
 	if schema != nil {
 		s, _ := json.Marshal(schema)
 		system += "\n\nYour final answer must be JSON matching this schema: " + string(s)
+		answerSystem += "\n\nYour final answer must be JSON matching this schema: " + string(s)
 	}
 	var msgs []model.Message
 	if strings.TrimSpace(system) != "" {
@@ -171,11 +185,17 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	tr.Trace(Start{Agent: a.Name, Model: name, Mode: modeName(native, len(tools)), ModeReason: modeWhy,
 		Tools: toolNames(tools), MaxTurns: a.MaxTurns, MaxTokens: a.MaxTokens, Prompt: t.Prompt})
 
-	named, existing := namedPaths(t.Prompt, tools)
-	if r.legacy.unnamed {
-		named, existing = nil, nil
-	}
 	lookFirst := len(existing) > 0 && !native && !r.legacy.answerFirst && len(readOnly(tools)) > 0
+	var targets []string
+	if !r.legacy.freeWriteTargets {
+		targets = missingNamed(named, existing)
+		tools = writeTargets(tools, targets)
+	}
+	if len(withheld) > 0 {
+		tr.Trace(ToolPolicy{Withheld: withheld, Reason: "the task asks about " + strings.Join(existing, ", ") + " and for no change (no word such as write, create, copy, edit): it gets no tool that writes files"})
+	} else if len(targets) > 0 && hasWriter(tools) {
+		tr.Trace(ToolPolicy{WriteTargets: targets, Reason: "the task names " + strings.Join(targets, ", ") + ", which does not exist yet: that is where it writes"})
+	}
 
 	res := Result{}
 	guard := newLoopGuard()
@@ -184,6 +204,7 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	looked := looks{}    // the paths read-only tools were called on, not offered again
 	refs := existing     // the paths the task and the tool results named, to look at next
 	var retry retryState // invalid fallback replies in a row, and how to sample the next
+	var ev []evidence    // what the tools returned, for a turn that may only answer
 	lastInvalid := ""    // why the last invalid reply was, for the end's detail
 	var requests requestLog
 	baseOpts := model.OptionsFrom(a.Options)
@@ -206,7 +227,10 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			}
 		case fallback && forceAnswer:
 			req.Format = encodeAction(answerSchema(schema), budget, retry.cuts, !r.legacy.sortedKeys)
-			if !r.legacy.nextObject {
+			switch {
+			case !r.legacy.noRecap && len(ev) > 0:
+				req.Messages = recapRequest(answerSystem, historyBefore(msgs, t.Prompt), t.Prompt, ev)
+			case !r.legacy.nextObject:
 				req.Messages = askForTheAnswer(msgs)
 			}
 			tr.Trace(ForceAnswer{Turn: turn, Reason: "the last call repeated an earlier one; this turn may only answer"})
@@ -216,6 +240,11 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 				offered = lookable(tools, named, looked, refs)
 			}
 			req.Format = encodeAction(actionSchema(offered, named, schema), budget, retry.cuts, !r.legacy.sortedKeys)
+			if len(offered) == 0 && len(ev) > 0 && !r.legacy.noRecap {
+				// No tool is left to offer: the turn may only answer, and is asked as a question.
+				req.Messages = recapRequest(answerSystem, historyBefore(msgs, t.Prompt), t.Prompt, ev)
+				tr.Trace(ForceAnswer{Turn: turn, Reason: "nothing the task or a result named is left to read and no other tool is offered; this turn may only answer"})
+			}
 		case native:
 			req.Tools = definitions(tools, named)
 		case schema != nil:
@@ -280,7 +309,15 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 		if fallback {
 			act, perr := parseAction(content)
 			if perr == nil && schema == nil && !r.legacy.toolNameAnswers {
-				perr = toolNameAnswer(act, byName)
+				if why := toolNameAnswer(act, t.Tools); why != nil {
+					// A valid action that is no answer to the task: retried like an invalid
+					// one, but counted on its own.
+					res.RejectedAnswers++
+					lastInvalid = why.Error()
+					tr.Trace(RejectedAnswer{Turn: turn, Answer: clip(answerText(act.Answer), 200), Reason: why.Error()})
+					retry.failed(false)
+					continue
+				}
 			}
 			if perr != nil {
 				res.InvalidActions++
@@ -350,6 +387,9 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 			msgs = append(msgs, model.Message{Role: "assistant", Content: content, ToolCalls: calls})
 		}
 		results := r.callTools(ctx, byName, calls, turn, tr, &res)
+		for i, c := range calls {
+			ev = addEvidence(ev, c, results[i])
+		}
 		looked.record(calls, byName)
 		refs = referenced(refs, calls, results, tools)
 		newInfo := false
@@ -366,6 +406,9 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 					// Nothing the task or a result named is left to read: a 0.5B model told it may
 					// call "the tool that gets it" rewrites the file it just read.
 					ending = answerNowOrChange
+					if len(lookable(tools, named, looked, refs)) == 0 {
+						ending = answerNow // no tool is offered next: the turn may only answer
+					}
 				}
 				msgs = append(msgs, resultTurn(c, results[i], t.Prompt, ending))
 			default:
@@ -388,6 +431,8 @@ func (r *Runner) Run(ctx context.Context, t Task) (Result, error) {
 	_ = r.save(ctx, t, msgs)
 	detail := fmt.Sprintf("%d turns without an answer", a.MaxTurns)
 	switch {
+	case res.RejectedAnswers > 0 && res.InvalidActions == 0:
+		detail += fmt.Sprintf(" (%d answers rejected; the last: %s)", res.RejectedAnswers, lastInvalid)
 	case res.InvalidActions > 0 && lastInvalid != "":
 		detail += fmt.Sprintf(" (%d invalid actions; the last: %s)", res.InvalidActions, lastInvalid)
 	case res.InvalidActions > 0:

@@ -29,6 +29,9 @@ type Tool struct {
 	// ReadOnly says the tool only looks (it changes nothing in the workspace or elsewhere),
 	// like MCP's readOnlyHint. A task that names a workspace path starts with such a tool.
 	ReadOnly bool
+	// Writes says the tool writes workspace files. A task that asks for no change does not
+	// get it (see asks.go).
+	Writes bool
 	// Call runs the tool. An error is shown to the model as the result; it never stops the
 	// agent.
 	Call func(ctx context.Context, args map[string]any) (string, error)
@@ -113,6 +116,7 @@ func WriteFile(w Workspace) Tool {
 		Parameters: map[string]any{"type": "object", "properties": map[string]any{
 			"path":    map[string]any{"type": "string"},
 			"content": map[string]any{"type": "string"}}, "required": []any{"path", "content"}},
+		Writes: true,
 		Call: func(_ context.Context, args map[string]any) (string, error) {
 			content := str(args, "content")
 			if err := w.writeFile(str(args, "path"), []byte(content)); err != nil {

@@ -17,27 +17,29 @@ type Kind string
 
 // The kinds of trace records.
 const (
-	KindStart         Kind = "start"          // Start
-	KindMemory        Kind = "memory"         // MemoryLoaded
-	KindTrimmed       Kind = "trimmed"        // Trimmed
-	KindTurn          Kind = "turn"           // Turn
-	KindRequest       Kind = "request"        // Request
-	KindRetry         Kind = "retry"          // Retry
-	KindForceAnswer   Kind = "force_answer"   // ForceAnswer
-	KindLookFirst     Kind = "look_first"     // LookFirst
-	KindUsage         Kind = "usage"          // Usage
-	KindInvalidAction Kind = "invalid_action" // InvalidAction
-	KindInvalidAnswer Kind = "invalid_answer" // InvalidAnswer
-	KindRepair        Kind = "repair"         // Repair
-	KindTextToolCall  Kind = "text_tool_call" // TextToolCall
-	KindToolCall      Kind = "tool_call"      // ToolCall
-	KindToolResult    Kind = "tool_result"    // ToolResult
-	KindRepeatedCall  Kind = "repeated_call"  // RepeatedCall
-	KindEnd           Kind = "end"            // End
-	KindChildRun      Kind = "child_run"      // ChildRun
-	KindLLMRequest    Kind = "llm_request"    // LLMRequest
-	KindLLMResponse   Kind = "llm_response"   // LLMResponse
-	KindModelRetry    Kind = "model_retry"    // ModelRetry
+	KindStart          Kind = "start"           // Start
+	KindMemory         Kind = "memory"          // MemoryLoaded
+	KindTrimmed        Kind = "trimmed"         // Trimmed
+	KindTurn           Kind = "turn"            // Turn
+	KindRequest        Kind = "request"         // Request
+	KindRetry          Kind = "retry"           // Retry
+	KindForceAnswer    Kind = "force_answer"    // ForceAnswer
+	KindLookFirst      Kind = "look_first"      // LookFirst
+	KindToolPolicy     Kind = "tool_policy"     // ToolPolicy
+	KindRejectedAnswer Kind = "rejected_answer" // RejectedAnswer
+	KindUsage          Kind = "usage"           // Usage
+	KindInvalidAction  Kind = "invalid_action"  // InvalidAction
+	KindInvalidAnswer  Kind = "invalid_answer"  // InvalidAnswer
+	KindRepair         Kind = "repair"          // Repair
+	KindTextToolCall   Kind = "text_tool_call"  // TextToolCall
+	KindToolCall       Kind = "tool_call"       // ToolCall
+	KindToolResult     Kind = "tool_result"     // ToolResult
+	KindRepeatedCall   Kind = "repeated_call"   // RepeatedCall
+	KindEnd            Kind = "end"             // End
+	KindChildRun       Kind = "child_run"       // ChildRun
+	KindLLMRequest     Kind = "llm_request"     // LLMRequest
+	KindLLMResponse    Kind = "llm_response"    // LLMResponse
+	KindModelRetry     Kind = "model_retry"     // ModelRetry
 
 	// Streamed text (Text): logged as step output, not as trace records.
 	KindContent  Kind = "content"  // the model's reply as it streams
@@ -124,6 +126,23 @@ type LookFirst struct {
 	Named  []string `json:"named"`
 	Tools  []string `json:"tools"`
 	Reason string   `json:"reason"`
+}
+
+// ToolPolicy says, at the start of a run, which tools the task does not get and where the
+// tools that write files may write (see asks.go).
+type ToolPolicy struct {
+	Withheld     []string `json:"withheld,omitempty"`
+	WriteTargets []string `json:"write_targets,omitempty"`
+	Reason       string   `json:"reason"`
+}
+
+// RejectedAnswer is a well-formed answer the runtime did not take (it is only a tool's
+// name); the turn is retried. It is not an invalid action: the reply was a valid JSON
+// action, just not an answer to the task.
+type RejectedAnswer struct {
+	Turn   int    `json:"turn"`
+	Answer string `json:"answer"`
+	Reason string `json:"reason"`
 }
 
 // Usage is what a model call cost.
@@ -265,53 +284,57 @@ type Unknown struct {
 }
 
 // Kind implements Record.
-func (Start) Kind() Kind         { return KindStart }
-func (MemoryLoaded) Kind() Kind  { return KindMemory }
-func (Trimmed) Kind() Kind       { return KindTrimmed }
-func (Turn) Kind() Kind          { return KindTurn }
-func (Request) Kind() Kind       { return KindRequest }
-func (Retry) Kind() Kind         { return KindRetry }
-func (ForceAnswer) Kind() Kind   { return KindForceAnswer }
-func (LookFirst) Kind() Kind     { return KindLookFirst }
-func (Usage) Kind() Kind         { return KindUsage }
-func (InvalidAction) Kind() Kind { return KindInvalidAction }
-func (InvalidAnswer) Kind() Kind { return KindInvalidAnswer }
-func (Repair) Kind() Kind        { return KindRepair }
-func (TextToolCall) Kind() Kind  { return KindTextToolCall }
-func (ToolCall) Kind() Kind      { return KindToolCall }
-func (ToolResult) Kind() Kind    { return KindToolResult }
-func (RepeatedCall) Kind() Kind  { return KindRepeatedCall }
-func (End) Kind() Kind           { return KindEnd }
-func (ChildRun) Kind() Kind      { return KindChildRun }
-func (LLMRequest) Kind() Kind    { return KindLLMRequest }
-func (LLMResponse) Kind() Kind   { return KindLLMResponse }
-func (ModelRetry) Kind() Kind    { return KindModelRetry }
-func (t Text) Kind() Kind        { return t.Stream }
-func (u Unknown) Kind() Kind     { return u.Type }
+func (Start) Kind() Kind          { return KindStart }
+func (MemoryLoaded) Kind() Kind   { return KindMemory }
+func (Trimmed) Kind() Kind        { return KindTrimmed }
+func (Turn) Kind() Kind           { return KindTurn }
+func (Request) Kind() Kind        { return KindRequest }
+func (Retry) Kind() Kind          { return KindRetry }
+func (ForceAnswer) Kind() Kind    { return KindForceAnswer }
+func (LookFirst) Kind() Kind      { return KindLookFirst }
+func (ToolPolicy) Kind() Kind     { return KindToolPolicy }
+func (RejectedAnswer) Kind() Kind { return KindRejectedAnswer }
+func (Usage) Kind() Kind          { return KindUsage }
+func (InvalidAction) Kind() Kind  { return KindInvalidAction }
+func (InvalidAnswer) Kind() Kind  { return KindInvalidAnswer }
+func (Repair) Kind() Kind         { return KindRepair }
+func (TextToolCall) Kind() Kind   { return KindTextToolCall }
+func (ToolCall) Kind() Kind       { return KindToolCall }
+func (ToolResult) Kind() Kind     { return KindToolResult }
+func (RepeatedCall) Kind() Kind   { return KindRepeatedCall }
+func (End) Kind() Kind            { return KindEnd }
+func (ChildRun) Kind() Kind       { return KindChildRun }
+func (LLMRequest) Kind() Kind     { return KindLLMRequest }
+func (LLMResponse) Kind() Kind    { return KindLLMResponse }
+func (ModelRetry) Kind() Kind     { return KindModelRetry }
+func (t Text) Kind() Kind         { return t.Stream }
+func (u Unknown) Kind() Kind      { return u.Type }
 
 // decoders decode the JSON of each logged kind.
 var decoders = map[Kind]func([]byte) (Record, error){
-	KindStart:         decodeAs[Start],
-	KindMemory:        decodeAs[MemoryLoaded],
-	KindTrimmed:       decodeAs[Trimmed],
-	KindTurn:          decodeAs[Turn],
-	KindRequest:       decodeAs[Request],
-	KindRetry:         decodeAs[Retry],
-	KindForceAnswer:   decodeAs[ForceAnswer],
-	KindLookFirst:     decodeAs[LookFirst],
-	KindUsage:         decodeAs[Usage],
-	KindInvalidAction: decodeAs[InvalidAction],
-	KindInvalidAnswer: decodeAs[InvalidAnswer],
-	KindRepair:        decodeAs[Repair],
-	KindTextToolCall:  decodeAs[TextToolCall],
-	KindToolCall:      decodeAs[ToolCall],
-	KindToolResult:    decodeAs[ToolResult],
-	KindRepeatedCall:  decodeAs[RepeatedCall],
-	KindEnd:           decodeAs[End],
-	KindChildRun:      decodeAs[ChildRun],
-	KindLLMRequest:    decodeAs[LLMRequest],
-	KindLLMResponse:   decodeAs[LLMResponse],
-	KindModelRetry:    decodeAs[ModelRetry],
+	KindStart:          decodeAs[Start],
+	KindMemory:         decodeAs[MemoryLoaded],
+	KindTrimmed:        decodeAs[Trimmed],
+	KindTurn:           decodeAs[Turn],
+	KindRequest:        decodeAs[Request],
+	KindRetry:          decodeAs[Retry],
+	KindForceAnswer:    decodeAs[ForceAnswer],
+	KindLookFirst:      decodeAs[LookFirst],
+	KindToolPolicy:     decodeAs[ToolPolicy],
+	KindRejectedAnswer: decodeAs[RejectedAnswer],
+	KindUsage:          decodeAs[Usage],
+	KindInvalidAction:  decodeAs[InvalidAction],
+	KindInvalidAnswer:  decodeAs[InvalidAnswer],
+	KindRepair:         decodeAs[Repair],
+	KindTextToolCall:   decodeAs[TextToolCall],
+	KindToolCall:       decodeAs[ToolCall],
+	KindToolResult:     decodeAs[ToolResult],
+	KindRepeatedCall:   decodeAs[RepeatedCall],
+	KindEnd:            decodeAs[End],
+	KindChildRun:       decodeAs[ChildRun],
+	KindLLMRequest:     decodeAs[LLMRequest],
+	KindLLMResponse:    decodeAs[LLMResponse],
+	KindModelRetry:     decodeAs[ModelRetry],
 }
 
 func decodeAs[T Record](raw []byte) (Record, error) {
