@@ -107,6 +107,14 @@ func Format(rec agents.Record) Block {
 		return line(s, Dim)
 	case agents.ForceAnswer:
 		return line("! forced answer: "+r.Reason, Problem)
+	case agents.ToolPolicy:
+		s := "tools: " + r.Reason
+		if len(r.Withheld) > 0 {
+			s = "tools withheld (" + strings.Join(r.Withheld, ", ") + "): " + r.Reason
+		}
+		return line(s, Dim)
+	case agents.RejectedAnswer:
+		return Block{Head: Line{"! rejected answer: " + r.Reason, Problem}, Body: textLines(r.Answer, Normal), Copy: r.Answer}
 	case agents.Usage:
 		ms := r.TotalMS
 		if ms == 0 {
@@ -170,6 +178,9 @@ func Format(rec agents.Record) Block {
 		s := fmt.Sprintf("■ end: %s after %s · %s", r.EndReason, plural(r.Turns, "turn"), plural(r.ToolCalls, "tool call"))
 		if r.InvalidActions > 0 {
 			s += " · " + plural(r.InvalidActions, "invalid action")
+		}
+		if r.RejectedAnswers > 0 {
+			s += " · " + plural(r.RejectedAnswers, "rejected answer")
 		}
 		s += fmt.Sprintf(" · %d → %d tokens", r.PromptTokens, r.OutputTokens)
 		if r.Detail != "" {
@@ -307,6 +318,8 @@ func Brief(rec agents.Record, width int) (Line, bool) {
 		return Line{"! invalid_action: " + r.Error, Problem}, true
 	case agents.InvalidAnswer:
 		return Line{"! invalid_answer: " + r.Error, Problem}, true
+	case agents.RejectedAnswer:
+		return Line{"! rejected_answer: " + r.Reason, Problem}, true
 	case agents.Repair:
 		return Line{"! repair: " + r.Reason, Problem}, true
 	case agents.RepeatedCall:

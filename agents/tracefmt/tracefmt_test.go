@@ -64,7 +64,7 @@ func TestUsageReadsAsTurnTokensRateAndTime(t *testing.T) {
 func TestProblemsAreClassedAsProblems(t *testing.T) {
 	for _, rec := range []agents.Record{
 		agents.InvalidAction{Error: "x"}, agents.InvalidAnswer{Error: "x"}, agents.Repair{Reason: "x"},
-		agents.RepeatedCall{Name: "read_file", Times: 2}, agents.ForceAnswer{Reason: "x"},
+		agents.RepeatedCall{Name: "read_file", Times: 2}, agents.ForceAnswer{Reason: "x"}, agents.RejectedAnswer{Reason: "x"},
 		agents.ToolResult{Name: "read_file", Error: true, Result: "error: no"},
 		agents.End{Result: agents.Result{EndReason: agents.EndBudget}}, agents.End{Result: agents.Result{EndReason: agents.EndLoopDetected}},
 		agents.End{Result: agents.Result{EndReason: agents.EndMaxTurns}}, agents.Usage{DoneReason: "length"},
@@ -73,7 +73,8 @@ func TestProblemsAreClassedAsProblems(t *testing.T) {
 			t.Errorf("%s %+v is %s, want problem", rec.Kind(), rec, c)
 		}
 	}
-	for _, rec := range []agents.Record{agents.Usage{DoneReason: "stop"}, agents.ToolResult{Name: "a"}, agents.End{Result: agents.Result{EndReason: agents.EndAnswer}}} {
+	for _, rec := range []agents.Record{agents.Usage{DoneReason: "stop"}, agents.ToolResult{Name: "a"}, agents.End{Result: agents.Result{EndReason: agents.EndAnswer}},
+		agents.ToolPolicy{Withheld: []string{"write_file"}, Reason: "x"}} {
 		if c := tracefmt.Format(rec).Head.Class; c == tracefmt.Problem {
 			t.Errorf("%s %+v is a problem", rec.Kind(), rec)
 		}
