@@ -66,8 +66,18 @@ func TestRealAgentModelReadsTheFileTheTaskNamesAndAnswers(t *testing.T) {
 }
 
 func TestRealFastModelGivesOnlyValidActionsAtAnyTokenBudget(t *testing.T) {
-	r, name := realRunner(t, ollamatest.Model)
-	for _, numPredict := range []int{64, 256} {
+	validAtAnyBudget(t, ollamatest.Model, []int{64, 256})
+}
+
+func TestRealAgentModelGivesOnlyValidActionsAtAnyTokenBudget(t *testing.T) {
+	validAtAnyBudget(t, ollamatest.AgentModel, []int{32, 64, 1024})
+}
+
+// validAtAnyBudget runs a question and a change task at each num_predict: no reply may be an
+// invalid action, and a run that ends without an answer says why.
+func validAtAnyBudget(t *testing.T, model string, budgets []int) {
+	r, name := realRunner(t, model)
+	for _, numPredict := range budgets {
 		for _, prompt := range []string{"What is the port in config/app.toml?", "Read todo.md and write the first item to next.txt."} {
 			dir := configWorkspace(t)
 			rec := &recorder{}
