@@ -36,7 +36,8 @@ import (
 //
 // AGENTBENCH_MODELS (comma-separated; default: every model scripts/ollama-setup installs),
 // AGENTBENCH_MODES (default: fallback,native), AGENTBENCH_TASKS (task ids) narrow it;
-// AGENTBENCH_OFF=NAME,... runs one fallback row with those fixes off (names as in ablations);
+// AGENTBENCH_OFF=NAME,... runs one fallback row with those fixes off (names as in ablations;
+// "all" for every fix off);
 // AGENTBENCH_TRACE=DIR writes each task's trace records there (one JSONL file per task);
 // AGENTBENCH_ABLATION=1 measures the fixes on the first model instead: in fallback mode with
 // each fix alone ("only", with a row of none) and each left out ("without"), and auto and
@@ -338,7 +339,11 @@ func BenchmarkAgentTasks(b *testing.B) {
 					a.set(&off, true)
 				}
 			}
-			rows = append(rows, runBenchRow(b, o, models[0], "fallback", "no "+names, off, tasks))
+			label := "no " + names
+			if names == "all" { // every fix off: the runtime as it was before them
+				off, label = allOff(), "none"
+			}
+			rows = append(rows, runBenchRow(b, o, models[0], "fallback", label, off, tasks))
 		} else if groups := os.Getenv("AGENTBENCH_ABLATION"); groups != "" {
 			group := func(g string) bool { return groups == "1" || strings.Contains(","+groups+",", ","+g+",") }
 			name := models[0]
