@@ -163,3 +163,21 @@ func boundValue(v any, each int) any {
 	}
 	return v
 }
+
+// ReplyFormat renders a step's reply schema for Ollama's `format` the way actions are: keys
+// in the order the schema declares (required first), and, when the reply may be at most
+// numPredict tokens, every free string bounded to what that budget leaves it, so the grammar
+// closes the JSON before the reply is cut (a cut reply never parses). numPredict 0 leaves
+// the strings as they are. The reply is still validated against the schema as written.
+func ReplyFormat(schema map[string]any, numPredict int) json.RawMessage {
+	if numPredict <= 0 {
+		b, _ := json.Marshal(ordered(schema))
+		return b
+	}
+	if schema["type"] != "object" {
+		// A non-object reply has no skeleton to estimate; bound its strings to the budget.
+		b, _ := json.Marshal(ordered(boundStrings(schema, max(numPredict*charsPerToken, minStringChars))))
+		return b
+	}
+	return encodeAction(schema, numPredict, 0, true)
+}

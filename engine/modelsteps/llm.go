@@ -49,11 +49,7 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Re
 	}
 	req.Messages = append(req.Messages, model.Message{Role: "user", Content: sr.Input})
 	if spec.Schema != nil {
-		b, err := json.Marshal(spec.Schema)
-		if err != nil {
-			return engine.Result{}, engine.Permanent(fmt.Errorf("schema: %w", err))
-		}
-		req.Format = b
+		req.Format = agents.ReplyFormat(spec.Schema, req.Options.NumPredict)
 	}
 	sr.Trace(string(agents.KindLLMRequest), agents.LLMRequest{Model: name, Messages: req.Messages, Schema: spec.Schema != nil})
 	resp, err := x.Model.Chat(ctx, req, func(d model.Delta) {
@@ -79,6 +75,9 @@ func (x LLMExecutor) Execute(ctx context.Context, sr *engine.StepRun) (engine.Re
 	}
 	if spec.Schema != nil {
 		if verr := flows.ValidateJSON(spec.Schema, res.Output); verr != nil {
+			if resp.DoneReason == "length" {
+				return res, fmt.Errorf("the reply was cut at the token limit (num_predict %d) before its JSON ended; raise options.num_predict: %w", req.Options.NumPredict, verr)
+			}
 			return res, fmt.Errorf("the reply %w", verr)
 		}
 		var compact bytes.Buffer

@@ -2,6 +2,7 @@ package modelsteps_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -130,6 +131,56 @@ func TestTraceRecordsReachTheBusBetweenTheTokensAroundThem(t *testing.T) {
 		got := strings.Join(order, " ")
 		if got != "llm_request content llm_response" {
 			t.Fatalf("live order = %q", got)
+		}
+	})
+}
+
+const draftFlow = `
+name: edit
+steps:
+  - id: edit
+    llm:
+      prompt: "Edit the draft."
+      schema: { type: object, properties: { title: { type: string }, body: { type: string }, tags: { type: array, items: { type: string, enum: [a, b] } } }, required: [title, body] }
+      options: { num_predict: 100 }
+`
+
+// A schema-constrained reply the model is still writing at num_predict is cut and never
+// parses. The format sent bounds each free string to what the budget leaves it, so the
+// grammar closes the JSON in time; a reply cut anyway says so and how to fix it.
+func TestAnLLMStepsFormatBoundsItsStringsToTheTokenBudget(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, open opener) {
+		h := newHarness(t, open)
+		fake := &model.Fake{Replies: []model.FakeReply{
+			{Deltas: []model.Delta{{Content: `{"title": "Tides", "body": "The moon pulls`}}, DoneReason: "length"},
+		}}
+		h.eng.Register(flows.KindLLM, modelsteps.LLMExecutor{Model: fake, DefaultModel: "m"})
+		st := h.run(h.flow("f.yaml", draftFlow), nil)
+		if st.Status != engine.RunStatusFailed || !strings.Contains(st.Steps["edit"].Attempts[0].Error, "cut at the token limit (num_predict 100)") {
+			t.Fatalf("%s: %+v", st.Status, st.Steps["edit"].Attempts)
+		}
+		var format struct {
+			Properties map[string]struct {
+				MaxLength int   `json:"maxLength"`
+				Enum      []any `json:"enum"`
+				Items     struct {
+					MaxLength int `json:"maxLength"`
+				} `json:"items"`
+			} `json:"properties"`
+		}
+		req := fake.Calls()[0]
+		if err := json.Unmarshal(req.Format, &format); err != nil {
+			t.Fatal(err)
+		}
+		title, body := format.Properties["title"].MaxLength, format.Properties["body"].MaxLength
+		if title <= 0 || body <= 0 || title+body > 2*100 {
+			t.Errorf("title and body maxLength %d and %d do not fit 100 tokens: %s", title, body, req.Format)
+		}
+		if format.Properties["tags"].Items.MaxLength != 0 {
+			t.Errorf("an enum string got a maxLength: %s", req.Format)
+		}
+		if i, j := strings.Index(string(req.Format), `"title"`), strings.Index(string(req.Format), `"body"`); i > j {
+			t.Errorf("keys not in the schema's order (title before body): %s", req.Format)
 		}
 	})
 }
