@@ -16,13 +16,14 @@ import (
 // change keeps them, and if it names a file that does not exist yet, that
 // file is where it writes (writeTargets).
 
-// changeVerbs are the words with which a prompt asks for a file to be changed or made.
+// changeVerbs are the words with which a prompt asks for a file to be changed or made
+// (and "into", as in "summarize notes.txt into summary.txt").
 // Words that are as often a question's ("What port does app.toml set?", "Is the list
 // empty?", "the output of") are left out: a question keeps its tools only by naming a change.
 var changeVerbs = []string{"write", "writes", "writing", "wrote", "save", "store", "create", "make", "copy",
 	"move", "rename", "delete", "remove", "erase", "edit", "change", "update", "modify", "fix", "append",
 	"prepend", "add", "insert", "replace", "overwrite", "put", "fill", "paste", "duplicate", "generate",
-	"export", "touch", "mkdir"}
+	"export", "touch", "mkdir", "into"}
 
 var promptWord = regexp.MustCompile(`[A-Za-z]+`)
 

@@ -283,6 +283,7 @@ func TestAQuestionAboutFilesNeverGetsWriteFileButAChangeTaskDoes(t *testing.T) {
 		{"Copy notes.txt into copy.txt.", `["copy.txt"]`, true, true},            // writes the file it names
 		{"Write what notes.txt says to out/a.txt.", `["out/a.txt"]`, true, true}, // in a folder that does not exist yet
 		{"Say hello.", "null", false, true},                                      // names no path: tools as configured
+		{"Summarize notes.txt into summary.txt.", `["summary.txt"]`, true, true}, // "into" a file is where the result goes
 	} {
 		t.Run(tc.prompt, func(t *testing.T) {
 			fake, rec, _ := runPrompt(t, dir, tc.prompt, read, reply(`{"answer": "ok"}`))
