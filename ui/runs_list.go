@@ -439,14 +439,14 @@ func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
 		if g.turns > 1 {
 			turns = fmt.Sprintf("%d turns", g.turns)
 		}
-		text = fmt.Sprintf("%s ◇ %s · %s · %s", statusIcon(string(g.latest.Status), 0), g.name, turns, age(m.now, g.latest.CreatedAt))
+		text = fmt.Sprintf("%s ◇ %s · %s · %s", statusIcon(string(g.latest.Status), 0), g.name, turns, ago(m.now, g.latest.CreatedAt))
 		style = m.theme.StatusStyle(string(g.latest.Status))
 	case it.eval:
 		text = m.evalLine(it.run, m.w-2)
 		style = m.theme.StatusStyle(string(it.run.Status))
 	default:
 		r := it.run
-		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), age(m.now, r.CreatedAt))
+		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), ago(m.now, r.CreatedAt))
 		style = m.theme.StatusStyle(string(r.Status))
 	}
 	if selected {
@@ -462,6 +462,15 @@ func shortID(id string) string {
 		return id[:10]
 	}
 	return id
+}
+
+// ago prints how long ago t was as an age, "7m ago", so that it does not read as a duration;
+// "" when either time is unknown.
+func ago(now, t time.Time) string {
+	if a := age(now, t); a != "" {
+		return a + " ago"
+	}
+	return ""
 }
 
 // age prints how long ago t was: 5s, 3m, 2h, 4d.
@@ -507,8 +516,8 @@ func (m RunsListModel) flowRunsNote(path string) string {
 		}
 	}
 	when := ""
-	if a := age(m.now, latest.CreatedAt); a != "" {
-		when = " " + a + " ago"
+	if a := ago(m.now, latest.CreatedAt); a != "" {
+		when = " " + a
 	}
 	return fmt.Sprintf("(%s, last %s %s%s; r runs it again)", runs, statusIcon(string(latest.Status), 0), latest.Status, when)
 }

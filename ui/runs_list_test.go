@@ -166,7 +166,7 @@ func TestChatTurnsAreOneRowPerAgentThatOpensTheChat(t *testing.T) {
 	m, _ = m.Update(LoadFlows(dir)())
 	m.SetRuns(runs, t0)
 	view := ansi.Strip(m.View())
-	if !strings.Contains(view, "Chats") || !strings.Contains(view, "◇ helper · 3 turns · 1m") {
+	if !strings.Contains(view, "Chats") || !strings.Contains(view, "◇ helper · 3 turns · 1m ago") {
 		t.Fatalf("the chat turns are not one row under Chats:\n%s", view)
 	}
 	for _, id := range []string{"r5", "r3", "r2"} {
