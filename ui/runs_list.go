@@ -439,14 +439,22 @@ func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
 		if g.turns > 1 {
 			turns = fmt.Sprintf("%d turns", g.turns)
 		}
-		text = fmt.Sprintf("%s ◇ %s · %s · %s", statusIcon(string(g.latest.Status), 0), g.name, turns, ago(m.now, g.latest.CreatedAt))
+		icon, when := statusIcon(string(g.latest.Status), 0), ago(m.now, g.latest.CreatedAt)
+		text = fmt.Sprintf("%s ◇ %s · %s · %s", icon, g.name, turns, when)
+		if len([]rune(text)) > m.w-2 { // narrow: no dots, and the name is what is cut
+			text = keepTail(fmt.Sprintf("%s ◇ %s", icon, g.name), turns+" "+when, m.w-2)
+		}
 		style = m.theme.StatusStyle(string(g.latest.Status))
 	case it.eval:
 		text = m.evalLine(it.run, m.w-2)
 		style = m.theme.StatusStyle(string(it.run.Status))
 	default:
 		r := it.run
-		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), ago(m.now, r.CreatedAt))
+		icon, when := statusIcon(string(r.Status), 0), ago(m.now, r.CreatedAt)
+		text = fmt.Sprintf("%s %s %s %s", icon, r.FlowName, shortID(r.ID), when)
+		if len([]rune(text)) > m.w-2 { // narrow: the id goes first (the open run's bar has it), then the name's end
+			text = keepTail(icon+" "+r.FlowName, when, m.w-2)
+		}
 		style = m.theme.StatusStyle(string(r.Status))
 	}
 	if selected {
@@ -462,6 +470,19 @@ func shortID(id string) string {
 		return id[:10]
 	}
 	return id
+}
+
+// keepTail joins head and tail with a space in at most w cells, cutting head rather than tail
+// (a row's age) while head keeps a few cells; "" tails add nothing.
+func keepTail(head, tail string, w int) string {
+	if tail == "" {
+		return head
+	}
+	hw, tw := len([]rune(head)), len([]rune(tail))
+	if hw+1+tw <= w || w-1-tw < 6 {
+		return head + " " + tail
+	}
+	return fitText(head, w-1-tw) + " " + tail
 }
 
 // ago prints how long ago t was as an age, "7m ago", so that it does not read as a duration;
