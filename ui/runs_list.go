@@ -42,7 +42,11 @@ type AgentOpenedMsg struct{ Entry FlowEntry }
 type MoreRunsMsg struct{}
 
 // FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
-type FlowSelectedMsg struct{ Entry FlowEntry }
+// Open is set by enter: the app closes the run it shows to preview the flow.
+type FlowSelectedMsg struct {
+	Entry FlowEntry
+	Open  bool
+}
 
 // EditFileMsg asks the app to open a workspace file in $EDITOR at Line (0: the top).
 type EditFileMsg struct {
@@ -351,7 +355,10 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 			if f, ok := m.SelectedFlow(); ok && f.AgentDef != nil {
 				return m, func() tea.Msg { return AgentOpenedMsg{Entry: f} }
 			}
-			return m, m.selectionCmd()
+			if f, ok := m.SelectedFlow(); ok {
+				return m, func() tea.Msg { return FlowSelectedMsg{Entry: f, Open: true} }
+			}
+			return m, nil
 		case key.Matches(msg, m.Keys.Filter):
 			m.filtering = true
 		case key.Matches(msg, m.Keys.Edit):
