@@ -1,5 +1,6 @@
 // Package examples holds the example workspace: four flows (content, triage, batch, debug)
-// with their agents, sub-flows and data. `tandem init` writes a copy of it to start from.
+// with their agents, sub-flows and data, and two eval suites. `tandem init` writes a copy of it
+// to start from.
 package examples
 
 import "embed"
@@ -9,5 +10,5 @@ import "embed"
 // triage/out/) is left out.
 //
 //go:embed README.md *.yaml content/*.yaml content/corpus/*.txt triage/*.yaml triage/tickets/*.txt
-//go:embed batch/inbox/*.txt debug/*.yaml
+//go:embed batch/inbox/*.txt debug/*.yaml evals/*.yaml
 var FS embed.FS

@@ -266,6 +266,9 @@ func (m *Model) appMsg(msg tea.Msg) (tea.Cmd, bool) {
 	case workspaceMsg:
 		return m.workspaceChanged(msg), true
 	case FlowSelectedMsg:
+		if msg.Open {
+			m.closeRun()
+		}
 		m.preview(msg.Entry)
 	case AgentOpenedMsg:
 		return m.openChat(msg.Entry), true

@@ -1,13 +1,16 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"tandem/agents/model"
 	"tandem/engine"
+	"tandem/flows"
 )
 
 const reviewFlow = "name: review\nsteps:\n  - id: draft\n    shell: echo text\n  - id: assist\n    needs: [draft]\n    shell: echo helped\n  - id: gate\n    needs: [assist]\n    approval: { prompt: \"ship it\" }\n  - id: publish\n    needs: [gate]\n    shell: echo published\n"
@@ -244,4 +247,39 @@ func TestRetryAsRecordedKeepsTheRunsFlow(t *testing.T) {
 	if n := len(a.step("b").Attempts); n != 2 {
 		t.Fatalf("b has %d attempts, want a second one as recorded", n)
 	}
+}
+
+// enter on a flow in the sidebar closes the open run and previews the flow: it does not do
+// nothing while a run is open.
+func TestEnterOnAFlowClosesTheOpenRunAndPreviewsTheFlow(t *testing.T) {
+	a := newChatApp(t, 120, 32, &model.Fake{}, nil)
+	hello, err := flows.Load(filepath.Join(a.dir, "hello.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := a.m.opts.Engine
+	id, err := e.Start(context.Background(), hello, nil, engine.StartOptions{})
+	if err == nil {
+		_, err = e.Execute(context.Background(), id)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.send(loadRuns(a.store, 0)())
+	for n := 0; a.m.sidebar.SelectedRun() != id; n++ {
+		if n > 20 {
+			t.Fatalf("the cursor never reached the run:\n%s", a.screen())
+		}
+		a.press("j")
+	}
+	a.press("enter")
+	a.until("the run opens", func() bool { return a.m.run.id == id })
+	a.press("shift+tab")
+	for f, ok := a.m.sidebar.SelectedFlow(); !ok || f.Name != "hello"; f, ok = a.m.sidebar.SelectedFlow() {
+		a.press("k")
+	}
+	a.press("enter")
+	a.until("hello's preview replaces the run", func() bool {
+		return a.m.run.id == "" && strings.Contains(a.screen(), "hello  (1 run, last ✓ succeeded")
+	})
 }

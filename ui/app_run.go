@@ -198,6 +198,17 @@ func (m *Model) openRun(msg runLoadedMsg) {
 	m.followWork()
 }
 
+// closeRun stops showing the open run (enter on a flow previews it instead); the log's tail
+// position is the workbench's, not the run's, and stays.
+func (m *Model) closeRun() {
+	if m.run.id == "" {
+		return
+	}
+	m.run.id, m.run.state, m.run.disk = "", nil, nil
+	m.trace.SetRun("")
+	m.trace.Reset()
+}
+
 // preview shows the flow of sidebar entry e in the DAG while no run is open; an agent or
 // a file that does not parse shows nothing, so r and the status bar never name another.
 func (m *Model) preview(e FlowEntry) {

@@ -224,6 +224,7 @@ func (m *ChatModel) SetTheme(t Theme) {
 
 // SetSize sets the view's size in cells.
 func (m *ChatModel) SetSize(w, h int) {
+	follow := m.vp.AtBottom() || m.vp.TotalLineCount() <= m.vp.Height()
 	m.w, m.h = max(w, 1), max(h, 1)
 	m.input.SetWidth(m.w)
 	m.input.SetHeight(m.inputH())
@@ -232,6 +233,9 @@ func (m *ChatModel) SetSize(w, h int) {
 	m.fullVP.SetWidth(m.w)
 	m.fullVP.SetHeight(m.transcriptH())
 	m.render()
+	if follow { // a transcript read to its end stays there, narrower or shorter
+		m.vp.GotoBottom()
+	}
 	m.renderFull()
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -417,5 +418,31 @@ func TestChatWaitsForItsSessionBeforeSending(t *testing.T) {
 	}
 	if s := ansi.Strip(m.View()); !strings.Contains(s, "› earlier") || !strings.Contains(s, "Earlier answer.") || !strings.Contains(s, "› hi") {
 		t.Fatalf("history and the new prompt:\n%s", s)
+	}
+}
+
+// A chat read to its end stays at its end when the terminal shrinks: the last line of the
+// reply is not pushed under the input.
+func TestChatKeepsItsEndInViewWhenTheTerminalShrinks(t *testing.T) {
+	t.Parallel()
+	entry := FlowEntry{Path: "/w/helper.yaml", Name: "helper", Agent: true, AgentDef: &flows.Agent{Name: "helper", Model: "smollm2:135m"}}
+	m := NewChat(NewTheme(true), entry, t0)
+	m.SetSize(120, 40)
+	m.Init()()
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, "- point "+strconv.Itoa(i))
+	}
+	lines = append(lines, "", "THE LAST LINE")
+	m, _ = m.Update(chatHistoryMsg{session: m.Session(), msgs: []model.Message{
+		{Role: "user", Content: "list"},
+		{Role: "assistant", Content: strings.Join(lines, "\n")},
+	}})
+	if s := ansi.Strip(m.View()); !strings.Contains(s, "THE LAST LINE") {
+		t.Fatalf("the end is not in view at first:\n%s", s)
+	}
+	m.SetSize(80, 20)
+	if s := ansi.Strip(m.View()); !strings.Contains(s, "THE LAST LINE") {
+		t.Errorf("after shrinking, the end is out of view:\n%s", s)
 	}
 }

@@ -107,14 +107,18 @@ func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
 	b.WriteByte(' ')
 	b.WriteString(n.kind)
 	if ni.note != "" {
-		b.WriteString(" · ")
-		b.WriteString(ni.note)
+		if ni.note != n.kind { // a parked approval is not "approval · approval"
+			b.WriteString(" · ")
+			b.WriteString(ni.note)
+		}
 		if !ni.until.IsZero() && !m.now.IsZero() {
 			b.WriteString(" " + formatDuration(ni.until.Sub(m.now).Round(time.Second)) + " left")
 		}
 	}
 	s := m.steps[n.id]
 	switch {
+	case s != nil && s.Map != "" && (ni.status == "" || ni.status == string(engine.StatusPending)):
+		b.WriteString(" · map") // not started: how many items is not known yet
 	case s != nil && s.Map != "":
 		fmt.Fprintf(&b, " · %d/%d items", ni.itemsDone, ni.items)
 		switch {

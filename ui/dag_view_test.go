@@ -306,3 +306,39 @@ func diamondChain() *flows.Flow {
 		step("check", flows.KindShell, "join"), step("ship", flows.KindShell, "check", "start"),
 	}}
 }
+
+// A node says what its kind does not: a parked approval is not "approval · approval" (its time
+// left stays), and a map not yet started is a map, not "0/0 items".
+func TestDAGNodesDoNotRepeatTheirKindOrCountItemsNotYetKnown(t *testing.T) {
+	t.Parallel()
+	gate := step("review", flows.KindApproval)
+	each := step("each", flows.KindShell)
+	each.Map = `["a","b"]`
+	f := &flows.Flow{Name: "gate", Steps: []*flows.Step{gate, each}}
+	for _, tt := range []struct {
+		name      string
+		state     *engine.State
+		want, not []string
+	}{
+		{"preview", nil, []string{"each shell · map"}, []string{"0/0 items"}},
+		{"parked", runState(
+			ev(engine.StepStarted, "review", `{"kind":"approval"}`),
+			ev(engine.StepWaiting, "review", `{"kind":"approval","prompt":"ok?","until":"2026-01-02T03:14:05Z"}`),
+		), []string{"review approval 30m00s left"}, []string{"approval · approval"}},
+	} {
+		m := NewDAG(NewTheme(true))
+		m.SetSize(100, 8)
+		m.SetRun("r1", f, tt.state, time.Date(2026, 1, 2, 2, 44, 5, 0, time.UTC))
+		view := ansi.Strip(m.View())
+		for _, w := range tt.want {
+			if !strings.Contains(view, w) {
+				t.Errorf("%s: no %q in\n%s", tt.name, w, view)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(view, n) {
+				t.Errorf("%s: %q in\n%s", tt.name, n, view)
+			}
+		}
+	}
+}

@@ -42,7 +42,11 @@ type AgentOpenedMsg struct{ Entry FlowEntry }
 type MoreRunsMsg struct{}
 
 // FlowSelectedMsg tells the app the sidebar's cursor is on a flow (to preview its DAG).
-type FlowSelectedMsg struct{ Entry FlowEntry }
+// Open is set by enter: the app closes the run it shows to preview the flow.
+type FlowSelectedMsg struct {
+	Entry FlowEntry
+	Open  bool
+}
 
 // EditFileMsg asks the app to open a workspace file in $EDITOR at Line (0: the top).
 type EditFileMsg struct {
@@ -351,7 +355,10 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 			if f, ok := m.SelectedFlow(); ok && f.AgentDef != nil {
 				return m, func() tea.Msg { return AgentOpenedMsg{Entry: f} }
 			}
-			return m, m.selectionCmd()
+			if f, ok := m.SelectedFlow(); ok {
+				return m, func() tea.Msg { return FlowSelectedMsg{Entry: f, Open: true} }
+			}
+			return m, nil
 		case key.Matches(msg, m.Keys.Filter):
 			m.filtering = true
 		case key.Matches(msg, m.Keys.Edit):
@@ -439,14 +446,22 @@ func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
 		if g.turns > 1 {
 			turns = fmt.Sprintf("%d turns", g.turns)
 		}
-		text = fmt.Sprintf("%s ◇ %s · %s · %s", statusIcon(string(g.latest.Status), 0), g.name, turns, age(m.now, g.latest.CreatedAt))
+		icon, when := statusIcon(string(g.latest.Status), 0), ago(m.now, g.latest.CreatedAt)
+		text = fmt.Sprintf("%s ◇ %s · %s · %s", icon, g.name, turns, when)
+		if len([]rune(text)) > m.w-2 { // narrow: no dots, and the name is what is cut
+			text = keepTail(fmt.Sprintf("%s ◇ %s", icon, g.name), turns+" "+when, m.w-2)
+		}
 		style = m.theme.StatusStyle(string(g.latest.Status))
 	case it.eval:
 		text = m.evalLine(it.run, m.w-2)
 		style = m.theme.StatusStyle(string(it.run.Status))
 	default:
 		r := it.run
-		text = fmt.Sprintf("%s %s %s %s", statusIcon(string(r.Status), 0), r.FlowName, shortID(r.ID), age(m.now, r.CreatedAt))
+		icon, when := statusIcon(string(r.Status), 0), ago(m.now, r.CreatedAt)
+		text = fmt.Sprintf("%s %s %s %s", icon, r.FlowName, shortID(r.ID), when)
+		if len([]rune(text)) > m.w-2 { // narrow: the id goes first (the open run's bar has it), then the name's end
+			text = keepTail(icon+" "+r.FlowName, when, m.w-2)
+		}
 		style = m.theme.StatusStyle(string(r.Status))
 	}
 	if selected {
@@ -462,6 +477,28 @@ func shortID(id string) string {
 		return id[:10]
 	}
 	return id
+}
+
+// keepTail joins head and tail with a space in at most w cells, cutting head rather than tail
+// (a row's age) while head keeps a few cells; "" tails add nothing.
+func keepTail(head, tail string, w int) string {
+	if tail == "" {
+		return head
+	}
+	hw, tw := len([]rune(head)), len([]rune(tail))
+	if hw+1+tw <= w || w-1-tw < 6 {
+		return head + " " + tail
+	}
+	return fitText(head, w-1-tw) + " " + tail
+}
+
+// ago prints how long ago t was as an age, "7m ago", so that it does not read as a duration;
+// "" when either time is unknown.
+func ago(now, t time.Time) string {
+	if a := age(now, t); a != "" {
+		return a + " ago"
+	}
+	return ""
 }
 
 // age prints how long ago t was: 5s, 3m, 2h, 4d.
@@ -507,8 +544,8 @@ func (m RunsListModel) flowRunsNote(path string) string {
 		}
 	}
 	when := ""
-	if a := age(m.now, latest.CreatedAt); a != "" {
-		when = " " + a + " ago"
+	if a := ago(m.now, latest.CreatedAt); a != "" {
+		when = " " + a
 	}
 	return fmt.Sprintf("(%s, last %s %s%s; r runs it again)", runs, statusIcon(string(latest.Status), 0), latest.Status, when)
 }

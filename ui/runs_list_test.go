@@ -166,7 +166,7 @@ func TestChatTurnsAreOneRowPerAgentThatOpensTheChat(t *testing.T) {
 	m, _ = m.Update(LoadFlows(dir)())
 	m.SetRuns(runs, t0)
 	view := ansi.Strip(m.View())
-	if !strings.Contains(view, "Chats") || !strings.Contains(view, "◇ helper · 3 turns · 1m") {
+	if !strings.Contains(view, "Chats") || !strings.Contains(view, "◇ helper · 3 turns · 1m ago") {
 		t.Fatalf("the chat turns are not one row under Chats:\n%s", view)
 	}
 	for _, id := range []string{"r5", "r3", "r2"} {
@@ -191,5 +191,27 @@ func TestChatTurnsAreOneRowPerAgentThatOpensTheChat(t *testing.T) {
 	}
 	if view := ansi.Strip(m.View()); !strings.Contains(view, "helper r3") {
 		t.Errorf("filtering by a turn's id does not list it:\n%s", view)
+	}
+}
+
+// In a narrow sidebar a row cuts its name, not its age: the chat row and a run of a flow with
+// a long name still end "… ago".
+func TestANarrowSidebarKeepsEachRowsAge(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	askFlow := filepath.Join(dir, ".helper.yaml"+flows.AgentFlowSuffix)
+	runs := []engine.RunInfo{
+		{ID: "r2", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-28 * time.Second)},
+		{ID: "0a1b2c3d4e5f", FlowName: "content-pipeline", Status: engine.RunStatusFailed, CreatedAt: t0.Add(-3 * time.Minute)},
+	}
+	m := NewRunsList(NewTheme(true))
+	m.SetSize(30, 14)
+	m, _ = m.Update(LoadFlows(dir)())
+	m.SetRuns(runs, t0)
+	view := ansi.Strip(m.View())
+	for _, want := range []string{"✓ ◇ helper 1 turn 28s ago", "✗ content-pipeline 3m ago"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("no %q in the sidebar:\n%s", want, view)
+		}
 	}
 }

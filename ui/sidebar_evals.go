@@ -87,11 +87,11 @@ func (m *RunsListModel) setEvalSummaries(msg evalSummariesMsg) {
 }
 
 // evalLine is an eval run's row, at most w cells when it can be: status, suite, passes and
-// age ("✓ reader · 7/10 passed · 2m"), or, in a narrow sidebar, the passes before the suite
-// so that a cut takes the name's end rather than the count ("✓ 7/10 reader 2m").
+// age ("✓ reader · 7/10 passed · 2m ago"), or, in a narrow sidebar, the passes before the suite
+// so that a cut takes the name's end rather than the count ("✓ 7/10 reader 2m ago").
 func (m RunsListModel) evalLine(r *engine.RunInfo, w int) string {
 	icon, name := statusIcon(string(r.Status), 0), strings.TrimPrefix(r.FlowName, evalFlowPrefix)
-	when := age(m.now, r.CreatedAt)
+	when := ago(m.now, r.CreatedAt)
 	s, ok := m.evals[r.ID]
 	long, count := []string{icon + " " + name}, ""
 	switch {

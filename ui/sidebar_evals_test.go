@@ -107,7 +107,7 @@ func TestTheEvalsSectionLeavesOutCaseRunsAndSaysWhatIsLeft(t *testing.T) {
 		"e1": {seq: 5, cells: 6, recorded: 4, passed: 3},
 	}})
 	view := ansi.Strip(m.View())
-	want := "Evals\n› ⠋ triage · 4 cases running · 1m\n  ⏸ reader · 3/6 passed, 2 not run · 3h\nRuns\n  ✓ hello r1 4h"
+	want := "Evals\n› ⠋ triage · 4 cases running · 1m ago\n  ⏸ reader · 3/6 passed, 2 not run · 3h ago\nRuns\n  ✓ hello r1 4h ago"
 	if got := strings.Join(trimLines(view), "\n"); !strings.HasPrefix(got, want) {
 		t.Fatalf("sidebar:\n%s\nwant it to start:\n%s", got, want)
 	}

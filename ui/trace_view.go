@@ -105,6 +105,9 @@ type traceBuffer struct {
 	// runStart and runEnd are the last run of streamed content lines, which becomes the
 	// answer block when the step ends; -1 when there is none.
 	runStart, runEnd int
+	// skipped is set by a skip and cleared by a later start (a failed need retried or set by
+	// hand), which then says the skip above it no longer holds.
+	skipped bool
 }
 
 // cleanText makes program output safe to draw: it drops escape sequences and other control
@@ -387,8 +390,14 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 		if !decodeInto(b, e, &d) {
 			return
 		}
+		if b.skipped {
+			b.line(lineMeta, "── no longer skipped: a step it needs ran again or was set by hand")
+			b.skipped = false
+		}
 		b.line(lineMeta, fmt.Sprintf("── attempt %d ──", e.Attempt))
-		if d.Input != "" {
+		// A wait's input is its prompt or event, which the waiting line says; only what runs
+		// is drawn as a command.
+		if d.Input != "" && d.Kind != "approval" && d.Kind != "wait" && d.Kind != "sleep" {
 			b.line(lineMeta, "$ "+clip(d.Input, 2000))
 		}
 		if d.ChildRunID != "" {
@@ -445,6 +454,7 @@ func (m *TraceModel) AppendEvent(e engine.Event) {
 			return
 		}
 		b.line(lineMeta, "── skipped: "+d.Reason)
+		b.skipped = true
 	case engine.StepWaiting:
 		var d engine.StepWaitingData
 		if !decodeInto(b, e, &d) {

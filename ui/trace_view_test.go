@@ -663,3 +663,19 @@ func TestTraceSaysWhatAParkedStepWaitsFor(t *testing.T) {
 		}
 	}
 }
+
+// An approval's input is its prompt, which the waiting line says: it is not drawn as a command
+// ("$ Ship it?"). A skipped step that runs after all (its failed need was retried) says it is
+// no longer skipped, so the skip at the top does not read as what happened last.
+func TestTraceOfAnApprovalRunAfterASkipReadsInOrder(t *testing.T) {
+	t.Parallel()
+	m := traceWith(80, 8)
+	m.AppendEvent(logEvent(engine.StepSkipped, `{"reason":"needs flaky, which failed","cause":"need"}`))
+	m.AppendEvent(logEvent(engine.StepStarted, `{"input":"Ship it?","kind":"approval"}`))
+	m.AppendEvent(logEvent(engine.StepWaiting, `{"kind":"approval","prompt":"Ship it?","events":["approval:review"]}`))
+	got := strings.Join(trimLines(ansi.Strip(m.View())), "\n")
+	want := "── skipped: needs flaky, which failed\n── no longer skipped: a step it needs ran again or was set by hand\n── attempt 1 ──\n── waiting for approval: \"Ship it?\""
+	if !strings.Contains(got, want) || strings.Contains(got, "$ Ship it?") {
+		t.Errorf("trace:\n%s\nwant it to contain:\n%s", got, want)
+	}
+}

@@ -88,10 +88,15 @@ func TestExampleInitWritesTheWorkspaceAndRefusesToOverwrite(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"README.md", "content.yaml", "triage.yaml", "batch.yaml", "debug.yaml",
-		"content/researcher.yaml", "triage/refund.yaml", "batch/inbox/harbour-notes.txt", "debug/watcher.yaml"} {
+		"content/researcher.yaml", "triage/refund.yaml", "batch/inbox/harbour-notes.txt", "debug/watcher.yaml",
+		"evals/research.yaml", "evals/triage.yaml"} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("init did not write %s: %v", f, err)
 		}
+	}
+	// The copied README runs the eval suites: they are there and valid where init put them.
+	if out, errOut, code := w.tandem("validate", filepath.Join(dir, "evals", "research.yaml"), filepath.Join(dir, "evals", "triage.yaml")); code != 0 {
+		t.Errorf("validate the copied suites: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "embed.go")); err == nil {
 		t.Error("init copied the Go file that embeds the workspace")

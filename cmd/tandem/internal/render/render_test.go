@@ -106,3 +106,26 @@ func TestAFailedRunNamesTheRetryCommand(t *testing.T) {
 		t.Fatalf("end of a failed run:\n%s", out.String())
 	}
 }
+
+// The header of a run that has not ended does not say it "took" anything: a finished run took
+// its time, a running one has been running so long, a parked one says since when.
+func TestShowsHeaderSaysTookOnlyOfAnEndedRun(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
+	now := started.Add(time.Hour)
+	for _, tt := range []struct {
+		info engine.RunInfo
+		want string
+	}{
+		{engine.RunInfo{Status: engine.RunStatusSucceeded, CreatedAt: started, EndedAt: started.Add(62 * time.Millisecond)}, ", took 62ms\n"},
+		{engine.RunInfo{Status: engine.RunStatusRunning, CreatedAt: started}, ", running for 1h0m0s\n"},
+		{engine.RunInfo{Status: engine.RunStatusWaiting, CreatedAt: started, UpdatedAt: started.Add(62 * time.Millisecond)}, ", waiting since 2026-01-02 03:04:05\n"},
+	} {
+		var b strings.Builder
+		tt.info.ID, tt.info.FlowName, tt.info.FlowPath = "r1", "ship", "/w/ship.yaml"
+		Show(&b, tt.info, &engine.State{ID: "r1", Steps: map[string]*engine.StepState{}}, false, now)
+		if !strings.Contains(b.String(), "flow /w/ship.yaml, started 2026-01-02 03:04:05"+tt.want) {
+			t.Errorf("%s run: header\n%s\nwant it to end %q", tt.info.Status, b.String(), tt.want)
+		}
+	}
+}

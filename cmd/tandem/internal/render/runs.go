@@ -85,11 +85,26 @@ func StatusIcon(s engine.RunStatus) string {
 	return "·"
 }
 
+// runSpan says how long a run took, once it ended; until then how long it has been running,
+// or since when it has been waiting (paused, queued...): a parked run did not "take" the time
+// it ran before it parked.
+func runSpan(info engine.RunInfo, now time.Time) string {
+	switch {
+	case info.Status.Terminal() || !info.EndedAt.IsZero():
+		return "took " + Duration(info, now).Round(time.Millisecond).String()
+	case info.Status == engine.RunStatusRunning:
+		return "running for " + Duration(info, now).Round(time.Millisecond).String()
+	case info.UpdatedAt.IsZero():
+		return string(info.Status)
+	}
+	return fmt.Sprintf("%s since %s", info.Status, info.UpdatedAt.Local().Format(time.DateTime))
+}
+
 // Show prints a run: its header, then every step with its attempts and output (the first
 // lines of each output unless full).
 func Show(w io.Writer, info engine.RunInfo, st *engine.State, full bool, now time.Time) {
 	fmt.Fprintf(w, "run %s  %s  %s %s\n", info.ID, info.FlowName, StatusIcon(info.Status), info.Status)
-	fmt.Fprintf(w, "flow %s, started %s, took %s\n", info.FlowPath, info.CreatedAt.Local().Format(time.DateTime), Duration(info, now).Round(time.Millisecond))
+	fmt.Fprintf(w, "flow %s, started %s, %s\n", info.FlowPath, info.CreatedAt.Local().Format(time.DateTime), runSpan(info, now))
 	if info.ParentRunID != "" {
 		fmt.Fprintf(w, "child of run %s (step %s)\n", info.ParentRunID, info.ParentStepID)
 	}
