@@ -65,8 +65,15 @@ func TestConnectionRefusedSaysHowToStartOllama(t *testing.T) {
 	l.Close()
 	o, _ := New(addr)
 	o.Backoff = time.Millisecond
+	t.Setenv("OLLAMA_HOST", addr)
 	_, err := o.Chat(context.Background(), userAsks("hi"), nil)
-	if !errors.Is(err, model.ErrUnreachable) || !strings.Contains(err.Error(), "is `ollama serve` running?") {
+	if !errors.Is(err, model.ErrUnreachable) || !strings.Contains(err.Error(), "is `ollama serve` running? (OLLAMA_HOST="+addr+")") {
+		t.Fatalf("err = %v", err)
+	}
+	// Unset, the message says so rather than showing an empty value.
+	t.Setenv("OLLAMA_HOST", "")
+	_, err = o.Chat(context.Background(), userAsks("hi"), nil)
+	if !strings.Contains(err.Error(), "(OLLAMA_HOST unset, so the default)") {
 		t.Fatalf("err = %v", err)
 	}
 }

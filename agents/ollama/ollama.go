@@ -156,7 +156,11 @@ func (o *Client) classify(ctx context.Context, err error, name string, started b
 		return errorf(model.ErrServer, err, "Ollama at %s refused the request (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
 	}
 	if isUnreachable(err) {
-		return errorf(model.ErrUnreachable, err, "cannot reach Ollama at %s: is `ollama serve` running? (OLLAMA_HOST=%s)", o.base, os.Getenv("OLLAMA_HOST"))
+		host := "OLLAMA_HOST unset, so the default"
+		if h := os.Getenv("OLLAMA_HOST"); h != "" {
+			host = "OLLAMA_HOST=" + h
+		}
+		return errorf(model.ErrUnreachable, err, "cannot reach Ollama at %s: is `ollama serve` running? (%s)", o.base, host)
 	}
 	if started {
 		return errorf(model.ErrStreamCut, err, "the reply from %s was cut mid-stream (%v); what arrived is kept", name, err)
