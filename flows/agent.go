@@ -3,6 +3,7 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,7 +238,12 @@ func parseToolRef(r *reporter, dir, name string, p Pos, visiting map[string]bool
 func LoadAny(path string) (*Flow, *Agent, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		// The path is where every message about the file starts; say only why it failed.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, nil, fmt.Errorf("cannot read the file: %w", pe.Err)
+		}
+		return nil, nil, err
 	}
 	if definitionKind(src) == "agent" {
 		a, err := ParseAgent(path, src)

@@ -421,6 +421,14 @@ func TestCLIValidateCountsStepsAndToolsInPlainEnglish(t *testing.T) {
 	}
 }
 
+func TestCLIValidateOfAMissingFileNamesItOnce(t *testing.T) {
+	w := newWorkspace(t)
+	_, errOut, code := w.tandem("validate", "gone.yaml")
+	if code != 2 || errOut != "gone.yaml:1:1: cannot read the file: no such file or directory\n" {
+		t.Fatalf("validate gone.yaml: exit %d, stderr %q", code, errOut)
+	}
+}
+
 func TestCLIRunOnADirectoryNamesTheFlowsInIt(t *testing.T) {
 	w := newWorkspace(t)
 	if err := os.Mkdir(filepath.Join(w.dir, "jobs"), 0o755); err != nil {
