@@ -17,10 +17,7 @@ func TestARunStartedForTheWorkersIsQueuedUntilOneTakesIt(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
 		e := process(t, open(t), engine.RealClock, "starter")
-		path := filepath.Join(t.TempDir(), "q.yaml")
-		must(t, os.WriteFile(path, []byte("name: q\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo b\n"), 0o644))
-		f, err := flows.Load(path)
-		must(t, err)
+		f := twoStepFlow(t)
 		id, err := e.Start(ctx, f, map[string]any{}, engine.StartOptions{Queued: true})
 		must(t, err)
 
@@ -59,10 +56,7 @@ func TestAForkForTheWorkersIsQueuedUntilOneTakesIt(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
 		e := process(t, open(t), engine.RealClock, "starter")
-		path := filepath.Join(t.TempDir(), "q.yaml")
-		must(t, os.WriteFile(path, []byte("name: q\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo b\n"), 0o644))
-		f, err := flows.Load(path)
-		must(t, err)
+		f := twoStepFlow(t)
 		src, err := e.Start(ctx, f, map[string]any{}, engine.StartOptions{})
 		must(t, err)
 		must(t, (&engine.Worker{Engine: e}).UntilIdle(ctx))
@@ -83,4 +77,13 @@ func TestAForkForTheWorkersIsQueuedUntilOneTakesIt(t *testing.T) {
 			t.Fatalf("after a worker pass: %+v", st)
 		}
 	})
+}
+
+// twoStepFlow is a flow of two shell steps, b after a.
+func twoStepFlow(t *testing.T) *flows.Flow {
+	path := filepath.Join(t.TempDir(), "q.yaml")
+	must(t, os.WriteFile(path, []byte("name: q\nsteps:\n  - id: a\n    shell: echo a\n  - id: b\n    needs: [a]\n    shell: echo b\n"), 0o644))
+	f, err := flows.Load(path)
+	must(t, err)
+	return f
 }
