@@ -35,17 +35,7 @@ func TestUIE2EEvalProgressBarInATerminal(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) }) // lets a request still held go before the server closes
 	w := newWorkspace(t)
-	w.write("reader.yaml", "name: reader\nsystem: You answer.\ntool_calling: fallback\nmax_turns: 2\n")
-	w.write("suite.yaml", `name: reader-evals
-target: reader.yaml
-cases:
-  - id: port
-    input: What port does the app use?
-    expect: [{ contains: "8421" }]
-  - id: owner
-    input: Who owns the service?
-    expect: [{ contains: "Ada" }]
-`)
+	writeReaderSuite(w)
 	s := startTmux(t, w.dir, 80, 24, []string{"TANDEM_DB=" + w.db, "OLLAMA_HOST=" + srv.URL, "TANDEM_MODEL=scripted"},
 		tandemBin(t), "eval", "suite.yaml", "--work", filepath.Join(w.dir, "work"))
 	// Keep the pane after the program ends, to read the screen it left (it cannot end before
@@ -113,18 +103,8 @@ func TestUIE2EEvalRunsHaveASidebarSectionOfTheirOwn(t *testing.T) {
 	t.Setenv("OLLAMA_HOST", srv.URL)
 	t.Setenv("TANDEM_MODEL", "scripted")
 	w := newWorkspace(t)
-	w.write("reader.yaml", "name: reader\nsystem: You answer.\ntool_calling: fallback\nmax_turns: 2\n")
+	writeReaderSuite(w)
 	w.write("hello.yaml", "name: hello\nsteps:\n  - id: greet\n    shell: echo hi\n")
-	w.write("suite.yaml", `name: reader-evals
-target: reader.yaml
-cases:
-  - id: port
-    input: What port does the app use?
-    expect: [{ contains: "8421" }]
-  - id: owner
-    input: Who owns the service?
-    expect: [{ contains: "Ada" }]
-`)
 	if out, errOut, code := w.tandem("eval", "suite.yaml", "--work", filepath.Join(w.dir, "work")); code != 1 {
 		t.Fatalf("eval: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -166,4 +146,19 @@ func cursorLine(scr string) string {
 		}
 	}
 	return ""
+}
+
+// writeReaderSuite writes a fallback-mode reader agent and a two-case suite on it.
+func writeReaderSuite(w *workspace) {
+	w.write("reader.yaml", "name: reader\nsystem: You answer.\ntool_calling: fallback\nmax_turns: 2\n")
+	w.write("suite.yaml", `name: reader-evals
+target: reader.yaml
+cases:
+  - id: port
+    input: What port does the app use?
+    expect: [{ contains: "8421" }]
+  - id: owner
+    input: Who owns the service?
+    expect: [{ contains: "Ada" }]
+`)
 }
