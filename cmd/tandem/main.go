@@ -50,7 +50,8 @@ func mainCode(args []string) int {
 
 	root := newRoot()
 	root.SetArgs(args)
-	err := fang.Execute(ctx, root, fang.WithErrorHandler(printError), fang.WithoutManpage())
+	err := fang.Execute(ctx, root, fang.WithErrorHandler(printError), fang.WithoutManpage(),
+		fang.WithColorSchemeFunc(helpColors))
 	return exitCode(err)
 }
 
