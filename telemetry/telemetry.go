@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
@@ -50,14 +49,20 @@ type Exporter struct {
 	spans    *spanBook
 }
 
-// Start exports the bus's notices over OTLP/HTTP, configured by the standard OTEL_*
-// variables (endpoint, headers, timeout, service name). Call Shutdown to flush.
-func Start(ctx context.Context, bus *engine.Bus, log *slog.Logger) (*Exporter, error) {
-	exp, err := otlptracehttp.New(ctx)
+// Start exports the bus's notices over OTLP/HTTP (JSON bodies), configured by the standard
+// OTEL_* variables (see OTLPConfigFromEnv; OTEL_SERVICE_NAME names the service). Settings
+// that cannot be used are logged and skipped. Call Shutdown to flush.
+func Start(bus *engine.Bus, log *slog.Logger) (*Exporter, error) {
+	cfg, ignored, err := OTLPConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("start OTLP export: %w", err)
 	}
-	return StartWith(bus, log, sdktrace.NewBatchSpanProcessor(exp, sdktrace.WithMaxQueueSize(queueSize)))
+	for _, err := range ignored {
+		if log != nil {
+			log.Warn("telemetry: a setting was ignored", "error", err)
+		}
+	}
+	return StartWith(bus, log, sdktrace.NewBatchSpanProcessor(NewOTLPExporter(cfg), sdktrace.WithMaxQueueSize(queueSize)))
 }
 
 // StartWith exports through a given span processor (tests pass a synchronous one).

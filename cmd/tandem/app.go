@@ -85,19 +85,19 @@ func (c *app) open(ctx context.Context) (*env, error) {
 	}
 	eng.Register(flows.KindAgent, modelsteps.AgentExecutor{Engine: eng, Tools: tools,
 		Runner: &agents.Runner{Model: guarded, Caps: ollama, Memory: db, DefaultModel: model.DefaultModel()}})
-	stopTelemetry := startTelemetry(ctx, eng, logger)
+	stopTelemetry := startTelemetry(eng, logger)
 	return &env{db: db, engine: eng, log: logger, close: func() { stopTelemetry(); _ = db.Close(); closeLog() }}, nil
 }
 
 // startTelemetry exports runs as OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT (or
 // ..._TRACES_ENDPOINT) is set. Export problems go to the log, never to the terminal, and
 // never stop a run; the returned func flushes for at most a few seconds.
-func startTelemetry(ctx context.Context, eng *engine.Engine, logger *slog.Logger) func() {
+func startTelemetry(eng *engine.Engine, logger *slog.Logger) func() {
 	if !telemetry.Enabled() {
 		return func() {}
 	}
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("telemetry export failed", "error", err) }))
-	exp, err := telemetry.Start(ctx, eng.Bus(), logger)
+	exp, err := telemetry.Start(eng.Bus(), logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "tandem: OpenTelemetry export is off: %v (check OTEL_EXPORTER_OTLP_ENDPOINT)\n", err)
 		return func() {}

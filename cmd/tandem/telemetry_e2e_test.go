@@ -11,10 +11,11 @@ import (
 	"testing"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// collector receives OTLP/HTTP trace exports, as an OpenTelemetry collector would.
+// collector receives OTLP/HTTP trace exports with JSON bodies, as an OpenTelemetry
+// collector would, decoding them with the protobuf JSON mapping (unknown fields refused).
 type collector struct {
 	mu    sync.Mutex
 	spans map[string]map[string]string // span name -> attribute key -> value (as text)
@@ -27,7 +28,7 @@ func startCollector(t *testing.T) (*httptest.Server, *collector) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var req coltrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" || protojson.Unmarshal(body, &req) != nil {
 			http.Error(w, "bad export", http.StatusBadRequest)
 			return
 		}
@@ -49,9 +50,8 @@ func startCollector(t *testing.T) (*httptest.Server, *collector) {
 				}
 			}
 		}
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
-		w.Write(b)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(srv.Close)
 	return srv, c
