@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -22,9 +23,9 @@ type answerStream struct {
 }
 
 var (
-	answerStringStart = regexp.MustCompile(`^\s*\{\s*"answer"\s*:\s*"`)
-	answerOtherStart  = regexp.MustCompile(`^\s*\{\s*"answer"\s*:\s*[^\s"]`)
-	toolActionStart   = regexp.MustCompile(`^\s*\{\s*"tool"\s*:`)
+	answerStringStart = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\{\s*"answer"\s*:\s*"`) })
+	answerOtherStart  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\{\s*"answer"\s*:\s*[^\s"]`) })
+	toolActionStart   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\{\s*"tool"\s*:`) })
 )
 
 // undecidedLimit is how much of a reply is read before one that starts like no action is
@@ -43,13 +44,13 @@ func (a *answerStream) feed(chunk string) string {
 	s := a.buf.String()
 	if a.state == 0 {
 		t := strings.TrimLeft(s, " \t\r\n")
-		switch loc := answerStringStart.FindStringIndex(s); {
+		switch loc := answerStringStart().FindStringIndex(s); {
 		case t != "" && t[0] != '{':
 			a.state = 4 // prose, not an action: what it says is what it says
 			return s
 		case loc != nil:
 			a.state, a.pos = 1, loc[1]
-		case toolActionStart.MatchString(s), answerOtherStart.MatchString(s), len(s) > undecidedLimit:
+		case toolActionStart().MatchString(s), answerOtherStart().MatchString(s), len(s) > undecidedLimit:
 			a.state = 3
 			return ""
 		default:
@@ -136,7 +137,7 @@ func ReplyText(content string) string {
 	switch {
 	case a.state == 1 || a.state == 2 || a.state == 4:
 		return text
-	case toolActionStart.MatchString(content):
+	case toolActionStart().MatchString(content):
 		return ""
 	}
 	return content

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // A 0.5B model that has read the file a question is about, and may still call write_file,
@@ -25,11 +26,11 @@ var changeVerbs = []string{"write", "writes", "writing", "wrote", "save", "store
 	"prepend", "add", "insert", "replace", "overwrite", "put", "fill", "paste", "duplicate", "generate",
 	"export", "touch", "mkdir", "into"}
 
-var promptWord = regexp.MustCompile(`[A-Za-z]+`)
+var promptWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z]+`) })
 
 // asksForChange reports whether a prompt uses one of changeVerbs as a word.
 func asksForChange(prompt string) bool {
-	for _, w := range promptWord.FindAllString(prompt, -1) {
+	for _, w := range promptWord().FindAllString(prompt, -1) {
 		if slices.Contains(changeVerbs, strings.ToLower(w)) {
 			return true
 		}

@@ -77,7 +77,7 @@ func referenced(refs []string, calls []model.ToolCall, results []string, tools [
 	entries := pathChoices(tools)
 	for i, c := range calls {
 		dir, _ := c.Arguments["path"].(string)
-		for _, tok := range pathToken.FindAllString(results[i], -1) {
+		for _, tok := range pathToken().FindAllString(results[i], -1) {
 			tok = strings.TrimRight(tok, "./-")
 			if tok == "" {
 				continue

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // A task that names a path ("What is the port in config/app.toml?") is about what that path
@@ -14,10 +15,12 @@ import (
 // it and reads something else instead; offered, the agent learns that it is missing.
 
 // pathToken is a word of a prompt that may be a path.
-var pathToken = regexp.MustCompile(`[A-Za-z0-9_.~][A-Za-z0-9_./~-]*`)
+var pathToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9_.~][A-Za-z0-9_./~-]*`) })
 
 // fileName is a path whose last element has an extension: "notes.txt", "config/db.toml".
-var fileName = regexp.MustCompile(`(^|/)[A-Za-z0-9_.~-]*[A-Za-z0-9_~-]\.[A-Za-z][A-Za-z0-9]{0,7}$`)
+var fileName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(^|/)[A-Za-z0-9_.~-]*[A-Za-z0-9_~-]\.[A-Za-z][A-Za-z0-9]{0,7}$`)
+})
 
 // maxNamed bounds how many named paths a prompt contributes.
 const maxNamed = 8
@@ -31,7 +34,7 @@ func namedPaths(prompt string, tools []Tool) (named, existing []string) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	for _, tok := range pathToken.FindAllString(prompt, -1) {
+	for _, tok := range pathToken().FindAllString(prompt, -1) {
 		tok = strings.TrimRight(tok, "./-")
 		if tok == "" || len(named) >= maxNamed {
 			continue
@@ -42,7 +45,7 @@ func namedPaths(prompt string, tools []Tool) (named, existing []string) {
 			}
 			continue
 		}
-		if fileName.MatchString(tok) && !slices.Contains(named, tok) && !strings.HasPrefix(tok, "~") && !strings.HasPrefix(tok, "..") {
+		if fileName().MatchString(tok) && !slices.Contains(named, tok) && !strings.HasPrefix(tok, "~") && !strings.HasPrefix(tok, "..") {
 			named = append(named, tok)
 		}
 	}
@@ -60,7 +63,7 @@ func matchEntry(tok string, entries []string) string {
 			return e
 		}
 	}
-	if !fileName.MatchString(clean) || strings.Contains(clean, "/") {
+	if !fileName().MatchString(clean) || strings.Contains(clean, "/") {
 		return ""
 	}
 	hit := ""
@@ -100,7 +103,7 @@ func pathChoices(tools []Tool) []string {
 func (w Workspace) withNamedFiles(files, named []string) []string {
 	out := files
 	for _, n := range named {
-		if slices.Contains(out, n) || !fileName.MatchString(n) {
+		if slices.Contains(out, n) || !fileName().MatchString(n) {
 			continue
 		}
 		rel, err := w.rel(n)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -20,8 +21,8 @@ var (
 	fileKeys      = []string{"path", "exists", "equals", "matches"}
 	jsonPathKeys  = []string{"path", "equals"}
 	judgeKeys     = []string{"rubric", "model"}
-	caseIDPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
-	yamlLine      = regexp.MustCompile(`line (\d+)`)
+	caseIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]+$`) })
+	yamlLine      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 )
 
 // Load reads, parses and validates a suite file; bad input yields flows.Diagnostics.
@@ -50,7 +51,7 @@ func Parse(path string, src []byte) (s *Suite, err error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		p := flows.Pos{Line: 1, Col: 1}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 			fmt.Sscan(m[1], &p.Line)
 		}
 		r.at(p, "YAML syntax: %s", strings.TrimPrefix(err.Error(), "yaml: "))
@@ -177,7 +178,7 @@ func (r *reporter) parseCase(s *Suite, n *yaml.Node) *Case {
 		switch key {
 		case "id":
 			c.ID, c.Pos = r.str(v, "id"), pos(v)
-			if c.ID != "" && !caseIDPattern.MatchString(c.ID) {
+			if c.ID != "" && !caseIDPattern().MatchString(c.ID) {
 				r.at(pos(v), "case id %q may only use a-z, 0-9, _ and -", c.ID)
 			}
 		case "description":

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"tandem/flows"
 )
@@ -54,10 +55,10 @@ func Plan(s *Suite, models []string, repeat int) []Cell {
 	return cells
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+var nonSlug = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 func slug(model string) string {
-	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(model), "-"), "-")
+	s := strings.Trim(nonSlug().ReplaceAllString(strings.ToLower(model), "-"), "-")
 	if s == "" {
 		return "default"
 	}

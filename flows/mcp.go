@@ -70,7 +70,7 @@ func parseMCPServers(r *reporter, n *yaml.Node, dir string) map[string]MCPServer
 		if (s.Command == "") == (s.URL == "") {
 			r.at(pos(k), "mcp server %s needs either command: (stdio) or url: (streamable HTTP)", name)
 		}
-		if !idPattern.MatchString(name) {
+		if !idPattern().MatchString(name) {
 			r.at(pos(k), "mcp server name %q must match [a-z0-9_-]+", name)
 		}
 		out[name] = s

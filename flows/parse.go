@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -24,7 +25,7 @@ var (
 	approvalKeys = []string{"prompt", "timeout"}
 	stallKeys    = []string{"header", "idle"}
 	inputTypes   = []string{"string", "number", "integer", "boolean", "object", "array"}
-	idPattern    = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	idPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]+$`) })
 )
 
 // Load reads, parses and validates a flow file. Bad input yields Diagnostics.
@@ -151,7 +152,7 @@ func parseYAML(r *reporter, src []byte) (*yaml.Node, bool) {
 	return root, true
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 func yamlErrorPos(err error) Pos {
 	var te *yaml.TypeError
@@ -159,7 +160,7 @@ func yamlErrorPos(err error) Pos {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
 		return Pos{Line: line, Col: 1}
@@ -170,22 +171,22 @@ func yamlErrorPos(err error) Pos {
 func yamlErrorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	// The diagnostic's position already names the first line.
-	if m := yamlLeadingLine.FindString(s); m != "" && !strings.Contains(s, "\n") {
+	if m := yamlLeadingLine().FindString(s); m != "" && !strings.Contains(s, "\n") {
 		s = strings.TrimPrefix(s, m)
 	}
 	if strings.HasSuffix(s, "found unexpected end of stream") {
 		s += " (a quote or bracket opened above is never closed)"
 	}
-	return yamlLine.ReplaceAllString(s, "line $1")
+	return yamlLine().ReplaceAllString(s, "line $1")
 }
 
-var yamlLeadingLine = regexp.MustCompile(`^line \d+: `)
+var yamlLeadingLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line \d+: `) })
 
 func parseInputs(r *reporter, n *yaml.Node) []Input {
 	var out []Input
 	r.mapping(n, "inputs", nil, func(name string, k, v *yaml.Node) {
 		in := Input{Name: name, Type: "string", Pos: pos(k)}
-		if !idPattern.MatchString(name) {
+		if !idPattern().MatchString(name) {
 			r.at(pos(k), "input name %q must match [a-z0-9_-]+", name)
 		}
 		required := true
@@ -267,7 +268,7 @@ func parseStep(r *reporter, n *yaml.Node) *Step {
 		switch key {
 		case "id":
 			s.ID = r.str(v, "id")
-			if s.ID != "" && !idPattern.MatchString(s.ID) {
+			if s.ID != "" && !idPattern().MatchString(s.ID) {
 				r.at(pos(v), "step id %q must match [a-z0-9_-]+", s.ID)
 			}
 		case "description":

@@ -77,14 +77,14 @@ func execute(text string, data map[string]any, compile func(string) (*template.T
 }
 
 // templateNameLine is text/template's "at t:2" inside a message, the template named t.
-var templateNameLine = regexp.MustCompile(`at t:(\d+)`)
+var templateNameLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`at t:(\d+)`) })
 
 // cleanTemplateErr turns text/template's "template: t:2:7: executing "t" at <.x>: ..." into
 // "line 2 of the template: at <.x>: ...": the template's name is internal, and its line
 // number only helps in a template of several lines.
 func cleanTemplateErr(err error) string {
 	s := strings.TrimPrefix(err.Error(), "template: t:")
-	s = templateNameLine.ReplaceAllString(s, "on line $1")
+	s = templateNameLine().ReplaceAllString(s, "on line $1")
 	line, rest, ok := strings.Cut(s, ":")
 	if n, convErr := strconv.Atoi(line); ok && convErr == nil {
 		if col, after, ok := strings.Cut(rest, ":"); ok {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // validateFlow checks everything that spans steps: ids, needs, cycles, references in
@@ -291,7 +292,7 @@ func (c *refChecker) template(t string) {
 	}
 	// $ reaches the top-level data from inside range and with, where the walk does not
 	// follow references: count such a template as reading every input.
-	if c.step != nil && dollarAction.MatchString(t) && strings.Contains(t, "inputs") {
+	if c.step != nil && dollarAction().MatchString(t) && strings.Contains(t, "inputs") {
 		c.step.InputsAll = true
 	}
 	for _, ref := range refs {
@@ -301,7 +302,7 @@ func (c *refChecker) template(t string) {
 
 // dollarAction matches a template action that uses a variable ($ or $x); a shell's own $var
 // outside the actions does not count.
-var dollarAction = regexp.MustCompile(`\{\{[^}]*\$`)
+var dollarAction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{[^}]*\$`) })
 
 func (c *refChecker) expression(e, what string) {
 	refs, err := exprRefs(e)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -179,13 +180,13 @@ func NewChat(theme Theme, agent FlowEntry, now time.Time) ChatModel {
 }
 
 // unsafeFileChars are the characters a session name made from an agent's name leaves out.
-var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+var unsafeFileChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9._-]+`) })
 
 // newSessionName names a new session after the agent and the time, with a counter when
 // that name is taken (by this chat or a stored session): two new sessions in one second
 // stay two sessions.
 func (m ChatModel) newSessionName() string {
-	base := fmt.Sprintf("chat-%s-%s", unsafeFileChars.ReplaceAllString(m.agent.Name, "_"), m.now.Format("20060102-150405"))
+	base := fmt.Sprintf("chat-%s-%s", unsafeFileChars().ReplaceAllString(m.agent.Name, "_"), m.now.Format("20060102-150405"))
 	taken := func(name string) bool {
 		if m.used[name] {
 			return true

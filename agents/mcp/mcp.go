@@ -109,11 +109,11 @@ func (s *Session) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-var toolNameChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
+var toolNameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9_]+`) })
 
 // ToolName is the name an agent sees for a server's tool.
 func ToolName(server, tool string) string {
-	return strings.Trim(toolNameChars.ReplaceAllString(server+"_"+tool, "_"), "_")
+	return strings.Trim(toolNameChars().ReplaceAllString(server+"_"+tool, "_"), "_")
 }
 
 // ErrNotApproved is the tool error of a call that was not allowed to run.

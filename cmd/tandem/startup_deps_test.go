@@ -2,6 +2,9 @@ package main_test
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -70,4 +73,60 @@ func TestCommandsThatNeedNoHistoryLeaveTheDatabaseAlone(t *testing.T) {
 	if _, err := os.Stat(w.db); err != nil {
 		t.Fatalf("tandem runs did not open the database: %v", err)
 	}
+}
+
+// A regular expression in a package-level variable is compiled in the package's init, by
+// every command, used or not; tandem's own are compiled on first use (sync.OnceValue).
+func TestTandemCompilesNoRegexpAtInit(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}} {{.ImportPath}}{{end}}", "tandem/cmd/tandem").Output()
+	if err != nil {
+		t.Fatalf("go list -deps tandem/cmd/tandem: %v", err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		dir, path, _ := strings.Cut(line, " ")
+		if path != "tandem" && !strings.HasPrefix(path, "tandem/") {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for _, decl := range f.Decls {
+				gd, ok := decl.(*ast.GenDecl)
+				if !ok || gd.Tok != token.VAR {
+					continue
+				}
+				for _, spec := range gd.Specs {
+					for _, v := range spec.(*ast.ValueSpec).Values {
+						if isRegexpCompile(v) {
+							t.Errorf("%s: a package-level regexp.MustCompile runs at every start; compile it on first use", name)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("checked only %d files: the check would pass on nothing", checked)
+	}
+}
+
+func isRegexpCompile(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && id.Name == "regexp" && (sel.Sel.Name == "MustCompile" || sel.Sel.Name == "MustCompilePOSIX")
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"tandem/agents"
@@ -110,11 +111,11 @@ func resolve(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-var toolNameChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
+var toolNameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9_]+`) })
 
 // toolName turns a flow or agent name into a tool name a model can write.
 func toolName(name string) string {
-	return strings.Trim(toolNameChars.ReplaceAllString(name, "_"), "_")
+	return strings.Trim(toolNameChars().ReplaceAllString(name, "_"), "_")
 }
 
 // agentTools builds an agent's tools for one step attempt, starting the MCP servers they
