@@ -29,6 +29,7 @@ type OTLPConfig struct {
 	Headers map[string]string // sent with every request
 	Timeout time.Duration     // for one request; 0 means 10 s
 	Gzip    bool              // compress request bodies
+	JSON    bool              // send JSON bodies (http/json) instead of protobuf (http/protobuf)
 	TLS     *tls.Config       // for https URLs; nil means the system's roots
 	// RetryWait is the first wait before a retry of a throttled or unavailable collector
 	// (429, 502, 503, 504, or a timeout); it doubles, with jitter, up to 30 s. 0 means 5 s.
@@ -38,10 +39,11 @@ type OTLPConfig struct {
 }
 
 // OTLPConfigFromEnv reads the standard OTEL_EXPORTER_OTLP_* variables through getenv:
-// ENDPOINT (a base URL; /v1/traces is added) or TRACES_ENDPOINT (used as it is), HEADERS,
-// TIMEOUT (milliseconds), COMPRESSION (gzip), CERTIFICATE, and CLIENT_CERTIFICATE with
-// CLIENT_KEY, each of the last five also as TRACES_..., which wins. A value that cannot be
-// used is skipped and reported in ignored; an endpoint that is not an http(s) URL is an error.
+// ENDPOINT (a base URL; /v1/traces is added) or TRACES_ENDPOINT (used as it is), PROTOCOL
+// (http/protobuf, the default, or http/json), HEADERS, TIMEOUT (milliseconds), COMPRESSION
+// (gzip), CERTIFICATE, and CLIENT_CERTIFICATE with CLIENT_KEY, each but the endpoint also
+// as TRACES_..., which wins. A value that cannot be used is skipped and reported in ignored
+// (grpc among them: spans go over HTTP); an endpoint that is not an http(s) URL is an error.
 func OTLPConfigFromEnv(getenv func(string) string) (cfg OTLPConfig, ignored []error, err error) {
 	get := func(name string) (string, string) {
 		if v := getenv("OTEL_EXPORTER_OTLP_TRACES_" + name); v != "" {
@@ -81,6 +83,15 @@ func OTLPConfigFromEnv(getenv func(string) string) (cfg OTLPConfig, ignored []er
 			default:
 				cfg.Headers[k] = strings.TrimSpace(unescaped)
 			}
+		}
+	}
+	if v, name := get("PROTOCOL"); v != "" {
+		switch v {
+		case "http/json":
+			cfg.JSON = true
+		case "http/protobuf":
+		default:
+			ignored = append(ignored, fmt.Errorf("%s=%q: spans are sent as http/protobuf (http/json is the other choice)", name, v))
 		}
 	}
 	if v, name := get("TIMEOUT"); v != "" {
@@ -137,9 +148,9 @@ func validHeaderName(k string) bool {
 	return true
 }
 
-// OTLPExporter sends spans to an OpenTelemetry collector as OTLP/HTTP with JSON bodies
-// (Content-Type: application/json). It is an sdktrace.SpanExporter; the SDK's batch
-// processor calls it from one goroutine.
+// OTLPExporter sends spans to an OpenTelemetry collector as OTLP/HTTP, with protobuf bodies
+// (application/x-protobuf) or, when asked, JSON ones (application/json). It is an
+// sdktrace.SpanExporter; the SDK's batch processor calls it from one goroutine.
 type OTLPExporter struct {
 	cfg    OTLPConfig
 	client *http.Client
@@ -188,9 +199,14 @@ func (e *OTLPExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	if len(spans) == 0 {
 		return nil
 	}
-	body, err := encodeSpans(spans)
-	if err != nil {
-		return fmt.Errorf("encode spans: %w", err)
+	req := exportRequest(spans)
+	body, contentType := req.marshalProto(), "application/x-protobuf"
+	if e.cfg.JSON {
+		var err error
+		if body, err = json.Marshal(req); err != nil {
+			return fmt.Errorf("encode spans: %w", err)
+		}
+		contentType = "application/json"
 	}
 	encoding := ""
 	if e.cfg.Gzip {
@@ -202,7 +218,7 @@ func (e *OTLPExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	start, wait := time.Now(), e.cfg.RetryWait
 	for {
-		err := e.send(ctx, body, encoding)
+		err := e.send(ctx, body, contentType, encoding)
 		var r retryable
 		if err == nil || !errors.As(err, &r) {
 			return err
@@ -224,7 +240,7 @@ func (e *OTLPExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 }
 
-func (e *OTLPExporter) send(ctx context.Context, body []byte, encoding string) error {
+func (e *OTLPExporter) send(ctx context.Context, body []byte, contentType, encoding string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("export spans: %w", err)
@@ -232,7 +248,7 @@ func (e *OTLPExporter) send(ctx context.Context, body []byte, encoding string) e
 	for k, v := range e.cfg.Headers {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "tandem")
 	if encoding != "" {
 		req.Header.Set("Content-Encoding", encoding)
@@ -265,10 +281,24 @@ func (e *OTLPExporter) send(ctx context.Context, body []byte, encoding string) e
 	return err
 }
 
-// partialSuccess reads a JSON ExportTraceServiceResponse; a reply in another encoding (a
-// collector answering protobuf) carries nothing the export acts on.
+// partialSuccess reads an ExportTraceServiceResponse, protobuf or JSON as its Content-Type
+// says (a reply of another type carries nothing the export acts on), and returns the
+// spans the collector rejected as an error.
 func partialSuccess(contentType string, reply []byte) error {
-	if len(reply) == 0 || !strings.HasPrefix(contentType, "application/json") {
+	if len(reply) == 0 {
+		return nil
+	}
+	if strings.HasPrefix(contentType, "application/x-protobuf") {
+		rejected, msg, err := partialSuccessProto(reply)
+		if err != nil {
+			return fmt.Errorf("export spans: the collector's reply: %w", err)
+		}
+		if rejected == 0 && msg == "" {
+			return nil
+		}
+		return fmt.Errorf("export spans: the collector rejected %d spans: %s", rejected, msg)
+	}
+	if !strings.HasPrefix(contentType, "application/json") {
 		return nil
 	}
 	var r struct {

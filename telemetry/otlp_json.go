@@ -14,10 +14,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The OTLP/JSON shape of an ExportTraceServiceRequest
-// (opentelemetry-proto's trace.proto under the protobuf JSON mapping, with the OTLP
-// exceptions): field names in lowerCamelCase, enums as numbers, 64-bit integers as decimal
-// strings, trace and span IDs as hex (not base64), bytes as base64.
+// An ExportTraceServiceRequest (opentelemetry-proto's trace.proto), shaped for its OTLP/JSON
+// encoding (the protobuf JSON mapping with the OTLP exceptions): field names in
+// lowerCamelCase, enums as numbers, 64-bit integers as decimal strings, trace and span IDs
+// as hex (not base64), bytes as base64. otlp_proto.go writes the same structs as protobuf.
 type (
 	otlpRequest struct {
 		ResourceSpans []*otlpResourceSpans `json:"resourceSpans"`
@@ -122,9 +122,9 @@ const (
 	spanFlagsIsRemote    = 0x200
 )
 
-// encodeSpans writes spans as an OTLP/JSON export request, grouped by resource and by
-// instrumentation scope in the order they first appear.
-func encodeSpans(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
+// exportRequest groups spans into an export request by resource and by instrumentation
+// scope, in the order they first appear.
+func exportRequest(spans []sdktrace.ReadOnlySpan) *otlpRequest {
 	type scopeKey struct {
 		res   attribute.Distinct
 		scope instrumentation.Scope
@@ -157,7 +157,7 @@ func encodeSpans(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
 		}
 		ss.Spans = append(ss.Spans, span(s))
 	}
-	return json.Marshal(req)
+	return &req
 }
 
 func span(s sdktrace.ReadOnlySpan) otlpSpan {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -25,17 +26,20 @@ import (
 	common "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"tandem/telemetry"
 )
 
 // collector stands in for an OpenTelemetry collector's OTLP/HTTP receiver. It decodes each
-// JSON export with protojson, the protobuf JSON mapping OTLP/JSON is defined by, refusing
-// unknown fields. Trace and span IDs are hex in OTLP/JSON, not base64: protojson reads such
-// a string as base64 bytes, so gotID turns them back into the text that was sent.
+// export with the generated types of opentelemetry-proto: protobuf bodies with proto, JSON
+// ones with protojson (the protobuf JSON mapping OTLP/JSON is defined by), refusing unknown
+// fields. Trace and span IDs are hex in OTLP/JSON, not base64: protojson reads such a string
+// as base64 bytes, so fromHex turns them back into the IDs that were sent.
 type collector struct {
 	mu       sync.Mutex
 	requests []*coltrace.ExportTraceServiceRequest
+	types    []string // each request's Content-Type
 	headers  []http.Header
 	reply    func(n int, w http.ResponseWriter) bool // answers the nth request itself when it returns true
 }
@@ -52,8 +56,9 @@ func newCollector(t *testing.T) (*collector, *httptest.Server) {
 		if reply != nil && reply(n, w) {
 			return
 		}
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" {
-			http.Error(w, "want a POST of application/json to /v1/traces", http.StatusBadRequest)
+		ct := r.Header.Get("Content-Type")
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || (ct != "application/json" && ct != "application/x-protobuf") {
+			http.Error(w, "want a POST of application/x-protobuf or application/json to /v1/traces", http.StatusBadRequest)
 			return
 		}
 		var body io.Reader = r.Body
@@ -67,8 +72,12 @@ func newCollector(t *testing.T) (*collector, *httptest.Server) {
 		}
 		b, err := io.ReadAll(body)
 		var req coltrace.ExportTraceServiceRequest
-		if err == nil {
-			err = protojson.Unmarshal(b, &req)
+		if err == nil && ct == "application/json" {
+			if err = protojson.Unmarshal(b, &req); err == nil {
+				err = fromHex(&req)
+			}
+		} else if err == nil {
+			err = proto.Unmarshal(b, &req)
 		}
 		if err != nil {
 			http.Error(w, "bad export: "+err.Error(), http.StatusBadRequest)
@@ -76,9 +85,12 @@ func newCollector(t *testing.T) (*collector, *httptest.Server) {
 		}
 		c.mu.Lock()
 		c.requests = append(c.requests, &req)
+		c.types = append(c.types, ct)
 		c.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{}`)
+		w.Header().Set("Content-Type", ct)
+		if ct == "application/json" {
+			_, _ = io.WriteString(w, `{}`)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	return c, srv
@@ -98,10 +110,54 @@ func (c *collector) spans() []*tracepb.Span {
 	return out
 }
 
-func gotID(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+// fromHex turns the IDs protojson read as base64 back into the bytes their hex text says.
+func fromHex(req *coltrace.ExportTraceServiceRequest) error {
+	var err error
+	id := func(b *[]byte) {
+		if len(*b) == 0 {
+			return
+		}
+		var e error
+		if *b, e = hex.DecodeString(base64.StdEncoding.EncodeToString(*b)); e != nil {
+			err = fmt.Errorf("an ID that is not hex: %w", e)
+		}
+	}
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				id(&s.TraceId)
+				id(&s.SpanId)
+				id(&s.ParentSpanId)
+				for _, l := range s.Links {
+					id(&l.TraceId)
+					id(&l.SpanId)
+				}
+			}
+		}
+	}
+	return err
+}
+
+func gotID(b []byte) string { return hex.EncodeToString(b) }
 
 func exporterFor(srv *httptest.Server) *telemetry.OTLPExporter {
 	return telemetry.NewOTLPExporter(telemetry.OTLPConfig{URL: srv.URL + "/v1/traces", RetryWait: time.Millisecond})
+}
+
+func TestSpansReachACollectorAsOTLPProtobufOrJSON(t *testing.T) {
+	for _, tc := range []struct {
+		json bool
+		want string
+	}{{false, "application/x-protobuf"}, {true, "application/json"}} {
+		t.Run(tc.want, func(t *testing.T) {
+			col, srv := newCollector(t)
+			ended := record(t, telemetry.NewOTLPExporter(telemetry.OTLPConfig{URL: srv.URL + "/v1/traces", JSON: tc.json}))
+			if len(col.types) == 0 || col.types[0] != tc.want {
+				t.Fatalf("sent as %v, want %s", col.types, tc.want)
+			}
+			checkSpans(t, col, ended)
+		})
+	}
 }
 
 // record makes two spans, a parent and a child with every kind of attribute, an event, a
@@ -131,9 +187,9 @@ func record(t *testing.T, exp sdktrace.SpanExporter) []sdktrace.ReadOnlySpan {
 	return rec.Ended()
 }
 
-func TestSpansReachACollectorAsOTLPJSON(t *testing.T) {
-	col, srv := newCollector(t)
-	ended := record(t, exporterFor(srv))
+// checkSpans holds what the collector decoded to the spans the SDK ended (record's two).
+func checkSpans(t *testing.T, col *collector, ended []sdktrace.ReadOnlySpan) {
+	t.Helper()
 	got := col.spans()
 	if len(got) != 2 || len(ended) != 2 {
 		t.Fatalf("the collector got %d spans, the SDK ended %d", len(got), len(ended))
@@ -234,11 +290,15 @@ func TestExportFailuresSayWhatTheCollectorSaid(t *testing.T) {
 		{"a refusal is not retried", http.StatusBadRequest, "bad field", "400 Bad Request: bad field", 1},
 		{"an unavailable collector is retried until the retry budget is spent", http.StatusBadGateway, "", "502 Bad Gateway: (empty)", 0},
 		{"a partial success names the rejected spans", http.StatusOK, `{"partialSuccess":{"rejectedSpans":"1","errorMessage":"too old"}}`, "rejected 1 spans: too old", 1},
+		{"a partial success in protobuf too", http.StatusOK, partialProto(t, 3, "over quota"), "rejected 3 spans: over quota", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			col, srv := newCollector(t)
 			col.reply = func(_ int, w http.ResponseWriter) bool {
 				w.Header().Set("Content-Type", "application/json")
+				if !strings.HasPrefix(tc.body, "{") {
+					w.Header().Set("Content-Type", "application/x-protobuf")
+				}
 				w.WriteHeader(tc.status)
 				_, _ = io.WriteString(w, tc.body)
 				return true
@@ -281,12 +341,14 @@ func TestTheEnvironmentConfiguresTheExport(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_HEADERS":            "Authorization=Bearer%20abc, x-tenant = t1,broken",
 		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "gzip",
 		"OTEL_EXPORTER_OTLP_TIMEOUT":            "soon",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":           "grpc", // overridden by the traces one
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL":    "http/json",
 	}
 	cfg, ignored, err := telemetry.OTLPConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.URL != srv.URL+"/v1/traces" || !cfg.Gzip || cfg.Timeout != 0 {
+	if cfg.URL != srv.URL+"/v1/traces" || !cfg.Gzip || cfg.Timeout != 0 || !cfg.JSON {
 		t.Errorf("config %+v", cfg)
 	}
 	if len(ignored) != 2 || !strings.Contains(ignored[0].Error(), `"broken"`) || !strings.Contains(ignored[1].Error(), "OTEL_EXPORTER_OTLP_TIMEOUT") {
@@ -298,8 +360,13 @@ func TestTheEnvironmentConfiguresTheExport(t *testing.T) {
 		t.Fatalf("the collector got %d spans (a gzipped body it could not read?)", len(col.spans()))
 	}
 	h := col.headers[0]
-	if h.Get("Authorization") != "Bearer abc" || h.Get("X-Tenant") != "t1" || h.Get("Content-Encoding") != "gzip" {
+	if h.Get("Authorization") != "Bearer abc" || h.Get("X-Tenant") != "t1" || h.Get("Content-Encoding") != "gzip" || h.Get("Content-Type") != "application/json" {
 		t.Errorf("headers %v", h)
+	}
+	env = map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+	cfg, ignored, _ = telemetry.OTLPConfigFromEnv(func(k string) string { return env[k] })
+	if cfg.JSON || len(ignored) != 1 || !strings.Contains(ignored[0].Error(), "http/protobuf") {
+		t.Errorf("grpc: JSON %v, ignored %v; want protobuf over HTTP and a note", cfg.JSON, ignored)
 	}
 }
 
@@ -342,4 +409,13 @@ func TestAShutDownExporterSendsNothing(t *testing.T) {
 	if err := exp.ExportSpans(context.Background(), record(t, tracetest.NewInMemoryExporter())); err == nil || len(col.headers) != 0 {
 		t.Fatalf("export after shutdown: %v, %d requests", err, len(col.headers))
 	}
+}
+
+func partialProto(t *testing.T, rejected int64, msg string) string {
+	t.Helper()
+	b, err := proto.Marshal(&coltrace.ExportTraceServiceResponse{PartialSuccess: &coltrace.ExportTracePartialSuccess{RejectedSpans: rejected, ErrorMessage: msg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -49,7 +49,7 @@ type Exporter struct {
 	spans    *spanBook
 }
 
-// Start exports the bus's notices over OTLP/HTTP (JSON bodies), configured by the standard
+// Start exports the bus's notices over OTLP/HTTP (protobuf, or JSON), configured by the standard
 // OTEL_* variables (see OTLPConfigFromEnv; OTEL_SERVICE_NAME names the service). Settings
 // that cannot be used are logged and skipped. Call Shutdown to flush.
 func Start(bus *engine.Bus, log *slog.Logger) (*Exporter, error) {

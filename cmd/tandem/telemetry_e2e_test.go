@@ -11,11 +11,10 @@ import (
 	"testing"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
-// collector receives OTLP/HTTP trace exports with JSON bodies, as an OpenTelemetry
-// collector would, decoding them with the protobuf JSON mapping (unknown fields refused).
+// collector receives OTLP/HTTP trace exports, as an OpenTelemetry collector would.
 type collector struct {
 	mu    sync.Mutex
 	spans map[string]map[string]string // span name -> attribute key -> value (as text)
@@ -28,7 +27,7 @@ func startCollector(t *testing.T) (*httptest.Server, *collector) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var req coltrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" || protojson.Unmarshal(body, &req) != nil {
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
 			http.Error(w, "bad export", http.StatusBadRequest)
 			return
 		}
@@ -50,8 +49,9 @@ func startCollector(t *testing.T) (*httptest.Server, *collector) {
 				}
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{}`))
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
+		w.Write(b)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, c
