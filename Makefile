@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCleanTerminal -fuzztime 30s ./cmd/tandem/
 	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime 30s ./ui/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./eval/
+	$(GO) test -run '^$$' -fuzz FuzzPartialSuccess -fuzztime 30s ./telemetry/
 
 # The README's screenshots, docs/tour/*.png, from the real workbench in tmux.
 tour:

@@ -151,7 +151,11 @@ func anyValueProto(b *pb, v otlpAnyValue) {
 		*b = append(*b, *v.StringValue...)
 	case v.BoolValue != nil:
 		b.tag(2, wireVarint)
-		*b = binary.AppendUvarint(*b, map[bool]uint64{false: 0, true: 1}[*v.BoolValue])
+		if *v.BoolValue {
+			*b = append(*b, 1)
+		} else {
+			*b = append(*b, 0)
+		}
 	case v.IntValue != nil:
 		n, _ := strconv.ParseInt(*v.IntValue, 10, 64)
 		b.tag(3, wireVarint)
@@ -215,7 +219,10 @@ func partialSuccessProto(b []byte) (rejected int64, msg string, err error) {
 				b = b[n:]
 				fn(field, wire, v, nil)
 			case wireFixed64, wireFixed32:
-				size := map[int]int{wireFixed64: 8, wireFixed32: 4}[wire]
+				size := 8
+				if wire == wireFixed32 {
+					size = 4
+				}
 				if len(b) < size {
 					return errBad
 				}
