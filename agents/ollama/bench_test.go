@@ -2,8 +2,6 @@ package ollama_test
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -15,9 +13,8 @@ import (
 )
 
 // BenchmarkModelLayerOverhead streams the same prompt (same seed, same length) through
-// Ollama's official Go client (api.Client) directly and through tandem's client and model
-// layer, alternating, in one run, and reports tokens/s and time to first token for both
-// and the layer's overhead.
+// Ollama's api.Client directly and through the model layer, alternating, in one run, and
+// reports tokens/s and time to first token for both and the layer's overhead.
 //
 //	go test -run '^$' -bench ModelLayer -benchtime 10x ./agents/model/
 func BenchmarkModelLayerOverhead(b *testing.B) {
@@ -26,11 +23,6 @@ func BenchmarkModelLayerOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base, err := url.Parse(o.Host())
-	if err != nil {
-		b.Fatal(err)
-	}
-	official := api.NewClient(base, http.DefaultClient)
 	ctx := context.Background()
 	const predict = 64
 	msgs := []model.Message{{Role: "user", Content: "Tell a long story about a lighthouse keeper."}}
@@ -41,7 +33,7 @@ func BenchmarkModelLayerOverhead(b *testing.B) {
 			Messages: []api.Message{{Role: "user", Content: msgs[0].Content}},
 			Options:  map[string]any{"temperature": temp, "seed": seed, "num_predict": predict}}
 		start := time.Now()
-		err := official.Chat(ctx, req, func(r api.ChatResponse) error {
+		err := o.API().Chat(ctx, req, func(r api.ChatResponse) error {
 			if ttft == 0 && r.Message.Content != "" {
 				ttft = time.Since(start)
 			}

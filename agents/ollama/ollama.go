@@ -15,16 +15,17 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ollama/ollama/api"
 )
 
 // DefaultHost is where Ollama listens unless OLLAMA_HOST says otherwise.
 const DefaultHost = "127.0.0.1:11434"
 
-// Client is the Model backed by an Ollama server, spoken to over its HTTP API (wire.go has
-// the JSON of the calls it makes).
+// Ollama is the Model backed by an Ollama server through its official Go client.
 type Client struct {
-	http *http.Client
-	base *url.URL
+	client *api.Client
+	base   *url.URL
 	// Attempts and Backoff govern retries of transient failures that happen before any
 	// token arrived (connection refused, 5xx). A reply that started streaming is never
 	// retried: its deltas were already delivered.
@@ -35,7 +36,7 @@ type Client struct {
 
 var _ model.Model = (*Client)(nil)
 
-// New returns a client for the server at host ("127.0.0.1:11434" or a URL).
+// NewOllama returns a client for the server at host ("127.0.0.1:11434" or a URL).
 func New(host string) (*Client, error) {
 	base, err := parseHost(host)
 	if err != nil {
@@ -43,7 +44,7 @@ func New(host string) (*Client, error) {
 	}
 	// No overall timeout: replies stream for as long as the caller's context allows.
 	hc := &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
-	return &Client{http: hc, base: base, Attempts: 3, Backoff: 250 * time.Millisecond}, nil
+	return &Client{client: api.NewClient(base, hc), base: base, Attempts: 3, Backoff: 250 * time.Millisecond}, nil
 }
 
 // FromEnvironment returns a client for $OLLAMA_HOST, or the default local server.
@@ -72,19 +73,21 @@ func parseHost(host string) (*url.URL, error) {
 // Host is the server's base URL.
 func (o *Client) Host() string { return o.base.String() }
 
+// Client is the underlying Ollama API client.
+func (o *Client) API() *api.Client { return o.client }
+
 // Chat streams one reply.
 func (o *Client) Chat(ctx context.Context, req model.Request, onDelta func(model.Delta)) (model.Response, error) {
-	areq := toAPIRequest(req)
+	areq, err := toAPIRequest(req)
+	if err != nil {
+		return model.Response{}, fmt.Errorf("chat with %s: %w", req.Model, err)
+	}
 	attempts := max(o.Attempts, 1)
 	for attempt := 1; ; attempt++ {
 		var resp model.Response
 		resp.Message.Role = "assistant"
 		started, done := false, false
-		err := o.stream(ctx, "/api/chat", areq, func(line []byte) error {
-			var r chatChunk
-			if err := json.Unmarshal(line, &r); err != nil {
-				return fmt.Errorf("a line of the reply: %w", err)
-			}
+		err := o.client.Chat(ctx, areq, func(r api.ChatResponse) error {
 			m := r.Message
 			if m.Content != "" || m.Thinking != "" {
 				started = true
@@ -111,7 +114,7 @@ func (o *Client) Chat(ctx context.Context, req model.Request, onDelta func(model
 			return resp, nil
 		}
 		if err == nil && ctx.Err() != nil {
-			// A cancelled request ends the stream quietly.
+			// The client ends the stream quietly when the request is cancelled.
 			err = fmt.Errorf("chat with %s: %w", req.Model, ctx.Err())
 		} else if err == nil {
 			err = errorf(model.ErrStreamCut, nil, "the reply from %s was cut after %d characters (the server closed the stream); what arrived is kept", req.Model, len(resp.Message.Content))
@@ -139,18 +142,18 @@ func (o *Client) classify(ctx context.Context, err error, name string, started b
 	if ctx.Err() != nil {
 		return fmt.Errorf("chat with %s: %w", name, ctx.Err())
 	}
-	var se statusError
+	var se api.StatusError
 	if errors.As(err, &se) {
-		msg := strings.ToLower(se.Message)
+		msg := strings.ToLower(se.ErrorMessage)
 		switch {
 		case se.StatusCode == http.StatusNotFound || strings.Contains(msg, "not found"):
 			return errorf(model.ErrModelNotFound, err, "model %q not found on %s: run `ollama pull %s`", name, o.base, name)
 		case strings.Contains(msg, "context") && (strings.Contains(msg, "length") || strings.Contains(msg, "too long") || strings.Contains(msg, "exceed")):
-			return errorf(model.ErrContextTooLong, err, "the prompt is too long for %s's context: shorten it or raise num_ctx (%s)", name, se.Message)
+			return errorf(model.ErrContextTooLong, err, "the prompt is too long for %s's context: shorten it or raise num_ctx (%s)", name, se.ErrorMessage)
 		case se.StatusCode >= 500:
-			return errorf(model.ErrServer, err, "Ollama at %s failed (%d): %s", o.base, se.StatusCode, se.Message)
+			return errorf(model.ErrServer, err, "Ollama at %s failed (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
 		}
-		return errorf(model.ErrServer, err, "Ollama at %s refused the request (%d): %s", o.base, se.StatusCode, se.Message)
+		return errorf(model.ErrServer, err, "Ollama at %s refused the request (%d): %s", o.base, se.StatusCode, se.ErrorMessage)
 	}
 	if isUnreachable(err) {
 		host := "OLLAMA_HOST unset, so the default"
@@ -171,25 +174,32 @@ func isUnreachable(err error) bool {
 		(errors.As(err, &oe) && oe.Op == "dial")
 }
 
-func toAPIRequest(req model.Request) *chatRequest {
-	areq := &chatRequest{Model: req.Model, Stream: true, Format: req.Format, Options: map[string]any{}, Think: req.Think}
+func toAPIRequest(req model.Request) (*api.ChatRequest, error) {
+	stream := true
+	areq := &api.ChatRequest{Model: req.Model, Stream: &stream, Format: req.Format, Options: map[string]any{}}
 	if req.Model == "" {
 		areq.Model = model.DefaultModel()
 	}
 	for _, m := range req.Messages {
-		am := chatMessage{Role: m.Role, Content: m.Content, Thinking: m.Thinking, ToolName: m.ToolName}
-		for _, tc := range m.ToolCalls {
-			var c chatToolCall
-			c.ID, c.Function.Name, c.Function.Arguments = tc.ID, tc.Name, orEmpty(tc.Arguments)
-			am.ToolCalls = append(am.ToolCalls, c)
+		am, err := toAPIMessage(m)
+		if err != nil {
+			return nil, err
 		}
 		areq.Messages = append(areq.Messages, am)
 	}
 	for _, t := range req.Tools {
-		at := chatTool{Type: "function"}
-		at.Function.Name, at.Function.Description, at.Function.Parameters = t.Name, t.Description, t.Parameters
-		if at.Function.Parameters == nil {
-			at.Function.Parameters = map[string]any{"type": "object", "properties": map[string]any{}}
+		params := t.Parameters
+		if params == nil {
+			params = map[string]any{"type": "object", "properties": map[string]any{}}
+		}
+		b, err := json.Marshal(map[string]any{"type": "function", "function": map[string]any{
+			"name": t.Name, "description": t.Description, "parameters": params}})
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
+		}
+		var at api.Tool
+		if err := json.Unmarshal(b, &at); err != nil {
+			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
 		}
 		areq.Tools = append(areq.Tools, at)
 	}
@@ -206,10 +216,29 @@ func toAPIRequest(req model.Request) *chatRequest {
 	if o.NumPredict != 0 {
 		areq.Options["num_predict"] = o.NumPredict
 	}
-	if req.KeepAlive > 0 {
-		areq.KeepAlive = req.KeepAlive.String()
+	if req.Think {
+		areq.Think = &api.ThinkValue{Value: true}
 	}
-	return areq
+	if req.KeepAlive > 0 {
+		areq.KeepAlive = &api.Duration{Duration: req.KeepAlive}
+	}
+	return areq, nil
+}
+
+func toAPIMessage(m model.Message) (api.Message, error) {
+	am := api.Message{Role: m.Role, Content: m.Content, Thinking: m.Thinking, ToolName: m.ToolName}
+	for _, tc := range m.ToolCalls {
+		b, err := json.Marshal(map[string]any{"id": tc.ID, "function": map[string]any{"name": tc.Name, "arguments": orEmpty(tc.Arguments)}})
+		if err != nil {
+			return am, err
+		}
+		var atc api.ToolCall
+		if err := json.Unmarshal(b, &atc); err != nil {
+			return am, err
+		}
+		am.ToolCalls = append(am.ToolCalls, atc)
+	}
+	return am, nil
 }
 
 func orEmpty(m map[string]any) map[string]any {
@@ -219,8 +248,12 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-func fromAPIToolCall(tc chatToolCall) model.ToolCall {
-	return model.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: orEmpty(tc.Function.Arguments)}
+func fromAPIToolCall(tc api.ToolCall) model.ToolCall {
+	args := map[string]any{}
+	if b, err := json.Marshal(tc.Function.Arguments); err == nil {
+		_ = json.Unmarshal(b, &args)
+	}
+	return model.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}
 }
 
 func errorf(kind error, err error, format string, args ...any) *model.Error {

@@ -4,9 +4,7 @@ import (
 	"tandem/agents/model"
 
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,13 +15,13 @@ func (o *Client) Capabilities(ctx context.Context, name string) (model.Capabilit
 	if c, ok := o.caps.Load(name); ok {
 		return c.(model.Capabilities), nil
 	}
-	var show showResponse
-	if err := o.call(ctx, http.MethodPost, "/api/show", showRequest{Model: name}, &show); err != nil {
+	show, err := o.client.Show(ctx, &showRequest{Model: name})
+	if err != nil {
 		return model.Capabilities{}, o.classify(ctx, err, name, false)
 	}
 	var c model.Capabilities
 	for _, cap := range show.Capabilities {
-		switch cap {
+		switch string(cap) {
 		case "completion":
 			c.Completion = true
 		case "tools":
@@ -67,8 +65,8 @@ func parseParameterSize(s string) int64 {
 // Running names the models the server has loaded now (Ollama's /api/ps). A model is listed
 // once it is loaded, so a client waiting on a first reply can tell loading from reading.
 func (o *Client) Running(ctx context.Context) ([]string, error) {
-	var resp listResponse
-	if err := o.call(ctx, http.MethodGet, "/api/ps", nil, &resp); err != nil {
+	resp, err := o.client.ListRunning(ctx)
+	if err != nil {
 		return nil, o.classify(ctx, err, "", false)
 	}
 	out := make([]string, 0, len(resp.Models))
@@ -80,8 +78,8 @@ func (o *Client) Running(ctx context.Context) ([]string, error) {
 
 // List returns the server's local models with their capabilities, sorted by name.
 func (o *Client) List(ctx context.Context) ([]model.LocalModel, error) {
-	var resp listResponse
-	if err := o.call(ctx, http.MethodGet, "/api/tags", nil, &resp); err != nil {
+	resp, err := o.client.List(ctx)
+	if err != nil {
 		return nil, o.classify(ctx, err, "", false)
 	}
 	out := make([]model.LocalModel, 0, len(resp.Models))
@@ -107,11 +105,7 @@ func (o *Client) List(ctx context.Context) ([]model.LocalModel, error) {
 
 // Pull downloads a model, reporting progress.
 func (o *Client) Pull(ctx context.Context, name string, progress func(model.PullProgress)) error {
-	err := o.stream(ctx, "/api/pull", pullRequest{Model: name}, func(line []byte) error {
-		var p pullProgress
-		if err := json.Unmarshal(line, &p); err != nil {
-			return fmt.Errorf("a line of the reply: %w", err)
-		}
+	err := o.client.Pull(ctx, &pullRequest{Model: name}, func(p progressResponse) error {
 		if progress != nil {
 			progress(model.PullProgress{Status: p.Status, Total: p.Total, Completed: p.Completed})
 		}
@@ -126,9 +120,9 @@ func (o *Client) Pull(ctx context.Context, name string, progress func(model.Pull
 
 // Version returns the server's version.
 func (o *Client) Version(ctx context.Context) (string, error) {
-	var v versionResponse
-	if err := o.call(ctx, http.MethodGet, "/api/version", nil, &v); err != nil {
+	v, err := o.client.Version(ctx)
+	if err != nil {
 		return "", o.classify(ctx, err, "", false)
 	}
-	return v.Version, nil
+	return v, nil
 }
