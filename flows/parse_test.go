@@ -76,7 +76,10 @@ func TestEveryProblemIsReportedInOnePassWithItsPosition(t *testing.T) {
 		`testdata/bad.yaml:47:11: step "m" uses steps.zz, but there is no step "zz"`,
 		`testdata/bad.yaml:51:13: step "n": sub-flow good.yaml has no input "nosuch"`,
 		`testdata/bad.yaml:53:19: step "o" uses .steps.k but does not need it (add it to needs)`,
-		`testdata/bad.yaml:56:12: outputs uses .steps.missing, but there is no step "missing"`,
+		`testdata/bad.yaml:62:12: outputs uses .steps.missing, but there is no step "missing"`,
+		// An expression field written as a template says so and shows the expression.
+		`testdata/bad.yaml:56:10: step "p": map: takes an expression, not a template: write map: inputs.topic`,
+		`testdata/bad.yaml:59:11: step "q": when: takes an expression, not a template: write when: inputs.topic`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)

@@ -60,8 +60,10 @@ func validateFlow(r *reporter, f *Flow, visiting map[string]bool) {
 		if s.When != "" {
 			chk.cur = s.fieldAt("when")
 			chk.expression(s.When, "when")
-			if err := checkBool(s.When); err != nil {
-				r.at(s.field("when"), "step %q: when must be true or false, but %q cannot be: %s", s.ID, s.When, oneLine(err.Error()))
+			if _, tmpl := templateAsExpression(s.When); !tmpl { // expression said what to write
+				if err := checkBool(s.When); err != nil {
+					r.at(s.field("when"), "step %q: when must be true or false, but %q cannot be: %s", s.ID, s.When, oneLine(err.Error()))
+				}
 			}
 		}
 		if _, literal := literalList(s.Map); s.Map != "" && !literal {
@@ -305,6 +307,10 @@ func (c *refChecker) template(t string) {
 var dollarAction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{[^}]*\$`) })
 
 func (c *refChecker) expression(e, what string) {
+	if fix, ok := templateAsExpression(e); ok {
+		c.r.at(c.at(), "%s: %s: takes an expression, not a template: write %s: %s", c.where(), what, what, fix)
+		return
+	}
 	refs, err := exprRefs(e)
 	if err != nil {
 		c.r.at(c.at(), "%s: bad %s expression %q: %s", c.where(), what, clip(e), err)
@@ -313,6 +319,22 @@ func (c *refChecker) expression(e, what string) {
 	for _, ref := range refs {
 		c.check(ref, "")
 	}
+}
+
+// templateAsExpression reports whether an expression field holds one template action
+// ("{{ .inputs.items }}"), a mistake expr-lang would only call a bad map key, and returns the
+// expression the author meant (inputs.items).
+func templateAsExpression(e string) (string, bool) {
+	t := strings.TrimSpace(e)
+	if !strings.HasPrefix(t, "{{") || !strings.HasSuffix(t, "}}") || strings.Count(t, "{{") != 1 {
+		return "", false
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(t[2:len(t)-2], "-"), "-") // {{- x -}} too
+	inner = strings.TrimPrefix(strings.TrimSpace(inner), ".")
+	if inner == "" {
+		return "", false
+	}
+	return inner, true
 }
 
 func (c *refChecker) check(ref []string, dot string) {
