@@ -38,6 +38,11 @@ func observe(st *engine.State, events []engine.Event) (Observation, error) {
 	} else if st.Output != nil {
 		o.Answer = compactJSON(st.Output)
 	}
+	for _, s := range st.Steps {
+		if s.Status == engine.StatusSucceeded || s.Status == engine.StatusFailed {
+			o.Steps++
+		}
+	}
 	byID := map[string]int{} // tool call id -> index in o.ToolCalls, to mark failed calls
 	for _, ev := range events {
 		if ev.Type != engine.StepTrace {
@@ -53,6 +58,10 @@ func observe(st *engine.State, events []engine.Event) (Observation, error) {
 		}
 		switch r := rec.(type) {
 		case agents.Start:
+			if o.Model == "" {
+				o.Model = r.Model
+			}
+		case agents.LLMRequest: // an llm: step's call
 			if o.Model == "" {
 				o.Model = r.Model
 			}

@@ -98,6 +98,14 @@ func orDefault(model string) string {
 	return model
 }
 
+// modelOrNone names the model of a flow target's case: "-" when none of its steps used one.
+func modelOrNone(model string) string {
+	if model == "" {
+		return "-"
+	}
+	return model
+}
+
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)

@@ -34,8 +34,10 @@ type Row struct {
 	Model  string `json:"model"`
 	Runs   int    `json:"runs"`
 	Passed int    `json:"passed"`
-	// Turns, Tokens and Seconds are medians over the repeats.
+	// Turns, Steps, Tokens and Seconds are medians over the repeats (Steps of a flow
+	// target's case, Turns of an agent's).
 	Turns   float64 `json:"turns"`
+	Steps   float64 `json:"steps,omitempty"`
 	Tokens  float64 `json:"tokens"`
 	Seconds float64 `json:"seconds"`
 	// Failed are the expectations that failed, with how many runs failed each.
@@ -134,7 +136,7 @@ func summarize(cells []CellResult) ([]Row, []ModelStats) {
 	type key struct{ c, m string }
 	var rows []Row
 	idx := map[key]int{}
-	samples := map[key][3][]float64{}
+	samples := map[key][4][]float64{}
 	var models []string
 	byModel := map[string][]CellResult{}
 	for _, c := range cells {
@@ -159,7 +161,7 @@ func summarize(cells []CellResult) ([]Row, []ModelStats) {
 			}
 		}
 		s := samples[k]
-		s[0], s[1], s[2] = append(s[0], float64(c.Turns)), append(s[1], float64(c.Tokens)), append(s[2], c.Seconds)
+		s[0], s[1], s[2], s[3] = append(s[0], float64(c.Turns)), append(s[1], float64(c.Tokens)), append(s[2], c.Seconds), append(s[3], float64(c.Steps))
 		samples[k] = s
 		if _, seen := byModel[c.Model]; !seen {
 			models = append(models, c.Model)
@@ -168,7 +170,7 @@ func summarize(cells []CellResult) ([]Row, []ModelStats) {
 	}
 	for k, i := range idx {
 		s := samples[k]
-		rows[i].Turns, rows[i].Tokens, rows[i].Seconds = median(s[0]), median(s[1]), median(s[2])
+		rows[i].Turns, rows[i].Tokens, rows[i].Seconds, rows[i].Steps = median(s[0]), median(s[1]), median(s[2]), median(s[3])
 	}
 	stats := make([]ModelStats, 0, len(models))
 	for _, m := range models {
@@ -247,17 +249,47 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
+	flow := r.flowTarget()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "case\tmodel\tpass\tturns\ttokens\ttime")
-	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", row.Case, orDefault(row.Model), row.Passed, row.Runs,
-			num(row.Turns), num(row.Tokens), secs(row.Seconds))
+	if flow { // a flow's case has steps, not turns, and the model its steps used, if any
+		fmt.Fprintln(tw, "case\tmodel\tpass\tsteps\ttokens\ttime")
+		for _, row := range r.Rows {
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", row.Case, modelOrNone(row.Model), row.Passed, row.Runs,
+				num(row.Steps), num(row.Tokens), secs(row.Seconds))
+		}
+	} else {
+		fmt.Fprintln(tw, "case\tmodel\tpass\tturns\ttokens\ttime")
+		for _, row := range r.Rows {
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", row.Case, orDefault(row.Model), row.Passed, row.Runs,
+				num(row.Turns), num(row.Tokens), secs(row.Seconds))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if !flow {
+		if err := writeModels(w, r); err != nil {
+			return err
+		}
+	}
+	writeFailed(w, r)
+	return nil
+}
+
+// flowTarget reports whether the report's cells ran a flow target.
+func (r *Report) flowTarget() bool {
+	for _, c := range r.Cells {
+		if !c.Flow {
+			return false
+		}
+	}
+	return len(r.Cells) > 0
+}
+
+// writeModels prints a line per model: an agent's rates and medians.
+func writeModels(w io.Writer, r *Report) error {
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// Short headers, so that the table fits 80 columns with a model name of 12 or so:
 	// valid is the valid-action rate, tools ok the share of tool calls the tools accepted,
 	// stops the runs a loop or a budget stopped.
@@ -267,9 +299,11 @@ func WriteTable(w io.Writer, r *Report) error {
 			m.Passed, m.Runs, pct(m.SpreadLow), pct(m.SpreadHigh), pct(m.ValidActions), pct(m.ToolAccuracy),
 			num(m.MedianTurns), num(m.MedianTokens), secs(m.MedianSeconds), stops(m))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	return tw.Flush()
+}
+
+// writeFailed prints each failed run with the expectations it missed and the run to read.
+func writeFailed(w io.Writer, r *Report) {
 	first := true
 	for _, c := range r.Cells {
 		if c.Pass {
@@ -280,7 +314,11 @@ func WriteTable(w io.Writer, r *Report) error {
 			first = false
 		}
 		read := readCommand(c)
-		fmt.Fprintf(w, "  %s on %s, repeat %d (%s): %s", c.Case, orDefault(c.Model), c.Repeat, read, c.Status)
+		on := " on " + orDefault(c.Model)
+		if c.Flow && c.Model == "" {
+			on = ""
+		}
+		fmt.Fprintf(w, "  %s%s, repeat %d (%s): %s", c.Case, on, c.Repeat, read, c.Status)
 		if c.EndReason != "" {
 			fmt.Fprintf(w, ", %s", c.EndReason)
 		}
@@ -294,7 +332,6 @@ func WriteTable(w io.Writer, r *Report) error {
 			}
 		}
 	}
-	return nil
 }
 
 func num(f float64) string {

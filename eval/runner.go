@@ -50,16 +50,20 @@ type Options struct {
 
 // CellResult is one cell's scored run, as the eval run records it.
 type CellResult struct {
-	Cell           string    `json:"cell"`
-	Case           string    `json:"case"`
-	Model          string    `json:"model"`
-	Repeat         int       `json:"repeat"`
-	RunID          string    `json:"run_id"`
-	Pass           bool      `json:"pass"`
-	Status         string    `json:"status"`
-	Error          string    `json:"error,omitempty"`
-	EndReason      string    `json:"end_reason,omitempty"`
-	Turns          int       `json:"turns"`
+	Cell      string `json:"cell"`
+	Case      string `json:"case"`
+	Model     string `json:"model"`
+	Repeat    int    `json:"repeat"`
+	RunID     string `json:"run_id"`
+	Pass      bool   `json:"pass"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	EndReason string `json:"end_reason,omitempty"`
+	Turns     int    `json:"turns"`
+	// Flow says the case ran a flow target, whose case has Steps (the steps that ran)
+	// rather than turns, and whose Model is the one its steps used ("" when none did).
+	Flow           bool      `json:"flow,omitempty"`
+	Steps          int       `json:"steps,omitempty"`
 	Tokens         int       `json:"tokens"`
 	Seconds        float64   `json:"seconds"`
 	ToolCalls      int       `json:"tool_calls"`
@@ -287,7 +291,10 @@ func (r *Runner) runCell(ctx context.Context, evalID string, s *Suite, c Cell, s
 	out := CellResult{Cell: c.ID, Case: c.Case.ID, Model: o.Model, Repeat: c.Repeat, RunID: o.RunID,
 		Status: o.Status, Error: o.Error, EndReason: o.EndReason, Turns: o.Turns, Tokens: o.Tokens,
 		Seconds: o.Duration.Seconds(), ToolCalls: len(o.ToolCalls), InvalidActions: o.InvalidActions,
-		Outcomes: Score(ctx, c.Case, o, j)}
+		Outcomes: Score(ctx, c.Case, o, j), Flow: s.Flow != nil}
+	if out.Flow {
+		out.Steps = o.Steps
+	}
 	if ctx.Err() != nil {
 		return CellResult{}, fmt.Errorf("score case %s: %w", c.ID, context.Cause(ctx))
 	}

@@ -294,3 +294,37 @@ cases:
 		t.Fatalf("the fixture was changed: %q", b)
 	}
 }
+
+// A flow target's case has steps, not turns, and the model its steps used: none for a
+// shell flow (the table says "-", never "default"), the llm: step's for one that calls a model.
+func TestAFlowTargetsCasesReportTheirStepsAndTheModelTheyUsed(t *testing.T) {
+	h := newHarness(t, worker)
+	h.judge.Respond = func(model.Request) (model.FakeReply, error) { return reply("a haiku"), nil }
+	h.write("shell.yaml", "name: shell\nsteps:\n  - id: a\n    shell: echo one\n  - id: b\n    needs: [a]\n    shell: echo two\n  - id: c\n    needs: [a]\n    when: 'false'\n    shell: echo never\n")
+	h.write("poem.yaml", "name: poem\nsteps:\n  - id: write\n    llm: { prompt: a haiku, model: tiny }\n")
+	for _, tc := range []struct{ target, model, table string }{
+		{"shell.yaml", "", "one   -      1/1   2      0       "},
+		{"poem.yaml", "tiny", "one   tiny   1/1   1      "},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			s := h.suite("name: f\ntarget: " + tc.target + "\ncases:\n  - id: one\n    expect: [{ regex: . }]\n")
+			rep, err := h.runner().Start(context.Background(), s, eval.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := rep.Cells[0]
+			if !c.Pass || !c.Flow || c.Model != tc.model || c.Turns != 0 {
+				b, _ := json.Marshal(c)
+				t.Fatalf("cell = %s", b)
+			}
+			var out strings.Builder
+			if err := eval.WriteTable(&out, rep); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "case  model  pass  steps  tokens  time\n"+tc.table) || strings.Contains(out.String(), "default") ||
+				strings.Contains(out.String(), "turns") {
+				t.Fatalf("table:\n%s", out.String())
+			}
+		})
+	}
+}

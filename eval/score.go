@@ -33,6 +33,9 @@ type Observation struct {
 	// Workspace is the directory the run worked in, where file expectations look.
 	Workspace string
 	Model     string
+	// Steps counts the run's steps that ran (succeeded or failed, not skipped or never
+	// reached): what a flow target's case did, where an agent's has turns.
+	Steps int
 }
 
 // ToolCall is one tool call an agent in the run made.

@@ -40,6 +40,8 @@ type evalCell struct {
 	Status   string        `json:"status"`
 	Error    string        `json:"error,omitempty"`
 	Turns    int           `json:"turns"`
+	Flow     bool          `json:"flow"`  // a flow target's case: it has steps, not turns
+	Steps    int           `json:"steps"` // the steps a flow's case ran
 	Seconds  float64       `json:"seconds"`
 	Outcomes []evalOutcome `json:"outcomes"`
 }
@@ -115,6 +117,7 @@ type evalView struct {
 	promote Promoter
 
 	cases, models []string
+	flow          bool // every cell is a flow target's case
 	row, col      int
 	bar           bool      // showing one cell's run in the panes, as a bar
 	barCell       *evalCell // the run the bar is about
@@ -202,7 +205,9 @@ func promoteRun(p Promoter, runID, dir string) tea.Cmd {
 
 func (v *evalView) setReport(rep *evalReport) {
 	v.rep, v.cases, v.models = rep, nil, nil
+	v.flow = len(rep.Cells) > 0
 	for _, c := range rep.Cells {
+		v.flow = v.flow && c.Flow
 		if !containsString(v.cases, c.Case) {
 			v.cases = append(v.cases, c.Case)
 		}
@@ -394,11 +399,11 @@ func (v *evalView) table() []string {
 	caseW = min(caseW, max(v.w/3, 8))
 	colW := 8
 	for _, m := range v.models {
-		colW = max(colW, min(ansi.StringWidth(modelLabel(m)), 24))
+		colW = max(colW, min(ansi.StringWidth(v.modelLabel(m)), 24))
 	}
 	head := fmt.Sprintf("%-*s", caseW, "case")
 	for _, m := range v.models {
-		head += "  " + fmt.Sprintf("%-*s", colW, fitText(modelLabel(m), colW))
+		head += "  " + fmt.Sprintf("%-*s", colW, fitText(v.modelLabel(m), colW))
 	}
 	lines := []string{v.theme.Dim.Render(v.pad(head))}
 	for i, c := range v.cases {
@@ -444,7 +449,7 @@ func (v *evalView) details() []string {
 		if !c.Pass {
 			status = "failed"
 		}
-		lines = append(lines, v.theme.Text.Render(v.pad(fmt.Sprintf("repeat %d · run %s · %s · %d turns · %.1fs", c.Repeat, c.RunID, status, c.Turns, c.Seconds))))
+		lines = append(lines, v.theme.Text.Render(v.pad(fmt.Sprintf("repeat %d · run %s · %s · %s · %.1fs", c.Repeat, c.RunID, status, did(c), c.Seconds))))
 		lines = append(lines, v.outcomes(c)...)
 	}
 	return lines
@@ -473,7 +478,11 @@ func (v *evalView) outcomes(c evalCell) []string {
 // barView is the strip under the panes while a cell's run is open: its failed expectations.
 func (v *evalView) barView() string {
 	c := v.barCell
-	head := fmt.Sprintf("eval %s · case %s on %s, repeat %d · run %s", v.rep.Suite, c.Case, modelLabel(c.Model), c.Repeat, c.RunID)
+	on := ""
+	if label := v.modelLabel(c.Model); label != "" {
+		on = " on " + label
+	}
+	head := fmt.Sprintf("eval %s · case %s%s, repeat %d · run %s", v.rep.Suite, c.Case, on, c.Repeat, c.RunID)
 	lines := []string{v.theme.Title.Render(v.pad(head))}
 	var failed []string
 	for _, l := range v.outcomes(*c) {
@@ -491,9 +500,23 @@ func (v *evalView) barView() string {
 	return strings.Join(lines, "\n")
 }
 
-func modelLabel(m string) string {
-	if m == "" {
+// modelLabel names a model column: the model, or for an agent on its default "default"; a
+// flow whose steps use no model has none.
+func (v *evalView) modelLabel(m string) string {
+	if m == "" && !v.flow {
 		return "default"
 	}
 	return m
+}
+
+// did says what a case run did: a flow's steps, an agent's turns.
+func did(c evalCell) string {
+	n, unit := c.Turns, "turn"
+	if c.Flow {
+		n, unit = c.Steps, "step"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

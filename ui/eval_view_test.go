@@ -82,3 +82,48 @@ func TestEvalViewShowsCasesByModelsOpensACellsRunAndPromotesIt(t *testing.T) {
 		t.Fatal("esc did not close the eval view")
 	}
 }
+
+// A flow target's eval: its cases are runs of the flow, which the flow's preview counts; the
+// eval view says what a case did in steps (a flow has no turns) and names no model when the
+// flow's steps use none.
+func TestAFlowTargetsEvalCountsItsRunsAndShowsStepsNotTurns(t *testing.T) {
+	a := newChatApp(t, 120, 32, &model.Fake{}, nil)
+	for f, ok := a.m.sidebar.SelectedFlow(); !ok || f.Name != "hello"; f, ok = a.m.sidebar.SelectedFlow() {
+		a.press("j")
+	}
+	if bar := a.screen(); !strings.Contains(bar, "hello  (not run; r runs it)") {
+		t.Fatalf("the header of hello's preview before the eval:\n%s", bar)
+	}
+	suite := "name: hello-evals\ntarget: hello.yaml\ncases:\n" +
+		"  - id: says-hi\n    expect: [{ contains: hi }]\n" +
+		"  - id: says-bye\n    expect: [{ contains: bye }]\n"
+	path := filepath.Join(a.dir, "evals.yaml")
+	os.WriteFile(path, []byte(suite), 0o644)
+	s, err := eval.Parse(path, []byte(suite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := (&eval.Runner{Engine: a.m.opts.Engine, WorkDir: t.TempDir()}).Start(context.Background(), s, eval.Options{})
+	if err != nil || len(rep.Cells) != 2 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	a.send(loadRuns(a.store, 0)())
+	a.until("hello's preview counts the eval's runs", func() bool {
+		return strings.Contains(a.screen(), "hello  (2 runs by evals, last ")
+	})
+
+	a.send(openRunMsg{runID: rep.RunID, pane: paneDAG})
+	a.until("the eval view shows the table", func() bool { return strings.Contains(a.screen(), "✗ 0/1") })
+	scr := a.screen()
+	if !strings.Contains(scr, "· passed · 1 step · ") || strings.Contains(scr, "turns") {
+		t.Fatalf("the case's line does not say its steps:\n%s", scr)
+	}
+	if strings.Contains(strings.ReplaceAll(scr, "--default--", ""), "default") { // but in the cells' run ids
+		t.Fatalf("a flow whose steps use no model shows one:\n%s", scr)
+	}
+	a.press("j", "enter")
+	a.until("the case run opens", func() bool { return a.m.run.id == rep.Cells[1].RunID })
+	if scr := a.screen(); !strings.Contains(scr, "case says-bye, repeat 1 · run "+rep.Cells[1].RunID) {
+		t.Fatalf("the bar names a model or not the case:\n%s", scr)
+	}
+}

@@ -519,18 +519,32 @@ func age(now, t time.Time) string {
 }
 
 // flowRunsNote says, for a flow previewed with no run open, whether it has runs among those
-// listed: "(not run; r runs it)", or how many and how the newest went.
+// listed: "(not run; r runs it)", or how many (the runs of eval cases among them) and how the
+// newest went.
 func (m RunsListModel) flowRunsNote(path string) string {
 	want, _ := filepath.Abs(path)
-	n := 0
+	n, byEval := 0, 0
 	var latest *engine.RunInfo
-	for i := range m.runs {
-		r := &m.runs[i]
-		if got, _ := filepath.Abs(r.FlowPath); got != want || r.ParentRunID != "" {
-			continue
+	count := func(r *engine.RunInfo) bool {
+		if got, _ := filepath.Abs(r.FlowPath); got != want {
+			return false
 		}
-		if n++; latest == nil {
-			latest = r // runs come newest first
+		if n++; latest == nil || r.CreatedAt.After(latest.CreatedAt) {
+			latest = r
+		}
+		return true
+	}
+	for i := range m.runs {
+		if r := &m.runs[i]; r.ParentRunID == "" {
+			count(r)
+		}
+	}
+	for _, r := range m.runs { // eval runs' cases, in the order the eval runs are listed
+		sum := m.evals[r.ID]
+		for i := range sum.cases {
+			if count(&sum.cases[i]) {
+				byEval++
+			}
 		}
 	}
 	if n == 0 {
@@ -542,6 +556,14 @@ func (m RunsListModel) flowRunsNote(path string) string {
 		if m.more {
 			runs = fmt.Sprintf("%d+ runs", n)
 		}
+	}
+	switch {
+	case byEval == n && n == 1:
+		runs += " by an eval"
+	case byEval == n:
+		runs += " by evals"
+	case byEval > 0:
+		runs += fmt.Sprintf(", %d by evals", byEval)
 	}
 	when := ""
 	if a := ago(m.now, latest.CreatedAt); a != "" {

@@ -23,6 +23,7 @@ type evalSummary struct {
 	cells    int   // planned cells (case × model × repeat)
 	recorded int   // cells with a result
 	passed   int
+	cases    []engine.RunInfo // its case (and judge) runs, which flows' previews count
 }
 
 // evalSummariesMsg carries the summaries loadEvalSummaries read, by run id.
@@ -64,7 +65,13 @@ func (m RunsListModel) loadEvalSummaries(s Store) tea.Cmd {
 			if err != nil {
 				continue
 			}
-			sum := evalSummary{seq: r.LastSeq, cells: rep.Planned, recorded: len(rep.Cells)}
+			// The sidebar lists top-level runs only; a flow's preview counts its eval
+			// cases' runs too, which are the eval run's children.
+			cases, err := s.Runs(ctx, engine.RunQuery{ParentID: r.ID})
+			if err != nil {
+				continue
+			}
+			sum := evalSummary{seq: r.LastSeq, cells: rep.Planned, recorded: len(rep.Cells), cases: cases}
 			for _, c := range rep.Cells {
 				if c.Pass {
 					sum.passed++

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
 
 	"tandem/eval"
@@ -23,6 +24,7 @@ type evalProgress struct {
 	raw   io.Writer // the cursor controls that redraw the bar
 	tty   bool
 	width int
+	size  func() (int, bool) // the terminal's width now, when it can be read
 	now   func() time.Time
 
 	mu                  sync.Mutex
@@ -40,11 +42,22 @@ func newEvalProgress(f *os.File, w io.Writer) *evalProgress {
 	p := &evalProgress{w: w, raw: f, now: time.Now, running: map[string]string{}, width: 80}
 	if term.IsTerminal(f.Fd()) {
 		p.tty = true
-		if w, _, err := term.GetSize(f.Fd()); err == nil && w > 20 {
+		p.size = func() (int, bool) {
+			w, _, err := term.GetSize(f.Fd())
+			return w, err == nil && w > 20
+		}
+		p.resized()
+	}
+	return p
+}
+
+// resized reads the terminal's width again, so a resize mid-eval is followed.
+func (p *evalProgress) resized() {
+	if p.size != nil {
+		if w, ok := p.size(); ok {
 			p.width = w
 		}
 	}
-	return p
 }
 
 // planned starts the bar (the Runner's Planned hook).
@@ -98,17 +111,44 @@ func (p *evalProgress) finished(res eval.CellResult) {
 		p.failed++
 	}
 	p.clear()
-	turns := "" // a flow's case has none
-	switch {
-	case res.Turns == 1:
-		turns = "1 turn, "
-	case res.Turns > 1 || res.EndReason != "":
-		turns = fmt.Sprintf("%d turns, ", res.Turns)
-	}
-	fmt.Fprintf(p.w, "%s %s%s, repeat %d: %s%.1fs (run %s)\n", mark, res.Case, onModel(res.Model), res.Repeat, turns, res.Seconds, res.RunID)
+	p.resized()
+	fmt.Fprintln(p.w, p.cellLine(mark, res))
 	if p.tty {
 		p.draw()
 	}
+}
+
+// cellLine is a finished cell's line: "✓ port on m, repeat 1: 2 turns, 1.5s (run ID)". On a
+// terminal it fits the width (a wrapped line breaks the bar's redraw): the case and model
+// give way first, the run id, which is there to be copied, last.
+func (p *evalProgress) cellLine(mark string, res eval.CellResult) string {
+	did := "" // what the case did: an agent's turns, a flow's steps
+	switch {
+	case res.Flow && res.Steps == 1:
+		did = "1 step, "
+	case res.Flow:
+		did = fmt.Sprintf("%d steps, ", res.Steps)
+	case res.Turns == 1:
+		did = "1 turn, "
+	case res.Turns > 1 || res.EndReason != "":
+		did = fmt.Sprintf("%d turns, ", res.Turns)
+	}
+	name := res.Case + onModel(res.Model)
+	rest := fmt.Sprintf(", repeat %d: %s%.1fs", res.Repeat, did, res.Seconds)
+	run := fmt.Sprintf(" (run %s)", res.RunID)
+	line := mark + " " + name + rest + run
+	if !p.tty || ansi.StringWidth(line) < p.width {
+		return line
+	}
+	fixed := ansi.StringWidth(mark+" "+rest+run) + 1 // and the last column, kept free
+	if room := p.width - fixed; room >= 8 {
+		return mark + " " + ansi.Truncate(name, room, "…") + rest + run
+	}
+	fixed = ansi.StringWidth(mark+" "+run) + 1
+	if room := p.width - fixed; room >= 8 {
+		return mark + " " + ansi.Truncate(name+rest, room, "…") + run
+	}
+	return ansi.Truncate(line, p.width-1, "…")
 }
 
 // close stops the bar and takes it off the screen, before the report is printed.
@@ -134,6 +174,7 @@ func (p *evalProgress) clear() {
 
 // draw writes the bar over the last line.
 func (p *evalProgress) draw() {
+	p.resized()
 	p.clear()
 	fmt.Fprint(p.w, p.bar())
 	p.drawn = true

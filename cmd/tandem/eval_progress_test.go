@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"tandem/eval"
 )
@@ -62,6 +65,43 @@ func TestEvalProgressDrawsABarOnATerminalAndPlainLinesElsewhere(t *testing.T) {
 		p.close()
 		if got := out.String(); got != "✓ refund, repeat 1: 7.4s (run r2)\n" {
 			t.Fatalf("output %q", got)
+		}
+	})
+
+	t.Run("a flow's case says how many steps it ran", func(t *testing.T) {
+		var out bytes.Buffer
+		p := &evalProgress{w: &out, raw: &out, width: 80, now: now, running: map[string]string{}}
+		p.finished(eval.CellResult{Case: "refund", Repeat: 1, Pass: true, Flow: true, Steps: 3, Seconds: 7.4, RunID: "r2"})
+		if got := out.String(); got != "✓ refund, repeat 1: 3 steps, 7.4s (run r2)\n" {
+			t.Fatalf("output %q", got)
+		}
+	})
+
+	long := eval.CellResult{Case: "summarise-notes", Model: "qwen2.5-coder:0.5b", Repeat: 1,
+		Pass: true, Turns: 3, Seconds: 12.3, RunID: "06h399s224nhwj0.summarise-notes--qwen2-5-coder-0-5b--r1.1"}
+	for _, width := range []int{80, 60, 40} {
+		t.Run(fmt.Sprintf("on a %d-column terminal a long line fits and keeps what it can", width), func(t *testing.T) {
+			var out bytes.Buffer
+			p := &evalProgress{w: &out, raw: &out, tty: true, width: width, now: now, running: map[string]string{}}
+			p.finished(long)
+			line := strings.TrimPrefix(strings.SplitN(out.String(), "\n", 2)[0], "\r\x1b[2K")
+			if w := ansi.StringWidth(line); w >= width {
+				t.Fatalf("the line takes %d columns of %d: %q", w, width, line)
+			}
+			if width >= 80 && !strings.Contains(line, "(run "+long.RunID+")") {
+				t.Errorf("the run id was cut although it fits: %q", line)
+			}
+			if !strings.HasPrefix(line, "✓ summ") {
+				t.Errorf("the line lost its start: %q", line)
+			}
+		})
+	}
+	t.Run("elsewhere a long line is whole", func(t *testing.T) {
+		var out bytes.Buffer
+		p := &evalProgress{w: &out, raw: &out, width: 80, now: now, running: map[string]string{}}
+		p.finished(long)
+		if !strings.Contains(out.String(), "on qwen2.5-coder:0.5b, repeat 1: 3 turns, 12.3s (run "+long.RunID+")\n") {
+			t.Fatalf("output %q", out.String())
 		}
 	})
 
