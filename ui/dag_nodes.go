@@ -25,7 +25,11 @@ func stepInfos(st *engine.State) map[string]nodeInfo {
 		}
 		if a := s.LastAttempt(); a != nil {
 			ni.duration = a.Duration
-			if a.Status == engine.StatusRunning {
+			switch {
+			case s.Status == engine.StatusWaiting && a.EndedAt.IsZero():
+				// Parked, not running: its clock is the wait's, as tandem show says.
+				ni.waiting = a.StartedAt
+			case a.Status == engine.StatusRunning:
 				ni.started = a.StartedAt
 			}
 		}
@@ -127,6 +131,11 @@ func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
 		case ni.duration > 0: // the span of its items
 			b.WriteString(" · " + formatDuration(ni.duration))
 		}
+	case ni.attempts > 0 && !ni.waiting.IsZero() && !m.now.IsZero():
+		if ni.attempts > 1 { // the first attempt goes without saying, as the box is narrow
+			fmt.Fprintf(&b, " · %d", ni.attempts)
+		}
+		b.WriteString(" · waiting " + formatWait(m.now.Sub(ni.waiting)))
 	case ni.attempts > 0:
 		d := ni.duration
 		if !ni.started.IsZero() && !m.now.IsZero() {
@@ -135,6 +144,15 @@ func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
 		fmt.Fprintf(&b, " · %d · %s", ni.attempts, formatDuration(d))
 	}
 	return b.String()
+}
+
+// formatWait prints how long a step has waited, to the second as tandem show does: 47s,
+// 1m05s, 2h03m.
+func formatWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
+	}
+	return formatDuration(d)
 }
 
 // formatDuration prints a duration short: 340ms, 1.2s, 1m05s, 2h03m.

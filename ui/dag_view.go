@@ -55,6 +55,7 @@ type nodeInfo struct {
 	status    string
 	attempts  int
 	started   time.Time // the running attempt's start
+	waiting   time.Time // a parked step's start: it is waiting, not running
 	duration  time.Duration
 	items     int // map steps: children
 	itemsDone int

@@ -342,3 +342,29 @@ func TestDAGNodesDoNotRepeatTheirKindOrCountItemsNotYetKnown(t *testing.T) {
 		}
 	}
 }
+
+// A parked step's node counts its wait, not running time, as tandem show does ("attempt 1
+// waiting 47s"): "waiting 47s", in boxes and in the compact list, and nothing spins.
+func TestAWaitingStepsNodeSaysHowLongItHasWaited(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 2, 44, 5, 0, time.UTC)
+	gate := step("review", flows.KindApproval)
+	f := &flows.Flow{Name: "gate", Steps: []*flows.Step{step("build", flows.KindShell), gate}}
+	started := ev(engine.StepStarted, "review", `{"kind":"approval"}`)
+	started.Time = now.Add(-47 * time.Second)
+	parked := ev(engine.StepWaiting, "review", `{"kind":"approval","prompt":"ok?"}`)
+	parked.Time = started.Time
+	st := runState(started, parked)
+	for _, size := range [][2]int{{100, 8}, {40, 8}} { // boxes, and the list when they do not fit
+		m := NewDAG(NewTheme(true))
+		m.SetSize(size[0], size[1])
+		m.SetRun("r1", f, st, now)
+		view := ansi.Strip(m.View())
+		if !strings.Contains(view, "⏸ review approval · waiting 47s") {
+			t.Errorf("%dx%d: the waiting node does not say how long it waited:\n%s", size[0], size[1], view)
+		}
+		if strings.Contains(view, "47.0s") {
+			t.Errorf("%dx%d: the wait is shown as running time:\n%s", size[0], size[1], view)
+		}
+	}
+}
