@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
 
+	"tandem/agents/model"
 	"tandem/engine"
 	"tandem/flows"
 )
@@ -173,13 +175,22 @@ func (r *Runner) run(ctx context.Context, evalID string, f *flows.Flow, s *Suite
 		r.Planned(len(cells), recorded)
 	}
 	b := &batch{}
-	g, gctx := errgroup.WithContext(ctx)
+	// The cells share one circuit: once a model call gives up on an unreachable server, the
+	// calls after it fail at once and the cells not started yet are left for a resume,
+	// instead of each waiting through its own retries.
+	circuit := &model.Circuit{}
+	var notRun atomic.Int32
+	g, gctx := errgroup.WithContext(model.WithCircuit(ctx, circuit))
 	g.SetLimit(max(r.Parallel, 1))
 	for _, c := range cells {
 		if ss, ok := st.Steps[c.ID]; ok && ss.Status == engine.StatusSucceeded {
 			continue
 		}
 		g.Go(func() error {
+			if circuit.Err() != nil {
+				notRun.Add(1)
+				return nil
+			}
 			if r.Started != nil {
 				r.mu.Lock()
 				r.Started(c)
@@ -205,8 +216,31 @@ func (r *Runner) run(ctx context.Context, evalID string, f *flows.Flow, s *Suite
 	if err != nil {
 		return nil, fmt.Errorf("advance eval run %s: %w", evalID, err)
 	}
-	return reportOf(st, f)
+	rep, err := reportOf(st, f)
+	if err == nil && notRun.Load() > 0 {
+		err = &UnreachableError{RunID: evalID, NotRun: int(notRun.Load()), Err: circuit.Err()}
+	}
+	return rep, err
 }
+
+// UnreachableError is what Start and Resume return, with the report of what was recorded,
+// when a case found the model server unreachable and the cells after it were not run.
+type UnreachableError struct {
+	RunID  string // the eval run, which a resume continues
+	NotRun int    // the cells left without a result
+	Err    error  // the model call's error
+}
+
+func (e *UnreachableError) Error() string {
+	cases := "1 case was"
+	if e.NotRun != 1 {
+		cases = fmt.Sprintf("%d cases were", e.NotRun)
+	}
+	return fmt.Sprintf("eval stopped: %v\n%s not run: start the model server, then tandem eval resume %s", e.Err, cases, e.RunID)
+}
+
+// Unwrap returns the model call's error (model.ErrUnreachable).
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // batch holds the cell results not yet in the eval run's log.
 type batch struct {

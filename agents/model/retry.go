@@ -71,7 +71,8 @@ func (r Retry) String() string {
 
 // WithRetry wraps m so that a call that cannot reach the server is tried again under p.
 // Each wait is announced before it starts as a Delta whose Retry is set; when the retries
-// run out the call fails with ErrUnreachable, saying how long it tried.
+// run out the call fails with ErrUnreachable, saying how long it tried. Under a context
+// with a Circuit (WithCircuit), a call fails at once once another has given up.
 func WithRetry(m Model, p RetryPolicy) Model {
 	return retrier{m: m, p: p}
 }
@@ -82,6 +83,16 @@ type retrier struct {
 }
 
 func (r retrier) Chat(ctx context.Context, req Request, onDelta func(Delta)) (Response, error) {
+	c := circuitOf(ctx) // nil unless the caller groups its calls (WithCircuit)
+	if err := c.failFast(); err != nil {
+		return Response{}, err
+	}
+	resp, err := r.chat(ctx, req, onDelta)
+	c.tripOn(ctx, err)
+	return resp, err
+}
+
+func (r retrier) chat(ctx context.Context, req Request, onDelta func(Delta)) (Response, error) {
 	var waited time.Duration
 	for n := 1; ; n++ {
 		started := false

@@ -82,6 +82,7 @@ func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {
 		stopProgress = p.close
 	}
 	var rep *eval.Report
+	var unreachable *eval.UnreachableError // the model server was down: the report, then why
 	switch verb {
 	case "compare":
 		ra, err := eval.LoadReport(ctx, e.engine, pos[1])
@@ -102,11 +103,11 @@ func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {
 			return usageError{err}
 		}
 	case "resume":
-		if rep, err = r.Resume(ctx, pos[1]); err != nil {
+		if rep, err = r.Resume(ctx, pos[1]); err != nil && !errors.As(err, &unreachable) {
 			return err
 		}
 	case "run":
-		if rep, err = r.Start(ctx, suite, eval.Options{Models: o.models, Repeat: o.repeat}); err != nil {
+		if rep, err = r.Start(ctx, suite, eval.Options{Models: o.models, Repeat: o.repeat}); err != nil && !errors.As(err, &unreachable) {
 			return err
 		}
 	}
@@ -123,6 +124,9 @@ func (a *app) eval(ctx context.Context, pos []string, o evalOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	if unreachable != nil {
+		return unreachable // one message after the table; exit 1
 	}
 	if rep.Failed() {
 		return exitError{code: exitFailed}

@@ -2,8 +2,12 @@ package main_test
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -98,5 +102,63 @@ func TestEvalRejectsABadSuiteWithPositionsAndRunsNothing(t *testing.T) {
 	}
 	if _, errOut, code := w.tandem("validate", "suite.yaml"); code != 2 || !strings.Contains(errOut, `suite.yaml:7:9: unknown expectation "contians"`) {
 		t.Fatalf("validate: exit %d\n%s", code, errOut)
+	}
+}
+
+// With the model server down, the first case waits through its retries and the rest do not:
+// they are left unrun, one message says why and how to go on (exit 1), the failed case's run
+// is kept, and tandem eval resume runs the rest once the server answers.
+func TestEvalStopsAtTheFirstCaseThatFindsTheModelServerUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	w := newWorkspace(t)
+	writeReaderSuite(w)
+	w.write("suite.yaml", "name: reader-evals\ntarget: reader.yaml\ncases:\n"+
+		"  - id: port\n    input: What port does the app use?\n    expect: [{ contains: \"8421\" }]\n"+
+		"  - id: owner\n    input: Who owns the service?\n    expect: [{ contains: \"Ada\" }]\n"+
+		"  - id: host\n    input: Which host?\n    expect: [{ contains: \"db1\" }]\n")
+	t.Setenv("OLLAMA_HOST", closed)
+	t.Setenv("TANDEM_MODEL", "scripted")
+	t.Setenv("TANDEM_MODEL_RETRY_BACKOFF", "20ms")
+	out, errOut, code := w.tandem("eval", "suite.yaml", "--work", filepath.Join(w.dir, "work"))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	id := regexp.MustCompile(`\(run (\w+)\)`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("no eval run id in:\n%s", out)
+	}
+	for _, want := range []string{
+		"tandem: eval stopped: cannot reach Ollama at http://" + closed,
+		"gave up after 3 retries",
+		"2 cases were not run: start the model server, then tandem eval resume " + id[1] + "\n",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Count(errOut, "cannot reach Ollama") != 1 {
+		t.Errorf("the cause is not said once:\n%s", errOut)
+	}
+	if !strings.Contains(out, "0 of 1 runs passed, 2 not run yet (tandem eval resume "+id[1]+")") {
+		t.Errorf("the table does not say what is left:\n%s", out)
+	}
+	runs, _, _ := w.tandem("runs", "--all", "--json")
+	if n := strings.Count(runs, `"parent_run_id": "`+id[1]+`"`) + strings.Count(runs, `"parent_run_id":"`+id[1]+`"`); n != 1 {
+		t.Fatalf("%d case runs, want the one that found the server down:\n%s", n, runs)
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveScripted(w, r, func([]chatMessage) string { return "Ada owns db1 on port 8421." })
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("OLLAMA_HOST", srv.URL)
+	out, errOut, code = w.tandem("eval", "resume", id[1], "--work", filepath.Join(w.dir, "work"))
+	if code != 1 || !strings.Contains(out, "2 of 3 runs passed") || strings.Contains(out, "not run yet") || strings.Contains(errOut, "eval stopped") {
+		t.Fatalf("resume: exit %d (the first case's failure is kept: want 1)\n%s\n%s", code, out, errOut)
 	}
 }
