@@ -152,6 +152,9 @@ type StartOptions struct {
 	// Queued lists the run queued, not running, until a process advances it: a run started
 	// for the workers (Detach), which the starting process does not execute.
 	Queued bool
+	// Session is the memory session the run continues (a chat or ask turn), kept in the run
+	// index (RunInfo.Session).
+	Session string
 }
 
 // Start records a new run of f with resolved inputs and returns its id. It does not execute
@@ -177,7 +180,7 @@ func (e *Engine) Start(ctx context.Context, f *flows.Flow, inputs map[string]any
 	}
 	ev := Event{RunID: id, Type: RunStarted, Time: now, Data: mustJSON(data), Status: status}
 	info := RunInfo{ID: id, FlowName: f.Name, FlowPath: f.Path, Status: status,
-		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, CreatedAt: now, UpdatedAt: now}
+		ParentRunID: o.ParentRunID, ParentStepID: o.ParentStepID, CreatedAt: now, UpdatedAt: now, Session: o.Session}
 	if err := e.store.CreateRun(ctx, info, ev); err != nil {
 		return "", fmt.Errorf("start run of %s: %w", f.Name, err)
 	}

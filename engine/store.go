@@ -26,6 +26,9 @@ type RunInfo struct {
 	LastSeq      int64     `json:"last_seq"`
 	LeaseOwner   string    `json:"lease_owner,omitempty"`
 	LeaseUntil   time.Time `json:"lease_until,omitempty"`
+	// Session is the memory session a chat or ask turn continued (StartOptions.Session), so
+	// listings can tell two conversations with one agent apart; "" for other runs.
+	Session string `json:"session,omitempty"`
 }
 
 // RunQuery filters run listings. Zero values mean no filter.

@@ -111,7 +111,7 @@ var (
 
 // CopyRuns returns up to limit runs after afterID, in id order, for a copy.
 func (d *DB) CopyRuns(ctx context.Context, afterID string, limit int) ([]RunRecord, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+runColumns+`, lease_epoch FROM runs WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+d.columns()+`, lease_epoch FROM runs WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}
@@ -123,7 +123,7 @@ func (d *DB) CopyRuns(ctx context.Context, afterID string, limit int) ([]RunReco
 		var parent, parentStep, leaseOwner sql.NullString
 		var created, updated, ended, leaseUntil sql.NullInt64
 		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended,
-			&r.LastSeq, &leaseOwner, &leaseUntil, &r.LeaseEpoch); err != nil {
+			&r.LastSeq, &leaseOwner, &leaseUntil, &r.Session, &r.LeaseEpoch); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Status = engine.RunStatus(status)
@@ -173,9 +173,9 @@ type sqliteImporter struct{ tx *writeTx }
 func (w sqliteImporter) PutRuns(ctx context.Context, runs []RunRecord) error {
 	for _, r := range runs {
 		_, err := w.tx.ExecContext(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id,
-			created_at, updated_at, ended_at, last_seq, lease_owner, lease_until, lease_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, updated_at, ended_at, last_seq, lease_owner, lease_until, lease_epoch, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.FlowName, r.FlowPath, string(r.Status), nullable(r.ParentRunID), nullable(r.ParentStepID), ms(r.CreatedAt),
-			ms(r.UpdatedAt), nullMS(r.EndedAt), r.LastSeq, nullable(r.LeaseOwner), nullMS(r.LeaseUntil), r.LeaseEpoch)
+			ms(r.UpdatedAt), nullMS(r.EndedAt), r.LastSeq, nullable(r.LeaseOwner), nullMS(r.LeaseUntil), r.LeaseEpoch, r.Session)
 		if err != nil {
 			return fmt.Errorf("write run %s: %w", r.ID, err)
 		}

@@ -86,6 +86,7 @@ func readOnlyDB(ctx context.Context, db *sql.DB, path string) (*DB, error) {
 	case have.Int64 < 5:
 		query = `SELECT seq, run_id, type, step_id, attempt, at, data FROM events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq`
 	}
+	d.noSession = have.Int64 < 6
 	if d.stmts.runEvents, err = db.PrepareContext(ctx, query); err != nil {
 		return nil, err
 	}

@@ -14,9 +14,9 @@ import (
 // CreateRun inserts a run's index row and its first event in one transaction.
 func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Event) error {
 	return d.write(ctx, func(tx *writeTx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, info.FlowName, info.FlowPath, string(info.Status),
-			nullable(info.ParentRunID), nullable(info.ParentStepID), ms(info.CreatedAt), ms(info.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, session)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, info.FlowName, info.FlowPath, string(info.Status),
+			nullable(info.ParentRunID), nullable(info.ParentStepID), ms(info.CreatedAt), ms(info.CreatedAt), info.Session)
 		if err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
@@ -30,12 +30,25 @@ func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Ev
 	})
 }
 
-const runColumns = `id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, ended_at, last_seq, lease_owner, lease_until`
+const runColumns = `id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, ended_at, last_seq, lease_owner, lease_until, session`
+
+// runColumnsBeforeSession read a database opened read-only before migration 6 gave runs
+// their session.
+const runColumnsBeforeSession = `id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, ended_at, last_seq, lease_owner, lease_until, '' AS session`
+
+// columns are the run columns this database has.
+func (d *DB) columns() string {
+	if d.noSession {
+		return runColumnsBeforeSession
+	}
+	return runColumns
+}
 
 // Run returns a run by id, or by a unique prefix of its id.
 func (d *DB) Run(ctx context.Context, idOrPrefix string) (engine.RunInfo, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?
-		UNION ALL SELECT `+runColumns+` FROM (SELECT `+runColumns+` FROM runs WHERE id > ? AND id < ? ORDER BY id LIMIT 2)
+	cols := d.columns()
+	rows, err := d.db.QueryContext(ctx, `SELECT `+cols+` FROM runs WHERE id = ?
+		UNION ALL SELECT `+cols+` FROM (SELECT `+cols+` FROM runs WHERE id > ? AND id < ? ORDER BY id LIMIT 2)
 		LIMIT 3`, idOrPrefix, idOrPrefix, idOrPrefix+"\U0010FFFF")
 	if err != nil {
 		return engine.RunInfo{}, fmt.Errorf("find run %s: %w", idOrPrefix, err)
@@ -57,7 +70,7 @@ func (d *DB) Run(ctx context.Context, idOrPrefix string) (engine.RunInfo, error)
 
 // Runs lists runs, newest first, a page at a time (Limit, After).
 func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, error) {
-	query, args := runsQuery(q)
+	query, args := runsQuery(d.columns(), q)
 	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -68,7 +81,7 @@ func (d *DB) Runs(ctx context.Context, q engine.RunQuery) ([]engine.RunInfo, err
 // runsQuery is the SQL of a listing. A top-level or children listing is a range of
 // runs_by_parent_created read in order, and a status listing one of runs_by_status_created
 // (sorted only when it names several statuses), so a page costs its rows, not every run.
-func runsQuery(q engine.RunQuery) (string, []any) {
+func runsQuery(cols string, q engine.RunQuery) (string, []any) {
 	var where []string
 	var args []any
 	if len(q.Status) > 0 {
@@ -95,7 +108,7 @@ func runsQuery(q engine.RunQuery) (string, []any) {
 		where = append(where, "(created_at, id) < (?, ?)")
 		args = append(args, ms(q.After.CreatedAt), q.After.ID)
 	}
-	query := `SELECT ` + runColumns + ` FROM runs`
+	query := `SELECT ` + cols + ` FROM runs`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -115,7 +128,7 @@ func scanRuns(rows *sql.Rows) ([]engine.RunInfo, error) {
 		var status string
 		var parent, parentStep, leaseOwner sql.NullString
 		var created, updated, ended, leaseUntil sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended, &r.LastSeq, &leaseOwner, &leaseUntil); err != nil {
+		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended, &r.LastSeq, &leaseOwner, &leaseUntil, &r.Session); err != nil {
 			return nil, fmt.Errorf("scan run: %w", err)
 		}
 		r.Status = engine.RunStatus(status)

@@ -13,7 +13,7 @@ import (
 // queryPlan returns SQLite's plan for a listing, one detail per line.
 func queryPlan(t *testing.T, d *DB, q engine.RunQuery) string {
 	t.Helper()
-	query, args := runsQuery(q)
+	query, args := runsQuery(runColumns, q)
 	rows, err := d.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,9 @@ type DB struct {
 	path     string
 	stmts    statements
 	readOnly bool
+	// noSession: a database opened read-only before migration 6, whose runs have no session
+	// column (listings read it as '').
+	noSession bool
 	// writeMu serialises this process's writers so they queue here instead of spinning on
 	// SQLite's busy handler; other processes are handled by busy_timeout. It guards w.
 	writeMu sync.Mutex

@@ -165,3 +165,64 @@ func TestIntegrityCheckFindsADamagedIndex(t *testing.T) {
 		t.Fatalf("a damaged index went unreported: %v, %v", problems, err)
 	}
 }
+
+// A database from before runs had a session (schema 5) is read as it is when opened
+// read-only, and migrated on the next open that may write: each chat or ask turn gets the
+// session its run_started inputs name; other runs, and agent runs of a parent, get none.
+func TestMigratingAnOlderDatabaseGivesItsChatTurnsTheirSession(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(1_700_000_000_000)
+	for _, r := range []struct{ id, parent, path, session string }{
+		{"t1", "", "/w/.helper.yaml.ask.yaml", "notes"},
+		{"t2", "", "/w/.helper.yaml.ask.yaml", "todo"},
+		{"f", "", "/w/flow.yaml", "x"},                 // a flow's input named session: not a chat
+		{"t1.a.1", "t1", "/w/.sub.yaml.ask.yaml", "y"}, // an agent tool's run
+	} {
+		data := `{"flow_name":"helper","inputs":{"prompt":"hi","session":"` + r.session + `","model":""}}`
+		err := db.CreateRun(ctx, engine.RunInfo{ID: r.id, FlowName: "helper", FlowPath: r.path, Status: engine.RunStatusRunning,
+			ParentRunID: r.parent, CreatedAt: at}, engine.Event{RunID: r.id, Type: engine.RunStarted, Time: at, Data: []byte(data), Status: engine.RunStatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// t1's log goes on after t2 started: its run_started is its first span's first event.
+	if err := db.Append(ctx, []engine.Event{{RunID: "t1", Type: engine.RunSucceeded, Time: at, Status: engine.RunStatusSucceeded}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE runs DROP COLUMN session`, `DELETE FROM schema_migrations WHERE version = 6`} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_ = raw.Close()
+
+	ro, err := store.Open(ctx, path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("open schema 5 read-only: %v", err)
+	}
+	if runs, err := ro.Runs(ctx, engine.RunQuery{}); err != nil || len(runs) != 4 || runs[0].Session != "" {
+		t.Fatalf("read-only listing of schema 5: %+v, %v", runs, err)
+	}
+	_ = ro.Close()
+
+	db, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	defer db.Close()
+	for id, want := range map[string]string{"t1": "notes", "t2": "todo", "f": "", "t1.a.1": ""} {
+		if r, err := db.Run(ctx, id); err != nil || r.Session != want {
+			t.Errorf("run %s: session %q, %v; want %q", id, r.Session, err, want)
+		}
+	}
+}

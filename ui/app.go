@@ -271,7 +271,7 @@ func (m *Model) appMsg(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.preview(msg.Entry)
 	case AgentOpenedMsg:
-		return m.openChat(msg.Entry), true
+		return m.openChat(msg.Entry, msg.Session), true
 	case EditFileMsg:
 		return editFile(msg), true
 	case infoMsg:
@@ -403,7 +403,7 @@ func (m *Model) runKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(k, m.keys.Chat):
 		e, _ := m.sidebar.SelectedFlow()
-		return m.openChat(e), true
+		return m.openChat(e, ""), true
 	case key.Matches(k, m.keys.Run):
 		return m.runSelectedFlow(), true
 	case key.Matches(k, m.keys.Retry):

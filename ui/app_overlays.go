@@ -47,9 +47,9 @@ func (m *Model) openDiff() tea.Cmd {
 	return nil
 }
 
-// openChat opens the chat with an agent, keeping the conversation when it is the agent the
-// chat last talked to.
-func (m *Model) openChat(e FlowEntry) tea.Cmd {
+// openChat opens the chat with an agent, in session when it names one (a chat row of the
+// sidebar), keeping the conversation when it is the agent and session the chat last had.
+func (m *Model) openChat(e FlowEntry, session string) tea.Cmd {
 	if e.AgentDef == nil {
 		m.setStatus(errors.New("select an agent in the sidebar to chat with it"))
 		return nil
@@ -58,12 +58,15 @@ func (m *Model) openChat(e FlowEntry) tea.Cmd {
 		m.setStatus(errors.New("the workbench is read-only: no engine to run the agent"))
 		return nil
 	}
-	if m.chat != nil && m.chat.Agent() == e.Path {
+	if m.chat != nil && m.chat.Agent() == e.Path && (session == "" || session == m.chat.Session()) {
 		m.openOverlay(m.chat)
 		return nil
 	}
 	m.now = m.opts.Now()
 	m.chat = newChatOverlay(m.theme, e, m.now, m.opts.Sessions, m.opts.Models)
+	if session != "" {
+		m.chat.inSession(session)
+	}
 	m.openOverlay(m.chat)
 	return m.chat.Init()
 }

@@ -145,7 +145,7 @@ func startChat(x *executions, e *engine.Engine, req ChatSendMsg) tea.Cmd {
 		if err != nil {
 			return chatStartedMsg{err: fmt.Errorf("ask %s: %w", req.AgentName, err)}
 		}
-		id, err := e.Start(ctx, f, flows.AgentInputs(req.Prompt, req.Session, req.Model), engine.StartOptions{})
+		id, err := e.Start(ctx, f, flows.AgentInputs(req.Prompt, req.Session, req.Model), engine.StartOptions{Session: req.Session})
 		return chatStartedMsg{runID: id, err: err}
 	})
 }

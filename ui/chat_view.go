@@ -179,6 +179,12 @@ func NewChat(theme Theme, agent FlowEntry, now time.Time) ChatModel {
 	return m
 }
 
+// inSession makes a chat not yet opened continue session name instead of its own choice.
+func (m *ChatModel) inSession(name string) {
+	m.session = name
+	m.used[name] = true
+}
+
 // unsafeFileChars are the characters a session name made from an agent's name leaves out.
 var unsafeFileChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9._-]+`) })
 

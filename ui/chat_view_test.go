@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -444,5 +445,47 @@ func TestChatKeepsItsEndInViewWhenTheTerminalShrinks(t *testing.T) {
 	m.SetSize(80, 20)
 	if s := ansi.Strip(m.View()); !strings.Contains(s, "THE LAST LINE") {
 		t.Errorf("after shrinking, the end is out of view:\n%s", s)
+	}
+}
+
+// Two conversations with the helper in the workbench are two rows of the sidebar, and enter
+// on the older one opens the chat in that session, with its own turns.
+func TestTwoChatSessionsWithOneAgentAreTwoRowsThatOpenTheirSession(t *testing.T) {
+	fake := &model.Fake{Respond: func(req model.Request) (model.FakeReply, error) {
+		last := req.Messages[len(req.Messages)-1].Content
+		return model.FakeReply{Deltas: []model.Delta{{Content: `{"answer": "heard: ` + last + `"}`}}}, nil
+	}}
+	var now atomic.Int64 // the workbench's clock, which names new sessions
+	now.Store(t0.UnixMilli())
+	a := newChatApp(t, 120, 30, fake, func(o *Options) { o.Now = func() time.Time { return time.UnixMilli(now.Load()) } })
+	a.openChat()
+	a.ask("first talk")
+	a.until("the first reply ends", func() bool { return !a.m.chat.Busy() })
+	first := a.m.chat.Session()
+	a.press("ctrl+r", "up", "enter") // the top choice: a new session
+	a.until("a new session", func() bool { return a.m.chat.Session() != first && !a.m.chat.loading })
+	a.ask("second talk")
+	a.until("the second reply ends", func() bool { return !a.m.chat.Busy() })
+	second := a.m.chat.Session()
+	a.press("esc")
+	a.until("the chat is left", func() bool { return a.m.showing() != "chat" })
+	now.Store(t0.Add(time.Hour).UnixMilli()) // a chat opened now would name a session of its own
+	a.send(loadRuns(a.store, 0)())
+	side := sidebarText(a.screen(), 30)
+	if n := strings.Count(side, "◇ "); n != 3 { // the agent, and a row per session
+		t.Fatalf("%d helper rows, want the agent and two chats:\n%s", n, side)
+	}
+	for a.m.sidebar.selectedChat() == nil || a.m.sidebar.selectedChat().session != first {
+		if a.m.sidebar.cursor >= len(a.m.sidebar.items)-1 {
+			t.Fatalf("no row for session %s:\n%s", first, a.screen())
+		}
+		a.press("j")
+	}
+	a.press("enter")
+	a.until("the chat opens in the first session", func() bool {
+		return a.m.showing() == "chat" && a.m.chat.Session() == first && !a.m.chat.loading
+	})
+	if s := a.chatScreen(); !strings.Contains(s, "first talk") || strings.Contains(s, "second talk") {
+		t.Fatalf("the first session's chat (not %s):\n%s", second, s)
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +35,12 @@ type FlowsLoadedMsg struct{ Flows []FlowEntry }
 // RunSelectedMsg asks the app to open a run.
 type RunSelectedMsg struct{ RunID string }
 
-// AgentOpenedMsg asks the app to open a chat with an agent of the sidebar.
-type AgentOpenedMsg struct{ Entry FlowEntry }
+// AgentOpenedMsg asks the app to open a chat with an agent of the sidebar, in Session (""
+// for the chat's own choice: the session it is in, or a new one).
+type AgentOpenedMsg struct {
+	Entry   FlowEntry
+	Session string
+}
 
 // MoreRunsMsg asks the app for the next page of older runs: the cursor reached the last run
 // listed and the listing said more may follow.
@@ -100,14 +105,59 @@ type sidebarItem struct {
 	chat *chatGroup
 }
 
-// chatGroup stands for the runs of one agent's chat and ask turns (each turn is a run of the
-// agent's one-step flow, flows.AgentFlow), so they do not bury the flow runs: one row that
-// opens the chat with the agent, where every session is. A filter lists the turns one by one.
+// chatGroup stands for the runs of one conversation with an agent, its chat and ask turns in
+// one memory session (each turn is a run of the agent's one-step flow, flows.AgentFlow), so
+// they do not bury the flow runs: one row that opens the chat in that session. Asks without
+// a session are one row per agent. A filter lists the turns one by one.
 type chatGroup struct {
 	agentPath string          // the agent's file
 	name      string          // the agent's name as the runs record it
+	session   string          // the memory session the turns continued ("" for none)
 	turns     int             // runs listed
 	latest    *engine.RunInfo // the newest of them
+}
+
+// chatSessionName matches the name the chat gives a new session (newSessionName):
+// chat-AGENT-20060102-150405, with -N when that second's name was taken.
+var chatSessionName = regexp.MustCompile(`^chat-.+-(\d{8}-\d{6})(-\d+)?$`)
+
+// sessionLabel is how a chat row names its session: a chat's own session by when it began
+// ("Jan 2 15:04"), a named one by its name, and none for the agent's own memory session
+// (named after it) or no session.
+func sessionLabel(session, agent string) string {
+	if session == "" || session == agent {
+		return ""
+	}
+	if m := chatSessionName.FindStringSubmatch(session); m != nil {
+		if t, err := time.ParseInLocation("20060102-150405", m[1], time.Local); err == nil {
+			return t.Format("Jan 2 15:04") + strings.ReplaceAll(m[2], "-", " #")
+		}
+	}
+	return session
+}
+
+// chatRow is a chat row at most w cells when it can be: "✓ ◇ helper · notes · 2 turns · 1m
+// ago". Narrower, the dots go, then the turns, then the agent's name is cut before the
+// session's, which is what tells two rows of one agent apart; the age stays.
+func chatRow(icon, agent, session, turns, when string, w int) string {
+	parts := []string{icon + " ◇ " + agent}
+	if session != "" {
+		parts = append(parts, session)
+	}
+	if text := strings.Join(append(parts, turns, when), " · "); ansi.StringWidth(text) <= w {
+		return text
+	}
+	if text := strings.Join(append(parts, turns, when), " "); ansi.StringWidth(text) <= w {
+		return text
+	}
+	if session == "" {
+		return keepTail(icon+" ◇ "+agent, turns+" "+when, w)
+	}
+	tail := session + " " + when
+	if room := w - ansi.StringWidth(icon+" ◇ "+tail) - 1; room >= 2 {
+		return icon + " ◇ " + fitText(agent, room) + " " + tail
+	}
+	return keepTail(icon+" ◇ "+session, when, w)
 }
 
 // chatAgentPath returns the agent file of a chat or ask turn's run (its flow is the agent's
@@ -239,10 +289,11 @@ func (m *RunsListModel) refilter() {
 			continue
 		}
 		if path, ok := chatAgentPath(*r); ok && q == "" {
-			g := groups[path]
+			k := path + "\x00" + r.Session
+			g := groups[k]
 			if g == nil {
-				g = &chatGroup{agentPath: path, name: r.FlowName, latest: r} // runs come newest first
-				groups[path] = g
+				g = &chatGroup{agentPath: path, name: r.FlowName, session: r.Session, latest: r} // runs come newest first
+				groups[k] = g
 				m.items = append(m.items, sidebarItem{chat: g})
 			}
 			g.turns++
@@ -344,7 +395,8 @@ func (m RunsListModel) Update(msg tea.Msg) (RunsListModel, tea.Cmd) {
 		case key.Matches(msg, m.Keys.Open):
 			if g := m.selectedChat(); g != nil {
 				if f, ok := m.agentEntry(g.agentPath); ok {
-					return m, func() tea.Msg { return AgentOpenedMsg{Entry: f} }
+					session := g.session
+					return m, func() tea.Msg { return AgentOpenedMsg{Entry: f, Session: session} }
 				}
 				id := g.latest.ID // the agent's file is gone: its last turn is what is left
 				return m, func() tea.Msg { return RunSelectedMsg{RunID: id} }
@@ -447,10 +499,7 @@ func (m RunsListModel) itemLine(it sidebarItem, selected bool) string {
 			turns = fmt.Sprintf("%d turns", g.turns)
 		}
 		icon, when := statusIcon(string(g.latest.Status), 0), ago(m.now, g.latest.CreatedAt)
-		text = fmt.Sprintf("%s ◇ %s · %s · %s", icon, g.name, turns, when)
-		if len([]rune(text)) > m.w-2 { // narrow: no dots, and the name is what is cut
-			text = keepTail(fmt.Sprintf("%s ◇ %s", icon, g.name), turns+" "+when, m.w-2)
-		}
+		text = chatRow(icon, g.name, sessionLabel(g.session, g.name), turns, when, m.w-2)
 		style = m.theme.StatusStyle(string(g.latest.Status))
 	case it.eval:
 		text = m.evalLine(it.run, m.w-2)

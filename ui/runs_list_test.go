@@ -194,6 +194,59 @@ func TestChatTurnsAreOneRowPerAgentThatOpensTheChat(t *testing.T) {
 	}
 }
 
+// Two conversations with one agent are two rows, each named by its session and opening the
+// chat in it; asks without a session are a row of their own.
+func TestChatRowsArePerSessionNotPerAgent(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	askFlow := filepath.Join(dir, ".helper.yaml"+flows.AgentFlowSuffix)
+	chat := "chat-helper-" + t0.Add(-10*time.Minute).Local().Format("20060102-150405")
+	runs := []engine.RunInfo{
+		{ID: "r5", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-time.Minute), Session: "notes"},
+		{ID: "r4", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusFailed, CreatedAt: t0.Add(-2 * time.Minute), Session: chat},
+		{ID: "r3", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-3 * time.Minute), Session: "notes"},
+		{ID: "r2", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-4 * time.Minute), Session: chat},
+		{ID: "r1", FlowName: "helper", FlowPath: askFlow, Status: engine.RunStatusSucceeded, CreatedAt: t0.Add(-5 * time.Minute)},
+	}
+	m := NewRunsList(NewTheme(true))
+	m.SetSize(60, 14)
+	m, _ = m.Update(LoadFlows(dir)())
+	m.SetRuns(runs, t0)
+	view := ansi.Strip(m.View())
+	started := t0.Add(-10 * time.Minute).Local().Format("Jan 2 15:04")
+	for _, want := range []string{
+		"✓ ◇ helper · notes · 2 turns · 1m ago",
+		"✗ ◇ helper · " + started + " · 2 turns · 2m ago",
+		"✓ ◇ helper · 1 turn · 5m ago",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("no row %q:\n%s", want, view)
+		}
+	}
+	m.SetSize(24, 14) // narrow: the session's name stays, the agent's is cut
+	view = ansi.Strip(m.View())
+	for _, want := range []string{"✓ ◇ help… notes 1m ago", "✗ ◇ " + started + " 2m ago"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("no narrow row %q:\n%s", want, view)
+		}
+	}
+	var opened []string
+	for i := 0; i < 20 && len(opened) < 3; i++ {
+		if m.selectedChat() != nil {
+			_, cmd := m.Update(keyPress("enter"))
+			msg, ok := cmd().(AgentOpenedMsg)
+			if !ok || msg.Entry.Name != "helper" {
+				t.Fatalf("enter on a chat row gave %#v", cmd())
+			}
+			opened = append(opened, msg.Session)
+		}
+		m, _ = m.Update(keyPress("j"))
+	}
+	if want := []string{"notes", chat, ""}; strings.Join(opened, "|") != strings.Join(want, "|") {
+		t.Fatalf("the rows open sessions %q, want %q", opened, want)
+	}
+}
+
 // In a narrow sidebar a row cuts its name, not its age: the chat row and a run of a flow with
 // a long name still end "… ago".
 func TestANarrowSidebarKeepsEachRowsAge(t *testing.T) {

@@ -92,7 +92,7 @@ func askOnce(ctx context.Context, e *env, agentPath, prompt, session string, liv
 	if err != nil {
 		return askResult{}, err
 	}
-	id, err := e.engine.Start(ctx, f, flows.AgentInputs(prompt, session, ""), engine.StartOptions{})
+	id, err := e.engine.Start(ctx, f, flows.AgentInputs(prompt, session, ""), engine.StartOptions{Session: session})
 	if err != nil {
 		return askResult{}, err
 	}

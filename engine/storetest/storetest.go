@@ -171,6 +171,34 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 	})
 
+	t.Run("a run's session is kept in the index as its status moves", func(t *testing.T) {
+		s := newStore(t)
+		create(t, s, "plain", t0)
+		for _, id := range []string{"turn1", "turn2"} {
+			err := s.CreateRun(ctx, engine.RunInfo{ID: id, FlowName: "helper", FlowPath: "/.helper.yaml.ask.yaml", Status: engine.RunStatusRunning,
+				CreatedAt: t0.Add(time.Second), Session: "notes"}, engine.Event{RunID: id, Type: engine.RunStarted, Time: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Append(ctx, []engine.Event{{RunID: "turn1", Type: engine.RunSucceeded, Time: t0.Add(2 * time.Second),
+			Status: engine.RunStatusSucceeded}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Run(ctx, "turn1")
+		if err != nil || got.Session != "notes" || got.Status != engine.RunStatusSucceeded {
+			t.Fatalf("run = %+v, %v; want session notes, succeeded", got, err)
+		}
+		list, _ := s.Runs(ctx, engine.RunQuery{TopLevel: true})
+		sessions := map[string]string{}
+		for _, r := range list {
+			sessions[r.ID] = r.Session
+		}
+		if sessions["turn1"] != "notes" || sessions["turn2"] != "notes" || sessions["plain"] != "" || len(sessions) != 3 {
+			t.Fatalf("sessions listed = %v", sessions)
+		}
+	})
+
 	runLeases(t, newStore, create)
 	runTail(t, newStore, create)
 

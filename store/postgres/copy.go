@@ -30,7 +30,7 @@ func (d *DB) CopyRuns(ctx context.Context, afterID string, limit int) ([]store.R
 		var parent, parentStep, leaseOwner *string
 		var created, updated, ended, leaseUntil *int64
 		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended,
-			&r.LastSeq, &leaseOwner, &leaseUntil, &r.LeaseEpoch); err != nil {
+			&r.LastSeq, &leaseOwner, &leaseUntil, &r.Session, &r.LeaseEpoch); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
 		r.Status = engine.RunStatus(status)
@@ -91,10 +91,10 @@ func (w pgImporter) PutRuns(ctx context.Context, runs []store.RunRecord) error {
 	rows := make([][]any, len(runs))
 	for i, r := range runs {
 		rows[i] = []any{r.ID, r.FlowName, r.FlowPath, string(r.Status), nullable(r.ParentRunID), nullable(r.ParentStepID),
-			ms(r.CreatedAt), ms(r.UpdatedAt), nullMS(r.EndedAt), r.LastSeq, nullable(r.LeaseOwner), nullMS(r.LeaseUntil), r.LeaseEpoch}
+			ms(r.CreatedAt), ms(r.UpdatedAt), nullMS(r.EndedAt), r.LastSeq, nullable(r.LeaseOwner), nullMS(r.LeaseUntil), r.LeaseEpoch, r.Session}
 	}
 	_, err := w.tx.CopyFrom(ctx, pgx.Identifier{"runs"}, []string{"id", "flow_name", "flow_path", "status", "parent_run_id",
-		"parent_step_id", "created_at", "updated_at", "ended_at", "last_seq", "lease_owner", "lease_until", "lease_epoch"},
+		"parent_step_id", "created_at", "updated_at", "ended_at", "last_seq", "lease_owner", "lease_until", "lease_epoch", "session"},
 		pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("write runs: %w", err)

@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"tandem/engine"
 	"tandem/engine/storetest"
@@ -22,4 +25,51 @@ func open(t *testing.T) *postgres.DB {
 
 func TestPostgresConforms(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) engine.Store { return open(t) })
+}
+
+// A team database from before runs had a session (schema 1) is migrated on the next open:
+// each chat or ask turn gets the session its run_started inputs name, other runs none.
+func TestMigratingAnOlderDatabaseGivesItsChatTurnsTheirSession(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	db, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(1_700_000_000_000)
+	for _, r := range []struct{ id, parent, path, session string }{
+		{"t1", "", "/w/.helper.yaml.ask.yaml", "notes"},
+		{"t2", "", "/w/.helper.yaml.ask.yaml", "todo"},
+		{"f", "", "/w/flow.yaml", "x"},
+		{"t1.a.1", "t1", "/w/.sub.yaml.ask.yaml", "y"},
+	} {
+		data := `{"flow_name":"helper","inputs":{"prompt":"hi","session":"` + r.session + `","model":""}}`
+		err := db.CreateRun(ctx, engine.RunInfo{ID: r.id, FlowName: "helper", FlowPath: r.path, Status: engine.RunStatusRunning,
+			ParentRunID: r.parent, CreatedAt: at}, engine.Event{RunID: r.id, Type: engine.RunStarted, Time: at, Data: []byte(data), Status: engine.RunStatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = db.Close()
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE runs DROP COLUMN session`, `DELETE FROM schema_migrations WHERE version = 2`} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_ = c.Close(ctx)
+
+	db, err = postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	defer db.Close()
+	for id, want := range map[string]string{"t1": "notes", "t2": "todo", "f": "", "t1.a.1": ""} {
+		if r, err := db.Run(ctx, id); err != nil || r.Session != want {
+			t.Errorf("run %s: session %q, %v; want %q", id, r.Session, err, want)
+		}
+	}
 }

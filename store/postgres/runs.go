@@ -17,9 +17,9 @@ import (
 // worker: the starting process executes the run, or announces it (AnnounceRun) when detached.
 func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Event) error {
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, info.ID, info.FlowName, info.FlowPath, string(info.Status),
-			nullable(info.ParentRunID), nullable(info.ParentStepID), ms(info.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO runs (id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, session)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`, info.ID, info.FlowName, info.FlowPath, string(info.Status),
+			nullable(info.ParentRunID), nullable(info.ParentStepID), ms(info.CreatedAt), info.Session)
 		if err != nil {
 			return fmt.Errorf("create run %s: %w", info.ID, err)
 		}
@@ -35,7 +35,7 @@ func (d *DB) CreateRun(ctx context.Context, info engine.RunInfo, first engine.Ev
 	})
 }
 
-const runColumns = `id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, ended_at, last_seq, lease_owner, lease_until`
+const runColumns = `id, flow_name, flow_path, status, parent_run_id, parent_step_id, created_at, updated_at, ended_at, last_seq, lease_owner, lease_until, session`
 
 // Run returns a run by id, or by a unique prefix of its id.
 func (d *DB) Run(ctx context.Context, idOrPrefix string) (engine.RunInfo, error) {
@@ -117,7 +117,7 @@ func scanRuns(rows pgx.Rows) ([]engine.RunInfo, error) {
 		var status string
 		var parent, parentStep, leaseOwner *string
 		var created, updated, ended, leaseUntil *int64
-		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended, &r.LastSeq, &leaseOwner, &leaseUntil); err != nil {
+		if err := rows.Scan(&r.ID, &r.FlowName, &r.FlowPath, &status, &parent, &parentStep, &created, &updated, &ended, &r.LastSeq, &leaseOwner, &leaseUntil, &r.Session); err != nil {
 			return nil, fmt.Errorf("scan run: %w", err)
 		}
 		r.Status = engine.RunStatus(status)
