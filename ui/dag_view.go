@@ -368,7 +368,7 @@ func (m DAGModel) Update(msg tea.Msg) (DAGModel, tea.Cmd) {
 		m.now = msg.Now
 		if m.layout != nil {
 			for i, n := range m.layout.nodes {
-				if ni := m.info[n.id]; ni.status == string(engine.StatusRunning) || !ni.until.IsZero() { // spinners, time left
+				if ni := m.info[n.id]; ni.status == string(engine.StatusRunning) || !ni.until.IsZero() || !ni.waiting.IsZero() { // spinners, time left, time waited
 					m.paint(i, false)
 				}
 			}

@@ -366,5 +366,9 @@ func TestAWaitingStepsNodeSaysHowLongItHasWaited(t *testing.T) {
 		if strings.Contains(view, "47.0s") {
 			t.Errorf("%dx%d: the wait is shown as running time:\n%s", size[0], size[1], view)
 		}
+		m, _ = m.Update(FrameMsg{Now: now.Add(10 * time.Second)}) // the clock moves on
+		if view := ansi.Strip(m.View()); !strings.Contains(view, "⏸ review approval · waiting 57s") {
+			t.Errorf("%dx%d: the time waited does not move on:\n%s", size[0], size[1], view)
+		}
 	}
 }
