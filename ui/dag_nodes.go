@@ -146,14 +146,9 @@ func (m *DAGModel) label(n layoutNode, ni nodeInfo) string {
 	return b.String()
 }
 
-// formatWait prints how long a step has waited, to the second as tandem show does: 47s,
-// 1m05s, 2h03m.
-func formatWait(d time.Duration) string {
-	if d < time.Minute {
-		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
-	}
-	return formatDuration(d)
-}
+// formatWait prints how long a step has waited as an age, to the second under a minute as
+// tandem show does, coarser after (47s, 4m, 2h, 3d), so that it fits a box.
+func formatWait(d time.Duration) string { return ageOf(d) }
 
 // formatDuration prints a duration short: 340ms, 1.2s, 1m05s, 2h03m.
 func formatDuration(d time.Duration) string {

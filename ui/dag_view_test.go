@@ -370,5 +370,9 @@ func TestAWaitingStepsNodeSaysHowLongItHasWaited(t *testing.T) {
 		if view := ansi.Strip(m.View()); !strings.Contains(view, "⏸ review approval · waiting 57s") {
 			t.Errorf("%dx%d: the time waited does not move on:\n%s", size[0], size[1], view)
 		}
+		m, _ = m.Update(FrameMsg{Now: now.Add(3 * time.Minute)}) // minutes, as an age: it fits the box
+		if view := ansi.Strip(m.View()); !strings.Contains(view, "⏸ review approval · waiting 3m ") {
+			t.Errorf("%dx%d: a wait of minutes:\n%s", size[0], size[1], view)
+		}
 	}
 }

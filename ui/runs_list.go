@@ -555,7 +555,11 @@ func age(now, t time.Time) string {
 	if now.IsZero() || t.IsZero() {
 		return ""
 	}
-	d := now.Sub(t)
+	return ageOf(now.Sub(t))
+}
+
+// ageOf prints a duration as an age: 5s, 3m, 2h, 4d.
+func ageOf(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
