@@ -142,13 +142,25 @@ func (p *evalProgress) cellLine(mark string, res eval.CellResult) string {
 	}
 	fixed := ansi.StringWidth(mark+" "+rest+run) + 1 // and the last column, kept free
 	if room := p.width - fixed; room >= 8 {
-		return mark + " " + ansi.Truncate(name, room, "…") + rest + run
+		return mark + " " + fitName(res.Case, res.Model, room) + rest + run
 	}
 	fixed = ansi.StringWidth(mark+" "+run) + 1
 	if room := p.width - fixed; room >= 8 {
 		return mark + " " + ansi.Truncate(name+rest, room, "…") + run
 	}
 	return ansi.Truncate(line, p.width-1, "…")
+}
+
+// fitName is "case on model" in at most w cells: the model cut first, left out when not
+// even a few of its letters fit, then the case cut.
+func fitName(c, model string, w int) string {
+	if name := c + onModel(model); ansi.StringWidth(name) <= w {
+		return name
+	}
+	if room := w - ansi.StringWidth(c+" on "); model != "" && room >= 4 {
+		return c + " on " + ansi.Truncate(model, room, "…")
+	}
+	return ansi.Truncate(c, w, "…")
 }
 
 // close stops the bar and takes it off the screen, before the report is printed.
