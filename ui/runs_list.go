@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -119,7 +120,8 @@ type chatGroup struct {
 
 // chatSessionName matches the name the chat gives a new session (newSessionName):
 // chat-AGENT-20060102-150405, with -N when that second's name was taken.
-var chatSessionName = regexp.MustCompile(`^chat-.+-(\d{8}-\d{6})(-\d+)?$`)
+// Compiled on first use: package init runs before every command (startup_deps_test).
+var chatSessionName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^chat-.+-(\d{8}-\d{6})(-\d+)?$`) })
 
 // sessionLabel is how a chat row names its session: a chat's own session by when it began
 // ("Jan 2 15:04"), a named one by its name, and none for the agent's own memory session
@@ -128,7 +130,7 @@ func sessionLabel(session, agent string) string {
 	if session == "" || session == agent {
 		return ""
 	}
-	if m := chatSessionName.FindStringSubmatch(session); m != nil {
+	if m := chatSessionName().FindStringSubmatch(session); m != nil {
 		if t, err := time.ParseInLocation("20060102-150405", m[1], time.Local); err == nil {
 			return t.Format("Jan 2 15:04") + strings.ReplaceAll(m[2], "-", " #")
 		}
