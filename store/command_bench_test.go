@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +22,18 @@ import (
 // sequential steps with its real command executor on a real SQLite file, from Start to the
 // end of the run. The two alternate in batches (spawns, a run, a run, spawns, ...), so a
 // change in the machine's load falls on both. It reports the spawn and the step in ms, the
-// overhead (their difference per step), the same against a spawn that captures nothing
-// (bare_spawn_ms), and the process's CPU per step for each (the steadier figure on a shared
-// machine: the children's CPU is not in it).
+// overhead (their difference per step; also the median over the batches, which a burst of
+// load in one batch moves less), the same against a spawn that captures nothing
+// (bare_spawn_ms), and the difference in the process's CPU per step (the steadier figure on a
+// shared machine; the children's CPU is not in it).
 //
 //	go test -run '^$' -bench CommandSteps -benchtime 3x ./store/
 func BenchmarkCommandSteps(b *testing.B) {
 	const (
-		// Per iteration, 2 batches of 100: a run's fixed costs (its start, lease and end) stay
-		// small per step, and the spawns and the runs still alternate within seconds.
-		batches = 2
-		n       = 100 // spawns, and steps in a run, per batch
+		// Per iteration, 4 batches of 100: a run's fixed costs (its start, lease and end) stay
+		// small per step, and the spawns and the runs still alternate within a second.
+		batches = 4
+		n       = 100 // spawns of each kind, and steps in a run, per batch
 	)
 	truePath, err := exec.LookPath("true")
 	if err != nil {
@@ -40,7 +42,8 @@ func BenchmarkCommandSteps(b *testing.B) {
 	for _, mode := range []string{SyncFull, SyncNormal} {
 		b.Run(mode, func(b *testing.B) {
 			var spawn, bare, step, spawnCPU, stepCPU time.Duration
-			spawns := func() {
+			var pairs []float64 // step minus spawn per batch, ms per step
+			spawns := func() time.Duration {
 				c, start := cpuTime(), time.Now()
 				for range n {
 					var out, errb bytes.Buffer
@@ -50,7 +53,8 @@ func BenchmarkCommandSteps(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				spawn += time.Since(start)
+				d := time.Since(start)
+				spawn += d
 				spawnCPU += cpuTime() - c
 				start = time.Now()
 				for range n {
@@ -59,33 +63,43 @@ func BenchmarkCommandSteps(b *testing.B) {
 					}
 				}
 				bare += time.Since(start)
+				return d
 			}
 			for i := 0; i < b.N; i++ {
 				for j := range batches {
 					run := newCommandRun(b, mode, n)
+					var s time.Duration
 					if j%2 == 0 {
-						spawns()
+						s = spawns()
 					}
 					c := cpuTime()
-					step += run()
+					d := run()
+					step += d
 					stepCPU += cpuTime() - c
 					if j%2 == 1 {
-						spawns()
+						s = spawns()
 					}
+					pairs = append(pairs, msOf(d-s)/n)
 				}
 			}
-			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N*batches*n) / 1e3 }
+			per := func(d time.Duration) float64 { return msOf(d) / float64(b.N*batches*n) }
+			slices.Sort(pairs)
+			median := (pairs[(len(pairs)-1)/2] + pairs[len(pairs)/2]) / 2
 			b.ReportMetric(per(spawn), "spawn_ms")
 			b.ReportMetric(per(bare), "bare_spawn_ms")
 			b.ReportMetric(per(step), "step_ms")
 			b.ReportMetric(per(step)-per(spawn), "overhead_ms/step")
+			b.ReportMetric(median, "overhead_median_ms/step")
 			b.ReportMetric(per(step)-per(bare), "overhead_vs_bare_ms/step")
 			b.ReportMetric(per(stepCPU)-per(spawnCPU), "overhead_cpu_ms/step")
-			b.Logf("synchronous=%s: spawn %.3f ms (bare %.3f), step %.3f ms: tandem's overhead %.3f ms per step (%.3f over the bare spawn); CPU spawn %.3f ms, step %.3f ms",
-				mode, per(spawn), per(bare), per(step), per(step)-per(spawn), per(step)-per(bare), per(spawnCPU), per(stepCPU))
+			b.Logf("synchronous=%s: spawn %.3f ms (bare %.3f), step %.3f ms: tandem's overhead %.3f ms per step (median of %d batches %.3f; %.3f over the bare spawn); CPU spawn %.3f ms, step %.3f ms",
+				mode, per(spawn), per(bare), per(step), per(step)-per(spawn), len(pairs), median, per(step)-per(bare), per(spawnCPU), per(stepCPU))
 		})
 	}
 }
+
+// msOf is d in milliseconds.
+func msOf(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 // newCommandRun prepares a run of n sequential run: ["true"] steps on a fresh database (a file
 // written and loaded, an engine) and returns what starts and executes it, timed.
