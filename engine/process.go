@@ -34,8 +34,8 @@ type process struct {
 }
 
 // errOutputHeldOpen is the error of a command that exited successfully while something it
-// started kept its stdout or stderr open past the wait delay. It wraps exec.ErrWaitDelay's
-// meaning rather than its text, so people read what to change.
+// started kept its stdout or stderr open past the wait delay: os/exec's ErrWaitDelay, in
+// words that say what to change.
 var errOutputHeldOpen = errors.New("the command exited, but a process it started still held its output open " + waitDelay.String() + " later " +
 	"(send a background process's output elsewhere, e.g. `cmd >/dev/null 2>&1 &`)")
 
@@ -213,7 +213,7 @@ func (p *process) wait(stdout, stderr io.Writer, delay time.Duration) (syscall.W
 	return ws, err
 }
 
-// exitStatus reaps the child (pidfd) or takes what waitInGoroutine reaped.
+// exitStatus reaps the child (pidfd) or takes what the goroutine startProcess left reaped.
 func (p *process) exitStatus() syscall.WaitStatus {
 	if p.status != nil {
 		return <-p.status
