@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -44,32 +40,23 @@ func (commandExecutor) Prepare(s *flows.Step, data map[string]any) (string, erro
 }
 
 func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) {
-	var cmd *exec.Cmd
-	if x.Step.Kind == flows.KindShell {
-		cmd = command("sh", "-c", x.Input)
-	} else {
-		var argv []string
+	argv := []string{"sh", "-c", x.Input}
+	if x.Step.Kind != flows.KindShell {
 		if err := json.Unmarshal([]byte(x.Input), &argv); err != nil || len(argv) == 0 {
 			return Result{}, Permanent(fmt.Errorf("run: input must be a JSON array of arguments: %q", x.Input))
 		}
-		cmd = command(argv[0], argv[1:]...)
 	}
 	if x.Resumed {
 		killLeftovers(x.Key) // what the cut attempt left behind must not run alongside this one
 	}
-	cmd.Dir = x.Flow.Dir
+	path, err := lookPath(argv[0])
+	if err != nil {
+		return Result{}, Permanent(err) // command not found: retrying will not help
+	}
 	env, err := stepEnv(x)
 	if err != nil {
 		return Result{}, Permanent(err)
 	}
-	cmd.Env = env
-	// Kill the whole process group so `sh -c "a | b"` leaves nothing behind on cancel.
-	// Pdeathsig: if tandem itself is killed, the step's shell dies with it instead of
-	// finishing unobserved while a resumed run starts it again.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// A process that exits but leaves its output pipes open (a daemon it started) stops
-	// holding the step up after this long.
-	cmd.WaitDelay = 2 * time.Second
 
 	mask := masker(stepSecrets(x.Data))
 	emit := x.Emit
@@ -78,18 +65,23 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	}
 	stdout := &capture{stream: "stdout", emit: emit, limit: maxOutputBytes}
 	stderr := &capture{stream: "stderr", emit: emit, limit: stderrTailBytes, keepTail: true}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err = ctx.Err(); err == nil {
-		err = cmd.Start()
+	if err = ctx.Err(); err != nil {
+		return Result{}, err
 	}
-	if err == nil {
-		// Cancelling kills the whole process group. context.AfterFunc costs nothing until ctx
-		// ends; exec.CommandContext would spend a goroutine per command watching it.
-		stop := context.AfterFunc(ctx, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-		err = cmd.Wait()
-		stop()
+	p, err := startProcess(path, argv, x.Flow.Dir, env)
+	if err != nil {
+		return Result{}, err
 	}
-	res := Result{Output: mask(trimOutput(stdout.String())), StderrTail: mask(stderr.String())}
+	// Cancelling kills the whole process group. context.AfterFunc costs nothing until ctx
+	// ends; exec.CommandContext would spend a goroutine per command watching it.
+	stop := context.AfterFunc(ctx, p.killGroup)
+	// A process that exits but leaves its output pipes open (a daemon it started) stops
+	// holding the step up after waitDelay.
+	ws, err := p.wait(stdout, stderr, waitDelay)
+	stop()
+
+	code := exitCode(ws)
+	res := Result{Output: mask(trimOutput(stdout.String())), StderrTail: mask(stderr.String()), ExitCode: &code}
 	if !utf8.ValidString(res.Output) {
 		// The log is JSON text: say so instead of letting the encoder replace bytes unseen.
 		res.Output = strings.ToValidUTF8(res.Output, "\uFFFD") +
@@ -98,26 +90,19 @@ func (commandExecutor) Execute(ctx context.Context, x *StepRun) (Result, error) 
 	if n := stdout.dropped(); n > 0 {
 		res.Output += fmt.Sprintf("\n[tandem: output cut at %s; %d more bytes were not kept]", byteSize(maxOutputBytes), n)
 	}
-	if cmd.ProcessState != nil {
-		code := cmd.ProcessState.ExitCode()
-		res.ExitCode = &code
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return res, &ExitError{Code: ee.ExitCode()}
-		}
-		var pe *exec.Error
-		if errors.As(err, &pe) {
-			return res, Permanent(err) // command not found: retrying will not help
-		}
+	switch {
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case code != 0:
+		return res, &ExitError{Code: code}
+	case err != nil:
 		return res, err
 	}
 	return res, nil
 }
+
+// waitDelay is how long a command's output may stay open after it has exited.
+const waitDelay = 2 * time.Second
 
 // stepEnv is the process environment plus the step's identity and its rendered env entries.
 func stepEnv(x *StepRun) ([]string, error) {
@@ -146,7 +131,32 @@ func stepEnv(x *StepRun) ([]string, error) {
 		}
 		env = append(env, k+"="+v)
 	}
-	return env, nil
+	return dedupEnv(env)
+}
+
+// dedupEnv keeps the last entry of each name, as os/exec does: the step's own entries come
+// after the inherited ones, and a program's getenv reads the first it finds. An entry with
+// a NUL byte cannot be passed on and is an error.
+func dedupEnv(env []string) ([]string, error) {
+	last := make(map[string]int, len(env))
+	for i, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.IndexByte(kv, 0) >= 0 {
+			return nil, fmt.Errorf("env %s: the value holds a NUL byte, which no process environment can", name)
+		}
+		last[name] = i
+	}
+	if len(last) == len(env) {
+		return env, nil
+	}
+	out := env[:0]
+	for i, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if last[name] == i {
+			out = append(out, kv)
+		}
+	}
+	return out, nil
 }
 
 // trimOutput drops trailing whitespace so `echo x` yields "x" in templates.
@@ -154,9 +164,9 @@ func trimOutput(s string) string {
 	return string(bytes.TrimRight([]byte(s), " \t\r\n"))
 }
 
-// capture keeps a stream (all of it up to limit, or its tail) and forwards it live.
+// capture keeps a stream (all of it up to limit, or its tail) and forwards it live. Only the
+// goroutine that waits for the process writes to it.
 type capture struct {
-	mu       sync.Mutex
 	stream   string
 	emit     func(stream, text string)
 	limit    int
@@ -166,8 +176,6 @@ type capture struct {
 }
 
 func (c *capture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.emit != nil {
 		c.emit(c.stream, string(p))
 	}
@@ -188,13 +196,9 @@ func (c *capture) Write(p []byte) (int, error) {
 
 // dropped is how many bytes a head capture left out.
 func (c *capture) dropped() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return c.cut
 }
 
 func (c *capture) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return string(c.buf)
 }

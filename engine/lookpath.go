@@ -15,20 +15,23 @@ var lookPaths sync.Map // lookKey -> string
 
 type lookKey struct{ path, name string }
 
-// command is exec.Command with PATH lookups cached. argv[0] stays the name as written.
-func command(name string, args ...string) *exec.Cmd {
+// lookPath is exec.LookPath with successful lookups cached. A name with a slash in it is a
+// path (relative ones to the step's directory) and is not looked up. A name PATH does not
+// resolve gives exec.LookPath's *exec.Error.
+func lookPath(name string) (string, error) {
 	if filepath.Base(name) != name {
-		return exec.Command(name, args...) // a path: nothing to look up
+		return name, nil
 	}
 	key := lookKey{os.Getenv("PATH"), name}
 	if p, ok := lookPaths.Load(key); ok {
-		cmd := exec.Command(p.(string), args...)
-		cmd.Args[0] = name
-		return cmd
+		return p.(string), nil
 	}
-	cmd := exec.Command(name, args...)
-	if cmd.Err == nil && filepath.IsAbs(cmd.Path) {
-		lookPaths.Store(key, cmd.Path)
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", err
 	}
-	return cmd
+	if filepath.IsAbs(p) {
+		lookPaths.Store(key, p)
+	}
+	return p, nil
 }
