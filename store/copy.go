@@ -191,7 +191,7 @@ func (w sqliteImporter) PutEvents(ctx context.Context, events []engine.Event) er
 			return fmt.Errorf("write event %d: %w", e.Seq, err)
 		}
 	}
-	return nil
+	return keepSpans(ctx, w.tx, events)
 }
 
 func (w sqliteImporter) PutSessions(ctx context.Context, sessions []SessionRecord) error {

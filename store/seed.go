@@ -71,7 +71,7 @@ func seedRun(ctx context.Context, tx *writeTx, runs, evs *sql.Stmt, id, parent s
 	}
 	step := mustMarshal(engine.StepStartedData{Key: id + "/hello/1", Input: "echo hello", Kind: "run"})
 	done := mustMarshal(engine.StepResultData{Output: "hello", ExitCode: new(int), DurationMS: 2})
-	var seq int64
+	var written []engine.Event
 	for _, e := range []struct {
 		typ     engine.EventType
 		step    string
@@ -87,11 +87,16 @@ func seedRun(ctx context.Context, tx *writeTx, runs, evs *sql.Stmt, id, parent s
 		if err != nil {
 			return err
 		}
-		if seq, err = res.LastInsertId(); err != nil {
+		seq, err := res.LastInsertId()
+		if err != nil {
 			return err
 		}
+		written = append(written, engine.Event{Seq: seq, RunID: id})
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, seq, id)
+	if err := keepSpans(ctx, tx, written); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE runs SET last_seq = ? WHERE id = ?`, written[len(written)-1].Seq, id)
 	return err
 }
 

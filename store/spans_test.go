@@ -102,7 +102,6 @@ func TestTheSpansMigrationIndexesALogWrittenBeforeIt(t *testing.T) {
 	interleave(t, d)
 	// Put the database back as migration 0004 left it, with the log still in it.
 	for _, q := range []string{
-		`DROP TRIGGER events_start_span`,
 		`DROP TABLE event_spans`,
 		`CREATE INDEX events_by_run ON events (run_id, seq)`,
 		`ALTER TABLE runs DROP COLUMN session`, // migration 0006
@@ -122,6 +121,54 @@ func TestTheSpansMigrationIndexesALogWrittenBeforeIt(t *testing.T) {
 		t.Fatalf("the migration made %d spans, want 11", n)
 	}
 	checkRunReads(t, d)
+}
+
+// TestSpansStayRightWhenTwoProcessesTakeTurns appends through two handles on one file, as two
+// processes would: each must notice the other's events between its own and start a span
+// where the run changes, without the trigger that used to do it.
+func TestSpansStayRightWhenTwoProcessesTakeTurns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	var dbs [2]*DB
+	for i := range dbs {
+		d, err := Open(ctx, path, Options{Synchronous: SyncNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		dbs[i] = d
+	}
+	now := time.Now()
+	for i, id := range []string{"a", "b"} {
+		info := engine.RunInfo{ID: id, FlowName: "f", FlowPath: "f.yaml", Status: engine.RunStatusRunning, CreatedAt: now}
+		if err := dbs[i].CreateRun(ctx, info, engine.Event{RunID: id, Type: engine.RunStarted, Time: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := func(run string, i int) engine.Event {
+		return engine.Event{RunID: run, Type: engine.StepStarted, StepID: fmt.Sprint("s", i), Time: now}
+	}
+	// Process 0 writes run a, process 1 run b; each also appends to the other's run once.
+	turns := []struct {
+		by     int
+		events []engine.Event
+	}{
+		{0, []engine.Event{ev("a", 1)}}, {0, []engine.Event{ev("a", 2)}}, {1, []engine.Event{ev("b", 1)}},
+		{1, []engine.Event{ev("b", 2)}}, {0, []engine.Event{ev("a", 3)}}, {1, []engine.Event{ev("a", 4)}},
+		{0, []engine.Event{ev("a", 5)}}, {0, []engine.Event{ev("b", 3), ev("a", 6)}}, {1, []engine.Event{ev("a", 7)}},
+	}
+	for _, turn := range turns {
+		if err := dbs[turn.by].Append(ctx, turn.events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range dbs {
+		checkRunReads(t, d)
+	}
+	// a | b | a a | b b | a a a | b | a a — one span per change of run along the log.
+	if n := spanCount(t, dbs[0]); n != 7 {
+		t.Fatalf("%d spans, want 7 (one per change of run along the log)", n)
+	}
 }
 
 func TestAStepWritesOneBTreeWhenItsRunAdvancesAlone(t *testing.T) {

@@ -79,8 +79,8 @@ func (s *statements) close() error {
 	return errors.Join(errs...)
 }
 
-// insertEvents inserts events one by one in tx and assigns their Seq. The trigger of
-// migration 0005 keeps the spans.
+// insertEvents inserts events one by one in tx, assigns their Seq and writes the spans they
+// start.
 func insertEvents(ctx context.Context, tx *writeTx, events []engine.Event) error {
 	ins := tx.w.insertEvent
 	for i := range events {
@@ -93,11 +93,12 @@ func insertEvents(ctx context.Context, tx *writeTx, events []engine.Event) error
 			return fmt.Errorf("append events: %w", err)
 		}
 	}
-	return nil
+	return keepSpans(ctx, tx, events)
 }
 
 // insertFenced inserts events (at least one, all of l's run) in tx on condition that l is still
-// the run's lease, and assigns their Seq; otherwise it writes nothing and says why.
+// the run's lease, assigns their Seq and writes the spans they start; otherwise it writes
+// nothing and says why.
 func insertFenced(ctx context.Context, tx *writeTx, l engine.Lease, events []engine.Event) error {
 	k := min(len(events), fencedBatch)
 	args := make([]any, 0, 6*k+3)
@@ -123,6 +124,9 @@ func insertFenced(ctx context.Context, tx *writeTx, l engine.Lease, events []eng
 	}
 	for i := range events[:k] {
 		events[i].Seq = last - int64(k-1-i)
+	}
+	if err := keepSpans(ctx, tx, events[:k]); err != nil {
+		return err
 	}
 	return insertEvents(ctx, tx, events[k:])
 }

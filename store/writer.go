@@ -16,14 +16,23 @@ type writer struct {
 	conn                    *sql.Conn
 	begin, commit, rollback *sql.Stmt
 	insertEvent             *sql.Stmt
+	insertSpan, prevRun     *sql.Stmt
 	// fenced[k-1] inserts k events on condition that the run's lease is still the one named,
 	// checked in the same statement: a step's transaction is one INSERT, like the floor's.
 	fenced [fencedBatch]*sql.Stmt
 	stmts  []*sql.Stmt // all of the above, to close
+
+	// tail is the last event this writer committed. While the next event's seq follows it,
+	// no other process has appended since, so the store knows which run the log ends with
+	// without reading it (spans.go).
+	tail logTail
 }
 
 // writeTx is a write transaction on the writer's connection: what a write's body may run.
-type writeTx struct{ w *writer }
+type writeTx struct {
+	w    *writer
+	tail logTail // the writer's tail, moved along by the events this transaction inserts
+}
 
 // ExecContext runs a statement in the transaction.
 func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -57,6 +66,8 @@ func openWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		{&w.commit, `COMMIT`},
 		{&w.rollback, `ROLLBACK`},
 		{&w.insertEvent, insertEventSQL},
+		{&w.insertSpan, insertSpanSQL},
+		{&w.prevRun, prevRunSQL},
 	}
 	for k := 1; k <= fencedBatch; k++ {
 		all = append(all, prep{&w.fenced[k-1], fencedInsertSQL(k)})
@@ -112,7 +123,8 @@ func (d *DB) write(ctx context.Context, fn func(*writeTx) error) error {
 		// A BEGIN that failed (busy past the timeout, ctx ended) opened no transaction.
 		return full(fmt.Errorf("begin: %w", err))
 	}
-	if err := fn(&writeTx{w: w}); err != nil {
+	tx := &writeTx{w: w, tail: w.tail}
+	if err := fn(tx); err != nil {
 		d.rollback()
 		return full(err)
 	}
@@ -122,6 +134,7 @@ func (d *DB) write(ctx context.Context, fn func(*writeTx) error) error {
 		d.rollback()
 		return full(fmt.Errorf("commit: %w", err))
 	}
+	w.tail = tx.tail
 	return nil
 }
 
