@@ -66,7 +66,7 @@ func (e *Engine) advanceOnce(ctx context.Context, runID string) (*State, *runner
 		return st, nil, nil
 	}
 	r := &runner{e: e, st: st, flow: f, runID: runID, lease: lease, active: map[string]context.CancelFunc{},
-		results: make(chan stepResult, 64), own: map[int64]bool{}, polledSeq: st.LastSeq,
+		results: make(chan stepResult, 64), kick: make(chan struct{}, 1), own: map[int64]bool{}, polledSeq: st.LastSeq,
 		dirty: map[string]bool{}, scanAll: true, ready: newReadiness(),
 		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
 		held: map[string]Hold{}}
@@ -98,7 +98,8 @@ type stepResult struct {
 	timedOut bool
 }
 
-// runner owns one run's state while it is advanced. Only its loop goroutine touches st.
+// runner owns one run's state while it is advanced. Its loop goroutine and its standby
+// (standby.go) take turns with it under mu; executors reach only its live buffer.
 type runner struct {
 	e       *Engine
 	st      *State
@@ -129,15 +130,33 @@ type runner struct {
 	polledSeq int64
 
 	live liveBuffer // output chunks and trace records not yet in the log (live.go)
+
+	// mu guards everything above between the loop's goroutine and the standby (standby.go).
+	mu         sync.Mutex
+	kick       chan struct{} // the standby tells a waiting loop to look again
+	standbyErr error         // what the standby could not write; the loop stops on it
+	stopped    bool          // the loop has ended: the standby must not touch the run
 }
 
 func (r *runner) loop(ctx context.Context) (*State, error) {
-	// The poll and the live-output flush tick on the engine's clock, so a test that owns the
-	// clock owns them too. Each is re-armed when it fires (a ticker's rhythm), not on every
-	// turn of the loop, which would cost a timer per step.
-	poll := r.e.clock.After(r.e.pollEvery)
-	flush := r.e.clock.After(flushEvery)
+	// The loop's goroutine holds mu while it works on the run, and lets go of it only while
+	// it waits and while it runs an attempt itself; the standby takes it meanwhile to poll the
+	// log and flush live output (standby.go).
+	r.mu.Lock()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.standby(ctx, stop) }()
+	defer func() {
+		r.stopped = true
+		r.mu.Unlock()
+		close(stop)
+		wg.Wait()
+	}()
 	for {
+		if err := r.standbyErr; err != nil {
+			return r.abort(ctx, err)
+		}
 		if !r.cancelling {
 			// Repeat until nothing changes: a skip or a finished map step can unblock steps
 			// listed before it.
@@ -148,7 +167,13 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 		if err := r.commit(ctx); err != nil {
 			return r.abort(ctx, err)
 		}
-		r.launch(ctx)
+		if x := r.launch(ctx, true); x != nil {
+			r.handle(ctx, r.runInline(ctx, x))
+			if ctx.Err() != nil {
+				return r.interrupt(ctx)
+			}
+			continue
+		}
 		if len(r.active) == 0 {
 			if r.cancelling {
 				r.finishCancelled()
@@ -165,8 +190,10 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 		if due, ok := r.nextDue(); ok && len(r.queued) == 0 {
 			timer = r.e.clock.After(max(due.Sub(r.e.clock.Now()), 0))
 		}
+		r.mu.Unlock()
 		select {
 		case res := <-r.results:
+			r.mu.Lock()
 			r.handle(ctx, res)
 			for more := true; more; {
 				select {
@@ -177,19 +204,12 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 				}
 			}
 		case <-timer:
+			r.mu.Lock()
 			r.scanAll = true
-		case <-poll:
-			poll = r.e.clock.After(r.e.pollEvery)
-			if err := r.poll(ctx); err != nil {
-				if ctx.Err() != nil {
-					return r.interrupt(ctx) // the read was cut by the stop, not a broken store
-				}
-				return r.abort(ctx, err)
-			}
-		case <-flush:
-			flush = r.e.clock.After(flushEvery)
-			r.flushLive(false, "")
+		case <-r.kick:
+			r.mu.Lock() // the standby changed something: look again
 		case <-ctx.Done():
+			r.mu.Lock()
 			return r.interrupt(ctx)
 		}
 	}
@@ -274,8 +294,12 @@ func (r *runner) commit(ctx context.Context) error {
 	return nil
 }
 
-// launch starts the attempts queued by schedule, after their start is committed.
-func (r *runner) launch(ctx context.Context) {
+// launch starts the attempts queued by schedule, after their start is committed, each in
+// its own goroutine. When the loop calls it (own) and the one attempt queued would be the
+// only thing going on, it returns that attempt instead for the loop's goroutine to run
+// itself: a quick step then costs no goroutine and no hand-off back.
+func (r *runner) launch(ctx context.Context, own bool) *attempt {
+	var inline *attempt
 	for _, x := range r.queued {
 		actx, cancel := context.WithCancel(ctx)
 		if x.Step.Timeout > 0 {
@@ -283,14 +307,15 @@ func (r *runner) launch(ctx context.Context) {
 		}
 		r.active[x.StepID] = cancel
 		exec, _ := r.e.executor(x.Step.Kind)
-		go func() {
-			start := r.e.clock.Now()
-			res, err := exec.Execute(actx, x)
-			timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-			r.results <- stepResult{x: x, res: res, err: err, started: start, timedOut: timedOut}
-		}()
+		a := &attempt{x: x, ctx: actx, exec: exec, clock: r.e.clock}
+		if own && len(r.queued) == 1 && len(r.active) == 1 && r.quiet() && ctx.Err() == nil {
+			inline = a
+			continue
+		}
+		go func() { r.results <- a.run(ctx) }()
 	}
 	r.queued = nil
+	return inline
 }
 
 // schedule decides what can happen now: skips, map expansions, new attempts, resolved waits,
