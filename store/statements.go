@@ -38,16 +38,17 @@ const runEventsSQL = `SELECT e.seq, e.run_id, e.type, e.step_id, e.attempt, e.at
 	  AND e.run_id = ?1
 	ORDER BY s.start_seq, e.seq`
 
-// fencedInsertSQL inserts k events, in order, only while runs.id = ? has lease owner ? and
-// epoch ? (the last three arguments). Rows affected is k or 0.
+// fencedInsertSQL inserts k events of run ?1, in order, only while that run has lease owner
+// and epoch the last two arguments. Rows affected is k or 0. The run is bound once: every
+// event of a fenced append is the lease's run.
 func fencedInsertSQL(k int) string {
 	rows := make([]string, k)
 	for i := range rows {
-		rows[i] = fmt.Sprintf("(%d, ?, ?, ?, ?, ?, ?)", i)
+		rows[i] = fmt.Sprintf("(%d, ?1, ?, ?, ?, ?, ?)", i)
 	}
 	return `INSERT INTO events (run_id, type, step_id, attempt, at, data)
 		SELECT column2, column3, column4, column5, column6, column7 FROM (VALUES ` + strings.Join(rows, ", ") + `)
-		WHERE EXISTS (SELECT 1 FROM runs WHERE id = ? AND lease_owner = ? AND lease_epoch = ?)
+		WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND lease_owner = ? AND lease_epoch = ?)
 		ORDER BY column1`
 }
 
@@ -101,11 +102,12 @@ func insertEvents(ctx context.Context, tx *writeTx, events []engine.Event) error
 // nothing and says why.
 func insertFenced(ctx context.Context, tx *writeTx, l engine.Lease, events []engine.Event) error {
 	k := min(len(events), fencedBatch)
-	args := make([]any, 0, 6*k+3)
+	args := make([]any, 0, 5*k+3)
+	args = append(args, l.RunID)
 	for _, e := range events[:k] {
-		args = append(args, e.RunID, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
+		args = append(args, string(e.Type), e.StepID, e.Attempt, ms(e.Time), []byte(e.Data))
 	}
-	args = append(args, l.RunID, l.Owner, l.Epoch)
+	args = append(args, l.Owner, l.Epoch)
 	res, err := tx.w.fenced[k-1].ExecContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("append %d events to run %s: %w", len(events), l.RunID, err)
