@@ -20,8 +20,8 @@ import (
 // need no incremental rule of their own.
 
 // readiness is the runner's ready-set bookkeeping, owned by its loop goroutine.
-// unmet and counted are indexed by flow position, not keyed by id: a 10,000-step flow's
-// maps held 0.9 MB for the whole run.
+// unmet and counted (and the runner's dependents) are indexed by flow position, not keyed
+// by id: a 10,000-step flow's maps held 1.7 MB for the whole run.
 type readiness struct {
 	unmet    []int32   // by flow position: needs not yet done
 	counted  []bool    // by flow position: whether unmet reflects the step's done-ness
@@ -73,8 +73,8 @@ func (r *runner) settle(id string) {
 	if done {
 		delta = -1
 	}
-	for _, d := range r.dependents[id] {
-		rd.unmet[r.order[d]] += delta
+	for _, d := range r.dependents[i] {
+		rd.unmet[d] += delta
 	}
 }
 
