@@ -6,17 +6,16 @@ import (
 	"tandem/flows"
 )
 
-// flowCache keeps the flows this engine parsed or started, keyed by path and source, so
+// flowCache keeps the flows this engine parsed or started, found by path and source, so
 // advancing a run does not parse and validate the flow recorded with it again when this
 // process has just started it (a 1,000-step flow costs tens of milliseconds to parse).
 // Flows are read-only once validated, so one may be shared by runs. It holds at most
-// flowCacheSize flows; when full, it forgets one at random.
+// flowCacheSize flows; when full, it forgets the oldest. A lookup compares the source with
+// each flow's own, so the cache keeps no copy of a source (a 10,000-step flow's is 500 KB).
 type flowCache struct {
 	mu    sync.Mutex
-	flows map[flowKey]*flows.Flow
+	flows []*flows.Flow // oldest first
 }
-
-type flowKey struct{ path, source string }
 
 const flowCacheSize = 32
 
@@ -28,24 +27,15 @@ func (c *flowCache) remember(f *flows.Flow) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.flows == nil {
-		c.flows = map[flowKey]*flows.Flow{}
-	}
 	if len(c.flows) >= flowCacheSize {
-		for k := range c.flows {
-			delete(c.flows, k)
-			break
-		}
+		c.flows = append(c.flows[:0], c.flows[1:]...)
 	}
-	c.flows[flowKey{f.Path, string(f.Source)}] = f
+	c.flows = append(c.flows, f)
 }
 
 // parse returns the flow with that path and source, parsing and validating it if needed.
 func (c *flowCache) parse(path, source string) (*flows.Flow, error) {
-	c.mu.Lock()
-	f, ok := c.flows[flowKey{path, source}]
-	c.mu.Unlock()
-	if ok {
+	if f := c.find(path, source); f != nil {
 		return f, nil
 	}
 	f, err := flows.Parse(path, []byte(source))
@@ -54,4 +44,15 @@ func (c *flowCache) parse(path, source string) (*flows.Flow, error) {
 	}
 	c.remember(f)
 	return f, nil
+}
+
+func (c *flowCache) find(path, source string) *flows.Flow {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.flows) - 1; i >= 0; i-- {
+		if f := c.flows[i]; f.Path == path && string(f.Source) == source {
+			return f
+		}
+	}
+	return nil
 }

@@ -68,7 +68,7 @@ func (e *Engine) advanceOnce(ctx context.Context, runID string) (*State, *runner
 	r := &runner{e: e, st: st, flow: f, runID: runID, lease: lease, active: map[string]context.CancelFunc{},
 		results: make(chan stepResult, 64), kick: make(chan struct{}, 1), own: map[int64]bool{}, polledSeq: st.LastSeq,
 		dirty: map[string]bool{}, scanAll: true, ready: newReadiness(),
-		dependents: map[string][]string{}, order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
+		dependents: make([][]int, len(f.Steps)), order: map[string]int{}, cursor: map[string]int{}, timed: map[string]bool{},
 		held: map[string]Hold{}}
 	for id, ss := range st.Steps {
 		if ss.Status == StatusRetrying || ss.Status == StatusWaiting {
@@ -77,8 +77,12 @@ func (e *Engine) advanceOnce(ctx context.Context, runID string) (*State, *runner
 	}
 	for i, s := range f.Steps {
 		r.order[s.ID] = i
+	}
+	for i, s := range f.Steps {
 		for _, n := range s.Needs {
-			r.dependents[n] = append(r.dependents[n], s.ID)
+			if j, ok := r.order[n]; ok {
+				r.dependents[j] = append(r.dependents[j], i)
+			}
 		}
 	}
 	st, err = r.loop(runCtx)
@@ -119,7 +123,7 @@ type runner struct {
 	dirty      map[string]bool
 	scanAll    bool      // look at every step (start, timers, signals)
 	ready      readiness // unmet needs and steps the parallelism limit holds (ready.go)
-	dependents map[string][]string
+	dependents [][]int
 	order      map[string]int  // flow step id -> position in the file
 	cursor     map[string]int  // map step -> first child index not yet started
 	timed      map[string]bool // steps retrying or waiting: the only ones with a due time
@@ -261,8 +265,10 @@ func (r *runner) touch(ev Event) {
 		return
 	}
 	r.dirty[id] = true
-	for _, d := range r.dependents[id] {
-		r.dirty[d] = true
+	if i, ok := r.order[id]; ok {
+		for _, d := range r.dependents[i] {
+			r.dirty[r.flow.Steps[d].ID] = true
+		}
 	}
 }
 

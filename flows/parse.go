@@ -62,7 +62,19 @@ func Parse(path string, src []byte) (*Flow, error) {
 	return parseFlow(path, src, map[string]bool{})
 }
 
-func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err error) {
+func parseFlow(path string, src []byte, visiting map[string]bool) (*Flow, error) {
+	if sp := splitSteps(src, stepsGroupBytes); sp != nil {
+		if f, held, err := parseFlowFrom(path, src, sp, visiting); held {
+			return f, err
+		}
+	}
+	f, _, err := parseFlowFrom(path, src, nil, visiting)
+	return f, err
+}
+
+// parseFlowFrom parses src whole (sp nil) or in the parts sp cut it into; held is false when
+// the parts did not hold and src must be parsed whole.
+func parseFlowFrom(path string, src []byte, sp *stepsSplit, visiting map[string]bool) (f *Flow, held bool, err error) {
 	abs, aerr := filepath.Abs(path)
 	if aerr != nil {
 		abs = path
@@ -71,16 +83,20 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 	defer func() {
 		// Input must never crash the parser; a bug here becomes a diagnostic, not a panic.
 		if p := recover(); p != nil {
-			f, err = nil, Diagnostics{{File: path, Pos: Pos{1, 1}, Msg: fmt.Sprintf("internal error while parsing: %v", p)}}
+			f, held, err = nil, true, Diagnostics{{File: path, Pos: Pos{1, 1}, Msg: fmt.Sprintf("internal error while parsing: %v", p)}}
 		}
 	}()
-	doc, ok := parseYAML(r, src)
-	if !ok {
-		return nil, r.err()
+	text := src
+	if sp != nil {
+		text = sp.skeleton
+	}
+	doc, parsed := parseYAML(r, text)
+	if !parsed {
+		return nil, sp == nil, r.err()
 	}
 	f = &Flow{Path: abs, Dir: filepath.Dir(abs), Source: src}
 	var namePos Pos
-	var stepsNode *yaml.Node
+	var stepsKey, stepsNode *yaml.Node
 	r.mapping(doc, "the flow", flowKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -92,7 +108,7 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 		case "outputs":
 			f.Outputs, f.outputs = r.strMap(v, "outputs"), fieldsOf(v)
 		case "steps":
-			stepsNode = v
+			stepsKey, stepsNode = k, v
 		}
 	})
 	if doc.Kind == yaml.MappingNode {
@@ -102,11 +118,27 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 		if strings.ContainsFunc(f.Name, isTerminalControl) {
 			r.at(namePos, "the flow's name %q holds control characters (a terminal would act on them); a name is printed in every listing", f.Name)
 		}
-		if stepsNode == nil {
+		switch {
+		case sp != nil:
+			if !sp.holds(doc, stepsKey, stepsNode) {
+				return nil, false, nil
+			}
+			for i := range sp.groups {
+				items, held := sp.items(i)
+				if !held {
+					return nil, false, nil
+				}
+				for _, sn := range items {
+					if s := parseStep(r, sn); s != nil {
+						f.Steps = append(f.Steps, s)
+					}
+				}
+			}
+		case stepsNode == nil:
 			r.at(pos(doc), "the flow has no steps (steps: [...])")
-		} else if stepsNode.Kind != yaml.SequenceNode {
+		case stepsNode.Kind != yaml.SequenceNode:
 			r.at(pos(stepsNode), "steps must be a list, not %s", describe(stepsNode))
-		} else {
+		default:
 			if len(stepsNode.Content) == 0 {
 				r.at(pos(stepsNode), "the flow has no steps")
 			}
@@ -121,7 +153,7 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 	defer delete(visiting, abs)
 	validateFlow(r, f, visiting)
 	if err := r.err(); err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	// The fields' positions place problems validation finds; a valid flow never reports one
 	// again, and a run keeps its flow in memory (10,000 steps: about 5 MB of positions).
@@ -130,7 +162,7 @@ func parseFlow(path string, src []byte, visiting map[string]bool) (f *Flow, err 
 		s.fields = nil
 	}
 	f.Warnings = r.warnings.sorted()
-	return f, nil
+	return f, true, nil
 }
 
 // parseYAML parses one YAML document and returns its root node.

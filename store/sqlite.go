@@ -88,6 +88,10 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+o.Synchronous+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	// SQLite's default page cache is 2 MB per connection, and the log is written at its end:
+	// the pages behind it are never read again while a run is advanced, yet they filled
+	// every connection's cache (a 10,000-step run: 5 MB of its peak resident set).
+	q.Add("_pragma", "cache_size(-256)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
