@@ -133,6 +133,10 @@ type runner struct {
 	own       map[int64]bool // seqs this runner wrote, to tell them from other processes' events
 	polledSeq int64
 
+	// lastCommit is how long the last commit took, by the wall clock: the window gather
+	// waits in for more results so that parallel steps share a commit (one fsync at FULL).
+	lastCommit time.Duration
+
 	live liveBuffer // output chunks and trace records not yet in the log (live.go)
 
 	// mu guards everything above between the loop's goroutine and the standby (standby.go).
@@ -207,6 +211,7 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 					more = false
 				}
 			}
+			r.gather(ctx)
 		case <-timer:
 			r.mu.Lock()
 			r.scanAll = true
@@ -218,6 +223,32 @@ func (r *runner) loop(ctx context.Context) (*State, error) {
 		}
 	}
 }
+
+// gather waits, when other attempts are still running, for more of them to finish before
+// the loop commits, for at most as long as the last commit took: results that arrive in the
+// window share the commit (and its fsync at FULL) instead of each paying one, and a step
+// waits at most one more commit's time. PostgreSQL's commit_delay does the same. A lone
+// step, the usual sequential case, never waits.
+func (r *runner) gather(ctx context.Context) {
+	if len(r.active) < 2 || r.lastCommit <= 0 || r.cancelling {
+		return
+	}
+	window := time.NewTimer(min(r.lastCommit, maxGather))
+	defer window.Stop()
+	for len(r.active) >= 2 {
+		select {
+		case res := <-r.results:
+			r.handle(ctx, res)
+		case <-window.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// maxGather bounds gather's window whatever the last commit took.
+const maxGather = 2 * time.Millisecond
 
 // flushEvery is how often buffered live output and trace records are moved into the log.
 const flushEvery = 250 * time.Millisecond
@@ -280,9 +311,11 @@ func (r *runner) commit(ctx context.Context) error {
 	}
 	events := r.pending
 	r.pending = nil
+	began := time.Now()
 	if err := r.e.store.AppendFenced(context.WithoutCancel(ctx), r.lease, events); err != nil {
 		return fmt.Errorf("commit %d events of run %s: %w", len(events), r.runID, err)
 	}
+	r.lastCommit = time.Since(began)
 	r.wrote = true
 	for _, ev := range events {
 		// An event right after the last one polled leaves no room for another process's
