@@ -247,8 +247,9 @@ func (r *runner) gather(ctx context.Context) {
 	}
 }
 
-// maxGather bounds gather's window whatever the last commit took.
-const maxGather = 2 * time.Millisecond
+// maxGather bounds gather's window whatever the last commit took. A variable so that a test
+// can widen it.
+var maxGather = 2 * time.Millisecond
 
 // flushEvery is how often buffered live output and trace records are moved into the log.
 const flushEvery = 250 * time.Millisecond
