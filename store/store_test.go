@@ -176,20 +176,7 @@ func TestMigratingAnOlderDatabaseGivesItsChatTurnsTheirSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.UnixMilli(1_700_000_000_000)
-	for _, r := range []struct{ id, parent, path, session string }{
-		{"t1", "", "/w/.helper.yaml.ask.yaml", "notes"},
-		{"t2", "", "/w/.helper.yaml.ask.yaml", "todo"},
-		{"f", "", "/w/flow.yaml", "x"},                 // a flow's input named session: not a chat
-		{"t1.a.1", "t1", "/w/.sub.yaml.ask.yaml", "y"}, // an agent tool's run
-	} {
-		data := `{"flow_name":"helper","inputs":{"prompt":"hi","session":"` + r.session + `","model":""}}`
-		err := db.CreateRun(ctx, engine.RunInfo{ID: r.id, FlowName: "helper", FlowPath: r.path, Status: engine.RunStatusRunning,
-			ParentRunID: r.parent, CreatedAt: at}, engine.Event{RunID: r.id, Type: engine.RunStarted, Time: at, Data: []byte(data), Status: engine.RunStatusRunning})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	at := storetest.CreateChatTurnsOfOldSchema(ctx, t, db)
 	// t1's log goes on after t2 started: its run_started is its first span's first event.
 	if err := db.Append(ctx, []engine.Event{{RunID: "t1", Type: engine.RunSucceeded, Time: at, Status: engine.RunStatusSucceeded}}); err != nil {
 		t.Fatal(err)
@@ -220,7 +207,7 @@ func TestMigratingAnOlderDatabaseGivesItsChatTurnsTheirSession(t *testing.T) {
 		t.Fatalf("migrate: %v", err)
 	}
 	defer db.Close()
-	for id, want := range map[string]string{"t1": "notes", "t2": "todo", "f": "", "t1.a.1": ""} {
+	for id, want := range storetest.OldChatTurnSessions {
 		if r, err := db.Run(ctx, id); err != nil || r.Session != want {
 			t.Errorf("run %s: session %q, %v; want %q", id, r.Session, err, want)
 		}
