@@ -63,9 +63,12 @@ func Parse(path string, src []byte) (*Flow, error) {
 }
 
 func parseFlow(path string, src []byte, visiting map[string]bool) (*Flow, error) {
-	if sp := splitSteps(src, stepsGroupBytes); sp != nil {
-		if f, held, err := parseFlowFrom(path, src, sp, visiting); held {
-			return f, err
+	// A file within one group has nothing to gain from the split: it is parsed whole.
+	if len(src) > stepsGroupBytes {
+		if sp := splitSteps(src, stepsGroupBytes); sp != nil {
+			if f, held, err := parseFlowFrom(path, src, sp, visiting); held {
+				return f, err
+			}
 		}
 	}
 	f, _, err := parseFlowFrom(path, src, nil, visiting)
