@@ -87,10 +87,13 @@ func suggest(word string, known []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
+// editDistance counts the edits from a to b: an insertion, a deletion, a substitution, or a
+// swap of two neighbouring letters (the commonest typo: "rnu" for "run") costs one each.
 func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 99
 	}
+	before := make([]int, len(b)+1) // the row two back, for swaps
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -104,8 +107,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]
 }

@@ -265,3 +265,11 @@ func TestAYAMLSyntaxErrorSaysItsLineOnceAndNamesAnOpenQuote(t *testing.T) {
 		t.Fatalf("err = %v, want %s", err, want)
 	}
 }
+
+// Two swapped letters are one typo: "rnu" is a step's run, not its env.
+func TestASwappedPairOfLettersSuggestsTheWordMeant(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("name: f\nsteps:\n  - id: a\n    rnu: [\"echo\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), `f.yaml:4:5: unknown key "rnu" in a step (did you mean "run"?)`) {
+		t.Fatalf("got %v", err)
+	}
+}
