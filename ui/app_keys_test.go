@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 
 	"tandem/agents/model"
 	"tandem/engine"
-	"tandem/flows"
 )
 
 const reviewFlow = "name: review\nsteps:\n  - id: draft\n    shell: echo text\n  - id: assist\n    needs: [draft]\n    shell: echo helped\n  - id: gate\n    needs: [assist]\n    approval: { prompt: \"ship it\" }\n  - id: publish\n    needs: [gate]\n    shell: echo published\n"
@@ -253,18 +251,7 @@ func TestRetryAsRecordedKeepsTheRunsFlow(t *testing.T) {
 // nothing while a run is open.
 func TestEnterOnAFlowClosesTheOpenRunAndPreviewsTheFlow(t *testing.T) {
 	a := newChatApp(t, 120, 32, &model.Fake{}, nil)
-	hello, err := flows.Load(filepath.Join(a.dir, "hello.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := a.m.opts.Engine
-	id, err := e.Start(context.Background(), hello, nil, engine.StartOptions{})
-	if err == nil {
-		_, err = e.Execute(context.Background(), id)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := a.runHello()
 	a.send(loadRuns(a.store, 0)())
 	for n := 0; a.m.sidebar.SelectedRun() != id; n++ {
 		if n > 20 {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"tandem/agents/model"
-	"tandem/eval"
 )
 
 func TestEvalViewShowsCasesByModelsOpensACellsRunAndPromotesIt(t *testing.T) {
@@ -33,17 +32,7 @@ func TestEvalViewShowsCasesByModelsOpensACellsRunAndPromotesIt(t *testing.T) {
 	suite := "name: helper-evals\ntarget: helper.yaml\ncases:\n" +
 		"  - id: notes\n    input: What do my notes say?\n    expect: [{ contains: milk }]\n" +
 		"  - id: port\n    input: What port is it?\n    expect: [{ contains: \"8421\" }]\n"
-	path := filepath.Join(a.dir, "evals.yaml")
-	os.WriteFile(path, []byte(suite), 0o644)
-	s, err := eval.Parse(path, []byte(suite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &eval.Runner{Engine: a.m.opts.Engine, WorkDir: t.TempDir()}
-	rep, err := r.Start(context.Background(), s, eval.Options{})
-	if err != nil || len(rep.Cells) != 2 {
-		t.Fatalf("%+v %v", rep, err)
-	}
+	rep := a.runTwoCaseSuite(suite)
 
 	a.send(openRunMsg{runID: rep.RunID, pane: paneDAG})
 	a.until("the eval view shows the table", func() bool { return strings.Contains(a.screen(), "✗ 0/1") })
@@ -97,16 +86,7 @@ func TestAFlowTargetsEvalCountsItsRunsAndShowsStepsNotTurns(t *testing.T) {
 	suite := "name: hello-evals\ntarget: hello.yaml\ncases:\n" +
 		"  - id: says-hi\n    expect: [{ contains: hi }]\n" +
 		"  - id: says-bye\n    expect: [{ contains: bye }]\n"
-	path := filepath.Join(a.dir, "evals.yaml")
-	os.WriteFile(path, []byte(suite), 0o644)
-	s, err := eval.Parse(path, []byte(suite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := (&eval.Runner{Engine: a.m.opts.Engine, WorkDir: t.TempDir()}).Start(context.Background(), s, eval.Options{})
-	if err != nil || len(rep.Cells) != 2 {
-		t.Fatalf("%+v %v", rep, err)
-	}
+	rep := a.runTwoCaseSuite(suite)
 	a.send(loadRuns(a.store, 0)())
 	a.until("hello's preview counts the eval's runs", func() bool {
 		return strings.Contains(a.screen(), "hello  (2 runs by evals, last ")

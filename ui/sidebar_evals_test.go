@@ -12,8 +12,6 @@ import (
 
 	"tandem/agents/model"
 	"tandem/engine"
-	"tandem/eval"
-	"tandem/flows"
 )
 
 // An eval run is a row of its own under Evals, with its suite, how many cells passed and
@@ -31,28 +29,8 @@ func TestEvalRunsAreRowsUnderEvalsThatOpenTheEvalView(t *testing.T) {
 	suite := "name: helper-evals\ntarget: helper.yaml\ncases:\n" +
 		"  - id: notes\n    input: What do my notes say?\n    expect: [{ contains: milk }]\n" +
 		"  - id: port\n    input: What port is it?\n    expect: [{ contains: \"8421\" }]\n"
-	path := filepath.Join(a.dir, "evals.yaml")
-	os.WriteFile(path, []byte(suite), 0o644)
-	s, err := eval.Parse(path, []byte(suite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := (&eval.Runner{Engine: a.m.opts.Engine, WorkDir: t.TempDir()}).Start(context.Background(), s, eval.Options{})
-	if err != nil || len(rep.Cells) != 2 {
-		t.Fatalf("%+v %v", rep, err)
-	}
-	hello, err := flows.Load(filepath.Join(a.dir, "hello.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := a.m.opts.Engine
-	id, err := e.Start(context.Background(), hello, nil, engine.StartOptions{})
-	if err == nil {
-		_, err = e.Execute(context.Background(), id)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := a.runTwoCaseSuite(suite)
+	a.runHello()
 
 	a.send(loadRuns(a.store, 0)())
 	a.until("the eval row says how many passed", func() bool { return strings.Contains(a.screen(), "✓ 1/2 helper-evals") })
